@@ -1,0 +1,198 @@
+"""One exception tree for kmenv; each error carries a message, a hint and an exit code.
+
+The CLI entry point is the only place that renders these (one line plus a hint); every
+leaf also inherits the builtin it resembles so that library users can catch it naturally::
+
+    KmenvError                                  exit 1
+    ├── UsageError (ValueError)                 exit 2   bad flags or arguments
+    │   ├── ProjectNotFoundError (FileNotFoundError)
+    │   ├── SpecError                           kmodels.yaml problems (all of them, in one pass)
+    │   ├── LockfileError                       corrupt or hand-edited kmodels.lock
+    │   ├── StaleLockError                      --locked with a lock the inputs no longer admit
+    │   └── NotInstalledError (LookupError)     a model name the project or environment lacks
+    ├── ResolutionImpossible                    exit 3   no set of versions satisfies everything
+    ├── PolicyViolation                         exit 4   a licence the policy does not allow
+    ├── RegistryError                           exit 5   registry or network trouble
+    │   ├── RegistryDocumentError (ValueError)  a registry document breaks its schema
+    │   ├── ModelNotFoundError (LookupError)    the registry has no such model, version or file
+    │   └── NetworkError (ConnectionError)      after retries
+    ├── IntegrityError                          exit 6   size or hash mismatch, damaged environment
+    └── Interrupted                             exit 130 Ctrl-C
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_FAILURE",
+    "EXIT_USAGE",
+    "EXIT_NO_RESOLUTION",
+    "EXIT_POLICY",
+    "EXIT_REGISTRY",
+    "EXIT_INTEGRITY",
+    "EXIT_INTERRUPTED",
+    "KmenvError",
+    "UsageError",
+    "ProjectNotFoundError",
+    "Problem",
+    "SpecError",
+    "LockfileError",
+    "StaleLockError",
+    "NotInstalledError",
+    "ResolutionImpossible",
+    "PolicyViolation",
+    "RegistryError",
+    "RegistryDocumentError",
+    "ModelNotFoundError",
+    "NetworkError",
+    "IntegrityError",
+    "Interrupted",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_NO_RESOLUTION = 3
+EXIT_POLICY = 4
+EXIT_REGISTRY = 5
+EXIT_INTEGRITY = 6
+EXIT_INTERRUPTED = 130
+
+
+class KmenvError(Exception):
+    """Root of every error kmenv raises on purpose.
+
+    ``message`` says what went wrong and where; ``hint`` says what to do about it.
+    """
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(KmenvError, ValueError):
+    """The user's input (flags, files, names) is wrong; nothing was changed."""
+
+    exit_code = EXIT_USAGE
+
+
+class ProjectNotFoundError(UsageError, FileNotFoundError):
+    """No kmodels.yaml was found upward from the working directory."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in an input file, located as precisely as we can.
+
+    ``key`` is the dotted path (``models.gemma.version``); ``line``/``column`` are 1-based
+    and ``None`` when the problem has no single place (a missing top-level key, say).
+    """
+
+    file: str
+    key: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def location(self) -> str:
+        place = self.file
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.column is not None:
+                place += f":{self.column}"
+        return place
+
+    def render(self, *, with_hint: bool = True) -> str:
+        key = f" {self.key}:" if self.key else ""
+        text = f"{self.location()}:{key} {self.message}"
+        if with_hint and self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class SpecError(UsageError):
+    """kmodels.yaml has one or more problems; all of them are in ``problems``."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        message = first.render(with_hint=False) if not more else f"{len(self.problems)} problems in {first.file}"
+        super().__init__(message, hint=first.hint if not more else None)
+
+    def details(self) -> list[str]:
+        """Every problem, one line each, for the CLI to print under the headline."""
+        return [p.render() for p in self.problems] if len(self.problems) > 1 else []
+
+
+class LockfileError(UsageError):
+    """kmodels.lock cannot be read: corrupt, hand-edited, or from a newer kmenv."""
+
+
+class StaleLockError(UsageError):
+    """``--locked`` was given but kmodels.yaml no longer admits what the lock holds."""
+
+
+class NotInstalledError(UsageError, LookupError):
+    """A model name the project does not declare, or the environment does not hold."""
+
+
+class ResolutionImpossible(KmenvError):
+    """No set of model versions satisfies every constraint.
+
+    ``causes`` holds each chain of reasons, one line each ("a requires b → ...").
+    """
+
+    exit_code = EXIT_NO_RESOLUTION
+
+    def __init__(self, message: str, *, causes: list[str] | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.causes = list(causes or [])
+
+    def details(self) -> list[str]:
+        return list(self.causes)
+
+
+class PolicyViolation(KmenvError):
+    """A locked or requested model's licence is not allowed by the project's policy."""
+
+    exit_code = EXIT_POLICY
+
+
+class RegistryError(KmenvError):
+    """A registry could not answer (after retries) or answered nonsense."""
+
+    exit_code = EXIT_REGISTRY
+
+
+class RegistryDocumentError(RegistryError, ValueError):
+    """A registry document (index or model instance) breaks its schema."""
+
+
+class ModelNotFoundError(RegistryError, LookupError):
+    """The registry has no such model instance, version or file."""
+
+
+class NetworkError(RegistryError, ConnectionError):
+    """The network failed; ``message`` says what was tried."""
+
+
+class IntegrityError(KmenvError):
+    """Bytes did not match their recorded size or hash, or an environment is damaged."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+class Interrupted(KmenvError):
+    """The user interrupted kmenv (Ctrl-C); what was complete stays complete."""
+
+    exit_code = EXIT_INTERRUPTED
