@@ -1,3 +1,38 @@
-"""kmenv: reproducible environments of Kaggle Models."""
+"""kmenv: reproducible environments of Kaggle Models.
+
+``import kmenv`` stays cheap: the public names below are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = ["KmenvError", "Project", "__version__", "install", "lock", "path"]
+
+if TYPE_CHECKING:
+    from kmenv.api import install, lock, path
+    from kmenv.errors import KmenvError
+    from kmenv.project import Project
+
+_LAZY = {
+    "path": "kmenv.api",
+    "install": "kmenv.api",
+    "lock": "kmenv.api",
+    "Project": "kmenv.project",
+    "KmenvError": "kmenv.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kmenv' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

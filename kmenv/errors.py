@@ -69,13 +69,18 @@ class KmenvError(Exception):
 
     exit_code: int = EXIT_FAILURE
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self._details = list(details or [])
 
     def __str__(self) -> str:
         return self.message
+
+    def details(self) -> list[str]:
+        """Further lines (one per problem) the CLI prints under the message."""
+        return list(self._details)
 
 
 class UsageError(KmenvError, ValueError):

@@ -1,0 +1,7 @@
+"""Verified downloads into the store: HTTP session, retries and resume, progress events (edge layer, does I/O)."""
+
+from kmenv.fetch.batch import FetchJob, FetchReport, fetch_all
+from kmenv.fetch.http import make_session, redact_url
+from kmenv.fetch.progress import NullProgress, ProgressSink
+
+__all__ = ["FetchJob", "FetchReport", "NullProgress", "ProgressSink", "fetch_all", "make_session", "redact_url"]

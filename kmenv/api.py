@@ -1,0 +1,55 @@
+"""The Python API: what code that loads models calls, and what the CLI is built on.
+
+``kmenv.path("gemma")`` is meant for hot paths in user code (model loading), so it reads no
+YAML, imports nothing heavy and touches only the environment folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kmenv.errors import NotInstalledError
+from kmenv.locate import ENV_DIRNAME, find_project_dir
+
+if TYPE_CHECKING:
+    from kmenv.install import InstallOutcome
+    from kmenv.locking import LockOutcome
+    from kmenv.project import Project
+
+__all__ = ["install", "lock", "path"]
+
+
+def path(name: str, project: str | Path | None = None) -> Path:
+    """Absolute path of the installed model ``name`` in the project at (or above) ``project``.
+
+    Raises :class:`kmenv.errors.NotInstalledError` (a ``LookupError``) when it is not installed.
+    """
+    root = find_project_dir(project, explicit=False)
+    folder = root / ENV_DIRNAME / "models" / name
+    if not name or "/" in name or name in (".", "..") or not folder.is_dir():
+        raise NotInstalledError(
+            f"model {name!r} is not installed in {root / ENV_DIRNAME}",
+            hint="run `kmenv install`, and check the name with `kmenv list`",
+        )
+    return folder.resolve()
+
+
+def lock(project: str | Path | Project | None = None) -> LockOutcome:
+    """Resolve the project's kmodels.yaml and write kmodels.lock (keeping locked versions that still fit)."""
+    from kmenv.locking import lock_project
+
+    return lock_project(_project(project))
+
+
+def install(project: str | Path | Project | None = None, *, locked: bool = False, frozen: bool = False) -> InstallOutcome:
+    """Make the project's environment match its lock, locking first when needed."""
+    from kmenv.install import install as run
+
+    return run(_project(project), locked=locked, frozen=frozen)
+
+
+def _project(value: str | Path | Project | None) -> Project:
+    from kmenv.project import Project
+
+    return value if isinstance(value, Project) else Project.find(value)

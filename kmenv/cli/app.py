@@ -1,0 +1,110 @@
+"""The ``kmenv`` command: global options, dispatch to one module per command, error rendering.
+
+Command modules import nothing heavy at module level, so building the parser is cheap; the
+no-op ``install`` is answered before any of the heavy stack is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from kmenv import __version__
+from kmenv.cli.commands import COMMANDS
+from kmenv.cli.ui import UI
+from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError
+
+__all__ = ["build_parser", "main"]
+
+EPILOG = """exit codes: 0 ok · 1 unexpected failure · 2 usage or input error · 3 no resolution ·
+4 licence policy violated · 5 registry or network error · 6 integrity problem · 130 interrupted"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line plus a hint, with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        print(f"hint: see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kmenv",
+        description="Reproducible environments of Kaggle Models: declare, resolve, lock, install.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"kmenv {__version__}")
+    parser.add_argument("-C", "--project", metavar="DIR", help="project folder (default: nearest kmodels.yaml upward)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print results and errors only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks on errors")
+    parser.add_argument("--offline", action="store_true", default=None, help="never touch the network (KMENV_OFFLINE=1)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="store and metadata cache (KMENV_CACHE_DIR)")
+    parser.add_argument("--no-color", action="store_true", help="plain output (also NO_COLOR)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def _fast_noop(args: argparse.Namespace) -> int | None:
+    """Answer ``install`` with nothing to do before importing the heavy stack (see kmenv.fastpath)."""
+    if args.command not in ("install", "sync") or getattr(args, "json", False) or getattr(args, "link_mode", None):
+        return None
+    from kmenv.errors import ProjectNotFoundError
+    from kmenv.fastpath import up_to_date
+    from kmenv.locate import find_project_dir
+
+    try:
+        root = find_project_dir(args.project, explicit=args.project is not None)
+    except ProjectNotFoundError:
+        return None
+    state = up_to_date(root)
+    if state is None:
+        return None
+    if not args.quiet:
+        print(f"Environment up to date (generation {state['generation']}); nothing to do.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one kmenv command and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    noop = _fast_noop(args)
+    if noop is not None:
+        return noop
+    ui = UI(
+        quiet=args.quiet,
+        verbose=args.verbose,
+        color=not args.no_color,
+        json_output=bool(getattr(args, "json", False)),
+    )
+    try:
+        code: int = args.run(args, ui)
+        return code
+    except KmenvError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        ui.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; what was complete stays complete", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into `head`): not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+    except Exception as exc:  # the last line of defence: never a bare traceback unless asked
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: unexpected failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: rerun with -v for the traceback, and please report it", file=sys.stderr)
+        return EXIT_FAILURE

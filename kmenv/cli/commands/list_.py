@@ -1,0 +1,43 @@
+"""``kmenv list``: the locked models with version, licence, size and installed path."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("list", help="list the locked models and where they are installed")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.cli.commands._common import open_project
+    from kmenv.views import list_rows
+    from kmenv.project import require_lock
+
+    project = open_project(args)
+    rows = list_rows(require_lock(project), project.env_path / "models")
+    if args.json:
+        ui.emit_json([r.as_dict() for r in rows])
+        return 0
+    ui.table(
+        ["name", "handle", "version", "licence", "size", "path"],
+        [
+            [
+                r.name if r.direct else f"{r.name} (base)",
+                r.handle.rsplit("/", 1)[0],
+                str(r.version),
+                r.license,
+                format_size(r.size),
+                r.path or "(not installed)",
+            ]
+            for r in rows
+        ],
+        right=("version", "size"),
+    )
+    return 0

@@ -1,0 +1,69 @@
+"""``kmenv lock``: resolve kmodels.yaml into kmodels.lock."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+if TYPE_CHECKING:
+    from kmenv.locking import LockOutcome
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("lock", help="resolve kmodels.yaml and write kmodels.lock")
+    p.add_argument("--check", action="store_true", help="exit 2 if the lock is missing or stale; write nothing")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def change_text(old: int | None, new: int | None) -> str:
+    if old is None:
+        return f"+ {new}"
+    if new is None:
+        return f"- {old}"
+    return f"{old} → {new}"
+
+
+def report_lock(ui: UI, outcome: LockOutcome) -> None:
+    for warning in outcome.warnings:
+        ui.warn(warning)
+    for name, old, new in outcome.changes:
+        ui.line(f"  {name}: {change_text(old, new)}")
+    count = len(outcome.lock.models)
+    state = "updated" if outcome.written else "unchanged"
+    ui.line(f"Locked {count} model{'s' if count != 1 else ''} (kmodels.lock {state})")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.cli.commands._common import open_project
+    from kmenv.errors import StaleLockError
+    from kmenv.lock import stale_reasons
+    from kmenv.locking import lock_project
+    from kmenv.project import require_lock
+
+    project = open_project(args)
+    if args.check:
+        reasons = stale_reasons(require_lock(project), project.inputs)
+        if reasons:
+            raise StaleLockError(f"kmodels.lock is out of date: {'; '.join(reasons)}", hint="run `kmenv lock`")
+        if args.json:
+            ui.emit_json({"stale": False, "reasons": []})
+        else:
+            ui.line("kmodels.lock is up to date")
+        return 0
+    outcome = lock_project(project)
+    if args.json:
+        ui.emit_json(
+            {
+                "written": outcome.written,
+                "models": {n: m.version for n, m in outcome.lock.models.items()},
+                "changes": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changes],
+                "warnings": list(outcome.warnings),
+            }
+        )
+    else:
+        report_lock(ui, outcome)
+    return 0

@@ -1,0 +1,26 @@
+"""``kmenv path NAME``: the absolute path of an installed model, for scripts."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("path", help="print the absolute path of an installed model")
+    p.add_argument("name")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.api import path
+
+    where = path(args.name, project=args.project)
+    if args.json:
+        ui.emit_json({"name": args.name, "path": str(where)})
+    else:
+        print(where)
+    return 0

@@ -1,0 +1,31 @@
+"""``kmenv remove``: drop a model from kmodels.yaml (comments kept), then re-lock."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("remove", help="remove a model from kmodels.yaml and update the lock")
+    p.add_argument("name", help="the model's name in kmodels.yaml")
+    p.add_argument("--no-lock", action="store_true", help="only edit kmodels.yaml")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.cli.commands._common import open_project
+    from kmenv.cli.commands.lock import report_lock
+    from kmenv.locking import lock_project
+    from kmenv.spec_edit import remove_model
+
+    project = open_project(args)
+    text = project.spec_path.read_text(encoding="utf-8")
+    project.write_spec(remove_model(text, args.name, filename=str(project.spec_path)))
+    project.reload()
+    ui.line(f"Removed {args.name}")
+    if not args.no_lock:
+        report_lock(ui, lock_project(project))
+        ui.note("run `kmenv install` to remove it from the environment")
+    return 0

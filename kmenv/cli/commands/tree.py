@@ -1,0 +1,36 @@
+"""``kmenv tree``: declared models and the base models they pull in."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("tree", help="show the dependency tree (fine-tunes and their base models)")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.cli.commands._common import open_project
+    from kmenv.views import TreeNode, tree
+    from kmenv.project import require_lock
+
+    roots = tree(require_lock(open_project(args)))
+    if args.json:
+        ui.emit_json([n.as_dict() for n in roots])
+        return 0
+
+    def show(node: TreeNode, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("└── " if last else "├── ")
+        ui.line(f"{prefix}{branch}{node.name} {node.handle} [{node.license}]  ({node.why})")
+        inner = prefix if top else prefix + ("    " if last else "│   ")
+        for i, child in enumerate(node.children):
+            show(child, inner, i == len(node.children) - 1, False)
+
+    for root in roots:
+        show(root, "", True, True)
+    return 0

@@ -1,0 +1,121 @@
+"""Render download progress: rich bars on a terminal, periodic plain lines in logs, nothing with -q."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from kmenv.candidates import format_size
+from kmenv.cli.ui import UI
+from kmenv.install import InstallReporter
+
+__all__ = ["CliReporter"]
+
+
+class _PlainSink:
+    """One line per finished file and a total every few seconds: readable in CI logs."""
+
+    def __init__(self, ui: UI, every: float = 5.0) -> None:
+        self.ui = ui
+        self.every = every
+        self.lock = threading.Lock()
+        self.total = 0
+        self.done = 0
+        self.last = time.monotonic()
+        self.started = self.last
+
+    def start(self, label: str, total: int) -> None:
+        with self.lock:
+            self.total += total
+
+    def advance(self, label: str, nbytes: int) -> None:
+        with self.lock:
+            self.done += nbytes
+            now = time.monotonic()
+            if now - self.last >= self.every:
+                self.last = now
+                rate = self.done / max(now - self.started, 1e-6)
+                self.ui.note(f"  {format_size(self.done)} of {format_size(self.total)} ({format_size(int(rate))}/s)")
+
+    def finish(self, label: str) -> None:
+        self.ui.detail(f"  fetched {label}")
+
+    def close(self) -> None:
+        pass
+
+
+class _RichSink:
+    """A bar per active file plus a total with speed and ETA."""
+
+    def __init__(self, ui: UI) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=ui.err_console,
+            transient=True,
+        )
+        self.lock = threading.Lock()
+        self.tasks: dict[str, Any] = {}
+        self.overall = self.progress.add_task("total", total=0)
+        self.progress.start()
+
+    def start(self, label: str, total: int) -> None:
+        with self.lock:
+            self.tasks[label] = self.progress.add_task(label, total=total)
+            task = self.progress.tasks[self.overall]
+            self.progress.update(self.overall, total=(task.total or 0) + total)
+
+    def advance(self, label: str, nbytes: int) -> None:
+        with self.lock:
+            task = self.tasks.get(label)
+            if task is not None:
+                self.progress.advance(task, nbytes)
+            self.progress.advance(self.overall, nbytes)
+
+    def finish(self, label: str) -> None:
+        with self.lock:
+            task = self.tasks.pop(label, None)
+            if task is not None:
+                self.progress.remove_task(task)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+class CliReporter(InstallReporter):
+    """Install hooks rendered for a person (or a CI log)."""
+
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+        self.sink: _PlainSink | _RichSink | None = None
+
+    def phase(self, text: str) -> None:
+        self.ui.note(f"{text}…")
+
+    def relocked(self, reasons: Sequence[str]) -> None:
+        for reason in reasons:
+            self.ui.detail(f"  re-locking: {reason}")
+
+    def downloads(self) -> Any:
+        if self.ui.quiet:
+            return None
+        self.sink = _RichSink(self.ui) if self.ui.stderr_is_tty() and not self.ui.json else _PlainSink(self.ui)
+        return self.sink
+
+    def close(self) -> None:
+        if self.sink is not None:
+            self.sink.close()

@@ -1,0 +1,204 @@
+"""Fetch many files into the store in parallel; the first failure stops the rest cleanly.
+
+Work is bounded (a thread pool of ``workers``, one shared session whose pool fits them) and
+memory is constant (1 MiB chunks). Each file goes through :meth:`kmenv.store.Store.ingest`,
+so nothing unverified ever becomes a blob, and an interrupted download stays resumable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import requests
+
+from kmenv.candidates import FileEntry
+from kmenv.errors import UsageError
+from kmenv.fetch.download import Cancelled, Meter, RetryPolicy, stream_into
+from kmenv.fetch.http import make_session
+from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
+from kmenv.registry.base import FileSource
+from kmenv.store import BlobWriter, Store, check_free_space
+
+__all__ = ["FetchJob", "FetchReport", "fetch_all"]
+
+_WAIT_SLICE_SECONDS = 0.2  # how often the main thread wakes while waiting, so Ctrl-C lands promptly
+
+
+@dataclass(frozen=True)
+class FetchJob:
+    """One file to bring into the store.
+
+    ``source`` says where the bytes are (its headers may hold credentials and never appear in
+    messages); ``entry`` what they must be; ``label`` names the file for progress and errors
+    (``gemma/model.safetensors``).
+    """
+
+    source: FileSource
+    entry: FileEntry
+    label: str
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What :func:`fetch_all` did.
+
+    ``files``/``bytes_downloaded``: files written into the store and bytes received for them
+    (restarted transfers count every byte received). ``files_reused``/``bytes_reused``: files
+    whose blob was already there. ``seconds``: wall time.
+    """
+
+    files: int
+    bytes_downloaded: int
+    files_reused: int
+    bytes_reused: int
+    seconds: float
+
+
+class _Tally:
+    """Counters shared by the workers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.files = self.bytes_downloaded = self.files_reused = self.bytes_reused = 0
+
+    def transferred(self, nbytes: int) -> None:
+        with self._lock:
+            self.bytes_downloaded += nbytes
+
+    def done(self, entry: FileEntry, *, fetched: bool) -> None:
+        with self._lock:
+            if fetched:
+                self.files += 1
+            else:
+                self.files_reused += 1
+                self.bytes_reused += entry.size
+
+
+def _unique(jobs: Sequence[FetchJob]) -> list[FetchJob]:
+    """The first job for each sha256: identical bytes are fetched once."""
+    seen: set[str] = set()
+    unique: list[FetchJob] = []
+    for job in jobs:
+        if job.entry.sha256 not in seen:
+            seen.add(job.entry.sha256)
+            unique.append(job)
+    return unique
+
+
+def fetch_all(
+    store: Store,
+    jobs: Sequence[FetchJob],
+    *,
+    workers: int = 4,
+    progress: ProgressSink | None = None,
+    session: requests.Session | None = None,
+    retries: int = 3,
+    backoff: float = 0.5,
+) -> FetchReport:
+    """Bring every job's blob into ``store``, skipping those already there.
+
+    Raises the first failure after stopping the other downloads: ``IntegrityError`` for bytes
+    that do not match, ``ModelNotFoundError`` for a 404, ``NetworkError`` after ``retries``
+    retries (waiting ``backoff * 2**n`` seconds before retry n), ``UsageError`` when the disk
+    lacks room. ``session`` is used as given (its pool should fit ``workers``); otherwise one
+    is made and closed here.
+    """
+    if workers < 1:
+        raise UsageError(f"workers must be at least 1, not {workers}", hint="set KMENV_MAX_WORKERS to e.g. 8")
+    started = time.monotonic()
+    tally = _Tally()
+    todo: list[FetchJob] = []
+    for job in _unique(jobs):
+        if store.has(job.entry):
+            tally.done(job.entry, fetched=False)
+        else:
+            todo.append(job)
+    sink = SerialProgress(progress or NullProgress())
+    sink.begin(len(todo), sum(job.entry.size for job in todo))
+    try:
+        if todo:
+            check_free_space(store.root, sum(job.entry.size for job in todo))
+            http = session or make_session(workers)
+            try:
+                _run_pool(store, todo, http, min(workers, len(todo)), sink, tally, RetryPolicy(retries, backoff))
+            finally:
+                if session is None:
+                    http.close()
+    finally:
+        sink.end()
+    return FetchReport(
+        files=tally.files,
+        bytes_downloaded=tally.bytes_downloaded,
+        files_reused=tally.files_reused,
+        bytes_reused=tally.bytes_reused,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _run_pool(
+    store: Store,
+    jobs: Sequence[FetchJob],
+    session: requests.Session,
+    workers: int,
+    sink: SerialProgress,
+    tally: _Tally,
+    policy: RetryPolicy,
+) -> None:
+    """Run the jobs; on the first failure (or Ctrl-C) tell the others to stop, wait for them, raise."""
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmenv-fetch")
+    futures: list[Future[None]] = []
+    first: BaseException | None = None
+    try:
+        futures = [pool.submit(_fetch_one, store, job, session, policy, cancel, sink, tally) for job in jobs]
+        pending = set(futures)
+        while pending and first is None:
+            done, pending = wait(pending, timeout=_WAIT_SLICE_SECONDS, return_when=FIRST_EXCEPTION)
+            first = next((e for e in map(_failure, done) if e is not None), None)
+    finally:
+        cancel.set()  # harmless when all is done; after a failure or Ctrl-C it stops the rest
+        pool.shutdown(wait=True, cancel_futures=True)
+    first = first or next((e for e in map(_failure, futures) if e is not None), None)
+    if first is not None:
+        raise first
+
+
+def _failure(future: Future[None]) -> BaseException | None:
+    """The real error of a finished job; a job stopped because another failed is not one."""
+    error = None if future.cancelled() else future.exception()
+    return None if isinstance(error, Cancelled) else error
+
+
+def _fetch_one(
+    store: Store,
+    job: FetchJob,
+    session: requests.Session,
+    policy: RetryPolicy,
+    cancel: threading.Event,
+    sink: SerialProgress,
+    tally: _Tally,
+) -> None:
+    meter = Meter(job.label, sink, tally.transferred)
+    started = False
+
+    def produce(writer: BlobWriter) -> None:
+        nonlocal started
+        if not started:
+            sink.start(job.label, job.entry.size)
+            started = True
+        stream_into(writer, session, job.source, policy=policy, cancel=cancel, meter=meter)
+
+    def poll() -> None:
+        if cancel.is_set():
+            raise Cancelled
+
+    if cancel.is_set():
+        raise Cancelled
+    fetched = store.ingest(job.entry, produce, label=job.label, poll=poll)
+    if started:
+        sink.finish(job.label)
+    tally.done(job.entry, fetched=fetched)

@@ -1,0 +1,283 @@
+"""One file's bytes from its source into a :class:`~kmenv.store.BlobWriter`: retries, resume, errors.
+
+Network trouble (connection errors, timeouts, dropped streams, 408/429/5xx) is retried with
+exponential backoff; other answers are final. A retry resumes with ``Range`` (and ``If-Range``
+when the source gave a strong validator) and keeps the reply only when it is a 206 whose
+``Content-Range`` starts exactly where the bytes on disk stop; otherwise it starts over from
+zero. URLs in messages lose their query strings (signed URLs), and headers never appear.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import requests
+
+from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, RegistryError
+from kmenv.fetch.http import open_stream, redact_url
+from kmenv.fetch.progress import ProgressSink
+from kmenv.registry.base import FileSource
+from kmenv.store import CHUNK_SIZE, BlobWriter
+
+__all__ = ["Cancelled", "Meter", "RetryPolicy", "stream_into"]
+
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class Cancelled(Exception):
+    """Another download failed or the user interrupted; this one stops where it is."""
+
+
+class _Transient(Exception):
+    """A failure worth retrying; the message is safe to show (no URL, no header)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``retries`` more attempts after the first, waiting ``backoff * 2**n`` seconds before retry n."""
+
+    retries: int = 3
+    backoff: float = 0.5
+
+
+class Meter:
+    """Tracks where one file's progress stands, so restarts can move the bar back."""
+
+    def __init__(self, label: str, sink: ProgressSink, on_transfer: Callable[[int], None]) -> None:
+        self.label = label
+        self._sink = sink
+        self._on_transfer = on_transfer
+        self._shown = 0
+
+    def moved_to(self, offset: int) -> None:
+        """The bytes on disk now end at ``offset`` (resumed, or restarted from zero)."""
+        self._sink.advance(self.label, offset - self._shown)
+        self._shown = offset
+
+    def received(self, nbytes: int) -> None:
+        """``nbytes`` arrived from the source and were written."""
+        self._on_transfer(nbytes)
+        self._sink.advance(self.label, nbytes)
+        self._shown += nbytes
+
+
+def stream_into(
+    writer: BlobWriter,
+    session: requests.Session,
+    source: FileSource,
+    *,
+    policy: RetryPolicy,
+    cancel: threading.Event,
+    meter: Meter,
+) -> None:
+    """Write ``source``'s bytes into ``writer`` (continuing from ``writer.offset`` where possible)."""
+    scheme = urlsplit(source.url).scheme.lower()
+    meter.moved_to(writer.offset)
+    if scheme == "file":
+        _copy_local(writer, source.url, cancel=cancel, meter=meter)
+    elif scheme in ("http", "https"):
+        _download_with_retries(writer, session, source, policy=policy, cancel=cancel, meter=meter)
+    else:
+        raise RegistryError(
+            f"{writer.label}: cannot download {redact_url(source.url)}: unsupported URL scheme {scheme!r}",
+            hint="registries must point at http(s):// or file:// URLs",
+        )
+
+
+def _check(cancel: threading.Event) -> None:
+    if cancel.is_set():
+        raise Cancelled
+
+
+def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter: Meter) -> None:
+    """Copy (and hash) a local file; cheap enough to always start from zero."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise RegistryError(
+            f"{writer.label}: {url} names a remote host; file:// URLs must be local",
+            hint="use an http(s):// URL for remote registries",
+        )
+    path = url2pathname(parts.path)
+    writer.restart()
+    meter.moved_to(0)
+    try:
+        with open(path, "rb") as source:
+            while chunk := source.read(CHUNK_SIZE):
+                _check(cancel)
+                writer.write(chunk)
+                meter.received(len(chunk))
+    except FileNotFoundError:
+        raise ModelNotFoundError(
+            f"{writer.label}: {path} does not exist",
+            hint="the registry lists a file it does not have; check the registry folder",
+        ) from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise RegistryError(f"{writer.label}: cannot read {path}: {exc.strerror}") from None
+
+
+def _download_with_retries(
+    writer: BlobWriter,
+    session: requests.Session,
+    source: FileSource,
+    *,
+    policy: RetryPolicy,
+    cancel: threading.Event,
+    meter: Meter,
+) -> None:
+    failures = 0
+    while True:
+        _check(cancel)
+        try:
+            _attempt(writer, session, source, cancel=cancel, meter=meter)
+            return
+        except _Transient as exc:
+            failures += 1
+            if failures > policy.retries:
+                raise NetworkError(
+                    f"{writer.label}: could not download {redact_url(source.url)}: {exc} "
+                    f"({failures} attempts{', resuming where each stopped' if writer.accepts_ranges else ''})",
+                    hint="check the network connection and try again; finished files are kept "
+                    "and unfinished ones resume",
+                ) from None
+            if cancel.wait(policy.backoff * 2 ** (failures - 1)):
+                raise Cancelled from None
+
+
+def _validator(response: requests.Response) -> str | None:
+    """A strong validator for ``If-Range``: the ETag unless weak, else Last-Modified."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified")
+
+
+def _content_range(response: requests.Response) -> tuple[int, int | None] | None:
+    """(first byte, complete length or None) of a 206 reply, None when the header is unusable."""
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
+    if not match:
+        return None
+    total = match.group(3)
+    return int(match.group(1)), None if total == "*" else int(total)
+
+
+def _attempt(
+    writer: BlobWriter,
+    session: requests.Session,
+    source: FileSource,
+    *,
+    cancel: threading.Event,
+    meter: Meter,
+) -> None:
+    """One request: resume or restart, then stream the body; raise _Transient for retryable trouble."""
+    offset = writer.offset
+    if offset == writer.entry.size and offset > 0:
+        return  # every byte is already on disk (stopped before verification); verification decides
+    headers = {"Accept-Encoding": "identity"}  # the bytes as stored, never a transfer-compressed form
+    resuming = offset > 0 and writer.accepts_ranges is not False
+    if offset and not resuming:  # the source cannot resume: its answer will be the whole file
+        writer.restart()
+        meter.moved_to(0)
+        offset = 0
+    if resuming:
+        headers["Range"] = f"bytes={offset}-"
+        if writer.validator:
+            headers["If-Range"] = writer.validator
+    try:
+        response = open_stream(session, source, headers, label=writer.label)
+    except requests.Timeout:
+        raise _Transient("the server did not answer in time") from None
+    except requests.RequestException:
+        raise _Transient("the connection failed") from None
+    with response:
+        status = response.status_code
+        if resuming and status in (200, 206, 416) and not _continues_at(response, offset):
+            # Not the bytes after ours (a 200, another range, 416): drop ours. A 200 body is the whole
+            # file and can be used as it is; anything else needs a plain request.
+            writer.restart()
+            meter.moved_to(0)
+            if status != 200:
+                response.close()
+                return _attempt(writer, session, source, cancel=cancel, meter=meter)
+        _check_answer(writer, response)
+        if status == 206:
+            writer.resumed = True
+        writer.remember_source(
+            validator=_validator(response),
+            accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
+        )
+        _stream_body(writer, response, cancel=cancel, meter=meter)
+
+
+def _continues_at(response: requests.Response, offset: int) -> bool:
+    """True for a 206 whose Content-Range starts exactly at ``offset``."""
+    span = _content_range(response) if response.status_code == 206 else None
+    return span is not None and span[0] == offset
+
+
+def _check_answer(writer: BlobWriter, response: requests.Response) -> None:
+    """Raise unless ``response`` carries the file (200) or the range we asked for (206), of the right size."""
+    status = response.status_code
+    where = redact_url(response.url or "")
+    _raise_for_status(status, where, writer.label)
+    if status == 206 and writer.offset > 0:
+        span = _content_range(response)
+        announced = span[1] if span else None
+    elif status == 200:
+        announced = _content_length(response)
+    else:
+        raise RegistryError(
+            f"{writer.label}: {where} answered HTTP {status} instead of the file",
+            hint="the server is misconfigured; try again later or report it to the registry",
+        )
+    if announced is not None and announced != writer.entry.size:
+        raise IntegrityError(
+            f"{writer.label}: size mismatch: expected {writer.entry.size} bytes, the source announces {announced}",
+            hint="the source serves different bytes than the registry recorded; try again, "
+            "and report it to the registry if it persists",
+        )
+
+
+def _content_length(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _stream_body(writer: BlobWriter, response: requests.Response, *, cancel: threading.Event, meter: Meter) -> None:
+    expected = _content_length(response)
+    received = 0
+    try:
+        for chunk in response.iter_content(CHUNK_SIZE):
+            _check(cancel)
+            writer.write(chunk)
+            received += len(chunk)
+            meter.received(len(chunk))
+    except requests.Timeout:
+        raise _Transient("the server stopped sending") from None
+    except requests.RequestException:
+        raise _Transient("the connection dropped mid-transfer") from None
+    if expected is not None and received < expected:
+        raise _Transient("the connection closed early")
+
+
+def _raise_for_status(status: int, where: str, label: str) -> None:
+    if status in (200, 206):
+        return
+    if status in (404, 410):
+        raise ModelNotFoundError(
+            f"{label}: {where} answered HTTP {status} (not found)",
+            hint="the registry lists a file its server does not have; check the model version still exists",
+        )
+    if status in (401, 403):
+        raise RegistryError(
+            f"{label}: {where} answered HTTP {status} (access denied)",
+            hint="check your Kaggle credentials, and accept the model's licence on its Kaggle page "
+            "if it asks for consent",
+        )
+    if status in _RETRY_STATUS:
+        raise _Transient(f"HTTP {status}")

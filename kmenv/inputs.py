@@ -1,0 +1,82 @@
+"""Reduce a parsed kmodels.yaml to resolver inputs: requirements, environment, licence policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kmenv.errors import Problem, SpecError
+from kmenv.lock import DeclaredInputs, InputModel, InputRegistry
+from kmenv.policy import AllowAll, LicencePolicy, ListPolicy, PolicyException
+from kmenv.target import TargetEnvironment
+
+if TYPE_CHECKING:
+    from kmenv.resolve import Requirement
+    from kmenv.spec import ProjectSpec
+
+__all__ = ["declared_inputs", "requirements"]
+
+
+def _environment(spec: ProjectSpec) -> tuple[TargetEnvironment, dict[str, Any]]:
+    env = spec.environment
+    if env is None:
+        return TargetEnvironment.unconstrained(), {}
+    python = env.python
+    packages: dict[str, str] = {k: str(v) for k, v in (env.packages or {}).items()}
+    record: dict[str, Any] = {"python": python, "packages": dict(sorted(packages.items())), "detect": env.detect}
+    if env.detect:
+        from kmenv.interpreter import installed_packages, python_version
+
+        detected = dict(installed_packages())
+        detected.update(packages)
+        packages = detected
+        python = python or python_version()
+    try:
+        return TargetEnvironment.from_strings(python, packages), record
+    except ValueError as exc:
+        raise SpecError([Problem(file="kmodels.yaml", key="environment", message=str(exc))]) from None
+
+
+def _policy(spec: ProjectSpec) -> LicencePolicy:
+    licences = spec.policy.licenses if spec.policy is not None else None
+    if licences is None:
+        return AllowAll()
+    return ListPolicy(
+        allow=tuple(licences.allow) if licences.allow is not None else None,
+        deny=tuple(licences.deny or ()),
+        unknown=licences.unknown,
+        exceptions=tuple(
+            PolicyException(model=e.model, allow=tuple(e.allow), reason=e.reason, versions=e.versions or "")
+            for e in (licences.exceptions or ())
+        ),
+    )
+
+
+def declared_inputs(spec: ProjectSpec) -> DeclaredInputs:
+    """Everything resolution and staleness depend on, in stable order."""
+    environment, record = _environment(spec)
+    return DeclaredInputs(
+        models={
+            d.name: InputModel(
+                handle=str(d.handle),
+                versions=d.versions,
+                registry=d.registry,
+                files=list(d.files) if d.files is not None else None,
+            )
+            for d in spec.declared_models()
+        },
+        registries={r.name: InputRegistry(type=r.type, url=r.url) for r in spec.declared_registries()},
+        environment=environment,
+        environment_record=record,
+        policy=_policy(spec),
+    )
+
+
+def requirements(inputs: DeclaredInputs) -> list[Requirement]:
+    """The resolver's requirements for the declared models."""
+    from kmenv.handles import Handle
+    from kmenv.resolve import Requirement
+
+    return [
+        Requirement(name=name, handle=Handle.parse(m.handle), versions=m.versions, registry=m.registry)
+        for name, m in sorted(inputs.models.items())
+    ]

@@ -1,0 +1,163 @@
+"""``kmenv install``: make the environment match the lock, locking first when needed.
+
+Order of work keeps every failure harmless: blobs are fetched and verified into the store,
+a complete new generation is built beside the current one, and only then does the
+``models`` link switch. An interrupted or failed install leaves the previous generation in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kmenv.errors import IntegrityError, StaleLockError
+from kmenv.fastpath import STATE_FORMAT, digest_file
+from kmenv.lock import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.locking import lock_project, version_changes
+from kmenv.project import Project
+
+if TYPE_CHECKING:
+    from kmenv.fetch import FetchJob, ProgressSink
+    from kmenv.store import Store
+
+__all__ = ["InstallOutcome", "InstallReporter", "install"]
+
+
+class InstallReporter:
+    """Hooks for what the installer is doing; the CLI renders them, the default says nothing."""
+
+    def phase(self, text: str) -> None:
+        """A new stage of work begins (``resolving``, ``fetching 3 files``, ``linking``)."""
+
+    def relocked(self, reasons: Sequence[str]) -> None:
+        """The lock was (re)written; ``reasons`` say why (empty when there was no lock)."""
+
+    def downloads(self) -> ProgressSink | None:
+        """A sink for byte-level download progress, or None for none."""
+        return None
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """What an install did, for the CLI to summarise."""
+
+    generation: int
+    switched: bool
+    relocked: bool
+    lock: LockFile
+    changes: list[tuple[str, int | None, int | None]] = field(default_factory=list)
+    fetched_files: int = 0
+    fetched_bytes: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+def _ensure_lock(
+    project: Project, *, locked: bool, frozen: bool, reporter: InstallReporter
+) -> tuple[LockFile, bool, tuple[str, ...]]:
+    """The lock to install, re-resolving only when the inputs no longer admit it."""
+    from kmenv.project import require_lock
+
+    if frozen:
+        return require_lock(project), False, ()
+    current = project.read_lock()
+    if current is None:
+        reasons = [f"no {project.lock_path.name} yet"]
+    else:
+        reasons = stale_reasons(current, project.inputs)
+    if not reasons:
+        return current, False, ()  # type: ignore[return-value]
+    if locked:
+        detail = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+        raise StaleLockError(
+            f"{project.lock_path.name} is out of date with {project.spec_path.name}: {detail}",
+            hint="run `kmenv lock` and commit the new lock, or drop --locked",
+        )
+    reporter.phase("resolving")
+    outcome = lock_project(project, previous=current, use_previous=True)
+    reporter.relocked(reasons if current is not None else [])
+    return outcome.lock, True, outcome.warnings
+
+
+def _fetch_jobs(project: Project, store: Store, models: Sequence[tuple[str, LockedModel]]) -> list[FetchJob]:
+    """Download jobs for every locked file whose blob the store lacks, sourced from its registry."""
+    from kmenv.fetch import FetchJob
+
+    jobs: list[FetchJob] = []
+    queued: set[str] = set()
+    for name, model in models:
+        wanted = [f for f in model.files if f.sha256 not in queued and not store.has_blob(f.sha256, f.size)]
+        if not wanted:
+            continue
+        registry = project.registries[model.registry]
+        cand = locked_candidate(model)
+        published = {f.path: f for f in registry.files(cand)}
+        for f in wanted:
+            entry = published.get(f.path)
+            if entry is None or entry.sha256 != f.sha256 or entry.size != f.size:
+                actual = "no such file" if entry is None else f"sha256 {entry.sha256}, {entry.size} bytes"
+                raise IntegrityError(
+                    f"registry {model.registry!r} no longer serves {f.path} of {cand.handle} as locked "
+                    f"(lock: sha256 {f.sha256}, {f.size} bytes; registry: {actual})",
+                    hint="a published version changed; if that is expected, delete the model's entry from the lock "
+                    "and run `kmenv lock` to re-resolve it",
+                )
+            jobs.append(FetchJob(source=registry.source(cand, entry), entry=entry, label=f"{name}/{f.path}"))
+            queued.add(f.sha256)
+    return jobs
+
+
+def install(
+    project: Project,
+    *,
+    locked: bool = False,
+    frozen: bool = False,
+    reporter: InstallReporter | None = None,
+) -> InstallOutcome:
+    """Bring the environment in line with the lock (locking first if needed); see the module docstring."""
+    from kmenv.environment import EnvironmentDir
+    from kmenv.store import Store
+
+    reporter = reporter or InstallReporter()
+    env = EnvironmentDir(project.env_path)
+    with env.lock():
+        previous_lock = project.read_lock() if not frozen else None
+        lock, relocked, warnings = _ensure_lock(project, locked=locked, frozen=frozen, reporter=reporter)
+        lock_digest = digest_file(project.lock_path)
+        state = env.read_state() or {}
+        current = env.current()
+        # A detected environment can change without any file changing, and --frozen skipped the
+        # staleness check: neither may be trusted to the no-op fast path next time.
+        fast = not frozen and not project.inputs.environment_record.get("detect")
+        changes = version_changes(previous_lock, lock) if relocked else []
+
+        if current is not None and state.get("lock_sha256") == lock_digest and state.get("generation") == current:
+            env.write_state(_state(current, lock_digest, project, fast))
+            return InstallOutcome(current, False, relocked, lock, changes, warnings=warnings)
+
+        store = Store(project.settings.cache_dir)
+        models = sorted(lock.models.items())
+        jobs = _fetch_jobs(project, store, models)
+        fetched_files = fetched_bytes = 0
+        if jobs:
+            from kmenv.fetch import fetch_all
+
+            reporter.phase(f"fetching {len(jobs)} files")
+            report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
+            fetched_files, fetched_bytes = report.files, report.bytes_downloaded
+        reporter.phase("linking")
+        layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
+        generation = env.build(layout, link_mode=project.settings.link_mode)
+        env.switch(generation)
+        env.write_state(_state(generation, lock_digest, project, fast))
+        return InstallOutcome(generation, True, relocked, lock, changes, fetched_files, fetched_bytes, warnings)
+
+
+def _state(generation: int, lock_digest: str | None, project: Project, fast: bool) -> dict[str, object]:
+    return {
+        "format": STATE_FORMAT,
+        "generation": generation,
+        "lock_sha256": lock_digest,
+        "spec_sha256": digest_file(project.spec_path),
+        "fast_path": fast,
+    }

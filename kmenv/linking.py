@@ -1,0 +1,121 @@
+"""Put a store blob into an environment: reflink, hard link or copy (``--link-mode``, ``KMENV_LINK_MODE``).
+
+``auto`` tries reflink (copy-on-write, independent inode, no extra space), then hard link
+(shared inode; safe because blobs are read-only), then copy, and remembers for the rest of the
+run which modes the filesystem refused, so a failing mode costs one attempt rather than one per file.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from kmenv.errors import UsageError
+
+__all__ = ["LINK_MODES", "Linker", "link_file", "resolve_link_mode"]
+
+LINK_MODES = ("auto", "reflink", "hardlink", "copy")
+_FICLONE = 0x40049409  # Linux ioctl: make dst share src's extents (btrfs, xfs, bcachefs, ...)
+
+# Errors that mean "this filesystem (pair) cannot do that", as opposed to real I/O trouble.
+_UNSUPPORTED = frozenset(
+    {errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.EMLINK}
+)
+
+
+def resolve_link_mode(value: str | None) -> str:
+    """The link mode a ``--link-mode``/``KMENV_LINK_MODE`` value names; unset means ``auto``."""
+    mode = (value or "auto").strip().lower()
+    if mode not in LINK_MODES:
+        raise UsageError(
+            f"link mode {value!r} is not one of {', '.join(LINK_MODES)}",
+            hint=f"set --link-mode or KMENV_LINK_MODE to one of: {', '.join(LINK_MODES)}",
+        )
+    return mode
+
+
+def _read_only_like(src_fd: int, dst_fd: int) -> None:
+    os.fchmod(dst_fd, stat.S_IMODE(os.fstat(src_fd).st_mode))
+
+
+def _reflink(src: Path, dst: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.EOPNOTSUPP, "reflinks are implemented for Linux only")
+    with open(src, "rb") as source:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.ioctl(fd, _FICLONE, source.fileno())
+            _read_only_like(source.fileno(), fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(dst)
+            raise
+        os.close(fd)
+
+
+def _hardlink(src: Path, dst: Path) -> None:
+    os.link(src, dst)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with open(src, "rb") as source:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            _read_only_like(source.fileno(), fd)  # keep the blob's read-only mode
+        except BaseException:
+            os.close(fd)
+            os.unlink(dst)
+            raise
+        os.close(fd)
+
+
+_METHODS: dict[str, Callable[[Path, Path], None]] = {"reflink": _reflink, "hardlink": _hardlink, "copy": _copy}
+
+
+class Linker:
+    """Links files in one mode for one run; in ``auto`` it remembers which modes already failed.
+
+    ``used`` records the modes that actually made files, for a summary line.
+    """
+
+    def __init__(self, mode: str = "auto") -> None:
+        self.mode = resolve_link_mode(mode)
+        self._chain = ["reflink", "hardlink", "copy"] if self.mode == "auto" else [self.mode]
+        self.used: set[str] = set()
+
+    def link(self, src: Path, dst: Path) -> str:
+        """Make ``dst`` (which must not exist) hold ``src``'s bytes; the mode that did it.
+
+        An explicit mode the filesystem refuses is a :class:`UsageError`; other ``OSError`` s
+        (missing source, full disk) propagate.
+        """
+        while True:
+            mode = self._chain[0]
+            try:
+                _METHODS[mode](src, dst)
+            except OSError as exc:
+                if mode == "copy" or exc.errno not in _UNSUPPORTED:
+                    raise  # real I/O trouble, not a missing filesystem feature
+                if len(self._chain) == 1:
+                    raise UsageError(
+                        f"cannot {mode} {src} to {dst}: {exc.strerror}",
+                        hint="use --link-mode auto (or copy); hard links and reflinks need the store "
+                        "and the environment on one filesystem that supports them",
+                    ) from None
+                self._chain.pop(0)  # this filesystem cannot: don't try again for the next file
+                continue
+            self.used.add(mode)
+            return mode
+
+
+def link_file(src: Path, dst: Path, mode: str = "auto") -> str:
+    """Link one file (see :class:`Linker`; use one Linker for many files so fallbacks are remembered)."""
+    return Linker(mode).link(src, dst)

@@ -1,0 +1,27 @@
+"""Turn a project's registry declarations into Registry objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kmenv.config import Settings
+from kmenv.errors import RegistryError
+from kmenv.registry.base import Registry
+
+__all__ = ["open_registry"]
+
+
+def open_registry(name: str, kind: str, url: str | None, *, base_dir: Path, settings: Settings) -> Registry:
+    """A registry for one declaration; ``base_dir`` anchors relative static-registry paths."""
+    if kind == "static":
+        from kmenv.registry.static import StaticRegistry
+
+        if not url:
+            raise RegistryError(f"registry {name!r} has no url", hint=f"set registries.{name}.url in kmodels.yaml")
+        return StaticRegistry(name, url, base_dir=base_dir)
+    if kind == "kaggle":
+        raise RegistryError(
+            f"registry {name!r}: the Kaggle Models API registry is not available in this version of kmenv",
+            hint="use a static registry (registries: {NAME: {url: PATH-OR-URL}}) such as examples/registry",
+        )
+    raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle or static")

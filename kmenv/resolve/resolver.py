@@ -1,0 +1,124 @@
+"""``resolve()``: run resolvelib over the provider and turn its answer (or its dead end) into kmenv values."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import resolvelib
+
+from kmenv.errors import UsageError
+from kmenv.policy import LicencePolicy
+from kmenv.registry.base import Registry
+from kmenv.resolve.catalog import Catalog
+from kmenv.resolve.explain import Demand, explain_failure, too_deep
+from kmenv.resolve.model import Requirement, Resolution, ResolvedModel, ResolveReporter, specifier_error
+from kmenv.resolve.provider import Choice, Identity, ModelProvider
+from kmenv.target import TargetEnvironment
+
+if TYPE_CHECKING:
+    from resolvelib.resolvers import Criterion
+
+__all__ = ["resolve"]
+
+
+class _Progress(resolvelib.BaseReporter[Requirement, Choice, Identity]):
+    """Forwards resolvelib's events to the caller's hooks and counts rejections for the give-up message."""
+
+    def __init__(self, reporter: ResolveReporter | None) -> None:
+        self._reporter = reporter
+        self.rejections: Counter[str] = Counter()
+
+    def pinning(self, candidate: Choice) -> None:
+        if self._reporter is not None:
+            self._reporter.pinned(candidate.name, candidate.candidate.version)
+
+    def rejecting_candidate(self, criterion: Criterion[Requirement, Choice], candidate: Choice) -> None:
+        self.rejections[candidate.name] += 1
+        if self._reporter is not None:
+            self._reporter.rejected(candidate.name, candidate.candidate.version)
+
+
+def _declared(requirements: Sequence[Requirement], registries: Mapping[str, Registry]) -> list[Requirement]:
+    """Check the declared requirements once, fold a versioned handle into the range, and sort for determinism."""
+    checked: set[Requirement] = set()
+    for req in requirements:
+        if req.registry not in registries:
+            raise UsageError(
+                f"models.{req.name}.registry: {req.registry!r} is not a declared registry",
+                hint=f"declare it under registries, or use one of: {', '.join(sorted(registries)) or 'none declared'}",
+            )
+        problem = specifier_error(req.versions)
+        if problem is not None:
+            raise UsageError(
+                f"models.{req.name}.version: {problem}",
+                hint="write a PEP 440 range over whole versions, e.g. >=2,<4 or ==3",
+            )
+        if req.handle.version is not None:
+            pin = f"=={req.handle.version}"
+            req = Requirement(
+                req.name,
+                req.handle.unversioned(),
+                f"{req.versions},{pin}" if req.versions else pin,
+                req.registry,
+                req.parent,
+            )
+        checked.add(Requirement(req.name, req.handle, req.versions, req.registry))
+    return sorted(checked, key=lambda r: (r.name, r.registry, str(r.handle), r.versions))
+
+
+def resolve(
+    requirements: Sequence[Requirement],
+    registries: Mapping[str, Registry],
+    environment: TargetEnvironment,
+    policy: LicencePolicy,
+    *,
+    preferred: Mapping[str, int] | None = None,
+    max_rounds: int = 10_000,
+    reporter: ResolveReporter | None = None,
+) -> Resolution:
+    """Choose one version for every declared model and every base model they need.
+
+    Newest eligible version wins, except that a ``preferred`` version (from the existing lock)
+    that is still eligible is tried first. Registries are asked lazily, each answer at most once.
+    Raises :class:`kmenv.errors.ResolutionImpossible` with every cause when no choice works or
+    the search exceeds ``max_rounds``; registry errors propagate unchanged.
+    """
+    roots = _declared(requirements, registries)
+    catalog = Catalog(registries, environment, policy, reporter)
+    provider = ModelProvider(roots, catalog, preferred or {})
+    progress = _Progress(reporter)
+    try:
+        result = resolvelib.Resolver(provider, progress).resolve(roots, max_rounds=max_rounds)
+    except resolvelib.ResolutionTooDeep:
+        raise too_deep(max_rounds, progress.rejections.most_common()) from None
+    except resolvelib.ResolutionImpossible as exc:
+        failing = [Demand(c.requirement, () if c.parent is None else (c.parent.candidate.version,)) for c in exc.causes]
+        raise explain_failure(failing, [Demand(r) for r in roots], provider) from None
+    return _resolution(provider, catalog, result.mapping)
+
+
+def _resolution(provider: ModelProvider, catalog: Catalog, mapping: Mapping[Identity, Choice]) -> Resolution:
+    names = provider.final_names(mapping)
+    bases = {identity: provider.base_identity(choice) for identity, choice in mapping.items()}
+    required_by: dict[Identity, list[str]] = {}
+    for identity, base in bases.items():
+        if base is not None:
+            required_by.setdefault(base, []).append(names[identity])
+    models = []
+    for identity, choice in mapping.items():
+        base = bases[identity]
+        models.append(
+            ResolvedModel(
+                name=names[identity],
+                candidate=choice.candidate,
+                verdict=catalog.assessment(choice.name, choice.candidate).verdict,
+                direct=provider.is_declared(identity),
+                required_by=tuple(sorted(required_by.get(identity, ()))),
+                base=names[base] if base is not None else None,
+            )
+        )
+    models.sort(key=lambda m: m.name)
+    warnings = dict.fromkeys(m.verdict.warning for m in models if m.verdict.warning)
+    return Resolution(tuple(models), tuple(warnings))
