@@ -13,7 +13,7 @@ from kmenv.errors import NotInstalledError
 from kmenv.locate import ENV_DIRNAME, find_project_dir
 
 if TYPE_CHECKING:
-    from kmenv.install import InstallOutcome
+    from kmenv.installer import InstallOutcome
     from kmenv.locking import LockOutcome
     from kmenv.project import Project
 
@@ -44,7 +44,7 @@ def lock(project: str | Path | Project | None = None) -> LockOutcome:
 
 def install(project: str | Path | Project | None = None, *, locked: bool = False, frozen: bool = False) -> InstallOutcome:
     """Make the project's environment match its lock, locking first when needed."""
-    from kmenv.install import install as run
+    from kmenv.installer import install as run
 
     return run(_project(project), locked=locked, frozen=frozen)
 

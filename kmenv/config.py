@@ -16,7 +16,6 @@ __all__ = ["Settings", "env_flag"]
 
 APP = "kmenv"
 DEFAULT_WORKERS = 8
-LINK_MODES = ("auto", "reflink", "hardlink", "copy")
 
 
 def env_flag(name: str) -> bool:
@@ -56,12 +55,9 @@ class Settings:
         """Combine command-line overrides with ``KMENV_*`` variables and platform defaults."""
         import platformdirs
 
-        mode = (link_mode or os.environ.get("KMENV_LINK_MODE") or "auto").strip().lower()
-        if mode not in LINK_MODES:
-            raise UsageError(
-                f"link mode {mode!r} is not one of {', '.join(LINK_MODES)}",
-                hint="set --link-mode or KMENV_LINK_MODE to auto, reflink, hardlink or copy",
-            )
+        from kmenv.linking import resolve_link_mode
+
+        mode = resolve_link_mode(link_mode or os.environ.get("KMENV_LINK_MODE"))
         workers_text = os.environ.get("KMENV_MAX_WORKERS", "").strip()
         if workers_text:
             if not workers_text.isdigit() or int(workers_text) < 1:

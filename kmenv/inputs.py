@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kmenv.errors import Problem, SpecError
-from kmenv.lock import DeclaredInputs, InputModel, InputRegistry
+from kmenv.lockfile import DeclaredInputs, InputModel, InputRegistry
 from kmenv.policy import AllowAll, LicencePolicy, ListPolicy, PolicyException
 from kmenv.target import TargetEnvironment
 

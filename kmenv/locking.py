@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from kmenv.errors import LockfileError
 from kmenv.inputs import requirements
-from kmenv.lock import LockFile, build_lock, dumps_lock, select_files
+from kmenv.lockfile import LockFile, build_lock, dumps_lock, select_files
 from kmenv.project import Project
 
 __all__ = ["LockOutcome", "lock_project", "resolve_lock"]

@@ -17,7 +17,7 @@ from kmenv.errors import LockfileError, UsageError
 from kmenv.locate import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME, find_project_dir
 
 if TYPE_CHECKING:
-    from kmenv.lock import DeclaredInputs, LockFile
+    from kmenv.lockfile import DeclaredInputs, LockFile
     from kmenv.registry.base import Registry
     from kmenv.spec import ProjectSpec
 
@@ -92,7 +92,7 @@ class Project:
 
     def read_lock(self) -> LockFile | None:
         """The parsed lock, or None when there is none yet."""
-        from kmenv.lock import parse_lock
+        from kmenv.lockfile import parse_lock
 
         try:
             text = self.lock_path.read_text(encoding="utf-8")

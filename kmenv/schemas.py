@@ -21,7 +21,7 @@ def _spec() -> dict[str, Any]:
 
 
 def _lock() -> dict[str, Any]:
-    from kmenv.lock import LockFile
+    from kmenv.lockfile import LockFile
 
     return LockFile.model_json_schema(by_alias=True)
 

@@ -37,6 +37,10 @@ from kmenv.errors import IntegrityError, UsageError
 __all__ = ["BlobWriter", "Store", "check_free_space"]
 
 CHUNK_SIZE = 1 << 20
+MISMATCH_HINT = (
+    "the source serves different bytes than the registry recorded; try again, "
+    "and report it to the registry if it persists"
+)
 _DIR_MODE = 0o755
 _BLOB_MODE = 0o444
 _TEMP_MODE = 0o600
@@ -159,8 +163,7 @@ class BlobWriter:
         if self.offset + len(data) > self.entry.size:
             raise IntegrityError(
                 f"{self.label}: size mismatch: expected {self.entry.size} bytes, the source sent more",
-                hint="the source serves different bytes than the registry recorded; try again, "
-                "and report it to the registry if it persists",
+                hint=MISMATCH_HINT,
             )
         self._file.write(data)
         for hasher in self._hashers.values():
@@ -176,11 +179,8 @@ class BlobWriter:
         self.resumed = False
 
     def _verify(self) -> None:
-        entry = self.entry
-        hint = (
-            "the source serves different bytes than the registry recorded; try again, "
-            "and report it to the registry if it persists"
-        )
+        """Size, then sha256, then every other published digest; the first mismatch is raised."""
+        entry, hint = self.entry, MISMATCH_HINT
         if self.offset != entry.size:
             raise IntegrityError(
                 f"{self.label}: size mismatch: expected {entry.size} bytes, got {self.offset}", hint=hint

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmenv.errors import NotInstalledError
-from kmenv.lock import LockedModel, LockFile
+from kmenv.lockfile import LockedModel, LockFile
 
 __all__ = ["ModelRow", "TreeNode", "list_rows", "tree", "why"]
 
@@ -90,7 +90,7 @@ def _node(lock: LockFile, name: str, why_text: str, seen: frozenset[str]) -> Tre
 def tree(lock: LockFile) -> list[TreeNode]:
     """Declared models at the roots, each fine-tune's base model beneath it."""
     return [
-        _node(lock, name, f"declared in kmodels.yaml (models.{name})", frozenset())
+        _node(lock, name, f"declared as models.{name}", frozenset())
         for name, model in sorted(lock.models.items())
         if model.direct
     ]

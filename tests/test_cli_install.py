@@ -157,3 +157,14 @@ def test_a_second_project_reuses_the_store(example: Path, kmenv: Runner, tmp_pat
     (other / "kmodels.yaml").write_text((example / "kmodels.yaml").read_text())
     result = kmenv("-C", other, "install", "--json")
     assert json.loads(result.out)["fetched_files"] == 0
+
+
+def test_offline_refuses_an_http_registry_only_when_it_is_needed(example: Path, kmenv: Runner) -> None:
+    kmenv("-C", example, "install")
+    spec = example / "kmodels.yaml"
+    spec.write_text(spec.read_text().replace("url: ../registry", "url: http://127.0.0.1:9/registry"))
+    # the lock's registry changed, so the lock is stale and must be re-resolved: that needs the network
+    refused = kmenv("--offline", "-C", example, "install")
+    assert refused.code == 5
+    assert "offline" in refused.err and "needs the network" in refused.err
+    assert models_link(example) == "generations/1"

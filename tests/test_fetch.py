@@ -326,7 +326,7 @@ def test_redirects_reuse_the_connection(server: FaultServer, store: Store) -> No
 
         return wrapped
 
-    redirect = noting_the_client_port(lambda h: reply(h, 302, b"moved" * 4000, {"Location": "/files/model.bin"}))
+    redirect = noting_the_client_port(lambda h: reply(h, 302, b"moved", {"Location": "/files/model.bin"}))
     server.routes["/download"] = redirect
     server.routes["/files/model.bin"] = noting_the_client_port(serve_file(DATA))
     fetch(store, job(server.url + "/download"))

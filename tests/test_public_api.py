@@ -36,3 +36,10 @@ def test_importing_kmenv_and_the_cli_loads_no_heavy_module() -> None:
 def test_python_dash_m_kmenv_prints_the_version() -> None:
     out = subprocess.run([sys.executable, "-m", "kmenv", "--version"], capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"kmenv {kmenv.__version__}"
+
+
+def test_public_functions_are_not_shadowed_by_submodules() -> None:
+    import kmenv.installer  # noqa: F401  (importing submodules must not replace the API functions)
+    import kmenv.lockfile  # noqa: F401
+
+    assert callable(kmenv.install) and callable(kmenv.lock) and callable(kmenv.path)

@@ -9,13 +9,16 @@ from typing import Any
 
 from kmenv.candidates import format_size
 from kmenv.cli.ui import UI
-from kmenv.install import InstallReporter
+from kmenv.installer import InstallReporter
 
 __all__ = ["CliReporter"]
 
 
 class _PlainSink:
-    """One line per finished file and a total every few seconds: readable in CI logs."""
+    """A total every few seconds (and each finished file with -v): readable in CI logs.
+
+    ``advance`` may be negative when a download restarts from zero; the totals follow.
+    """
 
     def __init__(self, ui: UI, every: float = 5.0) -> None:
         self.ui = ui
@@ -26,9 +29,9 @@ class _PlainSink:
         self.last = time.monotonic()
         self.started = self.last
 
-    def start(self, label: str, total: int) -> None:
-        with self.lock:
-            self.total += total
+    def begin(self, files: int, total_bytes: int) -> None:
+        self.total = total_bytes
+        self.ui.note(f"  {files} files, {format_size(total_bytes)} to fetch")
 
     def advance(self, label: str, nbytes: int) -> None:
         with self.lock:
@@ -41,6 +44,9 @@ class _PlainSink:
 
     def finish(self, label: str) -> None:
         self.ui.detail(f"  fetched {label}")
+
+    def end(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -73,11 +79,12 @@ class _RichSink:
         self.overall = self.progress.add_task("total", total=0)
         self.progress.start()
 
+    def begin(self, files: int, total_bytes: int) -> None:
+        self.progress.update(self.overall, total=total_bytes, description=f"total ({files} files)")
+
     def start(self, label: str, total: int) -> None:
         with self.lock:
             self.tasks[label] = self.progress.add_task(label, total=total)
-            task = self.progress.tasks[self.overall]
-            self.progress.update(self.overall, total=(task.total or 0) + total)
 
     def advance(self, label: str, nbytes: int) -> None:
         with self.lock:
@@ -91,6 +98,9 @@ class _RichSink:
             task = self.tasks.pop(label, None)
             if task is not None:
                 self.progress.remove_task(task)
+
+    def end(self) -> None:
+        self.close()
 
     def close(self) -> None:
         self.progress.stop()

@@ -22,7 +22,7 @@ from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, Regis
 from kmenv.fetch.http import open_stream, redact_url
 from kmenv.fetch.progress import ProgressSink
 from kmenv.registry.base import FileSource
-from kmenv.store import CHUNK_SIZE, BlobWriter
+from kmenv.store import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
 __all__ = ["Cancelled", "Meter", "RetryPolicy", "stream_into"]
 
@@ -238,8 +238,7 @@ def _check_answer(writer: BlobWriter, response: requests.Response) -> None:
     if announced is not None and announced != writer.entry.size:
         raise IntegrityError(
             f"{writer.label}: size mismatch: expected {writer.entry.size} bytes, the source announces {announced}",
-            hint="the source serves different bytes than the registry recorded; try again, "
-            "and report it to the registry if it persists",
+            hint=MISMATCH_HINT,
         )
 
 

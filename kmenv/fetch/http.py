@@ -7,7 +7,6 @@ credential, and a Kaggle download answers with a redirect to a signed storage UR
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -23,7 +22,6 @@ __all__ = ["MAX_REDIRECTS", "TIMEOUT", "make_session", "open_stream", "redact_ur
 #: Seconds to connect, and to wait for each read, on every request.
 TIMEOUT = (10.0, 60.0)
 MAX_REDIRECTS = 10
-_DRAIN_LIMIT = 64 << 10
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -55,15 +53,6 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def same_origin(a: str, b: str) -> bool:
     """True when both URLs have the same scheme, host and port."""
     return _origin(a) == _origin(b)
-
-
-def _release(response: requests.Response) -> None:
-    """Read a small redirect body so its connection returns to the pool; close a large one."""
-    length = response.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) <= _DRAIN_LIMIT:
-        with contextlib.suppress(requests.RequestException):
-            response.content  # noqa: B018 - reading is the point
-    response.close()
 
 
 def open_stream(

@@ -18,6 +18,11 @@ def open_registry(name: str, kind: str, url: str | None, *, base_dir: Path, sett
 
         if not url:
             raise RegistryError(f"registry {name!r} has no url", hint=f"set registries.{name}.url in kmodels.yaml")
+        if settings.offline and url.lower().startswith(("http://", "https://")):
+            raise RegistryError(
+                f"offline: registry {name!r} is at {url.split('?', 1)[0]}, which needs the network",
+                hint="drop --offline / KMENV_OFFLINE, or use a local copy of the registry",
+            )
         return StaticRegistry(name, url, base_dir=base_dir)
     if kind == "kaggle":
         raise RegistryError(

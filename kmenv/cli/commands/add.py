@@ -32,14 +32,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     original = project.spec_path.read_text(encoding="utf-8")
     project.write_spec(add_model(original, name, args.handle, filename=str(project.spec_path)))
     project.reload()
-    ui.line(f"Added {name}: {args.handle}")
     if args.no_lock:
+        ui.line(f"Added {name}: {args.handle}")
         return 0
     try:
         outcome = lock_project(project)
     except BaseException:
         project.write_spec(original)  # a model that cannot be locked is not left half-added
-        ui.note(f"kmodels.yaml restored: {name} was not added")
+        ui.note(f"{name} was not added: kmodels.yaml is as it was")
         raise
+    ui.line(f"Added {name}: {args.handle}")
     report_lock(ui, outcome)
     return 0

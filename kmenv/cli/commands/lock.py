@@ -40,7 +40,7 @@ def report_lock(ui: UI, outcome: LockOutcome) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.commands._common import open_project
     from kmenv.errors import StaleLockError
-    from kmenv.lock import stale_reasons
+    from kmenv.lockfile import stale_reasons
     from kmenv.locking import lock_project
     from kmenv.project import require_lock
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.fastpath import STATE_FORMAT, digest_file
-from kmenv.lock import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.lockfile import LockedModel, LockFile, locked_candidate, stale_reasons
 from kmenv.locking import lock_project, version_changes
 from kmenv.project import Project
 

@@ -9,7 +9,7 @@ import pytest
 from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import LockfileError, UsageError
 from kmenv.handles import Handle
-from kmenv.lock import DeclaredInputs, InputModel, InputRegistry, build_lock, dumps_lock, parse_lock, select_files, stale_reasons
+from kmenv.lockfile import DeclaredInputs, InputModel, InputRegistry, build_lock, dumps_lock, parse_lock, select_files, stale_reasons
 from kmenv.policy import AllowAll, ListPolicy
 from kmenv.target import TargetEnvironment
 

@@ -1,0 +1,55 @@
+"""The committed JSON Schemas match the code, and the files we ship validate against them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kmenv.schemas import SCHEMAS, render
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("filename", sorted(SCHEMAS))
+def test_committed_schema_matches_the_code(filename: str) -> None:
+    committed = (REPO / "schemas" / filename).read_text(encoding="utf-8")
+    assert committed == render(filename), f"schemas/{filename} drifted; run `python -m kmenv.schemas` and commit"
+
+
+def test_schemas_are_json_schema_documents() -> None:
+    for filename in SCHEMAS:
+        schema = json.loads(render(filename))
+        assert schema["$schema"].startswith("https://json-schema.org/")
+        assert schema["type"] == "object"
+
+
+def validator(filename: str):  # type: ignore[no-untyped-def]
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(render(filename)))
+
+
+def test_the_quickstart_kmodels_yaml_validates() -> None:
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load((REPO / "examples" / "quickstart" / "kmodels.yaml").read_text())
+    assert list(validator("kmodels.schema.json").iter_errors(data)) == []
+
+
+def test_the_example_registry_validates() -> None:
+    registry = REPO / "examples" / "registry"
+    index = json.loads((registry / "index.json").read_text())
+    assert list(validator("registry-index.schema.json").iter_errors(index)) == []
+    for entry in index["instances"]:
+        doc = json.loads((registry / entry["document"]).read_text())
+        assert list(validator("registry-instance.schema.json").iter_errors(doc)) == []
+
+
+def test_a_real_lock_validates(example: Path) -> None:
+    from kmenv.locking import lock_project
+    from kmenv.project import Project
+
+    text = lock_project(Project(example)).text
+    assert list(validator("kmodels-lock.schema.json").iter_errors(json.loads(text))) == []
