@@ -42,7 +42,9 @@ def lock(project: str | Path | Project | None = None) -> LockOutcome:
     return lock_project(_project(project))
 
 
-def install(project: str | Path | Project | None = None, *, locked: bool = False, frozen: bool = False) -> InstallOutcome:
+def install(
+    project: str | Path | Project | None = None, *, locked: bool = False, frozen: bool = False
+) -> InstallOutcome:
     """Make the project's environment match its lock, locking first when needed."""
     from kmenv.installer import install as run
 

@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-__all__ = ["FRAMEWORKS", "Handle", "HandleError", "normalise_framework", "closest_framework"]
+__all__ = ["FRAMEWORKS", "Handle", "HandleError", "closest_framework", "normalise_framework"]
 
 #: Canonical handle spellings of Kaggle's ``ModelFramework`` enum, in enum order.
 FRAMEWORKS: tuple[str, ...] = (

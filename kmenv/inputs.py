@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kmenv.errors import Problem, SpecError
 from kmenv.lockfile import DeclaredInputs, InputModel, InputRegistry
 from kmenv.policy import AllowAll, LicencePolicy, ListPolicy, PolicyException
 from kmenv.target import TargetEnvironment
@@ -17,6 +16,7 @@ __all__ = ["declared_inputs", "requirements"]
 
 
 def _environment(spec: ProjectSpec) -> tuple[TargetEnvironment, dict[str, Any]]:
+    """The declared environment (versions already validated by the spec), plus the interpreter's when detected."""
     env = spec.environment
     if env is None:
         return TargetEnvironment.unconstrained(), {}
@@ -26,14 +26,21 @@ def _environment(spec: ProjectSpec) -> tuple[TargetEnvironment, dict[str, Any]]:
     if env.detect:
         from kmenv.interpreter import installed_packages, python_version
 
-        detected = dict(installed_packages())
-        detected.update(packages)
-        packages = detected
+        # A distribution with a non-PEP 440 version cannot satisfy a specifier anyway: leave it out.
+        detected = {name: v for name, v in installed_packages().items() if _is_version(v)}
+        packages = {**detected, **packages}
         python = python or python_version()
+    return TargetEnvironment.from_strings(python, packages), record
+
+
+def _is_version(text: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
     try:
-        return TargetEnvironment.from_strings(python, packages), record
-    except ValueError as exc:
-        raise SpecError([Problem(file="kmodels.yaml", key="environment", message=str(exc))]) from None
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _policy(spec: ProjectSpec) -> LicencePolicy:

@@ -61,12 +61,9 @@ def _ensure_lock(
     if frozen:
         return require_lock(project), False, ()
     current = project.read_lock()
-    if current is None:
-        reasons = [f"no {project.lock_path.name} yet"]
-    else:
-        reasons = stale_reasons(current, project.inputs)
-    if not reasons:
-        return current, False, ()  # type: ignore[return-value]
+    reasons = [f"no {project.lock_path.name} yet"] if current is None else stale_reasons(current, project.inputs)
+    if current is not None and not reasons:
+        return current, False, ()
     if locked:
         detail = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
         raise StaleLockError(

@@ -28,8 +28,8 @@ __all__ = [
     "LockedFile",
     "LockedModel",
     "build_lock",
-    "locked_candidate",
     "dumps_lock",
+    "locked_candidate",
     "parse_lock",
     "select_files",
     "stale_reasons",
@@ -130,7 +130,9 @@ class DeclaredInputs:
         )
 
 
-def select_files(name: str, candidate: Candidate, files: Sequence[FileEntry], patterns: Sequence[str] | None) -> list[FileEntry]:
+def select_files(
+    name: str, candidate: Candidate, files: Sequence[FileEntry], patterns: Sequence[str] | None
+) -> list[FileEntry]:
     """The files a declaration's ``files:`` globs select (all when ``patterns`` is None).
 
     A glob that matches nothing is an input error: it is almost always a typo.
@@ -198,7 +200,8 @@ def parse_lock(text: str, filename: str = "kmodels.lock") -> LockFile:
         ) from None
     if isinstance(data, dict) and data.get("lock-version") not in (None, LOCK_VERSION):
         raise LockfileError(
-            f"{filename}: lock-version {data.get('lock-version')!r} is not supported by this kmenv (expects {LOCK_VERSION})",
+            f"{filename}: lock-version {data.get('lock-version')!r} is not supported "
+            f"by this kmenv (expects {LOCK_VERSION})",
             hint="upgrade kmenv, or regenerate the lock with `kmenv lock`",
         )
     try:
@@ -213,7 +216,9 @@ def parse_lock(text: str, filename: str = "kmodels.lock") -> LockFile:
         raise LockfileError(f"{filename}: {problems[0]}", hint=_fix_hint(filename))
     if problems:
         raise LockfileError(
-            f"{filename}: {len(problems)} problems", hint=_fix_hint(filename), details=[f"{filename}: {p}" for p in problems]
+            f"{filename}: {len(problems)} problems",
+            hint=_fix_hint(filename),
+            details=[f"{filename}: {p}" for p in problems],
         )
     return lock
 
@@ -267,9 +272,7 @@ def locked_candidate(model: LockedModel) -> Candidate:
         license=model.license.published,
         requires=dict(model.requires),
         base=None,
-        files=tuple(
-            FileEntry(path=f.path, size=f.size, sha256=f.sha256, digests=dict(f.digests)) for f in model.files
-        ),
+        files=tuple(FileEntry(path=f.path, size=f.size, sha256=f.sha256, digests=dict(f.digests)) for f in model.files),
     )
 
 

@@ -43,9 +43,7 @@ def resolve_lock(project: Project, *, preferred: Mapping[str, int] | None = None
         declared = inputs.models.get(model.name)
         patterns = declared.files if (model.direct and declared is not None) else None
         selected = select_files(model.name, cand, files, patterns)
-        chosen.append(
-            (model.name, cand, model.direct, model.base, model.required_by, model.verdict.spdx, selected)
-        )
+        chosen.append((model.name, cand, model.direct, model.base, model.required_by, model.verdict.spdx, selected))
     return build_lock(inputs, chosen), resolution.warnings
 
 

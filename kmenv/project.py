@@ -47,7 +47,9 @@ class Project:
         self.settings = settings or Settings.load()
 
     @classmethod
-    def find(cls, start: str | Path | None = None, *, explicit: bool = False, settings: Settings | None = None) -> Project:
+    def find(
+        cls, start: str | Path | None = None, *, explicit: bool = False, settings: Settings | None = None
+    ) -> Project:
         """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``)."""
         return cls(find_project_dir(start, explicit=explicit), settings=settings)
 

@@ -114,16 +114,16 @@ def add_model(text: str, name: str, entry: str, *, filename: str = "kmodels.yaml
             f"{filename}: a model named {name!r} is already declared",
             hint=f"choose another name with --name, or run `kmenv remove {name}` first",
         )
-    key, models = _models(text)
+    root = _root(text)
+    key, models = _models(root)
     newline = "\r\n" if "\r\n" in text else "\n"
     if models.flow_style and models.value:
         at = models.value[-1][1].end_mark.index
         edited = text[:at] + ", " + _render_entry(name, entry, flow=True) + text[at:]
     else:
         if models.flow_style:  # models: {} becomes a block mapping
-            after, indent = _line_end(text, key.end_mark.index), key.start_mark.column + _indent_step(text)
             text = _drop_span(text, models.start_mark.index, models.end_mark.index)
-            after = min(after, _line_end(text, key.end_mark.index))
+            after, indent = _line_end(text, key.end_mark.index), key.start_mark.column + _indent_step(root)
         else:
             after, indent = _line_end(text, _content_end(models)), models.value[0][0].start_mark.column
         if after == len(text) and not text.endswith("\n"):
@@ -146,7 +146,7 @@ def remove_model(text: str, name: str, *, filename: str = "kmodels.yaml") -> str
         if hint is None:
             hint = f"declared: {', '.join(spec.models)}" if spec.models else "no models are declared"
         raise NotInstalledError(f"{filename} declares no model named {name!r}", hint=hint)
-    models_key, models = _models(text)
+    models_key, models = _models(_root(text))
     index = next(i for i, (key, _) in enumerate(models.value) if isinstance(key, ScalarNode) and key.value == name)
     key, value = models.value[index]
     if len(models.value) == 1 and models.flow_style:
@@ -189,19 +189,20 @@ def _checked(edited: str, name: str, filename: str, action: str) -> str:
 
 
 def _root(text: str) -> MappingNode:
+    """The document's node tree: unlike loaded data, every node knows its start and end in the text."""
     node = YAML(typ="rt").compose(text)
     assert isinstance(node, MappingNode), "parse_spec has checked the document"
     return node
 
 
-def _models(text: str) -> tuple[ScalarNode, MappingNode]:
-    """The ``models`` key and its mapping, with their marks in ``text``."""
-    key, value = next((k, v) for k, v in _root(text).value if isinstance(k, ScalarNode) and k.value == "models")
+def _models(root: MappingNode) -> tuple[ScalarNode, MappingNode]:
+    """The ``models`` key and its mapping, with their marks in the text."""
+    key, value = next((k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == "models")
     assert isinstance(value, MappingNode), "parse_spec has checked models:"
     return key, value
 
 
-def _indent_step(text: str) -> int:
+def _indent_step(root: MappingNode) -> int:
     """How far this file indents a nested block mapping (2 when it has none)."""
 
     def steps(node: Node, column: int | None) -> list[int]:
@@ -217,7 +218,7 @@ def _indent_step(text: str) -> int:
                 found += steps(item, None)
         return found
 
-    return next(iter(steps(_root(text), None)), 2)
+    return next(iter(steps(root, None)), 2)
 
 
 def _content_end(node: Node) -> int:

@@ -39,7 +39,9 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def example(tmp_path: Path) -> Path:
     """A copy of examples/ (registry + quickstart); returns the quickstart project folder."""
     shutil.copytree(EXAMPLES / "registry", tmp_path / "registry")
-    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "quickstart", ignore=shutil.ignore_patterns(".kmenv", "kmodels.lock"))
+    shutil.copytree(
+        EXAMPLES / "quickstart", tmp_path / "quickstart", ignore=shutil.ignore_patterns(".kmenv", "kmodels.lock")
+    )
     return tmp_path / "quickstart"
 
 

@@ -36,7 +36,10 @@ def test_bad_yaml_names_file_line_and_column(example: Path, kmenv: Runner) -> No
 
 def test_every_spec_problem_is_reported_at_once(example: Path, kmenv: Runner) -> None:
     (example / "kmodels.yaml").write_text(
-        "version: 1\nmodels:\n  a: acme/x/transfomers/v\n  b:\n    handle: acme/y/keras/v\n    version: '~=2.0'\n  c: {hadle: acme/z}\n"
+        "version: 1\nmodels:\n"
+        "  a: acme/x/transfomers/v\n"
+        "  b:\n    handle: acme/y/keras/v\n    version: '~=2.0'\n"
+        "  c: {hadle: acme/z}\n"
     )
     result = kmenv("-C", example, "lock")
     assert result.code == 2
@@ -82,7 +85,9 @@ def test_a_file_missing_from_the_registry_fails_before_anything_switches(example
     assert not (example / ".kmenv" / "models").exists()
 
 
-def test_a_hash_mismatch_is_an_integrity_error_and_nothing_is_stored(example: Path, kmenv: Runner, isolated_dirs: Path) -> None:
+def test_a_hash_mismatch_is_an_integrity_error_and_nothing_is_stored(
+    example: Path, kmenv: Runner, isolated_dirs: Path
+) -> None:
     kmenv("-C", example, "lock")
     lock = json.loads((example / "kmodels.lock").read_text())
     entry = lock["models"]["bert"]["files"][0]
@@ -99,7 +104,8 @@ def test_a_hash_mismatch_is_an_integrity_error_and_nothing_is_stored(example: Pa
 
 def test_an_unknown_model_is_a_registry_error_with_close_names(example: Path, kmenv: Runner) -> None:
     (example / "kmodels.yaml").write_text(
-        "version: 1\nregistries: {example: {url: ../registry}}\nmodels:\n  x: kmenv-examples/tiny-brt/transformers/base\n"
+        "version: 1\nregistries: {example: {url: ../registry}}\n"
+        "models:\n  x: kmenv-examples/tiny-brt/transformers/base\n"
     )
     result = kmenv("-C", example, "lock")
     assert result.code == 5

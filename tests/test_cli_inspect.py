@@ -52,7 +52,10 @@ def test_why_explains_the_chain(installed: Path, kmenv: Runner) -> None:
         " → tiny-lm-base 3 is the base model of chat 3"
     )
     data = json.loads(kmenv("-C", installed, "why", "bert", "--json").out)
-    assert data == {"name": "bert", "chains": [["bert 3 is declared in kmodels.yaml as kmenv-examples/tiny-bert/transformers/base"]]}
+    assert data == {
+        "name": "bert",
+        "chains": [["bert 3 is declared in kmodels.yaml as kmenv-examples/tiny-bert/transformers/base"]],
+    }
 
 
 def test_path_prints_an_absolute_folder(installed: Path, kmenv: Runner) -> None:

@@ -89,7 +89,9 @@ def test_a_constraint_that_still_admits_the_lock_changes_nothing(example: Path, 
 def test_removing_a_model_removes_it_from_the_environment(example: Path, kmenv: Runner) -> None:
     kmenv("-C", example, "install")
     assert (example / ".kmenv" / "models" / "chat").is_dir()
-    comments_before = [line for line in (example / "kmodels.yaml").read_text().splitlines() if line.lstrip().startswith("#")]
+    comments_before = [
+        line for line in (example / "kmodels.yaml").read_text().splitlines() if line.lstrip().startswith("#")
+    ]
 
     removed = kmenv("-C", example, "remove", "chat")
     assert removed.code == 0, removed.err
@@ -97,7 +99,9 @@ def test_removing_a_model_removes_it_from_the_environment(example: Path, kmenv: 
     assert not (example / ".kmenv" / "models" / "chat").exists()
     assert not (example / ".kmenv" / "models" / "tiny-lm-base").exists()  # its base went with it
     assert (example / ".kmenv" / "models" / "bert").is_dir()
-    comments_after = [line for line in (example / "kmodels.yaml").read_text().splitlines() if line.lstrip().startswith("#")]
+    comments_after = [
+        line for line in (example / "kmodels.yaml").read_text().splitlines() if line.lstrip().startswith("#")
+    ]
     assert set(comments_after) <= set(comments_before)
     assert len(comments_after) >= len(comments_before) - 6  # only the removed entry's own comments went
 
@@ -168,3 +172,19 @@ def test_offline_refuses_an_http_registry_only_when_it_is_needed(example: Path, 
     assert refused.code == 5
     assert "offline" in refused.err and "needs the network" in refused.err
     assert models_link(example) == "generations/1"
+
+
+def test_a_detected_environment_is_read_from_the_interpreter_and_never_trusted_to_the_fast_path(
+    example: Path, kmenv: Runner
+) -> None:
+    spec = example / "kmodels.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace('  python: "3.11"\n', '  python: "3.11"\n  detect: true\n'))
+    first = kmenv("-C", example, "install")
+    assert first.code == 0, first.err
+    lock = json.loads((example / "kmodels.lock").read_text())
+    assert lock["inputs"]["environment"]["detect"] is True
+    state = json.loads((example / ".kmenv" / "state.json").read_text())
+    assert state["fast_path"] is False  # installed packages may change without any file changing
+    again = kmenv("-C", example, "install")
+    assert "nothing to do" in again.out and "(5 models" in again.out  # answered by the checking path

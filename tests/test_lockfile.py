@@ -9,7 +9,16 @@ import pytest
 from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import LockfileError, UsageError
 from kmenv.handles import Handle
-from kmenv.lockfile import DeclaredInputs, InputModel, InputRegistry, build_lock, dumps_lock, parse_lock, select_files, stale_reasons
+from kmenv.lockfile import (
+    DeclaredInputs,
+    InputModel,
+    InputRegistry,
+    build_lock,
+    dumps_lock,
+    parse_lock,
+    select_files,
+    stale_reasons,
+)
 from kmenv.policy import AllowAll, ListPolicy
 from kmenv.target import TargetEnvironment
 
@@ -102,7 +111,13 @@ def test_staleness_names_each_reason() -> None:
     env = TargetEnvironment.from_strings(None, {"keras": "2.15"})
     assert stale_reasons(lock, inputs(env=env)) == ["model 'tuned' needs keras>=3, environment has keras 2.15"]
     more = inputs()
-    more = DeclaredInputs({**more.models, "x": InputModel(handle="a/b", versions="", registry="example")}, more.registries, more.environment, {}, more.policy)
+    more = DeclaredInputs(
+        {**more.models, "x": InputModel(handle="a/b", versions="", registry="example")},
+        more.registries,
+        more.environment,
+        {},
+        more.policy,
+    )
     assert stale_reasons(lock, more) == ["model 'x' was added"]
     fewer = DeclaredInputs({}, inputs().registries, inputs().environment, {}, AllowAll())
     assert stale_reasons(lock, fewer) == ["model 'tuned' was removed"]

@@ -26,7 +26,8 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 def test_importing_kmenv_and_the_cli_loads_no_heavy_module() -> None:
     code = (
         "import sys, kmenv, kmenv.cli.app, kmenv.fastpath, kmenv.api; "
-        "heavy = [m for m in ('pydantic', 'rich', 'requests', 'ruamel', 'resolvelib', 'packaging') if m in sys.modules]; "
+        "names = ('pydantic', 'rich', 'requests', 'ruamel', 'resolvelib', 'packaging'); "
+        "heavy = [m for m in names if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -34,12 +35,14 @@ def test_importing_kmenv_and_the_cli_loads_no_heavy_module() -> None:
 
 
 def test_python_dash_m_kmenv_prints_the_version() -> None:
-    out = subprocess.run([sys.executable, "-m", "kmenv", "--version"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "kmenv", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == f"kmenv {kmenv.__version__}"
 
 
 def test_public_functions_are_not_shadowed_by_submodules() -> None:
-    import kmenv.installer  # noqa: F401  (importing submodules must not replace the API functions)
-    import kmenv.lockfile  # noqa: F401
+    import kmenv.installer
+    import kmenv.lockfile
 
     assert callable(kmenv.install) and callable(kmenv.lock) and callable(kmenv.path)

@@ -120,7 +120,7 @@ def test_the_parsed_spec_is_immutable() -> None:
     spec = parse_spec(FULL_EXAMPLE)
 
     with pytest.raises(ValueError, match="frozen"):
-        spec.models = {}
+        spec.models = {}  # type: ignore[misc]
 
 
 def test_the_json_schema_says_handles_are_strings_and_allows_the_shorthand_form() -> None:
@@ -289,6 +289,20 @@ def test_a_duplicate_model_name_is_reported_at_its_second_occurrence_alongside_o
 
     assert [(p.line, p.column, p.key) for p in found] == [(4, 8, "models.clf"), (5, 3, "models.bert")]
     assert found[1].message == "duplicate model name 'bert' (first on line 3)"
+
+
+def test_duplicate_keys_are_reported_wherever_they_are() -> None:
+    problem = only_problem("""\
+        version: 1
+        registries:
+          mirror:
+            url: ../a
+            url: ../b
+        models: {}
+        """)
+
+    assert (problem.line, problem.column, problem.key) == (5, 5, "registries.mirror.url")
+    assert problem.message == "duplicate key 'url' (first on line 4)"
 
 
 def test_a_missing_required_key_points_at_its_parent() -> None:

@@ -79,6 +79,12 @@ def test_adding_to_an_empty_models_mapping_writes_block_style() -> None:
     assert text == "version: 1\nmodels:   # none yet\n  bert: owner/bert/keras/tiny\n"
 
 
+def test_an_empty_mapping_on_a_line_of_its_own_gives_way_to_the_entry() -> None:
+    text = add_model("version: 1\nmodels:\n  {}\n# end\n", "bert", "owner/bert")
+
+    assert text == "version: 1\nmodels:\n  bert: owner/bert\n# end\n"
+
+
 def test_adding_to_an_empty_models_mapping_follows_the_files_indentation() -> None:
     text = "version: 1\nregistries:\n    mirror:\n        url: ../r\nmodels: {}"
 

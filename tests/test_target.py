@@ -12,7 +12,10 @@ def test_framework_implies_libraries_and_versions_narrow_them() -> None:
         "torch": "",
         "transformers": ">=4.50",
     }
-    assert framework_requirements("keras", {"keras": "<4", "Python": ">=3.10"}) == {"keras": ">=3,<4", "python": ">=3.10"}
+    assert framework_requirements("keras", {"keras": "<4", "Python": ">=3.10"}) == {
+        "keras": ">=3,<4",
+        "python": ">=3.10",
+    }
     assert framework_requirements("gguf") == {}
 
 

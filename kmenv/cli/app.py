@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-C", "--project", metavar="DIR", help="project folder (default: nearest kmodels.yaml upward)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print results and errors only")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks on errors")
-    parser.add_argument("--offline", action="store_true", default=None, help="never touch the network (KMENV_OFFLINE=1)")
+    parser.add_argument(
+        "--offline", action="store_true", default=None, help="never touch the network (KMENV_OFFLINE=1)"
+    )
     parser.add_argument("--cache-dir", metavar="DIR", help="store and metadata cache (KMENV_CACHE_DIR)")
     parser.add_argument("--no-color", action="store_true", help="plain output (also NO_COLOR)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

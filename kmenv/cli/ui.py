@@ -23,7 +23,9 @@ __all__ = ["UI"]
 class UI:
     """How this run talks: ``quiet`` silences progress and chatter, ``json`` reserves stdout for one document."""
 
-    def __init__(self, *, quiet: bool = False, verbose: bool = False, color: bool = True, json_output: bool = False) -> None:
+    def __init__(
+        self, *, quiet: bool = False, verbose: bool = False, color: bool = True, json_output: bool = False
+    ) -> None:
         self.quiet = quiet
         self.verbose = verbose
         self.color = color and "NO_COLOR" not in os.environ
@@ -90,7 +92,7 @@ class UI:
         widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
         def fmt(cells: Sequence[str]) -> str:
-            parts = [c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(cells, widths, headers)]
+            parts = [c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(cells, widths, headers, strict=True)]
             return "  ".join(parts).rstrip()
 
         print(fmt(headers), file=sys.stdout)

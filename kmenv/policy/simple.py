@@ -61,13 +61,23 @@ class ListPolicy:
                 return Verdict(True, None, "policy.licenses.unknown", f"licence {shown!r} is unknown; allowed")
             if self.unknown == "warn":
                 return Verdict(
-                    True, None, "policy.licenses.unknown", f"licence {shown!r} is unknown",
+                    True,
+                    None,
+                    "policy.licenses.unknown",
+                    f"licence {shown!r} is unknown",
                     warning=f"{name}: licence {shown!r} is not recognised (policy.licenses.unknown: warn)",
                 )
-            return Verdict(False, None, "policy.licenses.unknown", f"licence {shown!r} is unknown and policy.licenses.unknown is deny")
+            return Verdict(
+                False,
+                None,
+                "policy.licenses.unknown",
+                f"licence {shown!r} is unknown and policy.licenses.unknown is deny",
+            )
         for exc in self.exceptions:
             if spdx in exc.allow and exc.covers(name, handle):
-                return Verdict(True, spdx, "policy.licenses.exceptions", f"licence {spdx} allowed by exception: {exc.reason}")
+                return Verdict(
+                    True, spdx, "policy.licenses.exceptions", f"licence {spdx} allowed by exception: {exc.reason}"
+                )
         if spdx in self.deny:
             return Verdict(False, spdx, "policy.licenses.deny", f"licence {spdx} is in policy.licenses.deny")
         if self.allow is not None and spdx not in self.allow:

@@ -53,7 +53,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.line(f"  {name}: {change_text(old, new)}")
     count = len(outcome.lock.models)
     if outcome.switched:
-        fetched = f", fetched {outcome.fetched_files} files, {format_size(outcome.fetched_bytes)}" if outcome.fetched_files else ""
+        fetched = (
+            f", fetched {outcome.fetched_files} files, {format_size(outcome.fetched_bytes)}"
+            if outcome.fetched_files
+            else ""
+        )
         ui.line(f"Installed {count} models into {project.env_path} (generation {outcome.generation}{fetched})")
     else:
         ui.line(f"Environment up to date ({count} models, generation {outcome.generation}); nothing to do.")

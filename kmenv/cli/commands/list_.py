@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.candidates import format_size
     from kmenv.cli.commands._common import open_project
-    from kmenv.views import list_rows
     from kmenv.project import require_lock
+    from kmenv.views import list_rows
 
     project = open_project(args)
     rows = list_rows(require_lock(project), project.env_path / "models")

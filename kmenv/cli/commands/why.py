@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.commands._common import open_project
-    from kmenv.views import why
     from kmenv.project import require_lock
+    from kmenv.views import why
 
     chains = why(require_lock(open_project(args)), args.name)
     if args.json:
