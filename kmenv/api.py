@@ -32,7 +32,17 @@ def path(name: str, project: str | Path | None = None) -> Path:
             f"model {name!r} is not installed in {root / ENV_DIRNAME}",
             hint="run `kmenv install`, and check the name with `kmenv list`",
         )
-    return folder.resolve()
+    resolved = folder.resolve()
+    _record_use(root, name, resolved)
+    return resolved
+
+
+def _record_use(root: Path, name: str, resolved: Path) -> None:
+    """One ``use`` event in the usage ledger (a single insert; see :mod:`kmenv.ledger`)."""
+    from kmenv.ledger import record_use
+
+    generation = resolved.parent.name
+    record_use(root, name, generation=int(generation) if generation.isdigit() else None)
 
 
 def lock(project: str | Path | Project | None = None) -> LockOutcome:

@@ -4,6 +4,7 @@ Layout under ``root`` (``.kmenv/`` beside kmodels.yaml)::
 
     generations/<n>/<name>/<files>   one complete materialisation of a lock, never changed after
     generations/.<n>.tmp/            a generation being built; a crash leaves only this behind
+    generations/.<n>.del.tmp/        a generation being deleted (renamed first, then emptied)
     generations/.last                the last number handed out, so numbers are never reused
     models -> generations/<n>        the generation in use (relative symlink, swapped atomically)
     state.json                       the installer's record (opaque here), written atomically
@@ -67,6 +68,11 @@ def _check_layout(layout: Mapping[str, Sequence[tuple[str, Path]]]) -> None:
             raise IntegrityError(
                 f"{name}: {clash[0]!r} is listed both as a file and as a folder", hint="re-create the lock"
             )
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a folder of (read-only) linked files; folders are writable, so unlinking works."""
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -186,7 +192,7 @@ class EnvironmentDir:
                         self._link(linker, Path(blob), target, f"{name}/{rel}")
                 os.rename(temp, self.generation_path(number))
             except BaseException:
-                shutil.rmtree(temp, ignore_errors=True)
+                _remove_tree(temp)
                 raise
             return number
 
@@ -225,13 +231,22 @@ class EnvironmentDir:
                 ) from None
 
     def remove(self, generation: int) -> None:
-        """Delete a generation that is not in use (its number is never handed out again)."""
+        """Delete a generation that is not in use (its number is never handed out again).
+
+        It is first renamed to a hidden ``.<n>.del.tmp`` (atomic), so an interrupted delete never
+        leaves a half-emptied folder that looks like a complete generation.
+        """
         with self.lock():
             if generation == self.current():
                 raise UsageError(
                     f"generation {generation} is in use in {self.root}", hint="switch to another generation first"
                 )
-            shutil.rmtree(self.generation_path(generation), ignore_errors=True)
+            doomed = self._generations_dir / f".{generation}.del.tmp"
+            try:
+                os.rename(self.generation_path(generation), doomed)
+            except FileNotFoundError:
+                return
+            _remove_tree(doomed)
 
     def read_state(self) -> dict[str, object] | None:
         """The installer's record, or None when absent or unreadable (which means: check everything)."""
@@ -259,6 +274,6 @@ class EnvironmentDir:
     def _remove_leftovers(self) -> None:
         """Delete half-built generations and stray switch links from an interrupted run."""
         for path in self._generations_dir.glob(".*.tmp"):
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_tree(path)
         for link in self.root.glob("models.tmp-*"):
             link.unlink(missing_ok=True)

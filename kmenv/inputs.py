@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kmenv.lockfile import DeclaredInputs, InputModel, InputRegistry
-from kmenv.policy import AllowAll, LicencePolicy, ListPolicy, PolicyException
+from kmenv.policy import AllowAll, Clarification, LicencePolicy, PolicyException, RulePolicy
 from kmenv.target import TargetEnvironment
 
 if TYPE_CHECKING:
@@ -47,14 +47,20 @@ def _policy(spec: ProjectSpec) -> LicencePolicy:
     licences = spec.policy.licenses if spec.policy is not None else None
     if licences is None:
         return AllowAll()
-    return ListPolicy(
+    return RulePolicy(
         allow=tuple(licences.allow) if licences.allow is not None else None,
-        deny=tuple(licences.deny or ()),
+        deny=tuple(licences.deny),
         unknown=licences.unknown,
         exceptions=tuple(
             PolicyException(model=e.model, allow=tuple(e.allow), reason=e.reason, versions=e.versions or "")
-            for e in (licences.exceptions or ())
+            for e in licences.exceptions
         ),
+        allow_categories=tuple(licences.allow_categories) if licences.allow_categories is not None else None,
+        deny_categories=tuple(licences.deny_categories),
+        clarify=tuple(
+            Clarification(model=c.model, expression=c.expression, versions=c.versions or "") for c in licences.clarify
+        ),
+        aliases=tuple(sorted(licences.aliases.items())),
     )
 
 

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.fastpath import STATE_FORMAT, digest_file
+from kmenv.ledger import record_install
 from kmenv.lockfile import LockedModel, LockFile, locked_candidate, stale_reasons
 from kmenv.locking import lock_project, version_changes
 from kmenv.project import Project
 
 if TYPE_CHECKING:
+    from kmenv.environment import EnvironmentDir
     from kmenv.fetch import FetchJob, ProgressSink
     from kmenv.store import Store
 
@@ -136,18 +138,44 @@ def install(
         models = sorted(lock.models.items())
         jobs = _fetch_jobs(project, store, models)
         fetched_files = fetched_bytes = 0
+        fetch_seconds = 0.0
+        _check_space(project, store, jobs, models)
         if jobs:
             from kmenv.fetch import fetch_all
 
             reporter.phase(f"fetching {len(jobs)} files")
             report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
-            fetched_files, fetched_bytes = report.files, report.bytes_downloaded
+            fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=project.settings.link_mode)
+        _record_root(store, env, generation, models)
         env.switch(generation)
         env.write_state(_state(generation, lock_digest, project, fast))
-        return InstallOutcome(generation, True, relocked, lock, changes, fetched_files, fetched_bytes, warnings)
+        outcome = InstallOutcome(generation, True, relocked, lock, changes, fetched_files, fetched_bytes, warnings)
+        record_install(project, outcome, jobs, fetch_seconds)  # the usage ledger; never fails the install
+        return outcome
+
+
+def _check_space(
+    project: Project, store: Store, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]
+) -> None:
+    """Fail before downloading when the cache or environment filesystem lacks room (UsageError, exit 2)."""
+    from kmenv.store import check_install_space
+
+    missing = sum(job.entry.size for job in jobs)
+    linked = sum(model.size for _, model in models)
+    check_install_space(
+        store.root, project.env_path, missing=missing, linked=linked, link_mode=project.settings.link_mode
+    )
+
+
+def _record_root(store: Store, env: EnvironmentDir, generation: int, models: Sequence[tuple[str, LockedModel]]) -> None:
+    """Tell the cache which blobs the new generation uses, so `kmenv gc` keeps them (before the switch)."""
+    from kmenv.maintenance.roots import record_generation
+
+    files = {f.sha256: f"{name}/{f.path}" for name, model in models for f in model.files}
+    record_generation(store.root, env.root, generation, files, existing=env.generations())
 
 
 def _state(generation: int, lock_digest: str | None, project: Project, fast: bool) -> dict[str, object]:

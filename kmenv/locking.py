@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kmenv.errors import LockfileError
 from kmenv.inputs import requirements
+from kmenv.ledger import record_lock
 from kmenv.lockfile import LockFile, build_lock, dumps_lock, select_files
 from kmenv.project import Project
 
@@ -33,6 +34,9 @@ def resolve_lock(project: Project, *, preferred: Mapping[str, int] | None = None
     from kmenv.resolve import resolve
 
     inputs = project.inputs
+    for reg_name, registry in project.registries.items():
+        if hasattr(registry, "prefetch"):  # fetch declared models' metadata concurrently, before resolving
+            registry.prefetch([m.handle for m in inputs.models.values() if m.registry == reg_name])
     resolution = resolve(
         requirements(inputs), project.registries, inputs.environment, inputs.policy, preferred=preferred or {}
     )
@@ -75,4 +79,6 @@ def lock_project(project: Project, *, previous: LockFile | None = None, use_prev
     written = current != text
     if written:
         project.write_lock(text)
-    return LockOutcome(lock, text, written, version_changes(previous, lock), warnings)
+    outcome = LockOutcome(lock, text, written, version_changes(previous, lock), warnings)
+    record_lock(project, outcome)  # the usage ledger; never fails the lock
+    return outcome

@@ -51,6 +51,7 @@ __all__ = [
     "DeclaredModel",
     "DeclaredRegistry",
     "EnvironmentSpec",
+    "LicenceClarificationSpec",
     "LicenceExceptionSpec",
     "LicencesSpec",
     "ModelSpec",
@@ -300,6 +301,47 @@ class EnvironmentSpec(_Section):
     detect: StrictBool = Field(False, description="read the running interpreter's packages; declared ones override")
 
 
+_LicenceCategory = Literal[
+    "public-domain",
+    "permissive",
+    "weak-copyleft",
+    "copyleft",
+    "non-commercial",
+    "use-restricted",
+    "proprietary",
+    "unknown",
+]
+
+
+def _check_licence_id(text: str) -> str:
+    """Policy lists hold ids (``Apache-2.0``), not display names; a display name gets its id as the hint."""
+    from kmenv.policy.table import is_licence_id
+
+    written = text.strip()
+    if is_licence_id(written) or (" WITH " in written and all(is_licence_id(p) for p in written.split(" WITH "))):
+        return written
+    from kmenv.policy.table import licence_table
+
+    found = licence_table().normalise(written).spdx
+    hint = f"write {found}" if found else "write an SPDX id such as Apache-2.0, or a LicenseRef-... id"
+    raise _invalid(f"{written!r} is not a licence id", hint)
+
+
+def _check_expression(text: str) -> str:
+    from kmenv.policy.table import licence_table
+
+    normalised = licence_table().normalise(text)
+    if normalised.status in ("unparseable", "missing"):
+        raise _invalid(
+            f"{text.strip()!r} is not a licence expression",
+            "write SPDX ids joined by AND / OR / WITH, e.g. Apache-2.0 OR MIT",
+        )
+    return text.strip()
+
+
+_LicenceId = Annotated[_Text, AfterValidator(_check_licence_id)]
+
+
 class LicenceExceptionSpec(_Section):
     """Lets one model use licences the rest of the policy would refuse, for a stated reason."""
 
@@ -307,17 +349,41 @@ class LicenceExceptionSpec(_Section):
         description="a model name under models:, or a full instance handle"
     )
     versions: _VersionsText | None = Field(None, description="only these versions, e.g. >=2")
-    allow: tuple[_Text, ...] = Field(min_length=1, description="licence ids (SPDX or LicenseRef-kmenv-...) allowed")
+    allow: tuple[_LicenceId, ...] = Field(
+        min_length=1, description="licence ids (SPDX or LicenseRef-kmenv-...) allowed"
+    )
     reason: _Text = Field(description="why this is acceptable, for the next reader")
 
 
-class LicencesSpec(_Section):
-    """``policy.licenses``: allow-list (optional), deny-list, what to do with unknown licences, exceptions."""
+class LicenceClarificationSpec(_Section):
+    """States the licence of a model whose published licence is wrong or missing."""
 
-    allow: tuple[_Text, ...] | None = Field(None, description="allowed licence ids; absent = all not denied")
-    deny: tuple[_Text, ...] = Field((), description="denied licence ids")
+    model: Annotated[_Text, AfterValidator(_check_instance_or_name)] = Field(
+        description="a model name under models:, or a full instance handle"
+    )
+    versions: _VersionsText | None = Field(None, description="only these versions, e.g. ==3")
+    expression: Annotated[_Text, AfterValidator(_check_expression)] = Field(
+        description="the licence as an SPDX expression, e.g. Apache-2.0"
+    )
+
+
+class LicencesSpec(_Section):
+    """``policy.licenses``: allow-lists by id and category, deny-lists, unknown handling, exceptions, clarifications."""
+
+    allow: tuple[_LicenceId, ...] | None = Field(
+        None, description="allowed licence ids; absent together with allow-categories = all not denied"
+    )
+    allow_categories: tuple[_LicenceCategory, ...] | None = Field(None, description="allowed licence categories")
+    deny: tuple[_LicenceId, ...] = Field((), description="denied licence ids (beat allow-categories)")
+    deny_categories: tuple[_LicenceCategory, ...] = Field((), description="denied licence categories")
     unknown: Literal["deny", "warn", "allow"] = Field("deny", description="what an unrecognised licence gets")
     exceptions: tuple[LicenceExceptionSpec, ...] = Field((), description="per-model exceptions")
+    clarify: tuple[LicenceClarificationSpec, ...] = Field(
+        (), description="per-model licence corrections, for a published licence that is wrong or missing"
+    )
+    aliases: dict[_Text, _LicenceId] = Field(
+        default_factory=dict, description="published licence string -> licence id, for names kmenv does not know"
+    )
 
 
 class PolicySpec(_Section):

@@ -20,7 +20,7 @@ from kmenv.errors import NotInstalledError, SpecError, UsageError
 from kmenv.handles import Handle
 from kmenv.spec import parse_spec
 
-__all__ = ["add_model", "default_name", "remove_model", "starter_text"]
+__all__ = ["add_model", "default_name", "remove_model", "set_model_versions", "starter_text"]
 
 _STARTER = """\
 # kmodels.yaml: the models this project uses and the rules they must meet.
@@ -162,6 +162,80 @@ def remove_model(text: str, name: str, *, filename: str = "kmodels.yaml") -> str
             colon = text.index(":", models_key.end_mark.index) + 1
             edited = edited[:colon] + " {}" + edited[colon:]
     return _checked(edited, name, filename, "remove")
+
+
+def set_model_versions(text: str, name: str, versions: str, *, filename: str = "kmodels.yaml") -> str:
+    """``text`` with model ``name``'s version constraint set to ``versions`` (``""`` removes the constraint).
+
+    Only the constraint's own characters change: ``handle@>=1,<3`` becomes ``handle@>=1``, a ``version:`` value is
+    replaced in place (or a ``version:`` line is added under ``handle:``), and a version pinned in the handle itself
+    (``owner/model/framework/variation/2``) is dropped from it. Comments and layout elsewhere stay as they were.
+    """
+    spec = parse_spec(text, filename)
+    if name not in spec.models:
+        raise NotInstalledError(f"{filename} declares no model named {name!r}", hint="check the name with `kmenv list`")
+    _, models = _models(_root(text))
+    value = next(v for k, v in models.value if isinstance(k, ScalarNode) and k.value == name)
+    if isinstance(value, ScalarNode):
+        handle_text = value.value.partition("@")[0].strip()
+        new = _unpinned(handle_text) + (f"@{versions}" if versions else "")
+        edited = _replace_scalar(text, value, new)
+    else:
+        assert isinstance(value, MappingNode), "parse_spec has checked the entry"
+        edited = _set_mapping_versions(text, value, versions)
+    return _checked(edited, name, filename, "change the version of")
+
+
+def _unpinned(handle_text: str) -> str:
+    handle = Handle.parse(handle_text)
+    return str(handle.unversioned()) if handle.version is not None else handle_text
+
+
+def _scalar_text(node: ScalarNode, value: str) -> str:
+    """``value`` as the new text of ``node``: quoted as before when it can be, else as YAML needs."""
+    if node.style in ('"', "'") and not any(c in value for c in "\"'\\"):
+        return f"{node.style}{value}{node.style}"
+    return _render_entry("k", value, flow=True)[len("k: ") :]
+
+
+def _replace_scalar(text: str, node: ScalarNode, value: str) -> str:
+    """``text`` with one scalar's characters (quotes included) replaced by ``value``."""
+    return text[: node.start_mark.index] + _scalar_text(node, value) + text[node.end_mark.index :]
+
+
+def _set_mapping_versions(text: str, entry: MappingNode, versions: str) -> str:
+    """Set ``version:`` in a mapping entry; edits go from the end of the text backwards so marks stay valid."""
+    fields = {k.value: (k, v) for k, v in entry.value if isinstance(k, ScalarNode)}
+    handle_key, handle_value = fields["handle"]
+    assert isinstance(handle_value, ScalarNode), "parse_spec has checked handle:"
+    found = fields.get("version")
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), applied from the last one
+    if found is not None:
+        key, value = found
+        assert isinstance(value, ScalarNode), "parse_spec has checked version:"
+        if versions:
+            edits.append((value.start_mark.index, value.end_mark.index, _scalar_text(value, versions)))
+        elif entry.flow_style:
+            previous = entry.value[entry.value.index((key, value)) - 1][1]
+            edits.append((previous.end_mark.index, value.end_mark.index, ""))
+        else:
+            start = text.rfind("\n", 0, key.start_mark.index) + 1
+            edits.append((start, _line_end(text, _content_end(value)), ""))
+    elif versions:
+        if entry.flow_style:
+            at = handle_value.end_mark.index
+            edits.append((at, at, ", " + _render_entry("version", versions, flow=True)))
+        else:
+            at = _line_end(text, _content_end(handle_value))
+            newline = "\r\n" if "\r\n" in text else "\n"
+            line = " " * handle_key.start_mark.column + _render_entry("version", versions, flow=False)
+            edits.append((at, at, (line if text[at - 1 : at] == "\n" else newline + line).replace("\n", newline)))
+    unpinned = _unpinned(handle_value.value)
+    if unpinned != handle_value.value:
+        edits.append((handle_value.start_mark.index, handle_value.end_mark.index, _scalar_text(handle_value, unpinned)))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
 
 
 def _render_entry(key: str, value: str, *, flow: bool) -> str:

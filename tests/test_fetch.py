@@ -1,8 +1,4 @@
-"""Fetching into the store against local HTTP servers that misbehave on purpose.
-
-``FaultServer`` is a threaded ``http.server`` on 127.0.0.1 whose answer each test scripts per
-path; it records every request (method, path, headers, body) so tests can check what was sent.
-"""
+"""Fetching into the store against local HTTP servers that misbehave on purpose (see ``fetch_faults``)."""
 
 from __future__ import annotations
 
@@ -10,18 +6,16 @@ import hashlib
 import json
 import multiprocessing
 import os
-import re
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fetch_faults import FaultServer, fault_servers, reply, serve_file
 
 from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError
@@ -33,124 +27,15 @@ DATA = bytes(range(256)) * 12_000  # ~3 MiB: several 1 MiB chunks
 SECRET = "Bearer s3cret-token"
 
 
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FaultServer:
-    """Routes map a path (query ignored) to a function that writes the whole response."""
-
-    httpd: ThreadingHTTPServer
-    routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = field(default_factory=dict)
-    seen: list[Seen] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def hits(self, path: str) -> list[Seen]:
-        return [s for s in self.seen if s.path == path]
-
-
-def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, like real servers
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            path = self.path.split("?", 1)[0]
-            server.seen.append(Seen(self.command, path, dict(self.headers.items()), self.rfile.read(length)))
-            route = server.routes.get(path)
-            if route is None:
-                reply(self, 404, b"not here")
-            else:
-                route(self)
-
-        do_GET = do_POST = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
 @pytest.fixture
 def make_server() -> Iterator[Callable[[], FaultServer]]:
-    started: list[FaultServer] = []
-
-    def start() -> FaultServer:
-        server = FaultServer(ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler))
-        server.httpd.RequestHandlerClass = _handler_for(server)
-        server.httpd.daemon_threads = True
-        threading.Thread(target=server.httpd.serve_forever, args=(0.05,), daemon=True).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+    with fault_servers() as start:
+        yield start
 
 
 @pytest.fixture
 def server(make_server: Callable[[], FaultServer]) -> FaultServer:
     return make_server()
-
-
-def reply(
-    handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", headers: dict[str, str] | None = None
-) -> None:
-    handler.send_response(status)
-    for name, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
-        handler.send_header(name, value)
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
-def serve_file(
-    data: bytes,
-    *,
-    etag: str = '"v1"',
-    ranges: bool = True,
-    cut_first_after: int | None = None,
-    delay: float = 0.0,
-) -> Callable[[BaseHTTPRequestHandler], None]:
-    """Serve ``data`` like a static file server; optionally drop the first connection after N bytes."""
-    state = {"requests": 0}
-
-    def route(handler: BaseHTTPRequestHandler) -> None:
-        state["requests"] += 1
-        start = 0
-        wanted = re.match(r"bytes=(\d+)-$", handler.headers.get("Range", ""))
-        if_range = handler.headers.get("If-Range")
-        if ranges and wanted and (if_range is None or if_range == etag):
-            start = int(wanted.group(1))
-        body = data[start:]
-        handler.send_response(206 if start else 200)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("ETag", etag)
-        if ranges:
-            handler.send_header("Accept-Ranges", "bytes")
-        if start:
-            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        handler.end_headers()
-        if cut_first_after is not None and state["requests"] == 1:
-            handler.wfile.write(body[:cut_first_after])
-            handler.wfile.flush()
-            handler.connection.shutdown(socket.SHUT_RDWR)
-            handler.close_connection = True
-            return
-        for i in range(0, len(body), 256 << 10):
-            handler.wfile.write(body[i : i + (256 << 10)])
-            if delay:
-                time.sleep(delay)
-
-    return route
 
 
 def entry_for(data: bytes, path: str = "model.bin") -> FileEntry:

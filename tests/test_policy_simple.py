@@ -25,7 +25,7 @@ def test_allow_list_first_then_deny() -> None:
     assert not denied.allowed and denied.rule == "policy.licenses.deny"
     outside = policy.evaluate("m", H, "GPL 3")
     assert not outside.allowed and outside.rule == "policy.licenses.allow"
-    assert outside.reason == "licence GPL-3.0-only not allowed by policy.licenses.allow"
+    assert outside.reason == "licence GPL-3.0-only not allowed by policy.licenses.allow (category copyleft)"
 
 
 def test_unknown_licences_follow_the_unknown_setting() -> None:

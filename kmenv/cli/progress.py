@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kmenv.candidates import format_size
@@ -20,36 +20,62 @@ class _PlainSink:
     ``advance`` may be negative when a download restarts from zero; the totals follow.
     """
 
-    def __init__(self, ui: UI, every: float = 5.0) -> None:
+    def __init__(self, ui: UI, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ui = ui
         self.every = every
+        self.clock = clock
         self.lock = threading.Lock()
         self.total = 0
         self.done = 0
-        self.last = time.monotonic()
-        self.started = self.last
+        self.files = 0
+        self.finished = 0
+        self.started = self.last = clock()
 
     def begin(self, files: int, total_bytes: int) -> None:
-        self.total = total_bytes
+        self.total, self.files = total_bytes, files
+        self.started = self.last = self.clock()
         self.ui.note(f"  {files} files, {format_size(total_bytes)} to fetch")
 
     def advance(self, label: str, nbytes: int) -> None:
         with self.lock:
             self.done += nbytes
-            now = time.monotonic()
+            now = self.clock()
             if now - self.last >= self.every:
                 self.last = now
-                rate = self.done / max(now - self.started, 1e-6)
-                self.ui.note(f"  {format_size(self.done)} of {format_size(self.total)} ({format_size(int(rate))}/s)")
+                self.ui.note("  " + self.status(now))
+
+    def status(self, now: float) -> str:
+        """``1.2 GiB of 4.0 GiB (30%), 3 of 7 files, 85.0 MiB/s, 34 s left``."""
+        elapsed = max(now - self.started, 1e-6)
+        rate = self.done / elapsed
+        percent = f" ({100 * self.done // self.total}%)" if self.total else ""
+        left = f", {_duration((self.total - self.done) / rate)} left" if rate > 0 and self.total > self.done else ""
+        return (
+            f"{format_size(self.done)} of {format_size(self.total)}{percent}, {self.finished} of {self.files} files, "
+            f"{format_size(int(rate))}/s{left}"
+        )
 
     def finish(self, label: str) -> None:
+        with self.lock:
+            self.finished += 1
         self.ui.detail(f"  fetched {label}")
 
     def end(self) -> None:
-        pass
+        now = self.clock()
+        if self.files and now - self.started >= self.every and now > self.last:  # a closing total, once
+            self.ui.note("  " + self.status(now))
 
     def close(self) -> None:
         pass
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 class _RichSink:
@@ -77,10 +103,12 @@ class _RichSink:
         self.lock = threading.Lock()
         self.tasks: dict[str, Any] = {}
         self.overall = self.progress.add_task("total", total=0)
+        self.files = self.finished = 0
         self.progress.start()
 
     def begin(self, files: int, total_bytes: int) -> None:
-        self.progress.update(self.overall, total=total_bytes, description=f"total ({files} files)")
+        self.files = files
+        self.progress.update(self.overall, total=total_bytes, description=f"total (0 of {files} files)")
 
     def start(self, label: str, total: int) -> None:
         with self.lock:
@@ -97,7 +125,9 @@ class _RichSink:
         with self.lock:
             task = self.tasks.pop(label, None)
             if task is not None:
-                self.progress.remove_task(task)
+                self.progress.remove_task(task)  # only active files keep a bar
+            self.finished += 1
+            self.progress.update(self.overall, description=f"total ({self.finished} of {self.files} files)")
 
     def end(self) -> None:
         self.close()

@@ -3,5 +3,15 @@
 from kmenv.fetch.batch import FetchJob, FetchReport, fetch_all
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.progress import NullProgress, ProgressSink
+from kmenv.fetch.unknown import fetch_unknown
 
-__all__ = ["FetchJob", "FetchReport", "NullProgress", "ProgressSink", "fetch_all", "make_session", "redact_url"]
+__all__ = [
+    "FetchJob",
+    "FetchReport",
+    "NullProgress",
+    "ProgressSink",
+    "fetch_all",
+    "fetch_unknown",
+    "make_session",
+    "redact_url",
+]

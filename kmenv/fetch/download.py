@@ -24,7 +24,7 @@ from kmenv.fetch.progress import ProgressSink
 from kmenv.registry.base import FileSource
 from kmenv.store import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
-__all__ = ["Cancelled", "Meter", "RetryPolicy", "stream_into"]
+__all__ = ["Cancelled", "Meter", "RetryPolicy", "goog_hashes", "stream_into"]
 
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -176,7 +176,7 @@ def _attempt(
 ) -> None:
     """One request: resume or restart, then stream the body; raise _Transient for retryable trouble."""
     offset = writer.offset
-    if offset == writer.entry.size and offset > 0:
+    if offset > 0 and offset == writer.size:
         return  # every byte is already on disk (stopped before verification); verification decides
     headers = {"Accept-Encoding": "identity"}  # the bytes as stored, never a transfer-compressed form
     resuming = offset > 0 and writer.accepts_ranges is not False
@@ -205,6 +205,8 @@ def _attempt(
                 response.close()
                 return _attempt(writer, session, source, cancel=cancel, meter=meter)
         _check_answer(writer, response)
+        for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
+            writer.expect_digest(name, value)
         if status == 206:
             writer.resumed = True
         writer.remember_source(
@@ -212,6 +214,20 @@ def _attempt(
             accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
         )
         _stream_body(writer, response, cancel=cancel, meter=meter)
+
+
+def goog_hashes(header: str) -> list[tuple[str, str]]:
+    """``(algorithm, base64 value)`` pairs of an ``x-goog-hash`` header (``crc32c=AAA==,md5=BBB==``).
+
+    Google Cloud Storage (where Kaggle's downloads land) sends the whole object's digests even
+    on a 206, so they are checked in the same pass as sha256.
+    """
+    pairs = []
+    for item in header.split(","):
+        name, sep, value = item.strip().partition("=")
+        if sep and name and value:
+            pairs.append((name.strip().lower(), value.strip()))
+    return pairs
 
 
 def _continues_at(response: requests.Response, offset: int) -> bool:
@@ -235,9 +251,9 @@ def _check_answer(writer: BlobWriter, response: requests.Response) -> None:
             f"{writer.label}: {where} answered HTTP {status} instead of the file",
             hint="the server is misconfigured; try again later or report it to the registry",
         )
-    if announced is not None and announced != writer.entry.size:
+    if announced is not None and writer.size is not None and announced != writer.size:
         raise IntegrityError(
-            f"{writer.label}: size mismatch: expected {writer.entry.size} bytes, the source announces {announced}",
+            f"{writer.label}: size mismatch: expected {writer.size} bytes, the source announces {announced}",
             hint=MISMATCH_HINT,
         )
 

@@ -1,13 +1,23 @@
-"""Licence policy: decides whether a model version's licence is acceptable.
+"""Licence policy: normalises published licences and decides whether a model version's licence is acceptable.
 
-The resolver sees only :class:`LicencePolicy`; :class:`ListPolicy` is the plain allow/deny
-implementation (SPDX ids, with Kaggle's display names normalised by :mod:`kmenv.policy.names`).
-Pure: no I/O.
+The resolver sees only :class:`LicencePolicy`; :class:`RulePolicy` implements ``policy.licenses``
+(allow/deny by id and category, unknown handling, exceptions, clarifications, aliases) over the
+licence table in :mod:`kmenv.policy.table`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from kmenv.policy.base import LicencePolicy, Verdict
-from kmenv.policy.simple import AllowAll, ListPolicy, PolicyException
+from kmenv.policy.base import LeafDecision, LicencePolicy, Verdict
+from kmenv.policy.engine import Clarification, PolicyException, RulePolicy
+from kmenv.policy.simple import AllowAll, ListPolicy
 
-__all__ = ["AllowAll", "LicencePolicy", "ListPolicy", "PolicyException", "Verdict"]
+__all__ = [
+    "AllowAll",
+    "Clarification",
+    "LeafDecision",
+    "LicencePolicy",
+    "ListPolicy",
+    "PolicyException",
+    "RulePolicy",
+    "Verdict",
+]

@@ -23,16 +23,17 @@ class MemoryRegistry:
     def __init__(self, name: str, candidates: Iterable[Candidate]) -> None:
         self.name = name
         self.calls: Counter[tuple[str, str]] = Counter()
-        self._versions: dict[Handle, list[Candidate]] = {}
+        by_instance: dict[Handle, dict[int, Candidate]] = {}
         for candidate in candidates:
             if candidate.registry != name:
                 raise ValueError(f"candidate {candidate} belongs to registry {candidate.registry!r}, not {name!r}")
-            listed = self._versions.setdefault(candidate.handle.unversioned(), [])
-            if any(c.version == candidate.version for c in listed):
+            listed = by_instance.setdefault(candidate.handle.unversioned(), {})
+            if candidate.version in listed:
                 raise ValueError(f"candidate {candidate} is given twice")
-            listed.append(candidate)
-        for listed in self._versions.values():
-            listed.sort(key=lambda c: c.version, reverse=True)
+            listed[candidate.version] = candidate
+        self._versions: dict[Handle, list[Candidate]] = {
+            h: [listed[v] for v in sorted(listed, reverse=True)] for h, listed in by_instance.items()
+        }
 
     def instances(self, owner: str, model: str) -> Sequence[Handle]:
         self.calls["instances", f"{owner}/{model}"] += 1

@@ -25,8 +25,7 @@ def open_registry(name: str, kind: str, url: str | None, *, base_dir: Path, sett
             )
         return StaticRegistry(name, url, base_dir=base_dir)
     if kind == "kaggle":
-        raise RegistryError(
-            f"registry {name!r}: the Kaggle Models API registry is not available in this version of kmenv",
-            hint="use a static registry (registries: {NAME: {url: PATH-OR-URL}}) such as examples/registry",
-        )
+        from kmenv.registry.kaggle import open_kaggle
+
+        return open_kaggle(name, url, settings=settings)
     raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle or static")

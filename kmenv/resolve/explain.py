@@ -116,14 +116,28 @@ def _environment_fix(miss: EnvironmentMiss) -> str:
 
 
 def _licence_fixes(assessment: Assessment, who: str) -> list[str]:
+    """The policy edits that would admit this version: allow the id or its category, or an exception."""
     verdict = assessment.verdict
-    licence = verdict.spdx or assessment.candidate.license or "its licence"
-    if verdict.rule == "policy.licenses.unknown":
-        return ["set policy.licenses.unknown to warn"]
-    if verdict.rule == "policy.licenses.deny":
-        return [f"remove {licence} from policy.licenses.deny", f"add an exception for {who}"]
-    if verdict.rule == "policy.licenses.allow":
-        return [f"allow {licence} in policy.licenses.allow", f"add an exception for {who}"]
+    leaf = next((leaf for leaf in verdict.leaves if not leaf.allowed), None)
+    licence = leaf.licence if leaf is not None else verdict.spdx or assessment.candidate.license or "its licence"
+    category = leaf.category if leaf is not None else "unknown"
+    rule = leaf.rule if leaf is not None else verdict.rule
+    exception = f"add an exception for {who} (allow: [{licence}] with a reason)"
+    if rule == "policy.licenses.unknown":
+        return [
+            f"add an alias in policy.licenses.aliases or a policy.licenses.clarify entry for {who}",
+            "set policy.licenses.unknown to warn",
+        ]
+    if rule == "policy.licenses.deny":
+        return [f"remove {licence} from policy.licenses.deny", exception]
+    if rule == "policy.licenses.deny-categories":
+        return [f"remove {category} from policy.licenses.deny-categories", exception]
+    if rule == "policy.licenses.allow":
+        return [
+            f"allow {licence} in policy.licenses.allow",
+            f"allow {category} in policy.licenses.allow-categories",
+            exception,
+        ]
     return [f"change {verdict.rule}"]
 
 

@@ -26,14 +26,13 @@ from kmenv.handles import Handle
 from kmenv.resolve.catalog import Catalog
 from kmenv.resolve.eligibility import Assessment
 from kmenv.resolve.explain import Demand, ambiguous_variation, undeclared_base_registry
+from kmenv.resolve.lookahead import Identity, Lookahead
 from kmenv.resolve.model import Requirement, specifier_error
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
 __all__ = ["Choice", "Identity", "ModelProvider", "derived_name"]
-
-Identity = tuple[str, ...]
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
@@ -79,6 +78,7 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         self._choices: dict[tuple[Identity, Handle], Choice] = {}
         self._bases: dict[tuple[str, str, Handle], Requirement | None] = {}
         self._instances: dict[tuple[Identity, frozenset[Handle]], tuple[Handle, ...]] = {}
+        self._lookahead = Lookahead(self._anchors, self._domain, self._link)
 
     # -- identities --------------------------------------------------------------------------------------------
     def identify(self, requirement_or_candidate: Requirement | Choice) -> Identity:
@@ -113,6 +113,18 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         identity = None if base is None else self.identify(base)
         return None if identity == choice.identity else identity
 
+    def sure_bases(self) -> list[Requirement]:
+        """A requirement for every base no declared model can do without, so the search can pin it first.
+
+        Each names (as ``parent``) the fine-tune that needs it; its version range is left to those fine-tunes.
+        """
+        found = []
+        for child, base in sorted(self._lookahead.sure_bases().items()):
+            if not self.is_declared(base):
+                anchor = self._anchors[base]
+                found.append(Requirement(anchor.name, anchor.handle, "", anchor.registry, self._names[child]))
+        return list({r.name: r for r in found}.values())
+
     # -- resolvelib ------------------------------------------------------------------------------------------------
     def narrow_requirement_selection(
         self,
@@ -140,13 +152,20 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         information: Mapping[Identity, Iterator[RequirementInformation[Requirement, Choice]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Choice]],
     ) -> Any:
-        """Forced choices first (one candidate left), then the most constrained, then by name for determinism.
+        """Which model to pin next: smaller sorts first.
 
-        Counting stops at two so a lazily offered identity fetches at most one more version list.
+        Forced choices (one candidate left) first. Then models sure to be resolved, bases before
+        their fine-tunes: with the look-ahead's pruning, that parent-first order never backtracks on
+        tree-shaped model graphs. Then bases a pinned model needs (pinned right after it), then the
+        rest. Name breaks ties, for determinism. Counting stops at two, so a lazily offered model
+        fetches at most one more version list.
         """
         forced = sum(1 for _ in islice(candidates[identifier], 2)) <= 1
-        constraints = sum(1 for info in information[identifier] if info.requirement.versions)
-        return (not forced, -constraints, self._names[identifier])
+        level = self._lookahead.level(identifier)
+        if level is None:
+            needed = any(info.parent is not None for info in information[identifier])
+            level = 1 << 30 if needed else -1
+        return (not forced, -level, self._names[identifier])
 
     def find_matches(
         self,
@@ -167,6 +186,7 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
                         candidate.handle not in banned
                         and all(r.admits(candidate) for r in reqs)
                         and self._catalog.assessment(name, candidate).eligible
+                        and self._lookahead.supported(identifier, candidate)
                     ):
                         yield self._choice(identifier, name, candidate)
 
@@ -186,9 +206,6 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         identity = self.identify(base)
         if identity == candidate.identity:  # a model cannot be its own base; ignore such metadata
             return []
-        self._names.setdefault(identity, base.name)
-        self._identities.setdefault(base.name, identity)
-        self._anchors.setdefault(identity, base)
         self._demands.setdefault(identity, {}).setdefault(base, set()).add(candidate.candidate.version)
         return [base]
 
@@ -204,7 +221,12 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         """The requirement ``candidate`` (used as ``name``) has on its base model; memoised per version."""
         key = (name, candidate.registry, candidate.handle)
         if key not in self._bases:
-            self._bases[key] = self._base_requirement(name, candidate)
+            base = self._bases[key] = self._base_requirement(name, candidate)
+            if base is not None:
+                identity = self.identify(base)
+                self._names.setdefault(identity, base.name)
+                self._identities.setdefault(base.name, identity)
+                self._anchors.setdefault(identity, base)
         return self._bases[key]
 
     def demands_on(self, name: str) -> list[Demand]:
@@ -237,6 +259,28 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
                 raise ambiguous_variation(narrowest, narrowest.registry, variations)
             self._instances[key] = found
         return found
+
+    def _domain(self, identity: Identity) -> list[Candidate] | None:
+        """Usable versions of a model whatever its fine-tunes need; ``None`` if that means choosing an instance."""
+        anchor = self._anchors[identity]
+        if self.is_declared(identity):
+            reqs = self._declared[anchor.name]
+        else:  # a base: its version range differs with each fine-tune version, so only its handle applies here
+            reqs = [Requirement(anchor.name, anchor.handle, "", anchor.registry)]
+        instances = self._admitted_instances(identity, reqs)
+        if len(instances) != 1:
+            return None
+        return [
+            c
+            for c in self._catalog.versions(anchor.registry, instances[0])
+            if all(r.admits(c) for r in reqs) and self._catalog.assessment(anchor.name, c).eligible
+        ]
+
+    def _link(self, identity: Identity, candidate: Candidate) -> tuple[Identity, str] | None:
+        base = self.base_of(self._names[identity], candidate)
+        if base is None or self.identify(base) == identity:
+            return None
+        return (self.identify(base), base.versions)
 
     def _base_requirement(self, parent: str, candidate: Candidate) -> Requirement | None:
         ref = candidate.base

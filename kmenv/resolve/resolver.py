@@ -90,7 +90,7 @@ def resolve(
     provider = ModelProvider(roots, catalog, preferred or {})
     progress = _Progress(reporter)
     try:
-        result = resolvelib.Resolver(provider, progress).resolve(roots, max_rounds=max_rounds)
+        result = resolvelib.Resolver(provider, progress).resolve(roots + provider.sure_bases(), max_rounds=max_rounds)
     except resolvelib.ResolutionTooDeep:
         raise too_deep(max_rounds, progress.rejections.most_common()) from None
     except resolvelib.ResolutionImpossible as exc:

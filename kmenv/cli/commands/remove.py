@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
+    from kmenv.ledger import record_event
     from kmenv.locking import lock_project
     from kmenv.spec_edit import remove_model
 
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     text = project.spec_path.read_text(encoding="utf-8")
     project.write_spec(remove_model(text, args.name, filename=str(project.spec_path)))
     project.reload()
+    record_event(project, "remove", model=args.name)
     ui.line(f"Removed {args.name}")
     if not args.no_lock:
         report_lock(ui, lock_project(project))

@@ -1,0 +1,103 @@
+"""``kmenv cache info|list|prune|clean``: inspect and empty the store."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands.gc import add_dry_run
+from kmenv.cli.ui import UI
+
+if TYPE_CHECKING:
+    from kmenv.maintenance.gc import CacheSnapshot
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cache", help="inspect, prune or empty the store")
+    actions = p.add_subparsers(dest="cache_command", metavar="ACTION")
+    actions.required = True
+    info = actions.add_parser("info", help="where the cache is, what it holds, how much is free")
+    add_json(info)
+    info.set_defaults(run=run_info)
+    listing = actions.add_parser("list", help="every blob with its size and the environments using it")
+    add_json(listing)
+    listing.set_defaults(run=run_list)
+    prune = actions.add_parser("prune", help="delete unreferenced blobs, stale partials and old metadata")
+    add_dry_run(prune)
+    add_json(prune)
+    prune.set_defaults(run=run_prune)
+    clean = actions.add_parser("clean", help="empty the store (environments keep working)")
+    add_dry_run(clean)
+    add_json(clean)
+    clean.set_defaults(run=run_clean)
+
+
+def _snapshot(args: argparse.Namespace) -> CacheSnapshot:
+    from kmenv.cli.commands._common import settings
+    from kmenv.maintenance.gc import ledger_last_use, scan_cache
+
+    return scan_cache(settings(args).cache_dir, last_use=ledger_last_use())
+
+
+def run_info(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.maintenance.cache import cache_info
+
+    info = cache_info(_snapshot(args))
+    if args.json:
+        ui.emit_json(info.to_dict())
+        return 0
+    ui.line(f"cache: {info.cache}")
+    ui.line(f"  blobs:        {info.blobs} ({format_size(info.blob_bytes)})")
+    ui.line(f"  unreferenced: {info.unreferenced_blobs} ({format_size(info.unreferenced_bytes)})")
+    ui.line(f"  partial:      {info.partials} ({format_size(info.partial_bytes)})")
+    ui.line(f"  metadata:     {info.metadata} ({format_size(info.metadata_bytes)})")
+    ui.line(f"  md5 index:    {info.index_entries} entries")
+    gone = f", {info.missing_environments} gone" if info.missing_environments else ""
+    ui.line(f"  environments: {info.environments}{gone}")
+    ui.line(f"  free space:   {format_size(info.free_bytes)}")
+    return 0
+
+
+def run_list(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.maintenance.cache import list_blobs
+
+    blobs = list_blobs(_snapshot(args))
+    if args.json:
+        ui.emit_json([{"sha256": b.sha256, "bytes": b.size, "used_by": list(b.used_by)} for b in blobs])
+        return 0
+    rows = [[b.sha256[:16], format_size(b.size), b.used_by[0] if b.used_by else "(unreferenced)"] for b in blobs]
+    for blob, row in zip(blobs, rows, strict=True):
+        if len(blob.used_by) > 1:
+            row[2] += f" and {len(blob.used_by) - 1} more"
+    ui.table(["sha256", "size", "used by"], rows, right=["size"])
+    return 0
+
+
+def run_prune(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.cli.commands.gc import run_plan
+    from kmenv.maintenance.gc import GcOptions
+
+    return run_plan(args, ui, GcOptions(keep=None))
+
+
+def run_clean(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.cli.commands._common import settings
+    from kmenv.maintenance.cache import clean_cache, plan_clean
+
+    cache = settings(args).cache_dir
+    plan = plan_clean(cache)
+    total = sum(size for _, size in plan)
+    freed = None if args.dry_run else clean_cache(cache)
+    if args.json:
+        folders = [{"path": str(p), "bytes": size} for p, size in plan]
+        ui.emit_json({"cache": str(cache), "dry_run": args.dry_run, "folders": folders, "freed_bytes": freed})
+        return 0
+    verb = "Would delete" if args.dry_run else "Deleted"
+    ui.line(f"{verb} {format_size(total)} from {cache}")
+    for path, size in plan:
+        ui.line(f"  {path.name + '/':<10} {format_size(size):>10}")
+    return 0

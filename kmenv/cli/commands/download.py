@@ -1,0 +1,44 @@
+"""``kmenv download``: fetch Kaggle model versions into a folder, verified, without a project."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands.search import add_refresh
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("download", help="download Kaggle model versions into a folder (no project needed)")
+    p.add_argument("handles", nargs="+", metavar="HANDLE", help="owner/model/framework/variation[/version]")
+    p.add_argument("--path", type=Path, default=Path("."), metavar="DIR", help="where to write (default: .)")
+    p.add_argument("--file", dest="files", action="append", metavar="PATH", help="only this file (or glob); repeatable")
+    add_refresh(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.cli.commands._common import settings
+    from kmenv.discovery import download_models, open_discovery
+
+    run_settings = settings(args)
+    registry = open_discovery(run_settings, refresh=args.refresh)
+    results = download_models(
+        registry,
+        args.handles,
+        path=args.path,
+        files=args.files,
+        workers=run_settings.max_workers,
+        on_start=lambda handle: ui.note(f"downloading {handle}…"),
+    )
+    if args.json:
+        ui.emit_json({"downloads": [r.as_dict() for r in results]})
+        return 0
+    for r in results:
+        size = sum(f.size for f in r.files)
+        ui.line(f"{r.handle}: {len(r.files)} file(s), {format_size(size)} → {r.path}")
+    return 0

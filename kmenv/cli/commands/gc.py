@@ -1,0 +1,96 @@
+"""``kmenv gc``: delete old generations, unreferenced blobs, stale partial downloads and old metadata."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+if TYPE_CHECKING:
+    from kmenv.maintenance.gc import GcOptions, GcPlan
+
+_LABELS = {
+    "generation": "old generations",
+    "root": "records of deleted environments",
+    "index": "digest index entries",
+    "blob": "unreferenced blobs",
+    "partial": "stale partial downloads",
+    "metadata": "old registry metadata",
+}
+
+
+def _keep(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("gc", help="free space: old generations, unreferenced blobs, stale partials, old metadata")
+    p.add_argument("--keep", type=_keep, default=2, metavar="N", help="generations kept per environment (default 2)")
+    p.add_argument(
+        "--unused-for",
+        metavar="AGE",
+        help="environments unused this long (30d, 12h, 2w) keep only their current generation and protect no blob",
+    )
+    add_dry_run(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def add_dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="show the plan and delete nothing")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.maintenance.gc import GcOptions, parse_duration
+
+    unused = parse_duration(args.unused_for) if args.unused_for else None
+    return run_plan(args, ui, GcOptions(keep=args.keep, unused_for=unused))
+
+
+def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
+    """Scan, plan, show, and (unless ``--dry-run``) execute; shared with ``kmenv cache prune``."""
+    from kmenv.candidates import format_size
+    from kmenv.cli.commands._common import settings
+    from kmenv.ledger import record_event
+    from kmenv.maintenance.gc import execute_plan, ledger_last_use, plan_gc, scan_cache
+
+    cache = settings(args).cache_dir
+    plan = plan_gc(scan_cache(cache, last_use=ledger_last_use()), options)
+    for warning in plan.warnings:
+        ui.warn(warning)
+    if not args.json:
+        show_plan(ui, plan, dry_run=args.dry_run)
+    result = None if args.dry_run or not plan.deletions else execute_plan(plan, cache)
+    if not args.dry_run:
+        freed, deleted = (result.freed, result.deleted) if result is not None else (0, 0)
+        record_event(None, "gc", nbytes=freed, detail={"deleted": deleted})
+    if args.json:
+        done: dict[str, object] = {}
+        if result is not None:
+            done = {"deleted": result.deleted, "freed_bytes": result.freed, "skipped": list(result.skipped)}
+        ui.emit_json({"cache": str(cache), "dry_run": args.dry_run, "plan": plan.to_dict(), **done})
+        return 0
+    if result is not None:
+        for skipped in result.skipped:
+            ui.note(f"  kept {skipped}")
+        ui.line(f"Deleted {result.deleted} items, freed {format_size(result.freed)}")
+    return 0
+
+
+def show_plan(ui: UI, plan: GcPlan, *, dry_run: bool) -> None:
+    from kmenv.candidates import format_size
+
+    if not plan.deletions:
+        ui.line("Nothing to delete.")
+        return
+    verb = "Would delete" if dry_run else "Deleting"
+    ui.line(f"{verb} {len(plan.deletions)} items, {format_size(plan.total_bytes)}:")
+    for kind, (count, size) in plan.by_kind().items():
+        ui.line(f"  {count:>6} {_LABELS[kind]:<32} {format_size(size):>10}")
+        for item in plan.deletions:
+            if item.kind == kind and (kind in ("generation", "root") or ui.verbose):
+                ui.line(f"         {item.path}  ({item.reason})")

@@ -1,0 +1,42 @@
+"""``kmenv rollback [GENERATION]``: switch the environment back to an earlier generation, atomically."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("rollback", help="switch the environment back to an earlier generation")
+    p.add_argument("generation", nargs="?", type=int, metavar="GENERATION", help="default: the previous one")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.environment import EnvironmentDir
+    from kmenv.ledger import record_event
+    from kmenv.locate import ENV_DIRNAME, find_project_dir
+    from kmenv.maintenance.rollback import rollback
+
+    root = find_project_dir(args.project, explicit=args.project is not None)
+    outcome = rollback(EnvironmentDir(root / ENV_DIRNAME), args.generation)
+    record_event(root, "rollback", generation=outcome.current, detail={"from": outcome.previous})
+    if args.json:
+        ui.emit_json(
+            {
+                "environment": str(root / ENV_DIRNAME),
+                "previous": outcome.previous,
+                "generation": outcome.current,
+                "available": list(outcome.available),
+            }
+        )
+        return 0
+    ui.line(f"Rolled back {root / ENV_DIRNAME} from generation {outcome.previous} to {outcome.current}")
+    ui.note(
+        "  kmodels.lock still describes the newer models: `kmenv install` would rebuild them; "
+        "restore the older lock (e.g. from version control) to stay here"
+    )
+    return 0

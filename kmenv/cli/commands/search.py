@@ -1,0 +1,70 @@
+"""``kmenv search``: find models on Kaggle (no project needed)."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+SORT_CHOICES = ("hotness", "downloads", "votes", "published", "updated")
+
+
+def add_refresh(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--refresh", action="store_true", help="ignore cached Kaggle answers and ask again")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("search", help="search Kaggle models")
+    p.add_argument("query", nargs="?", default="", help="free text (matches owner, slug, title)")
+    p.add_argument("--owner", help="only models of this user or organisation")
+    p.add_argument("--framework", help="only models with an instance in this framework (e.g. pyTorch, keras)")
+    p.add_argument("--license", dest="licence", metavar="LICENSE", help="only models with this licence (name or SPDX)")
+    p.add_argument("--tag", help="only models with this tag")
+    p.add_argument("--sort", choices=SORT_CHOICES, default="hotness", help="order (default: hotness)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--limit", type=int, default=20, metavar="N", help="at most N models (default 20)")
+    group.add_argument("--all", action="store_true", help="every matching model (follows every page)")
+    add_refresh(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.cli.commands._common import settings
+    from kmenv.discovery import open_discovery, search_models
+
+    registry = open_discovery(settings(args), refresh=args.refresh)
+    result = search_models(
+        registry,
+        args.query,
+        owner=args.owner,
+        framework=args.framework,
+        licence=args.licence,
+        tag=args.tag,
+        sort=args.sort,
+        limit=None if args.all else args.limit,
+    )
+    if args.json:
+        ui.emit_json(result.as_dict())
+        return 0
+    rows = [
+        [
+            row["handle"],
+            row["title"],
+            ", ".join(row["frameworks"]),
+            ", ".join(row["licenses"]) or "-",
+            "-" if row["votes"] is None else str(row["votes"]),
+            (row["updated"] or "")[:10],
+        ]
+        for row in (result.as_dict()["models"])
+    ]
+    if not rows:
+        ui.line("No models found.")
+        return 0
+    ui.table(["handle", "title", "frameworks", "license", "votes", "updated"], rows, right=["votes"])
+    if result.more:
+        ui.note(
+            f"showing {len(rows)} of {result.total if result.total is not None else 'more'}; use --limit N or --all"
+        )
+    return 0

@@ -1,0 +1,79 @@
+"""``kmenv usage``: per model across projects: installs, uses, last use, disk held, bytes downloaded, throughput."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from kmenv.usage import SORT_FIELDS
+
+    p = sub.add_parser("usage", help="how each model is used across projects (from the usage ledger)")
+    p.add_argument("--since", metavar="AGE", help="count events of the last AGE only: 90m, 12h, 30d, 2w")
+    p.add_argument(
+        "--project", dest="only_project", metavar="DIR", help="only this project (default: every known project)"
+    )
+    p.add_argument("--sort", choices=SORT_FIELDS, default="uses", help="order of the rows (default: uses)")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def when(stamp: float | None) -> str:
+    """A UNIX time as local ``YYYY-MM-DD HH:MM``; ``never`` for None."""
+    import time
+
+    return "never" if stamp is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def _project_folder(text: str) -> str:
+    """The project folder at or above ``text``; a project that no longer exists is named by its absolute path."""
+    from pathlib import Path
+
+    from kmenv.errors import ProjectNotFoundError
+    from kmenv.locate import find_project_dir
+
+    try:
+        return str(find_project_dir(text))
+    except ProjectNotFoundError:
+        return str(Path(text).expanduser().absolute())
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.cli.commands._common import settings
+    from kmenv.usage import now, parse_age, usage_report
+
+    since = now() - parse_age(args.since) if args.since else None
+    chosen = _project_folder(args.only_project) if args.only_project else None
+    run_settings = settings(args)
+    rows = usage_report(run_settings, since=since, project=chosen, sort=args.sort)
+    if args.json:
+        ui.emit_json({"since": since, "project": chosen, "models": [r.as_dict() for r in rows]})
+        return 0
+    if not run_settings.ledger:
+        ui.warn("KMENV_NO_LEDGER is set: nothing is being recorded")
+    if not rows:
+        ui.line("No usage recorded yet: installs and `kmenv.path()` calls are recorded as they happen.")
+        return 0
+    ui.table(
+        ["model", "names", "projects", "installs", "uses", "last used", "disk", "downloaded", "throughput"],
+        [
+            [
+                r.handle,
+                ",".join(r.names),
+                str(r.projects),
+                str(r.installs),
+                str(r.uses),
+                when(r.last_used),
+                format_size(r.disk),
+                format_size(r.downloaded),
+                "-" if r.throughput is None else f"{format_size(int(r.throughput))}/s",
+            ]
+            for r in rows
+        ],
+        right=("projects", "installs", "uses", "disk", "downloaded", "throughput"),
+    )
+    return 0

@@ -1,0 +1,63 @@
+"""``kmenv validate [--repair]``: check the environment against the lock; exit 6 on damage."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmenv.cli.commands._common import add_json
+from kmenv.cli.ui import UI
+
+_SHOWN = 20
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("validate", help="check installed files against the lock (missing, modified, extra)")
+    p.add_argument("--repair", action="store_true", help="rebuild a clean generation from the store (re-downloading)")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.candidates import format_size
+    from kmenv.cli.commands._common import open_project
+    from kmenv.cli.progress import CliReporter
+    from kmenv.environment import EnvironmentDir
+    from kmenv.errors import EXIT_INTEGRITY
+    from kmenv.ledger import record_event
+    from kmenv.maintenance.validate import repair_environment, validate_environment
+    from kmenv.project import require_lock
+
+    project = open_project(args)
+    lock = require_lock(project)
+    env = EnvironmentDir(project.env_path)
+    report = validate_environment(env, lock, workers=project.settings.max_workers)
+    repaired = None
+    if args.repair and not report.ok:
+        reporter = CliReporter(ui)
+        try:
+            outcome = repair_environment(project, report, reporter=reporter)
+        finally:
+            reporter.close()
+        after = validate_environment(env, lock, workers=project.settings.max_workers)
+        repaired = {"generation": outcome.generation, "fetched_files": outcome.fetched_files, "ok": after.ok}
+    record_event(project, "validate", generation=report.generation, detail={"problems": len(report.problems)})
+    if args.json:
+        ui.emit_json({**report.to_dict(), "repaired": repaired})
+    else:
+        where = f"{project.env_path} (generation {report.generation})"
+        if report.ok:
+            ui.line(f"{where}: {report.files} files, {format_size(report.bytes)}, all match the lock")
+        else:
+            ui.line(f"{where}: {len(report.problems)} problems")
+            for damage in report.problems[:_SHOWN]:
+                ui.line(f"  {damage.render()}")
+            if len(report.problems) > _SHOWN:
+                ui.line(f"  … and {len(report.problems) - _SHOWN} more (--json lists all)")
+        if repaired is not None:
+            fetched = f", re-fetched {repaired['fetched_files']} files" if repaired["fetched_files"] else ""
+            ui.line(f"Repaired: generation {repaired['generation']} is in use{fetched}")
+    if report.ok or (repaired is not None and repaired["ok"]):
+        return 0
+    if repaired is None:
+        ui.warn("the environment does not match kmodels.lock; `kmenv validate --repair` rebuilds it")
+    return EXIT_INTEGRITY

@@ -1,0 +1,113 @@
+"""GC roots: the cache's record of every environment on the machine and the blobs its generations use.
+
+The store cannot see which projects hard-link its blobs, so the installer writes one small file
+per environment, ``<cache>/roots/<sha256 of the environment path>.json``, after building a
+generation. ``kmenv gc`` protects every blob a kept generation of a live environment lists, and
+drops the roots of environments that no longer exist. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ROOT_FORMAT", "Root", "forget_generations", "read_roots", "record_generation", "root_file"]
+
+ROOT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Root:
+    """One environment as the cache knows it.
+
+    ``file``: the root file; ``environment``: the absolute ``.kmenv`` path (as recorded, symlinks
+    not resolved); ``generations``: generation number → ``{sha256: "model/path"}`` of its files;
+    ``updated``: UNIX time of the last install that wrote it; ``damaged``: the file could not be
+    read (gc then deletes no blob at all, since it cannot know what this environment needs).
+    """
+
+    file: Path
+    environment: Path
+    generations: Mapping[int, Mapping[str, str]]
+    updated: float
+    damaged: bool = False
+
+    def blobs(self, generations: Iterable[int] | None = None) -> set[str]:
+        """The sha256 of every blob the given generations (default: all recorded) use."""
+        wanted = self.generations.keys() if generations is None else generations
+        return {sha for n in wanted for sha in self.generations.get(n, {})}
+
+
+def root_file(cache: Path, environment: Path) -> Path:
+    """Where the root of ``environment`` lives in ``cache``."""
+    key = hashlib.sha256(str(Path(environment).absolute()).encode("utf-8")).hexdigest()
+    return Path(cache) / "roots" / f"{key}.json"
+
+
+def _load(file: Path) -> Root:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        generations = {
+            int(n): {str(sha): str(label) for sha, label in files.items()} for n, files in data["generations"].items()
+        }
+        return Root(file, Path(data["environment"]), generations, float(data.get("updated", 0.0)))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Root(file, Path(), {}, 0.0, damaged=True)
+
+
+def _save(root: Root) -> None:
+    data = {
+        "format": ROOT_FORMAT,
+        "environment": str(root.environment),
+        "updated": root.updated,
+        "generations": {str(n): dict(sorted(files.items())) for n, files in sorted(root.generations.items())},
+    }
+    root.file.parent.mkdir(parents=True, exist_ok=True)
+    temp = root.file.with_name(f".{root.file.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(temp, root.file)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def read_roots(cache: Path) -> list[Root]:
+    """Every root in the cache, sorted by environment path (damaged ones included, flagged)."""
+    folder = Path(cache) / "roots"
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    except FileNotFoundError:
+        return []
+    return sorted((_load(f) for f in files), key=lambda r: (str(r.environment), str(r.file)))
+
+
+def record_generation(
+    cache: Path, environment: Path, generation: int, files: Mapping[str, str], *, existing: Iterable[int]
+) -> None:
+    """Add ``generation`` (``{sha256: "model/path"}``) to the root; forget generations not in ``existing``.
+
+    Called with the environment lock held, so one writer per root at a time; the write is atomic.
+    """
+    environment = Path(environment).absolute()
+    file = root_file(cache, environment)
+    old = _load(file) if file.exists() else None
+    keep = set(existing) | {generation}
+    generations = {n: g for n, g in (old.generations.items() if old and not old.damaged else []) if n in keep}
+    generations[generation] = dict(files)
+    _save(Root(file, environment, generations, time.time()))
+
+
+def forget_generations(root: Root, generations: Iterable[int]) -> None:
+    """Rewrite ``root`` without ``generations`` (after gc deleted them); its timestamp is kept."""
+    gone = set(generations)
+    current = _load(root.file) if root.file.exists() else root
+    if current.damaged:
+        return
+    kept = {n: g for n, g in current.generations.items() if n not in gone}
+    _save(Root(current.file, current.environment, kept, current.updated))

@@ -1,0 +1,32 @@
+"""Report writers for ``kmenv check``: one small module per format, each ``render(report) -> str``.
+
+Pure: a :class:`~kmenv.policy.check.CheckReport` in, text out; the CLI decides where it goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kmenv.policy.check import CheckReport
+
+__all__ = ["FORMATS", "render"]
+
+FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
+
+
+def render(report: CheckReport, fmt: str) -> str:
+    """The report in ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
+    from kmenv.policy.report import github, jsonreport, junit, markdown, sarif, text
+
+    writers: dict[str, Callable[[CheckReport], str]] = {
+        "text": text.render,
+        "json": jsonreport.render,
+        "sarif": sarif.render,
+        "github": github.render,
+        "junit": junit.render,
+        "markdown": markdown.render,
+    }
+    if fmt not in writers:
+        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    out = writers[fmt](report)
+    return out if out.endswith("\n") else out + "\n"

@@ -1,0 +1,148 @@
+"""Kaggle credentials, found where the official clients look, in their order; never shown anywhere.
+
+Order (first match wins), as kagglehub/kagglesdk and the kaggle CLI read them:
+
+1. inside a Kaggle notebook (``KAGGLE_KERNEL_RUN_TYPE`` and ``KAGGLE_DATA_PROXY_URL`` set): the
+   token file named by ``KAGGLE_API_V1_TOKEN``;
+2. ``KAGGLE_API_TOKEN``: a path to a token file when such a file exists, else the token itself;
+3. ``~/.kaggle/access_token``, then ``~/.kaggle/access_token.txt`` (always under the home folder);
+4. ``KAGGLE_USERNAME`` + ``KAGGLE_KEY`` (both non-empty);
+5. ``kaggle.json`` in ``KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (when ``~/.kaggle`` does not exist,
+   as the CLI does on Linux) ``$XDG_CONFIG_HOME/kaggle``;
+6. nothing: anonymous (public models download without credentials).
+
+Tokens go out as ``Authorization: Bearer``, username/key as HTTP Basic. The secret is excluded
+from ``repr`` and never enters a message: errors name the *source* (``KAGGLE_KEY``), not the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kmenv.errors import UsageError
+
+__all__ = ["CREDENTIALS_HINT", "Credentials", "find_credentials"]
+
+CREDENTIALS_HINT = (
+    "set KAGGLE_API_TOKEN (a token from https://www.kaggle.com/settings → API), or KAGGLE_USERNAME and "
+    "KAGGLE_KEY, or put kaggle.json in ~/.kaggle (or KAGGLE_CONFIG_DIR) with mode 600"
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """One set of credentials: a token (Bearer) or a username and key (Basic).
+
+    ``source`` says where they came from (safe to show); ``secret`` is never shown.
+    """
+
+    kind: str  # "token" or "basic"
+    source: str
+    username: str | None = None
+    secret: str = field(default="", repr=False)
+
+    def headers(self) -> dict[str, str]:
+        """The ``Authorization`` header these credentials send."""
+        if self.kind == "token":
+            return {"Authorization": f"Bearer {self.secret}"}
+        pair = f"{self.username}:{self.secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+    def describe(self) -> str:
+        """A safe one-line description: ``token from KAGGLE_API_TOKEN``, ``user alice from kaggle.json``."""
+        who = f"user {self.username}" if self.username else "token"
+        return f"{who} from {self.source}"
+
+    def __repr__(self) -> str:
+        return f"Credentials({self.describe()})"
+
+    __str__ = __repr__
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise UsageError(f"cannot read Kaggle credentials at {path}: {exc.strerror}", hint=CREDENTIALS_HINT) from None
+
+
+def _token_file(path: Path, source: str) -> Credentials | None:
+    text = _read_text(path)
+    return Credentials("token", source, secret=text) if text else None
+
+
+def _kaggle_json_path(env: Mapping[str, str], home: Path) -> Path:
+    config_dir = env.get("KAGGLE_CONFIG_DIR")
+    if config_dir:
+        return Path(config_dir).expanduser() / "kaggle.json"
+    default = home / ".kaggle"
+    if not default.exists() and env.get("XDG_CONFIG_HOME"):
+        return Path(env["XDG_CONFIG_HOME"]) / "kaggle" / "kaggle.json"
+    return default / "kaggle.json"
+
+
+def _kaggle_json(path: Path, warn: Callable[[str], None]) -> Credentials | None:
+    text = _read_text(path)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise UsageError(
+            f"{path} is not valid JSON", hint=f"it should read {{'username': ..., 'key': ...}}; {CREDENTIALS_HINT}"
+        ) from None
+    if not isinstance(data, dict) or not data.get("username") or not data.get("key"):
+        raise UsageError(
+            f"{path} lacks 'username' or 'key'", hint="download a fresh kaggle.json from your Kaggle settings"
+        )
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = 0
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warn(f"{path} is readable by other users; run `chmod 600 {path}`")
+    return Credentials("basic", str(path), username=str(data["username"]), secret=str(data["key"]))
+
+
+def find_credentials(
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    *,
+    warn: Callable[[str], None] = lambda _message: None,
+) -> Credentials | None:
+    """The first credentials found in the official order (see the module docstring); ``None`` = anonymous.
+
+    A malformed ``kaggle.json`` is an error rather than a silent fall-through, as in the official
+    clients. ``warn`` receives a message when ``kaggle.json`` is readable by other users.
+    """
+    env = os.environ if env is None else env
+    home = Path(env.get("HOME") or Path.home()) if home is None else home
+    if env.get("KAGGLE_KERNEL_RUN_TYPE") and env.get("KAGGLE_DATA_PROXY_URL") and env.get("KAGGLE_API_V1_TOKEN"):
+        found = _token_file(Path(env["KAGGLE_API_V1_TOKEN"]), "KAGGLE_API_V1_TOKEN")
+        if found:
+            return found
+    token = (env.get("KAGGLE_API_TOKEN") or "").strip()
+    if token:
+        candidate = Path(token).expanduser()
+        if len(token) < 4096 and candidate.is_file():
+            found = _token_file(candidate, f"the file named by KAGGLE_API_TOKEN ({candidate})")
+            if found:
+                return found
+        else:
+            return Credentials("token", "KAGGLE_API_TOKEN", secret=token)
+    for name in ("access_token", "access_token.txt"):
+        found = _token_file(home / ".kaggle" / name, f"~/.kaggle/{name}")
+        if found:
+            return found
+    username, key = env.get("KAGGLE_USERNAME", ""), env.get("KAGGLE_KEY", "")
+    if username and key:
+        return Credentials("basic", "KAGGLE_USERNAME/KAGGLE_KEY", username=username, secret=key)
+    return _kaggle_json(_kaggle_json_path(env, home), warn)

@@ -1,0 +1,363 @@
+"""The Kaggle Models API over HTTP: RPC calls, retries that honour ``Retry-After``, errors with a next step.
+
+Each call is ``POST {base}/models.ModelApiService/<Method>`` with a camelCase JSON body (fields
+at their default left out, enums by their full names), as kagglesdk sends it. Every request has a
+timeout. 429, 5xx and connection errors are retried with bounded exponential backoff and jitter;
+other 4xx answers are final. A ``200`` whose JSON carries ``code >= 400`` counts as that error,
+as kagglesdk treats it. Answers go through :class:`~kmenv.registry.kaggle.cache.MetadataCache`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError, UsageError
+from kmenv.registry.base import FileSource
+from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials
+from kmenv.registry.kaggle.cache import MetadataCache
+
+__all__ = ["DEFAULT_URL", "KaggleClient", "RetrySettings", "resolve_base_url"]
+
+DEFAULT_URL = "https://api.kaggle.com/v1"
+MODELS = "models.ModelApiService"
+#: What ``KAGGLE_API_ENVIRONMENT`` selects, as kagglesdk maps it (prod alone has no ``/api`` prefix).
+ENVIRONMENTS = {
+    "PROD": DEFAULT_URL,
+    "LOCALHOST": "http://localhost/api/v1",
+    "TEST": "http://localhost:7777/api/v1",
+    "STAGING": "https://staging.kaggle.com/api/v1",
+    "ADMIN": "https://admin.kaggle.com/api/v1",
+    "QA": "https://qa.kaggle.com/api/v1",
+}
+TIMEOUT = (10.0, 60.0)
+_RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ACCEPT = frozenset({200, 304})
+_ACCEPT_REDIRECT = _REDIRECTS | {200}
+
+
+def resolve_base_url(url: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The API base: the registry's ``url:``, else ``KMENV_KAGGLE_URL``, else ``KAGGLE_API_ENVIRONMENT``, else prod."""
+    import os
+
+    env = os.environ if env is None else env
+    chosen = url or env.get("KMENV_KAGGLE_URL")
+    if chosen:
+        if not chosen.lower().startswith(("http://", "https://")):
+            raise UsageError(f"Kaggle API url {chosen!r} is not an http(s) URL", hint="e.g. https://api.kaggle.com/v1")
+        return chosen.rstrip("/")
+    name = (env.get("KAGGLE_API_ENVIRONMENT") or "").strip().upper()
+    if not name:
+        return DEFAULT_URL
+    if name not in ENVIRONMENTS:
+        raise UsageError(
+            f"unrecognised value in KAGGLE_API_ENVIRONMENT: {name!r}",
+            hint=f"use one of {', '.join(ENVIRONMENTS)}, or unset it",
+        )
+    return ENVIRONMENTS[name]
+
+
+class RetrySettings:
+    """``retries`` more attempts after the first; waits ``min(cap, backoff·2ⁿ)`` with jitter, or ``Retry-After``.
+
+    A ``Retry-After`` longer than ``max_wait`` is not waited for: the call fails at once saying so.
+    """
+
+    def __init__(self, retries: int = 4, backoff: float = 0.5, cap: float = 20.0, max_wait: float = 120.0) -> None:
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.cap = cap
+        self.max_wait = max_wait
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        base = min(self.cap, self.backoff * 2 ** (failures - 1))
+        return float(base * rng.uniform(0.5, 1.0))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _server_message(data: Any) -> str:
+    """The message of either error shape: ``{"code","message"}`` or ``{"error": {...}}``."""
+    if isinstance(data, dict):
+        inner = data.get("error")
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if data.get("message"):
+            return str(data["message"])
+    return ""
+
+
+def _body_code(data: Any) -> int | None:
+    if isinstance(data, dict):
+        for holder in (data, data.get("error")):
+            if isinstance(holder, dict) and isinstance(holder.get("code"), int) and holder["code"] >= 400:
+                return int(holder["code"])
+    return None
+
+
+class KaggleClient:
+    """Calls the Kaggle Models API at ``base_url``.
+
+    ``credentials`` are looked up lazily (first call) unless given; ``anonymous=True`` sends none.
+    ``sleep`` and ``rng`` are injectable so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        cache: MetadataCache | None = None,
+        credentials: Credentials | None = None,
+        anonymous: bool = False,
+        session: requests.Session | None = None,
+        retry: RetrySettings | None = None,
+        timeout: tuple[float, float] = TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        env: Mapping[str, str] | None = None,
+        warn: Callable[[str], None] = lambda _message: None,
+    ) -> None:
+        import os
+
+        self.base_url = base_url.rstrip("/")
+        self.cache = cache or MetadataCache(None, self.base_url)
+        self._credentials = credentials
+        self._looked_up = credentials is not None or anonymous
+        self._session = session
+        self._retry = retry or RetrySettings()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._env = os.environ if env is None else env
+        self._warn = warn
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"KaggleClient({self.base_url!r})"
+
+    @property
+    def offline(self) -> bool:
+        return self.cache.offline
+
+    # -- credentials ----------------------------------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials | None:
+        with self._lock:
+            if not self._looked_up:
+                self._credentials = find_credentials(self._env, warn=self._warn)
+                self._looked_up = True
+            return self._credentials
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers for API calls: credentials, plus the IAP token staging/admin hosts need."""
+        headers = dict(self.credentials.headers()) if self.credentials else {}
+        iap = self._env.get("KAGGLE_IAP_TOKEN")
+        if iap:
+            headers["Proxy-Authorization"] = f"Bearer {iap}"
+        return headers
+
+    def session(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                from kmenv.fetch import make_session
+
+                self._session = make_session(8)
+            return self._session
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def url(self, method: str, service: str = MODELS) -> str:
+        return f"{self.base_url}/{service}/{method}"
+
+    def call(
+        self,
+        method: str,
+        body: Mapping[str, object],
+        *,
+        what: str,
+        page_url: str | None = None,
+        immutable: bool = False,
+    ) -> dict[str, Any]:
+        """One RPC answer as JSON, from the cache when fresh; ``what`` names the subject in messages."""
+        body = {k: v for k, v in body.items() if v not in (None, "", 0, False)}
+        cached = self.cache.get(method, body)
+        if self.cache.offline:
+            if cached is None:
+                raise RegistryError(
+                    f"offline: the metadata cache has no Kaggle answer for {what} ({method})",
+                    hint="run the same command once without --offline / KMENV_OFFLINE to fill the cache",
+                )
+            return cached.data
+        if cached is not None and self.cache.is_fresh(cached):
+            return cached.data
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        elif cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        status, data, response_headers = self._post(method, body, headers, what=what, page_url=page_url)
+        if status == 304 and cached is not None:
+            self.cache.touch(method, body, cached)
+            return cached.data
+        if not isinstance(data, dict):
+            raise RegistryError(
+                f"Kaggle API {method} for {what}: the answer is not a JSON object",
+                hint="check the API url (KMENV_KAGGLE_URL / registries.<name>.url); it must end in /v1",
+            )
+        self.cache.put(
+            method,
+            body,
+            data,
+            etag=response_headers.get("ETag"),
+            last_modified=response_headers.get("Last-Modified"),
+            immutable=immutable,
+        )
+        return data
+
+    def pages(
+        self, method: str, body: Mapping[str, object], *, what: str, page_size: int = 50, immutable: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a list call, following ``nextPageToken`` until it is empty."""
+        token = ""
+        seen: set[str] = set()
+        while True:
+            page = self.call(
+                method, {**body, "pageSize": page_size, "pageToken": token}, what=what, immutable=immutable
+            )
+            yield page
+            token = str(page.get("nextPageToken") or "")
+            if not token or token in seen:  # a repeated token would loop forever
+                return
+            seen.add(token)
+
+    def download_source(self, body: Mapping[str, object]) -> FileSource:
+        """The request that downloads a file (``path`` set) or the whole version; it answers with a redirect."""
+        clean = {k: v for k, v in body.items() if v not in (None, "", 0)}
+        return FileSource(
+            url=self.url("DownloadModelInstanceVersion"), method="POST", json=clean, headers=self.auth_headers()
+        )
+
+    # -- transport ------------------------------------------------------------------------
+
+    def redirect_location(
+        self, method: str, body: Mapping[str, object], *, what: str, page_url: str | None = None
+    ) -> tuple[str | None, Mapping[str, str]]:
+        """Send a download RPC without following it: (redirect target or None, the answer's headers)."""
+        status, _, headers = self._post(
+            method, body, {"Content-Type": "application/json"}, what=what, page_url=page_url, accept=_ACCEPT_REDIRECT
+        )
+        location = headers.get("Location")
+        if status in _REDIRECTS and location:
+            return urljoin(self.url(method), location), headers
+        return None, headers
+
+    def _post(
+        self,
+        method: str,
+        body: Mapping[str, object],
+        headers: dict[str, str],
+        *,
+        what: str,
+        page_url: str | None,
+        accept: frozenset[int] = _ACCEPT,
+    ) -> tuple[int, Any, Mapping[str, str]]:
+        url = self.url(method)
+        attempts = self._retry.retries + 1
+        tried: list[str] = []
+        for attempt in range(1, attempts + 1):
+            wait: float | None = None
+            try:
+                response = self.session().post(
+                    url,
+                    json=dict(body),
+                    headers={**headers, **self.auth_headers()},
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except _RETRY_ERRORS as exc:
+                tried.append("no answer in time" if isinstance(exc, requests.Timeout) else "connection failed")
+            except requests.RequestException as exc:
+                raise NetworkError(f"Kaggle API {method} for {what} failed ({type(exc).__name__})") from None
+            else:
+                with response:
+                    status = response.status_code
+                    is_json = "json" in response.headers.get("Content-Type", "")
+                    wants_json = is_json or (status == 200 and accept is _ACCEPT)
+                    data = _json(response) if wants_json and status != 304 else None
+                    status = _body_code(data) or status
+                    if status in accept:
+                        return status, data, response.headers
+                    if status != 429 and status < 500:
+                        raise self._final_error(status, data, method, what, page_url)
+                    tried.append(f"HTTP {status}" + (f" ({_server_message(data)})" if _server_message(data) else ""))
+                    wait = _retry_after(response)  # sent with 429, sometimes with 503
+            if attempt == attempts:
+                break
+            if wait is not None and wait > self._retry.max_wait:
+                tried.append(f"the server asked to wait {wait:.0f} s, longer than {self._retry.max_wait:.0f} s")
+                break
+            self._sleep(wait if wait is not None else self._retry.delay(attempt, self._rng))
+        summary = "; ".join(dict.fromkeys(tried))
+        raise NetworkError(
+            f"Kaggle API {method} for {what} failed after {len([t for t in tried if not t.startswith('the server')])} "
+            f"attempt(s): {summary}",
+            hint="Kaggle may be rate-limiting or down; wait a minute and try again "
+            "(cached metadata works with --offline)",
+        )
+
+    def _final_error(self, status: int, data: Any, method: str, what: str, page_url: str | None) -> RegistryError:
+        message = _server_message(data)
+        if status == 401:
+            who = self.credentials.describe() if self.credentials else "no credentials"
+            return RegistryError(
+                f"Kaggle rejected the credentials ({who}) when asking {method} for {what} (HTTP 401)",
+                hint=CREDENTIALS_HINT,
+            )
+        if status == 403:
+            page = page_url or "https://www.kaggle.com/models"
+            if "consent" in message.lower() or "terms" in message.lower() or "licen" in message.lower():
+                return RegistryError(
+                    f"{what}: the model's licence must be accepted before it can be downloaded (HTTP 403: {message})",
+                    hint=f"sign in and accept the licence at {page}, then use the same account's credentials",
+                )
+            return RegistryError(
+                f"{what}: Kaggle refused access (HTTP 403{': ' + message if message else ''})",
+                hint=f"the model may be private or need its licence accepted at {page}; {CREDENTIALS_HINT}",
+            )
+        if status == 404:
+            return ModelNotFoundError(
+                f"Kaggle has no {what} ({method}: HTTP 404{': ' + message if message else ''})",
+                hint="check the handle's spelling with `kmenv search` / `kmenv show OWNER/MODEL`",
+            )
+        return RegistryError(
+            f"Kaggle API {method} for {what} answered HTTP {status}{': ' + message if message else ''}",
+            hint="this request was refused as malformed; check the handle and the API url",
+        )

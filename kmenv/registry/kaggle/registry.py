@@ -1,0 +1,511 @@
+"""``KaggleRegistry``: the Kaggle Models API behind the :class:`~kmenv.registry.base.Registry` protocol.
+
+Every answer costs a round trip, so the registry is lazy: ``versions`` reads one instance's
+metadata and version list (two calls) and returns candidates *without* files; ``files`` is called
+only for the versions a resolve chose. Kaggle lists a file's path and size but never its sha256,
+which the lock needs, so ``files`` learns it: from the candidate itself (a lock made earlier), from
+what this machine learned before (metadata cache), from the store's md5 index (the md5 comes from
+the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte range request), or
+by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
+that follows instant. More than :data:`ARCHIVE_THRESHOLD` unknown files are fetched as one
+whole-version archive instead, verified, then unpacked into the store member by member.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import tarfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+from kmenv.candidates import Candidate, FileEntry
+from kmenv.errors import IntegrityError, KmenvError, ModelNotFoundError, RegistryError
+from kmenv.handles import Handle, HandleError
+from kmenv.registry.base import FileSource
+from kmenv.registry.kaggle.client import KaggleClient
+from kmenv.registry.kaggle.mapping import (
+    InstanceInfo,
+    ModelInfo,
+    RemoteFile,
+    framework_enum,
+    make_candidate,
+    parse_files,
+    parse_instance,
+    parse_model,
+    parse_versions,
+    version_licence,
+    web_url,
+)
+from kmenv.store import CHUNK_SIZE, Store
+
+__all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
+
+#: Beyond this many files to learn, one archive beats one request per file (kagglehub's rule too).
+ARCHIVE_THRESHOLD = 25
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def parse_goog_hash(header: str | None) -> dict[str, str]:
+    """``crc32c=<b64>,md5=<b64>`` → ``{"crc32c": ..., "md5": ...}``; malformed parts are skipped."""
+    from kmenv.fetch.download import goog_hashes
+
+    return dict(goog_hashes(header or ""))
+
+
+def _instance_body(handle: Handle) -> dict[str, object]:
+    assert handle.framework is not None and handle.variation is not None, "a full handle"
+    return {
+        "ownerSlug": handle.owner,
+        "modelSlug": handle.model,
+        "framework": framework_enum(handle.framework),
+        "instanceSlug": handle.variation,
+    }
+
+
+class KaggleRegistry:
+    """Implements :class:`kmenv.registry.Registry` over :class:`KaggleClient`; also answers discovery queries.
+
+    ``store`` receives files whose sha256 must be learned; ``frameworks`` is the framework →
+    library table (:func:`~kmenv.registry.kaggle.mapping.load_framework_table`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        client: KaggleClient,
+        *,
+        store: Store | None,
+        frameworks: Mapping[str, Mapping[str, str]],
+        workers: int = 8,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.store = store
+        self.frameworks = frameworks
+        self.workers = max(1, workers)
+        self._lock = threading.RLock()
+        self._infos: dict[Handle, InstanceInfo] = {}
+        self._numbers: dict[Handle, tuple[list[int], str | None]] = {}
+
+    def __repr__(self) -> str:
+        return f"KaggleRegistry({self.name!r}, {self.client.base_url!r})"
+
+    # -- the Registry protocol ---------------------------------------------------------------
+
+    def instances(self, owner: str, model: str) -> Sequence[Handle]:
+        """Every instance of ``owner/model`` (``ListModelInstances``, every page), sorted."""
+        found = sorted({i.handle for i in self.model_instances(owner, model)})
+        if not found:
+            raise ModelNotFoundError(
+                f"Kaggle model {owner}/{model} has no instances",
+                hint=f"see {web_url(Handle(owner, model))}",
+            )
+        return found
+
+    def versions(self, instance: Handle) -> Sequence[Candidate]:
+        """Every version of ``instance``, newest first; files are left empty (see :meth:`files`)."""
+        key = instance.unversioned()
+        info = self.instance_info(key)
+        numbers, title = self.version_numbers(key)
+        seen = self._licences_seen(key)
+        candidates = []
+        for number in numbers:
+            licence, _ = version_licence(number, info, seen)
+            candidates.append(
+                make_candidate(info, number, registry=self.name, table=self.frameworks, licence=licence, title=title)
+            )
+        return candidates
+
+    def files(self, candidate: Candidate) -> Sequence[FileEntry]:
+        """The files of ``candidate`` with sha256 (learned as the module docstring says), sorted by path."""
+        return self.learn_files(candidate.handle, hints=candidate.files)
+
+    def learn_files(
+        self, handle: Handle, *, hints: Iterable[FileEntry] = (), only: Iterable[str] | None = None
+    ) -> list[FileEntry]:
+        """The files of a version with their sha256; ``only`` limits it to some paths, ``hints`` are trusted
+        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded."""
+        listing = self.list_files(handle)
+        if only is not None:
+            keep = set(only)
+            listing = [f for f in listing if f.path in keep]
+        known = self._learned(handle)
+        for f in hints:
+            known.setdefault(f.path, f)
+        result: dict[str, FileEntry] = {}
+        unknown: list[RemoteFile] = []
+        for remote in listing:
+            hint = known.get(remote.path)
+            if hint is not None and hint.size == remote.size:
+                result[remote.path] = FileEntry(remote.path, remote.size, hint.sha256, digests=dict(hint.digests))
+            else:
+                unknown.append(remote)
+        if unknown:
+            if self.client.offline:
+                raise RegistryError(
+                    f"offline: the sha256 of {len(unknown)} file(s) of {handle} is not known on this machine "
+                    f"(e.g. {unknown[0].path})",
+                    hint="run the command once online (kmenv learns the hashes by downloading the files)",
+                )
+            if len(unknown) > ARCHIVE_THRESHOLD:
+                result.update(self._learn_from_archive(handle, unknown))
+            else:
+                result.update(self._learn_per_file(handle, unknown))
+            self._remember_files(handle, {**self._learned(handle), **result}.values())
+        return [result[p] for p in sorted(result)]
+
+    def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
+        """The download request for one file; its redirect target (a signed URL) is never stored."""
+        return self.client.download_source(self._file_body(candidate.handle, file.path))
+
+    def prefetch(self, handles: Iterable[Handle | str]) -> None:
+        """Fetch metadata for many declared models at once, so the resolver then finds it in the cache.
+
+        Errors are left for the resolver to meet (and report) when it asks the same question.
+        """
+        jobs: list[Callable[[], object]] = []
+        for item in handles:
+            try:
+                handle = Handle.parse(item) if isinstance(item, str) else item
+            except HandleError:
+                continue
+            if handle.is_partial:
+                jobs.append(partial(self.model_instances, handle.owner, handle.model))
+            else:
+                jobs.append(partial(self.instance_info, handle.unversioned()))
+                jobs.append(partial(self.version_numbers, handle.unversioned()))
+        if len(jobs) < 2 or self.client.offline:
+            return
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs)), thread_name_prefix="kmenv-meta") as pool:
+            for future in [pool.submit(job) for job in jobs]:
+                with contextlib.suppress(KmenvError):
+                    future.result()
+
+    # -- metadata ------------------------------------------------------------------------------
+
+    def instance_info(self, handle: Handle) -> InstanceInfo:
+        """``GetModelInstance``: the instance with its current version number and licence."""
+        key = handle.unversioned()
+        with self._lock:
+            if key in self._infos:
+                return self._infos[key]
+        data = self.client.call(
+            "GetModelInstance", _instance_body(key), what=f"model instance {key}", page_url=web_url(key)
+        )
+        info = parse_instance(data, key.owner, key.model)
+        if info is None or info.latest < 1:
+            raise RegistryError(
+                f"Kaggle answered GetModelInstance for {key} without a framework, slug or version number",
+                hint="check the API url; if it is right, Kaggle's answer changed shape: please report it",
+            )
+        info = InstanceInfo(**{**info.__dict__, "handle": key})
+        self._remember_licence(key, info)
+        with self._lock:
+            self._infos[key] = info
+        return info
+
+    def version_numbers(self, handle: Handle) -> tuple[list[int], str | None]:
+        """Every version number of an instance, newest first, and the model's title."""
+        key = handle.unversioned()
+        with self._lock:
+            if key in self._numbers:
+                return self._numbers[key]
+        pages = list(self.client.pages("ListModelInstanceVersions", _instance_body(key), what=f"versions of {key}"))
+        numbers = parse_versions(pages)
+        latest = self.instance_info(key).latest
+        if latest not in numbers:
+            numbers = sorted({*numbers, latest}, reverse=True)
+        title = next((str(v.get("modelTitle")) for p in pages for v in _versions_of(p) if v.get("modelTitle")), None)
+        with self._lock:
+            self._numbers[key] = (numbers, title)
+        return numbers, title
+
+    def list_files(self, handle: Handle) -> list[RemoteFile]:
+        """``ListModelInstanceVersionFiles`` for one version, every page followed (a fixed version never changes)."""
+        assert handle.version is not None, "a versioned handle"
+        body = {**_instance_body(handle), "versionNumber": handle.version}
+        pages = self.client.pages(
+            "ListModelInstanceVersionFiles", body, what=f"files of {handle}", immutable=True, page_size=50
+        )
+        return parse_files(pages, f"Kaggle {handle}")
+
+    def model_info(self, owner: str, model: str) -> ModelInfo:
+        """``GetModel``: title, tags, votes, description and the instances."""
+        data = self.client.call(
+            "GetModel",
+            {"ownerSlug": owner, "modelSlug": model},
+            what=f"model {owner}/{model}",
+            page_url=web_url(Handle(owner, model)),
+        )
+        return parse_model(data)
+
+    def model_instances(self, owner: str, model: str) -> list[InstanceInfo]:
+        """``ListModelInstances`` (every page): the richer per-instance view (licence object, metrics, notes)."""
+        body = {"ownerSlug": owner, "modelSlug": model}
+        found: list[InstanceInfo] = []
+        for page in self.client.pages("ListModelInstances", body, what=f"model {owner}/{model}"):
+            items = page.get("instances")
+            for item in items if isinstance(items, list) else ():
+                info = parse_instance(item, owner, model) if isinstance(item, dict) else None
+                if info is not None:
+                    found.append(info)
+        return found
+
+    def search(self, body: Mapping[str, object]) -> Iterator[tuple[list[ModelInfo], int | None]]:
+        """``ListModels`` page by page: the models of each page and the total Kaggle reports."""
+        for page in self.client.pages(
+            "ListModels", body, what="the model search", page_size=int(str(body.get("pageSize") or 50))
+        ):
+            items = page.get("models")
+            models = [parse_model(m) for m in items if isinstance(m, dict)] if isinstance(items, list) else []
+            total = page.get("totalResults")
+            yield models, total if isinstance(total, int) else None
+
+    def licences_seen(self, handle: Handle) -> dict[str, str]:
+        """The licence observed for each version while it was current (``{"3": "Apache 2.0"}``)."""
+        return self._licences_seen(handle.unversioned())
+
+    # -- learning sha256s ------------------------------------------------------------------------
+
+    def _file_body(self, handle: Handle, path: str | None) -> dict[str, object]:
+        body: dict[str, object] = {**_instance_body(handle), "versionNumber": handle.version}
+        if path:
+            body["path"] = path
+        return body
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise RegistryError("this Kaggle registry has no store to learn file hashes into")
+        return self.store
+
+    def _learn_per_file(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
+        from kmenv.fetch import fetch_unknown
+
+        store = self._require_store()
+
+        def learn(remote: RemoteFile) -> FileEntry:
+            body = self._file_body(handle, remote.path)
+            md5 = self._probe_md5(handle, body)
+            digests = {"md5": md5} if md5 else {}
+            sha = fetch_unknown(
+                store,
+                self.client.download_source(body),
+                size=remote.size,
+                digests=digests,
+                label=f"{handle}/{remote.path}",
+                session=self.client.session(),
+            )
+            return FileEntry(remote.path, remote.size, sha, digests=digests)
+
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(files)), thread_name_prefix="kmenv-learn") as pool:
+            entries = list(pool.map(learn, files))
+        return {e.path: e for e in entries}
+
+    def _probe_md5(self, handle: Handle, body: Mapping[str, object]) -> str | None:
+        """The md5 ``x-goog-hash`` of a file's blob, from a one-byte range request; ``None`` when unavailable."""
+        from kmenv.fetch.http import same_origin
+
+        location, direct = self.client.redirect_location(
+            "DownloadModelInstanceVersion",
+            body,
+            what=f"{handle}/{body.get('path')}",
+            page_url=web_url(handle.unversioned()),
+        )
+        if location is None:  # the bytes came straight back: their headers may carry the hash
+            return parse_goog_hash(direct.get("x-goog-hash")).get("md5")
+        headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
+        if same_origin(location, self.client.base_url):
+            headers.update(self.client.auth_headers())
+        for _ in range(3):
+            try:
+                with self.client.session().get(
+                    location, headers=headers, stream=True, timeout=(10, 30), allow_redirects=False
+                ) as reply:
+                    if reply.status_code in (200, 206):
+                        return parse_goog_hash(reply.headers.get("x-goog-hash")).get("md5")
+                    if reply.status_code < 500 and reply.status_code != 429:
+                        return None
+            except requests.RequestException:
+                continue
+        return None
+
+    def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
+        """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
+        from kmenv.fetch import fetch_unknown
+
+        store = self._require_store()
+        archive_sha = fetch_unknown(
+            store,
+            self.client.download_source(self._file_body(handle, None)),
+            size=None,
+            digests={},
+            label=f"{handle} (archive)",
+            session=self.client.session(),
+        )
+        wanted = {f.path: f for f in files}
+        learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=str(handle))
+        missing = sorted(set(wanted) - set(learned))
+        if missing:
+            raise IntegrityError(
+                f"the archive of {handle} lacks {len(missing)} listed file(s), e.g. {missing[0]}",
+                hint="Kaggle's archive and file list disagree; try again later",
+            )
+        return learned
+
+    # -- what this machine learned -----------------------------------------------------------------
+
+    def _learned(self, handle: Handle) -> dict[str, FileEntry]:
+        doc = self.client.cache.read_doc(f"files/{handle}")
+        found: dict[str, FileEntry] = {}
+        for item in doc.get("files", []) if isinstance(doc, dict) else []:
+            try:
+                found[item["path"]] = FileEntry(
+                    item["path"], int(item["size"]), str(item["sha256"]), digests=dict(item.get("digests") or {})
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+        return found
+
+    def _remember_files(self, handle: Handle, entries: Iterable[FileEntry]) -> None:
+        files = [{"path": e.path, "size": e.size, "sha256": e.sha256, "digests": dict(e.digests)} for e in entries]
+        self.client.cache.write_doc(f"files/{handle}", {"files": sorted(files, key=lambda f: str(f["path"]))})
+
+    def _licences_seen(self, handle: Handle) -> dict[str, str]:
+        doc = self.client.cache.read_doc(f"licences/{handle}")
+        return {str(k): str(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
+
+    def _remember_licence(self, handle: Handle, info: InstanceInfo) -> None:
+        seen = self._licences_seen(handle)
+        if seen.get(str(info.latest)) != (info.license or ""):
+            seen[str(info.latest)] = info.license or ""
+            self.client.cache.write_doc(f"licences/{handle}", seen)
+
+
+def _versions_of(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    holder = page.get("versionList")
+    items = holder.get("versions") if isinstance(holder, dict) else page.get("versions")
+    return [v for v in items if isinstance(v, dict)] if isinstance(items, list) else []
+
+
+def _member_name(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _safe(name: str) -> bool:
+    parts = name.split("/")
+    return bool(name) and "\\" not in name and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+def unpack_into_store(
+    store: Store, archive: Path, wanted: Mapping[str, RemoteFile], *, label: str
+) -> dict[str, FileEntry]:
+    """Every wanted member of a tar (any compression) or zip archive, ingested into ``store``.
+
+    The format is detected from the bytes, not a name. Links, devices and names that would leave
+    the version folder are refused (``IntegrityError``) before anything is stored; members the
+    file list does not name are skipped; a member whose size disagrees with the listing is refused.
+    """
+    with archive.open("rb") as fh:
+        magic = fh.read(4)
+    if magic.startswith(b"PK"):
+        return _unpack_zip(store, archive, wanted, label)
+    return _unpack_tar(store, archive, wanted, label)
+
+
+def _refuse(label: str, name: str, why: str) -> IntegrityError:
+    return IntegrityError(
+        f"the archive of {label} holds {name!r}, which {why}; nothing from it was used",
+        hint="the archive is unsafe to unpack; report it to the model's owner",
+    )
+
+
+def _ingest_member(store: Store, name: str, size: int, opener: Callable[[], IO[bytes]], label: str) -> FileEntry:
+    md5_box: list[str] = []
+
+    def produce(writer: Any) -> None:
+        writer.restart()
+        md5 = hashlib.md5(usedforsecurity=False)
+        with opener() as member:
+            while chunk := member.read(CHUNK_SIZE):
+                writer.write(chunk)
+                md5.update(chunk)
+        md5_box[:] = [base64.b64encode(md5.digest()).decode("ascii")]
+
+    sha = store.ingest_unknown(
+        produce, size=size, digests={}, label=f"{label}/{name}", resume_key=f"archive-member:{label}/{name}:{size}"
+    )
+    digests: dict[str, str] = {}
+    if md5_box:
+        digests["md5"] = md5_box[0]
+        store.record_digest("md5", md5_box[0], sha)
+    return FileEntry(name, size, sha, digests=digests)
+
+
+def _unpack_tar(store: Store, archive: Path, wanted: Mapping[str, RemoteFile], label: str) -> dict[str, FileEntry]:
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for m in members:
+                name = _member_name(m.name)
+                if m.isdir():
+                    continue
+                if not m.isreg():
+                    raise _refuse(label, m.name, "is a link or special file")
+                if not _safe(name):
+                    raise _refuse(label, m.name, "would land outside the model's folder")
+                if name in wanted and m.size != wanted[name].size:
+                    raise _refuse(label, m.name, f"has {m.size} bytes where Kaggle lists {wanted[name].size}")
+            learned: dict[str, FileEntry] = {}
+            for m in members:
+                name = _member_name(m.name)
+                if m.isreg() and name in wanted:
+
+                    def opener(member: tarfile.TarInfo = m) -> IO[bytes]:
+                        handle = tar.extractfile(member)
+                        assert handle is not None, "regular members always have data"
+                        return handle
+
+                    learned[name] = _ingest_member(store, name, m.size, opener, label)
+            return learned
+    except tarfile.TarError as exc:
+        raise IntegrityError(
+            f"the archive of {label} is neither a valid tar nor zip ({exc})", hint="try again later"
+        ) from None
+
+
+def _unpack_zip(store: Store, archive: Path, wanted: Mapping[str, RemoteFile], label: str) -> dict[str, FileEntry]:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                mode = (info.external_attr >> 16) & 0o170000
+                if info.is_dir():
+                    continue
+                if mode and mode != 0o100000:
+                    raise _refuse(label, info.filename, "is a link or special file")
+                name = _member_name(info.filename)
+                if not _safe(name):
+                    raise _refuse(label, info.filename, "would land outside the model's folder")
+                if name in wanted and info.file_size != wanted[name].size:
+                    raise _refuse(
+                        label, info.filename, f"has {info.file_size} bytes where Kaggle lists {wanted[name].size}"
+                    )
+            learned: dict[str, FileEntry] = {}
+            for info in infos:
+                name = _member_name(info.filename)
+                if not info.is_dir() and name in wanted:
+                    learned[name] = _ingest_member(store, name, info.file_size, partial(zf.open, info), label)
+            return learned
+    except zipfile.BadZipFile as exc:
+        raise IntegrityError(f"the archive of {label} is not a valid zip ({exc})", hint="try again later") from None

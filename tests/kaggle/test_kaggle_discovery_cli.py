@@ -1,0 +1,154 @@
+"""``kmenv search/show/versions/download`` against the emulator: online, then offline from the cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from catalogue import bert_files
+from kaggle_emulator import KaggleEmulator, iter_files
+
+if TYPE_CHECKING:
+    from conftest import Runner
+
+pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
+
+BERT = "keras/bert/keras/bert_tiny_en_uncased"
+
+
+def test_search_table_and_json(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    table = kmenv("search")
+    assert table.code == 0
+    lines = table.out.splitlines()
+    assert lines[0].split() == ["handle", "title", "frameworks", "license", "votes", "updated"]
+    assert [line.split()[0] for line in lines[1:]] == [
+        "google/gemma",
+        "keras/bert",
+        "acme/chat-llm",
+        "acme/base-llm",
+        "acme/shards",
+    ]
+    data = json.loads(kmenv("search", "llm", "--sort", "votes", "--json").out)
+    assert [m["handle"] for m in data["models"]] == ["acme/chat-llm", "acme/base-llm"]
+    assert data["models"][0]["frameworks"] == ["pyTorch"] and data["models"][0]["licenses"] == ["MIT"]
+    body = emulator.requests_to("ListModels")[-1].body
+    assert body is not None and body["sortBy"] == "LIST_MODELS_ORDER_BY_VOTE_COUNT" and body["search"] == "llm"
+
+
+def test_search_filters_and_follows_pages(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    emulator.max_page_size = 1
+    data = json.loads(kmenv("search", "--all", "--license", "MIT", "--json").out)
+    assert [m["handle"] for m in data["models"]] == ["acme/chat-llm", "acme/base-llm"]
+    assert len(emulator.requests_to("ListModels")) == 5
+    tagged = json.loads(kmenv("search", "--tag", "chat", "--json", "--refresh").out)
+    assert [m["handle"] for m in tagged["models"]] == ["acme/chat-llm"]
+    limited = json.loads(kmenv("search", "--limit", "2", "--json", "--framework", "pytorch").out)
+    assert [m["handle"] for m in limited["models"]] == ["google/gemma", "acme/chat-llm"] and limited["more"]
+
+
+def test_search_rejects_unknown_framework(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    result = kmenv("search", "--framework", "sklearn")
+    assert result.code == 2 and "unknown framework 'sklearn'" in result.err
+
+
+def test_show_model_card_with_filled_usage(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    result = kmenv("show", f"{BERT}/1")
+    assert result.code == 0, result.err
+    assert "BERT (keras/bert)" in result.out
+    assert 'from_preset("kaggle://keras/bert/keras/bert_tiny_en_uncased/1")' in result.out
+    assert "https://www.kaggle.com/datasets/example/wikipedia" in result.out
+    card = json.loads(kmenv("show", "acme/chat-llm", "--json").out)
+    assert card["instances"][0]["base"] == "acme/base-llm/pyTorch/small"
+    assert card["instances"][0]["license"] == "MIT" and card["instances"][0]["fine_tunable"] is True
+    assert card["url"] == "https://www.kaggle.com/models/acme/chat-llm/pyTorch/small-chat/2"
+
+
+def test_show_unknown_model_exits_5(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    result = kmenv("show", "keras/nope")
+    assert result.code == 5 and "keras/nope" in result.err
+
+
+def test_versions_and_diff(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    rows = json.loads(kmenv("versions", BERT, "--json").out)["versions"]
+    assert [(r["version"], r["files"], r["latest"]) for r in rows] == [(2, 4, True), (1, 3, False)]
+    assert rows[1]["license_observed"] is False  # Kaggle publishes only the current version's licence
+    diff = kmenv("versions", BERT, "--diff", "1", "2")
+    assert diff.code == 0
+    assert "+ metadata.json (26 B)" in diff.out
+    assert "~ model.weights.h5 (2.0 KiB → 4.0 KiB)" in diff.out
+    data = json.loads(kmenv("versions", BERT, "--diff", "2", "1", "--json").out)
+    assert data["removed"] == [{"path": "metadata.json", "size": 26}]
+
+
+def test_versions_diff_of_missing_version(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    result = kmenv("versions", BERT, "--diff", "1", "9")
+    assert result.code == 5 and "no version 9" in result.err
+
+
+def test_download_writes_verified_files(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
+    result = kmenv("download", f"{BERT}/1", "acme/shards/pyTorch/many", "--path", tmp_path, "--json")
+    assert result.code == 0, result.err
+    downloads = json.loads(result.out)["downloads"]
+    assert [d["handle"] for d in downloads] == [f"{BERT}/1", "acme/shards/pyTorch/many/1"]
+    folder = tmp_path / "keras/bert/keras/bert_tiny_en_uncased/1"
+    for path, data in bert_files(1).items():
+        assert (folder / path).read_bytes() == data
+    shards = tmp_path / "acme/shards/pyTorch/many/1"
+    assert {p.name: p.read_bytes() for p in shards.iterdir()} == dict(iter_files(30))
+
+
+def test_download_one_file(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
+    assert kmenv("download", BERT, "--file", "config.json", "--path", tmp_path).code == 0
+    folder = tmp_path / "keras/bert/keras/bert_tiny_en_uncased/2"
+    assert [p.name for p in folder.iterdir()] == ["config.json"]
+    missing = kmenv("download", BERT, "--file", "nope.bin", "--path", tmp_path)
+    assert missing.code == 2 and "matches no file" in missing.err
+
+
+def test_download_with_bad_md5_leaves_nothing_behind(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
+    emulator.fault("blob", kind="wrong_md5", path="adapter.bin", times=5)
+    result = kmenv("download", "acme/chat-llm/pyTorch/small-chat", "--path", tmp_path / "out")
+    assert result.code == 6 and "md5 mismatch" in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_download_needs_a_full_handle(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
+    result = kmenv("download", "keras/bert", "--path", tmp_path)
+    assert result.code == 2 and "not a full handle" in result.err
+
+
+def test_everything_works_offline_after_one_online_run(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
+    commands = [
+        ["search", "--json"],
+        ["show", "keras/bert", "--json"],
+        ["versions", BERT, "--json"],
+        ["versions", BERT, "--diff", "1", "2", "--json"],
+        ["download", BERT, "--path", str(tmp_path / "dl"), "--json"],
+    ]
+    online = [kmenv(*c) for c in commands]
+    assert all(r.code == 0 for r in online), [r.err for r in online]
+    seen = len(emulator.seen)
+    offline = [kmenv("--offline", *c) for c in commands]
+    assert [r.out for r in offline] == [r.out for r in online]
+    assert len(emulator.seen) == seen
+    missing = kmenv("--offline", "show", "acme/base-llm")
+    assert (
+        missing.code == 5 and "offline: the metadata cache has no Kaggle answer for model acme/base-llm" in missing.err
+    )
+
+
+def test_kaggle_api_environment_is_honoured_like_the_official_clients(
+    emulator: KaggleEmulator,
+    kmenv: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KMENV_KAGGLE_URL")
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "TEST")  # http://localhost:7777/api/v1 ...
+    monkeypatch.setenv("HTTP_PROXY", emulator.origin)  # ... reached through the emulator on 127.0.0.1
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    result = kmenv("show", "keras/bert", "--json")
+    assert result.code == 0, result.err
+    assert emulator.requests_to("GetModel")[0].path == "/api/v1/models.ModelApiService/GetModel"
