@@ -7,9 +7,11 @@ Target: resolving 200 declared models against 1,000 model instances x 20 version
 The registry is generated in memory with the conflicts real registries have: base models with
 fine-tunes and fine-tunes of fine-tunes, licences that change in later versions, newer versions
 that need a newer library or Python than the environment has, and fine-tunes whose version
-ranges on a shared base disagree so the search must backtrack. Building the registry is timed
-in the same run as a baseline; every resolve starts from a fresh registry object and resolver
-(no memo carried over), and the median is reported.
+ranges on a shared base disagree, so newest versions do not fit together and the resolver has to
+find older ones (a plain resolvelib search backtracks exponentially here; see
+kmenv/resolve/lookahead.py). Building the registry is timed in the same run as a baseline; every
+resolve starts from a fresh registry object and resolver (no memo carried over), and the median
+is reported, with how many pins and rejected versions the search needed.
 """
 
 from __future__ import annotations
@@ -17,20 +19,16 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from kmenv.candidates import BaseModelRef, Candidate  # noqa: E402
-from kmenv.handles import Handle  # noqa: E402
-from kmenv.policy import ListPolicy  # noqa: E402
-from kmenv.registry.memory import MemoryRegistry  # noqa: E402
-from kmenv.resolve import Requirement, Resolution, resolve  # noqa: E402
-from kmenv.target import TargetEnvironment  # noqa: E402
+from kmenv.candidates import BaseModelRef, Candidate
+from kmenv.handles import Handle
+from kmenv.policy import ListPolicy
+from kmenv.registry.memory import MemoryRegistry
+from kmenv.resolve import Requirement, Resolution, ResolveReporter, resolve
+from kmenv.target import TargetEnvironment
 
 TARGET_SECONDS = 2.0
 REGISTRY = "kaggle"
@@ -106,8 +104,23 @@ def generate(instances: int, versions: int, declared: int, seed: int) -> Workloa
     chosen_ft2s = rng.sample(ft2s, declared * 25 // 100)
     declared_bases = rng.sample(sorted({ft_base[h] for h in chosen_fts}), declared - len(chosen_fts) - len(chosen_ft2s))
     requirements = [Requirement(h.model, h, "", REGISTRY) for h in chosen_fts + chosen_ft2s]
-    requirements += [Requirement(h.model, h, f"<{rng.randint(versions // 2, versions)}", REGISTRY) for h in declared_bases]
+    requirements += [
+        Requirement(h.model, h, f"<{rng.randint(versions // 2, versions)}", REGISTRY) for h in declared_bases
+    ]
     return Workload(candidates, requirements)
+
+
+class Tally(ResolveReporter):
+    """Counts pins and rejections, to show how much searching a resolve took."""
+
+    def __init__(self) -> None:
+        self.pins = self.rejections = 0
+
+    def pinned(self, name: str, version: int) -> None:
+        self.pins += 1
+
+    def rejected(self, name: str, version: int) -> None:
+        self.rejections += 1
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[list[float], object]:
@@ -130,21 +143,24 @@ def main() -> int:
 
     gen_samples, _ = timed(lambda: generate(args.instances, args.versions, args.declared, args.seed), args.runs)
     work = generate(args.instances, args.versions, args.declared, args.seed)
-    registries: list[MemoryRegistry] = []
+    registries = [MemoryRegistry(REGISTRY, work.candidates) for _ in range(args.runs)]  # fresh per run: no memo
+    search = Tally()
 
     def run() -> Resolution:
-        registry = MemoryRegistry(REGISTRY, work.candidates)
-        registries.append(registry)
-        return resolve(work.requirements, {REGISTRY: registry}, ENVIRONMENT, POLICY)
+        return resolve(work.requirements, {REGISTRY: registries.pop()}, ENVIRONMENT, POLICY, reporter=search)
 
+    last = registries[0]
     samples, resolution = timed(run, args.runs)
     assert isinstance(resolution, Resolution)
-    fetched = len(registries[-1].fetched())
+    fetched = len(last.fetched())
     older = sum(1 for m in resolution.models if m.candidate.version < args.versions)
     gen_med, res_med = statistics.median(gen_samples), statistics.median(samples)
     print(f"registry: {args.instances} instances x {args.versions} versions = {len(work.candidates)} candidates")
-    print(f"project:  {len(work.requirements)} declared models -> {len(resolution.models)} resolved "
-          f"({older} not at their newest version), {fetched} instances fetched")
+    print(
+        f"project:  {len(work.requirements)} declared models -> {len(resolution.models)} resolved "
+        f"({older} not at their newest version), {fetched} instances fetched"
+    )
+    print(f"search:   {search.pins // args.runs} pins, {search.rejections // args.runs} versions rejected per resolve")
     print(f"generate registry (median of {args.runs}): {gen_med * 1000:8.1f} ms")
     print(f"resolve           (median of {args.runs}): {res_med * 1000:8.1f} ms   (min {min(samples) * 1000:.1f} ms)")
     ratio = res_med / TARGET_SECONDS

@@ -1,7 +1,7 @@
 """The content-addressed store: file blobs by sha256, shared by every environment on the machine.
 
 A blob becomes real only after its size and every digest we know are proven, by an atomic
-rename; a finished blob is never rewritten. Layout under ``root``::
+rename; a finished blob is never rewritten (only one of the wrong size is replaced). Layout under ``root``::
 
     blobs/sha256/<aa>/<digest>       finished blobs, read-only (environments hard-link them)
     partial/<digest>.part            bytes of a download that stopped early, kept for resume
@@ -45,7 +45,7 @@ __all__ = ["BlobWriter", "Store", "canonical_digest", "check_free_space", "check
 
 CHUNK_SIZE = 1 << 20
 _PIPE_DEPTH = 8  # chunks waiting to be hashed, per writer
-_WRITEBACK_WINDOW = 32 << 20
+_INLINE_HASH_BYTES = 4 << 20  # files up to this size are hashed in the writing thread
 MISMATCH_HINT = (
     "the source serves different bytes than the registry recorded; try again, "
     "and report it to the registry if it persists"
@@ -76,16 +76,6 @@ def _digest_matches(expected: str, hasher: Any) -> tuple[bool, str]:
         return expected.lower() == actual, actual
     actual = base64.b64encode(raw).decode("ascii")
     return expected == actual, actual
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable; best effort (some filesystems refuse directory fds)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -242,7 +232,6 @@ class BlobWriter:
         self.accepts_ranges: bool | None = None
         self.resumed = False
         self._file = file
-        self._flushed = 0  # bytes before this offset were handed to the disk (see _start_writeback)
         self._pipe: _HashPipe | None = None
         self._expected: list[tuple[str, str]] = []
         self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
@@ -283,7 +272,7 @@ class BlobWriter:
         while chunk := self._file.read(CHUNK_SIZE):
             for hasher in self._hashers.values():
                 hasher.update(chunk)
-        self.offset = self._flushed = size
+        self.offset = size
         self.resumed = size > 0
 
     def remember_source(self, *, validator: str | None, accepts_ranges: bool | None) -> None:
@@ -306,24 +295,14 @@ class BlobWriter:
                 hint=MISMATCH_HINT,
             )
         self._file.write(data)
-        if self._pipe is None:
-            self._pipe = _HashPipe(self)
-        self._pipe.feed(bytes(data))
+        if self._pipe is None and self.offset + len(data) <= _INLINE_HASH_BYTES:
+            for hasher in self._hashers.values():  # a small file: a thread would cost more than it saves
+                hasher.update(data)
+        else:
+            if self._pipe is None:
+                self._pipe = _HashPipe(self)
+            self._pipe.feed(bytes(data))
         self.offset += len(data)
-        if self.offset - self._flushed >= _WRITEBACK_WINDOW:
-            self._start_writeback()
-
-    def _start_writeback(self) -> None:
-        """Hand finished windows to the disk now, so the fsync before publishing has little left to wait for.
-
-        Without this the kernel keeps gigabytes dirty until that fsync, which then stalls for
-        the whole file. ``POSIX_FADV_DONTNEED`` starts writeback of the range (and drops pages
-        already clean); it is advice, so failures are ignored.
-        """
-        self._file.flush()
-        with contextlib.suppress(OSError, AttributeError):
-            os.posix_fadvise(self._file.fileno(), self._flushed, self.offset - self._flushed, os.POSIX_FADV_DONTNEED)
-        self._flushed = self.offset
 
     def _sync(self) -> None:
         """Let the hashes catch up with every byte written."""
@@ -341,7 +320,7 @@ class BlobWriter:
         self._file.seek(0)
         self._file.truncate()
         self._hashers = self._fresh_hashers()
-        self.offset = self._flushed = 0
+        self.offset = 0
         self.resumed = False
 
     def _verify(self) -> str:
@@ -366,25 +345,30 @@ class BlobWriter:
         return list(self._expected)
 
     def _publish(self, blob_path: Callable[[str], Path]) -> str:
-        """Verify, make durable and read-only, then rename into place atomically; the sha256.
+        """Verify, make read-only, then rename into place atomically; the sha256.
 
-        When the blob already exists (the same bytes arrived under another name), ours is dropped:
-        a finished blob is never rewritten.
+        When a blob of the right size already exists (the same bytes arrived under another
+        name), ours is dropped: a finished blob is never rewritten. A blob of the wrong size
+        (a power cut before the kernel wrote it out) is replaced.
+
+        The bytes are fsynced before the rename: after a power cut a blob of the right size
+        could otherwise hold pages the disk never received, and installs trust a blob's name.
+        Correctness first; the cost is measured in ``bench/bench_download.py``.
         """
         self._file.flush()
+        os.fsync(self._file.fileno())
         digest = self._verify()
         self._stop_hashing()
         blob = blob_path(digest)
-        if blob.exists():
-            self._discard()
-            return digest
-        os.fsync(self._file.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            if blob.stat().st_size == self.offset:
+                self._discard()
+                return digest
         os.fchmod(self._file.fileno(), _BLOB_MODE)
         self._file.close()
         blob.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         os.replace(self.path, blob)
         _sidecar_of(self.path).unlink(missing_ok=True)
-        _fsync_dir(blob.parent)
         return digest
 
     def _discard(self) -> None:

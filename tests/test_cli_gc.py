@@ -22,7 +22,7 @@ from kmenv.maintenance.gc import (
     parse_duration,
     plan_gc,
 )
-from kmenv.maintenance.roots import Root, read_roots
+from kmenv.maintenance.roots import Root, read_roots, record_generation
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -213,3 +213,48 @@ def test_gc_unused_for_takes_the_newest_of_the_root_and_the_ledger(
     else:
         assert plan["summary"]["blob"]["count"] == 17
         assert "unused for 60 days" in plan["warnings"][0]
+
+
+def _upgraded_twice(example: Path, kmenv: Runner) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    spec = example / "kmodels.yaml"
+    spec.write_text(spec.read_text().replace("logistic-regression@>=1,<3", "logistic-regression@<2"))
+    assert kmenv("-C", example, "install").code == 0
+
+
+def test_an_interrupted_gc_leaves_every_kept_generation_whole(
+    example: Path, kmenv: Runner, isolated_dirs: Path, later: None
+) -> None:
+    cache = isolated_dirs / "cache"
+    _upgraded_twice(example, kmenv)
+    plan = plan_gc(gc.scan_cache(cache, now=time.time() + 7200), GcOptions(keep=1))
+    assert [d.kind for d in plan.deletions] == ["generation", "blob", "blob"]
+
+    def stop_after_the_generation(item: gc.Deletion) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        gc.execute_plan(plan, cache, on_delete=stop_after_the_generation)
+    assert not (example / ".kmenv" / "generations" / "1").exists()
+    assert kmenv("-C", example, "validate").code == 0
+
+    again = json.loads(kmenv("gc", "--keep", "1", "--json").out)
+    assert again["plan"]["summary"] == {"blob": {"count": 2, "bytes": again["plan"]["total_bytes"]}}
+    assert kmenv("-C", example, "validate").code == 0
+
+
+def test_a_blob_an_install_starts_using_after_the_plan_is_kept(
+    example: Path, kmenv: Runner, isolated_dirs: Path, later: None
+) -> None:
+    cache = isolated_dirs / "cache"
+    _upgraded_twice(example, kmenv)
+    plan = plan_gc(gc.scan_cache(cache, now=time.time() + 7200), GcOptions(keep=1))
+    doomed = [d.path.name for d in plan.deletions if d.kind == "blob"]
+
+    # Meanwhile an install builds generation 3 from those very blobs and records it.
+    files = {name: f"iris/file-{i}" for i, name in enumerate(doomed)}
+    record_generation(cache, example / ".kmenv", 3, files, existing=[1, 2, 3])
+
+    result = gc.execute_plan(plan, cache)
+    assert len(result.skipped) == 2 and all("an install started using it" in s for s in result.skipped)
+    assert all(name in blobs_in(cache) for name in doomed)

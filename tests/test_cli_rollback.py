@@ -62,3 +62,11 @@ def test_rollback_refuses_what_is_not_there(example: Path, kmenv: Runner) -> Non
     missing = kmenv("-C", example, "rollback", "7")
     assert missing.code == 2 and "generation 7 does not exist" in missing.err and "kept generations: 1" in missing.err
     assert link(example) == "generations/1"
+
+
+def test_validate_after_a_rollback_says_why_the_files_differ(example: Path, kmenv: Runner) -> None:
+    two_generations(example, kmenv)
+    kmenv("-C", example, "rollback")
+    result = kmenv("-C", example, "validate")
+    assert result.code == 6
+    assert "rolled back from generation 2" in result.err

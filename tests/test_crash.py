@@ -29,7 +29,7 @@ from kmenv.registry.build import build_registry
 HANDLE = "acme/big/pyTorch/default"
 TOKENIZER = b'{"vocab": ["a", "b"]}' * 50  # shared by both versions: fetched once
 V1 = {"config.json": b'{"v": 1}', "tokenizer.json": TOKENIZER, "weights.bin": os.urandom(2 << 20)}
-V2 = {"config.json": b'{"v": 2}', "tokenizer.json": TOKENIZER, "weights.bin": os.urandom(4 << 20)}
+V2 = {"config.json": b'{"v": 2}', "tokenizer.json": TOKENIZER, "weights.bin": os.urandom(6 << 20)}
 
 # Replaces one kmenv function with "SIGKILL myself on call number N", then runs the CLI.
 DRIVER = """

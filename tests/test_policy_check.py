@@ -149,3 +149,16 @@ def test_a_licence_change_since_the_previous_lock_is_reported() -> None:
         "vision: licence changed from MIT (version 3) to Apache 2.0 (version 3) since the previous lock"
     )
     assert report.previous == "old.lock"
+
+
+def test_each_denial_hints_at_the_edit_for_the_rule_that_denied_it() -> None:
+    lock = make_lock({"chat": "MIT", "chat-base": "MIT", "vision": "CC-BY-NC-4.0", "odd": "WTFPL"})
+    policy = RulePolicy(deny=("WTFPL",), deny_categories=("non-commercial",))
+    hints = {f.model: f.hint for f in check_lock(lock, policy).findings}
+    assert hints["vision"] == (
+        "remove non-commercial from policy.licenses.deny-categories or add an exception for vision "
+        "(allow: [CC-BY-NC-4.0] with a reason)"
+    )
+    assert hints["odd"] == (
+        "remove WTFPL from policy.licenses.deny or add an exception for odd (allow: [WTFPL] with a reason)"
+    )

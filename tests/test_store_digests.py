@@ -138,3 +138,24 @@ def test_a_digest_learnt_mid_stream_covers_the_bytes_already_written(store: Stor
 
     assert store.ingest(FileEntry("a", len(DATA), SHA), right_md5)
     assert store.lookup_digest("md5", MD5_HEX) == SHA
+
+
+BIG = bytes(range(256)) * (24 << 10)  # 6 MiB: hashed on the writer's own thread
+
+
+def test_a_large_blob_hashed_on_its_own_thread_is_verified_the_same_way(store: Store) -> None:
+    sha = hashlib.sha256(BIG).hexdigest()
+    md5 = base64.b64encode(hashlib.md5(BIG).digest()).decode()
+
+    def in_chunks_with_a_late_md5(writer: BlobWriter) -> None:
+        for i in range(0, len(BIG), 1 << 20):
+            writer.write(BIG[i : i + (1 << 20)])
+            if i == 5 << 20:
+                writer.expect_digest("md5", md5)
+
+    assert store.ingest(FileEntry("big", len(BIG), sha), in_chunks_with_a_late_md5)
+    assert store.lookup_digest("md5", md5) == sha
+
+    corrupt = BIG[:-1] + b"!"
+    with pytest.raises(IntegrityError, match="sha256 mismatch"):
+        store.ingest(FileEntry("big2", len(corrupt), hashlib.sha256(BIG[::-1]).hexdigest()), writes(corrupt))

@@ -117,6 +117,7 @@ def fetch_all(
             tally.done(job.entry, fetched=False)
         else:
             todo.append(job)
+    todo.sort(key=lambda job: -job.entry.size)  # biggest first: no large file starts last and runs alone
     sink = SerialProgress(progress or NullProgress())
     sink.begin(len(todo), sum(job.entry.size for job in todo))
     try:

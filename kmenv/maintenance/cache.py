@@ -53,17 +53,23 @@ class BlobUse:
 
 
 def _uses(snapshot: CacheSnapshot) -> dict[str, set[str]]:
-    uses: dict[str, set[str]] = {}
+    """sha256 → ``"<environment>: <model/path> (generation 1, 3)"`` for every kept generation using it."""
+    found: dict[str, dict[str, set[int]]] = {}
     for env in snapshot.environments:
         if not env.exists:
             continue
         for number, files in env.root.generations.items():
             if number in env.generations:
                 for sha, label in files.items():
-                    uses.setdefault(sha, set()).add(f"{env.root.environment}: {label} (generation {number})")
+                    found.setdefault(sha, {}).setdefault(f"{env.root.environment}: {label}", set()).add(number)
         for number, shas in env.unrecorded.items():
             for sha in shas:
-                uses.setdefault(sha, set()).add(f"{env.root.environment}: generation {number}")
+                found.setdefault(sha, {}).setdefault(f"{env.root.environment}", set()).add(number)
+    uses: dict[str, set[str]] = {}
+    for sha, places in found.items():
+        for place, numbers in places.items():
+            word = "generation" if len(numbers) == 1 else "generations"
+            uses.setdefault(sha, set()).add(f"{place} ({word} {', '.join(map(str, sorted(numbers)))})")
     return uses
 
 

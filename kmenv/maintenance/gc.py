@@ -153,6 +153,8 @@ class GcPlan:
     deletions: tuple[Deletion, ...]
     kept: Mapping[str, tuple[int, ...]]
     warnings: tuple[str, ...] = ()
+    #: environment → the generations its root listed when planning; any others appear later and are protected.
+    seen: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def total_bytes(self) -> int:
@@ -308,8 +310,10 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
     protected: set[str] = set()
     protect_everything = False
     kept: dict[str, tuple[int, ...]] = {}
+    seen: dict[str, tuple[int, ...]] = {}
     for env in snapshot.environments:
         root = env.root
+        seen[str(root.environment)] = tuple(sorted(root.generations))
         if root.damaged:
             protect_everything = True
             warnings.append(f"cannot read {root.file}: no blob is deleted (delete that file if it is garbage)")
@@ -377,7 +381,7 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
             if now - item.modified > age:
                 deletions.append(Deletion("metadata", item.path, item.size, f"cached {_days(now - item.modified)} ago"))
     deletions.sort(key=lambda d: (ORDER.index(d.kind), str(d.path)))
-    return GcPlan(tuple(deletions), kept, tuple(warnings))
+    return GcPlan(tuple(deletions), kept, tuple(warnings), seen)
 
 
 def _days(seconds: float) -> str:
@@ -397,7 +401,6 @@ def execute_plan(plan: GcPlan, cache: Path, *, on_delete: Callable[[Deletion], N
 
     deleted = freed = 0
     skipped: list[str] = []
-    removed: dict[Path, set[int]] = {}
     roots = {r.environment: r for r in read_roots(cache)}
     protected: set[str] | None = None  # read again just before the first blob goes
     for item in plan.deletions:
@@ -408,7 +411,6 @@ def execute_plan(plan: GcPlan, cache: Path, *, on_delete: Callable[[Deletion], N
             except UsageError:
                 skipped.append(f"{item.path}: in use again")
                 continue
-            removed.setdefault(item.environment, set()).add(item.generation)
         elif item.kind == "root":
             if item.environment is not None and (item.environment / "generations").is_dir():
                 skipped.append(f"{item.path}: the environment is back")
@@ -417,7 +419,7 @@ def execute_plan(plan: GcPlan, cache: Path, *, on_delete: Callable[[Deletion], N
         else:
             if item.kind == "blob":
                 if protected is None:
-                    protected = _still_protected(cache, removed, roots)
+                    protected = _still_protected(cache, plan)
                 if item.path.name in protected or "*" in protected:
                     skipped.append(f"{item.path}: an install started using it")
                     continue
@@ -437,15 +439,14 @@ def execute_plan(plan: GcPlan, cache: Path, *, on_delete: Callable[[Deletion], N
     return GcResult(deleted, freed, tuple(skipped))
 
 
-def _still_protected(cache: Path, removed: Mapping[Path, set[int]], before: Mapping[Path, Root]) -> set[str]:
-    """Blobs the roots protect right now (an install may have recorded a generation since the plan)."""
+def _still_protected(cache: Path, plan: GcPlan) -> set[str]:
+    """Blobs of generations recorded since the plan was made (an install ran meanwhile): they must stay."""
     protected: set[str] = set()
     for root in read_roots(cache):
         if root.damaged:
             return {"*"}  # an unreadable root appeared since the plan: delete no blob
-        old = before.get(root.environment)
-        new_generations = set(root.generations) - (set(old.generations) if old else set())
-        protected |= root.blobs(new_generations - removed.get(root.environment, set()))
+        known = set(plan.seen.get(str(root.environment), ()))
+        protected |= root.blobs(set(root.generations) - known)
     return protected
 
 

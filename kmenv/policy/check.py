@@ -16,6 +16,7 @@ from typing import Literal
 from kmenv.lockfile import LockedModel, LockFile
 from kmenv.policy.base import LicencePolicy, Verdict
 from kmenv.policy.engine import PolicyException
+from kmenv.policy.hints import either, licence_fixes
 from kmenv.policy.places import SpecPlaces
 
 __all__ = ["SCHEMA_VERSION", "CheckReport", "Finding", "ModelResult", "check_lock"]
@@ -146,13 +147,6 @@ def _join(parts: Sequence[str | None]) -> str | None:
     return " AND ".join(f"({p})" if " OR " in p else p for p in present)
 
 
-def _exception_hint(who: str, licence: str) -> str:
-    return (
-        f"allow {licence} in policy.licenses.allow or its category in allow-categories, or add an exception for "
-        f"{who} (allow: [{licence}] with a reason)"
-    )
-
-
 def _verdict_findings(
     name: str, model: LockedModel, verdict: Verdict, where: tuple[int | None, int | None]
 ) -> list[Finding]:
@@ -204,7 +198,7 @@ def _verdict_findings(
                 f"{label}: {verdict.reason}",
                 name,
                 model.version,
-                _exception_hint(name, first.licence),
+                either(licence_fixes(first, name)),
                 first.rule,
                 line,
                 column,

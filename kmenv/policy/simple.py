@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kmenv.handles import Handle
 from kmenv.policy.base import Verdict
 from kmenv.policy.engine import PolicyException, RulePolicy
-from kmenv.policy.names import normalise_licence
 
 __all__ = ["AllowAll", "ListPolicy", "PolicyException"]
 
@@ -13,12 +14,16 @@ __all__ = ["AllowAll", "ListPolicy", "PolicyException"]
 ListPolicy = RulePolicy
 
 
+_OPEN = RulePolicy(unknown="allow")
+
+
 class AllowAll:
     """The policy of a project that declares none: every licence passes, unknown included."""
 
     def evaluate(self, name: str, handle: Handle, license: str | None) -> Verdict:
-        spdx = normalise_licence(license)
-        return Verdict(True, spdx, "policy", "no licence policy declared", expression=spdx)
+        # The open rule engine still normalises and categorises, so reports show what each licence is.
+        verdict = _OPEN.evaluate(name, handle, license)
+        return dataclasses.replace(verdict, rule="policy", reason="no licence policy declared", warning=None)
 
     def fingerprint(self) -> dict[str, object]:
         return {}

@@ -9,10 +9,14 @@ Rules, in the order they apply:
   target environment meets its requirements (``python`` and libraries), and the licence policy
   allows it. Every ineligible version keeps its reasons for the explanation.
 - Newest eligible version wins, except that a ``preferred`` version (the one already locked) is
-  tried first while it stays eligible, so re-locking never upgrades silently.
+  kept while it stays eligible and fits, so re-locking never upgrades silently. When models
+  compete (one's newest version needs a base version another cannot take), declared models are
+  served before bases, models free to move before those keeping a preferred version, then by
+  name (see :mod:`kmenv.resolve.lookahead`).
 - A fine-tune needs its base model (and a base of a base, ...). The base unifies with a declared
   model when the project declares that instance (same registry, one handle admits the other);
-  then both version ranges hold. Otherwise it gets a derived name, ``<model>-<variation>``.
+  then both version ranges hold. Otherwise it gets a derived name, ``<model>-<variation>``
+  (lower case, folder-safe), suffixed ``-2``, ``-3``… in handle order when names collide.
 - A partial handle (``owner/model`` or ``owner/model/variation``) chooses among frameworks only:
   if the instances it admits span more than one variation, resolution stops and asks for one.
   Instances whose framework the environment supports come first, ties go by the framework order

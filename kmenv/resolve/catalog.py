@@ -40,7 +40,7 @@ class Catalog:
         reporter: ResolveReporter | None,
     ) -> None:
         self.registries = registries
-        self.environment = environment
+        self._environment = environment
         self._policy = policy
         self._reporter = reporter
         self._instances: dict[tuple[str, str, str], tuple[Handle, ...]] = {}
@@ -81,7 +81,7 @@ class Catalog:
         key = (name, candidate.registry, candidate.handle)
         found = self._assessments.get(key)
         if found is None:
-            found = self._assessments[key] = assess(name, candidate, self.environment, self._policy)
+            found = self._assessments[key] = assess(name, candidate, self._environment, self._policy)
         return found
 
     def _listed(self, registry: str, owner: str, model: str) -> tuple[Handle, ...]:
@@ -96,6 +96,6 @@ class Catalog:
 
     def _offer_order(self, instance: Handle) -> tuple[bool, int, str]:
         framework = instance.framework or ""
-        unsupported = bool(self.environment.unmet(framework_requirements(framework)))
+        unsupported = bool(self._environment.unmet(framework_requirements(framework)))
         rank = FRAMEWORKS.index(framework) if framework in FRAMEWORKS else len(FRAMEWORKS)
         return (unsupported, rank, str(instance))

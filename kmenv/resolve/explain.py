@@ -10,25 +10,25 @@ first and supplies the hint, because the newest versions are the ones the user m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from kmenv.candidates import Candidate
 from kmenv.errors import ResolutionImpossible
 from kmenv.handles import Handle
-from kmenv.resolve.eligibility import Assessment, EnvironmentMiss
+from kmenv.resolve.eligibility import Assessment
 from kmenv.resolve.model import Requirement, version_allowed
+from kmenv.resolve.wording import (
+    either,
+    environment_fix,
+    licence_fixes,
+    narrowing,
+    version_ranges,
+    versions_phrase,
+)
 
-__all__ = [
-    "Demand",
-    "Facts",
-    "ambiguous_variation",
-    "explain_failure",
-    "too_deep",
-    "undeclared_base_registry",
-    "version_ranges",
-]
+__all__ = ["Demand", "Facts", "explain_failure", "explain_unusable"]
 
 ARROW = " → "
 DECLARED = "kmodels.yaml requires"
@@ -63,89 +63,22 @@ class Facts(Protocol):
         ...
 
 
-def version_ranges(versions: Iterable[int]) -> str:
-    """``[1, 3, 4, 5]`` → ``"1, 3–5"``."""
-    ordered = sorted(set(versions))
-    spans: list[str] = []
-    start = prev = None
-    for v in [*ordered, None]:
-        if start is not None and prev is not None and (v is None or v != prev + 1):
-            spans.append(str(start) if start == prev else f"{start}–{prev}")
-            start = None
-        if v is not None and start is None:
-            start = v
-        prev = v
-    return ", ".join(spans)
-
-
-def _versions_phrase(versions: Iterable[int]) -> str:
-    distinct = set(versions)
-    return f"{'version' if len(distinct) == 1 else 'versions'} {version_ranges(distinct)}"
-
-
-def _either(options: Sequence[str]) -> str | None:
-    """``["a", "b", "c"]`` → ``"a, b, or c"``."""
-    if not options:
-        return None
-    if len(options) == 1:
-        return options[0]
-    if len(options) == 2:
-        return f"{options[0]} or {options[1]}"
-    return f"{', '.join(options[:-1])}, or {options[-1]}"
-
-
 def _said(req: Requirement) -> str:
     return f"{req} ({req.handle})"
 
 
-def _narrowing(good: Sequence[int], bad: Sequence[int]) -> str:
-    """A specifier that admits the ``good`` versions and none of the ``bad`` ones, preferring a simple bound."""
-    if bad and max(good) < min(bad):
-        return f"<{min(bad)}"
-    if bad and min(good) > max(bad):
-        return f">{max(bad)}"
-    return f"=={max(good)}"
-
-
-def _environment_fix(miss: EnvironmentMiss) -> str:
-    if miss.library == "python":
-        return f"set environment.python to a version matching {miss.wanted}"
-    if miss.wanted:
-        return f"set environment.packages.{miss.library} to {miss.wanted}"
-    return f"add {miss.library} to environment.packages"
-
-
-def _licence_fixes(assessment: Assessment, who: str) -> list[str]:
-    """The policy edits that would admit this version: allow the id or its category, or an exception."""
-    verdict = assessment.verdict
-    leaf = next((leaf for leaf in verdict.leaves if not leaf.allowed), None)
-    licence = leaf.licence if leaf is not None else verdict.spdx or assessment.candidate.license or "its licence"
-    category = leaf.category if leaf is not None else "unknown"
-    rule = leaf.rule if leaf is not None else verdict.rule
-    exception = f"add an exception for {who} (allow: [{licence}] with a reason)"
-    if rule == "policy.licenses.unknown":
-        return [
-            f"add an alias in policy.licenses.aliases or a policy.licenses.clarify entry for {who}",
-            "set policy.licenses.unknown to warn",
-        ]
-    if rule == "policy.licenses.deny":
-        return [f"remove {licence} from policy.licenses.deny", exception]
-    if rule == "policy.licenses.deny-categories":
-        return [f"remove {category} from policy.licenses.deny-categories", exception]
-    if rule == "policy.licenses.allow":
-        return [
-            f"allow {licence} in policy.licenses.allow",
-            f"allow {category} in policy.licenses.allow-categories",
-            exception,
-        ]
-    return [f"change {verdict.rule}"]
-
-
 @dataclass(frozen=True)
 class _Finding:
+    """One cause line. ``subject`` is the model whose versions fail at the end of the chain, ``needed_by``
+    the fine-tune whose base it is there (``None`` when declared), ``conflict`` whether demands disagree.
+    """
+
     newest: int
     line: str
     hint: str | None
+    subject: str
+    needed_by: str | None = None
+    conflict: bool = False
 
 
 class _Explainer:
@@ -192,8 +125,12 @@ class _Explainer:
             return step
         return f"{self.origin(upstream[0], seen | {req.name})}{ARROW}{step}"
 
-    def parent_alternative(self, demand: Demand) -> str | None:
-        """``constrain P to <3`` when other versions of the declared parent P avoid this demand and work."""
+    def parent_alternative(self, demand: Demand, fits: set[int] | None = None) -> str | None:
+        """``constrain P to <3`` when other versions of the declared parent P avoid this demand and work.
+
+        With ``fits``, an alternative must also need a base version in ``fits`` (what the other
+        parties to a conflict can live with), so the edit alone resolves the conflict.
+        """
         req = demand.requirement
         if req.parent is None or not demand.parent_versions:
             return None
@@ -201,19 +138,25 @@ class _Explainer:
         if not declared:
             return None
         failing = set(demand.parent_versions)
+        unbounded = Requirement(req.parent, declared[0].handle, "", declared[0].registry)
         good = sorted(
             {
                 a.candidate.version
                 for a in self.facts.options(declared[0])
                 if a.candidate.version not in failing
-                and declared[0].handle.admits(a.candidate.handle)
-                and self.facts.base_of(req.parent, a.candidate) != req
-                and self.usable(
-                    Requirement(req.parent, declared[0].handle, "", declared[0].registry), a, with_declared=False
-                )
+                and self.usable(unbounded, a, with_declared=False)
+                and self._avoids(self.facts.base_of(req.parent, a.candidate), req, fits)
             }
         )
-        return f"constrain {req.parent} to {_narrowing(good, sorted(failing))}" if good else None
+        return f"constrain {req.parent} to {narrowing(good, sorted(failing))}" if good else None
+
+    @staticmethod
+    def _avoids(base: Requirement | None, failing: Requirement, fits: set[int] | None) -> bool:
+        if base is None or base.name != failing.name:
+            return True
+        if fits is None:
+            return base != failing
+        return any(version_allowed(base.versions, v) for v in fits)
 
     def own_alternative(self, req: Requirement, options: Sequence[Assessment]) -> str | None:
         """``relax models.x.version`` when versions outside a declared range would work."""
@@ -221,7 +164,7 @@ class _Explainer:
             return None
         unbounded = Requirement(req.name, req.handle, "", req.registry)
         good = [a.candidate.version for a in options if self.usable(unbounded, a, with_declared=False)]
-        return f"relax models.{req.name}.version ({req.versions}) to admit {_versions_phrase(good)}" if good else None
+        return f"relax models.{req.name}.version ({req.versions}) to admit {versions_phrase(good)}" if good else None
 
     # -- telling it ----------------------------------------------------------------------------------------------
     def describe(self, demand: Demand, origin: str) -> list[_Finding]:
@@ -229,18 +172,13 @@ class _Explainer:
         req = demand.requirement
         options = self.facts.options(req)
         if not options:
-            return [_Finding(0, f"{origin}{ARROW}{req.handle} has no published versions", None)]
+            return [_Finding(0, f"{origin}{ARROW}{req.handle} has no published versions", None, req.name, req.parent)]
         in_range = [a for a in options if version_allowed(req.versions, a.candidate.version)]
         alternatives = [x for x in (self.own_alternative(req, options), self.parent_alternative(demand)) if x]
         if not in_range:
             available = version_ranges(a.candidate.version for a in options)
-            return [
-                _Finding(
-                    0,
-                    f"{origin}{ARROW}no version satisfies {req.versions} (available: {available})",
-                    _either(alternatives) or f"relax {self.range_key(req)} ({req.versions})",
-                )
-            ]
+            line = f"{origin}{ARROW}no version satisfies {req.versions} (available: {available})"
+            return [_Finding(0, line, either(alternatives) or self.range_fix(req), req.name, req.parent)]
         several = len({a.candidate.handle.unversioned() for a in in_range}) > 1
         findings: list[_Finding] = []
         ineligible: dict[tuple[Handle | None, tuple[str, ...]], list[Assessment]] = {}
@@ -255,11 +193,9 @@ class _Explainer:
                 blocked.setdefault(base, []).append(a.candidate.version)
         for (where, _reasons), group in ineligible.items():
             prefix = f"{where} " if where is not None else ""
-            line = (
-                f"{origin}{ARROW}{prefix}{_versions_phrase(a.candidate.version for a in group)} {self.body(group[0])}"
-            )
-            hint = _either([*self.eligibility_fixes(req, group[0]), *alternatives])
-            findings.append(_Finding(max(a.candidate.version for a in group), line, hint))
+            line = f"{origin}{ARROW}{prefix}{versions_phrase(a.candidate.version for a in group)} {self.body(group[0])}"
+            hint = either([*self.eligibility_fixes(req, group[0]), *alternatives])
+            findings.append(_Finding(max(a.candidate.version for a in group), line, hint, req.name, req.parent))
         for base, versions in blocked.items():
             verb = "needs" if len(versions) == 1 else "need"
             step = f"{origin}{ARROW}{req.name} {version_ranges(versions)} {verb} base {_said(base)}"
@@ -268,20 +204,21 @@ class _Explainer:
                 found = self.conflict([*(Demand(d) for d in self.declared(base.name)), below], {below: step})
             else:
                 found = self.describe(below, step)
-            findings.extend(_Finding(max(versions), f.line, f.hint) for f in found)
+            findings.extend(replace(f, newest=max(versions)) for f in found)
         return sorted(findings, key=lambda f: -f.newest)
 
     def conflict(self, demands: Sequence[Demand], origins: dict[Demand, str] | None = None) -> list[_Finding]:
         """Demands on one model that each work alone but admit no common version."""
         origins = origins or {}
+        name = demands[0].requirement.name
         findings: list[_Finding] = []
+        allowed: dict[Demand, set[int]] = {}
         for d in demands:
             options = self.facts.options(d.requirement)
-            allowed = [a.candidate.version for a in options if self.usable(d.requirement, a, with_declared=False)]
+            allowed[d] = {a.candidate.version for a in options if self.usable(d.requirement, a, with_declared=False)}
             origin = origins.get(d) or self.origin(d)
-            allows = f"allows {_versions_phrase(allowed)}" if allowed else "allows no usable version"
-            findings.append(_Finding(0, f"{origin}{ARROW}{allows}", None))
-        name = demands[0].requirement.name
+            allows = f"allows {versions_phrase(allowed[d])}" if allowed[d] else "allows no usable version"
+            findings.append(_Finding(0, f"{origin}{ARROW}{allows}", None, name, conflict=True))
         common = [
             a
             for a in self.facts.options(demands[0].requirement)
@@ -292,27 +229,55 @@ class _Explainer:
             ranges = " and ".join(sorted({d.requirement.versions for d in demands if d.requirement.versions}))
             line = (
                 f"{name} {ranges}".rstrip()
-                + f"{ARROW}{_versions_phrase(a.candidate.version for a in blocked)} {self.body(blocked[0])}"
+                + f"{ARROW}{versions_phrase(a.candidate.version for a in blocked)} {self.body(blocked[0])}"
             )
-            findings.append(_Finding(0, line, None))
-        fixes: list[str] = []
-        for d in demands:
-            if d.requirement.parent is None:
-                fixes.append(f"relax {self.range_key(d.requirement)} ({d.requirement.versions or 'any version'})")
-            elif (alternative := self.parent_alternative(d)) is not None:
-                fixes.append(alternative)
-        parents = sorted({d.requirement.parent for d in demands if d.requirement.parent is not None})
-        if not fixes and len(parents) > 1:
-            fixes.append(f"drop one of {', '.join(parents)}")
-        hint = _either(fixes)
-        return [_Finding(f.newest, f.line, hint if i == 0 else None) for i, f in enumerate(findings)]
+            findings.append(_Finding(0, line, None, name, conflict=True))
+        hint = either(self.conflict_fixes(demands, allowed))
+        return [replace(f, hint=hint if i == 0 else None) for i, f in enumerate(findings)]
 
-    def section(self, name: str, demands: Sequence[Demand]) -> tuple[str, str, list[_Finding]]:
+    def conflict_fixes(self, demands: Sequence[Demand], allowed: dict[Demand, set[int]]) -> list[str]:
+        """Single edits that resolve a conflict: relax the declaration, move one fine-tune, or drop one."""
+        declared = [d for d in demands if d.requirement.parent is None]
+        parties: dict[str | None, set[int]] = {}
+        for d in demands:  # a declaration narrows; a fine-tune may use any of its versions' allowances
+            if d.requirement.parent is None:
+                parties[None] = parties[None] & allowed[d] if None in parties else set(allowed[d])
+            else:
+                parties.setdefault(d.requirement.parent, set()).update(allowed[d])
+
+        def without(party: str | None) -> set[int] | None:
+            rest = [versions for p, versions in parties.items() if p != party]
+            return set.intersection(*rest) if rest else None
+
+        fixes: list[str] = []
+        if declared and (rest := without(None)):
+            spec = declared[0].requirement.versions or "any version"
+            fixes.append(
+                f"relax models.{declared[0].requirement.name}.version ({spec}) to admit {versions_phrase(rest)}"
+            )
+        drops = []
+        for parent in sorted(p for p in parties if p is not None):
+            rest = without(parent)
+            if rest is None or not rest:
+                continue
+            drops.append(parent)
+            theirs = [d for d in demands if d.requirement.parent == parent]
+            tried = Demand(theirs[0].requirement, tuple(sorted({v for d in theirs for v in d.parent_versions})))
+            if (alternative := self.parent_alternative(tried, fits=rest)) is not None:
+                fixes.append(alternative)
+        if not fixes and drops:
+            fixes.append(f"drop {either(drops)} from kmodels.yaml")
+        if not fixes:
+            parents = ", ".join(sorted(p for p in parties if p is not None))
+            fixes.append(f"keep only those of {parents} that can share one version of {demands[0].requirement.name}")
+        return fixes
+
+    def section(self, demands: Sequence[Demand]) -> list[_Finding]:
         """All findings for one model: each demand that fails on its own, else their conflict."""
         stuck = [d for d in demands if not self.viable(d.requirement, with_declared=False)]
         if not stuck:
-            return (name, "conflict", self.conflict(demands))
-        return (name, "excluded", [f for d in stuck for f in self.describe(d, self.origin(d))])
+            return self.conflict(demands)
+        return [f for d in stuck for f in self.describe(d, self.origin(d))]
 
     @staticmethod
     def body(assessment: Assessment) -> str:
@@ -322,17 +287,21 @@ class _Explainer:
         return f"excluded: {'; '.join(reasons)}"
 
     def eligibility_fixes(self, req: Requirement, assessment: Assessment) -> list[str]:
-        environment = [_environment_fix(m) for m in assessment.misses]
+        environment = [environment_fix(m) for m in assessment.misses]
         if assessment.verdict.allowed:
             return [" and ".join(environment)] if environment else []
-        licence = _licence_fixes(assessment, self.who(req, assessment.candidate))
+        licence = licence_fixes(assessment, self.who(req, assessment.candidate))
         if environment:
             return [" and ".join([*environment, licence[0]])]
         return licence
 
-    @staticmethod
-    def range_key(req: Requirement) -> str:
-        return f"models.{req.name}.version" if req.parent is None else f"the range {req.parent} needs"
+    def range_fix(self, req: Requirement) -> str | None:
+        """The edit for a range no published version meets: the declared range, or dropping the fine-tune."""
+        if req.parent is None:
+            return f"relax models.{req.name}.version ({req.versions})"
+        if self.declared(req.parent):
+            return f"remove {req.parent}: no published {req.handle} version is in the range it needs ({req.versions})"
+        return None
 
 
 def explain_failure(failing: Sequence[Demand], declared: Sequence[Demand], facts: Facts) -> ResolutionImpossible:
@@ -342,70 +311,55 @@ def explain_failure(failing: Sequence[Demand], declared: Sequence[Demand], facts
     ``declared`` are all declared requirements, so that a declared model no version of which
     is usable is reported in the same pass even if the search stopped elsewhere first.
     """
+    return _error(_findings(failing, declared, facts))
+
+
+def explain_unusable(declared: Sequence[Demand], facts: Facts) -> ResolutionImpossible | None:
+    """The error for declared models that cannot work whatever else is chosen, or ``None`` if each could.
+
+    Cheap next to a search, and it names the culprit when a search would only run out of rounds.
+    """
+    findings = _findings((), declared, facts)
+    return _error(findings) if findings else None
+
+
+def _findings(failing: Sequence[Demand], declared: Sequence[Demand], facts: Facts) -> list[_Finding]:
     explainer = _Explainer(facts)
     by_name: dict[str, dict[Requirement, set[int]]] = {}
     for demand in failing:
         by_name.setdefault(demand.requirement.name, {}).setdefault(demand.requirement, set()).update(
             demand.parent_versions
         )
-    for demand in declared:
-        if demand.requirement.name in by_name:
-            by_name[demand.requirement.name].setdefault(demand.requirement, set())
-    sections = [
-        explainer.section(name, sorted((Demand(r, tuple(sorted(v))) for r, v in demands.items()), key=Demand.order))
+    for name, demands in by_name.items():
+        for met in facts.demands_on(name):  # every parent version the search tried, not just the last ones
+            if met.requirement in demands or met.requirement.parent is None:
+                demands.setdefault(met.requirement, set()).update(met.parent_versions)
+    groups = {
+        name: explainer.section(sorted((Demand(r, tuple(sorted(v))) for r, v in demands.items()), key=Demand.order))
         for name, demands in by_name.items()
-    ]
-    told = {f.line for _, _, findings in sections for f in findings}
+    }
+    told = {f.line for findings in groups.values() for f in findings}
     for demand in declared:
         req = demand.requirement
         if req.name in by_name or any(explainer.usable(req, a, with_declared=True) for a in facts.options(req)):
             continue
-        findings = explainer.describe(demand, explainer.origin(demand))
-        if not told.issuperset(f.line for f in findings):  # not just the same chain seen from above
-            sections.append((req.name, "excluded", findings))
-            told.update(f.line for f in findings)
-    sections.sort(key=lambda s: s[0])
-    every = [f for _, _, findings in sections for f in findings]
-    causes = list(dict.fromkeys(f.line for f in every))
-    hint = next((f.hint for f in every if f.hint), None)
-    names = [name for name, _, _ in sections]
-    if len(sections) == 1 and sections[0][1] == "conflict":
-        message = f"the requirements on {names[0]} conflict"
+        found = explainer.describe(demand, explainer.origin(demand))
+        if not told.issuperset(f.line for f in found):  # not just the same chain seen from above
+            groups[req.name] = found
+            told.update(f.line for f in found)
+    return [f for name in sorted(groups) for f in groups[name]]
+
+
+def _error(findings: Sequence[_Finding]) -> ResolutionImpossible:
+    causes = list(dict.fromkeys(f.line for f in findings))
+    hint = next((f.hint for f in findings if f.hint), None)
+    subjects = list(dict.fromkeys(f.subject for f in findings))
+    if len(subjects) == 1 and all(f.conflict for f in findings):
+        message = f"the requirements on {subjects[0]} conflict"
+    elif len(subjects) == 1:
+        needed_by = {f.needed_by for f in findings if not f.conflict}
+        parents = "" if None in needed_by else f" for {', '.join(sorted(p for p in needed_by if p))}"
+        message = f"no usable version of {subjects[0]}{parents}"
     else:
-        message = f"no usable version of {', '.join(names) or 'the declared models'}"
+        message = f"no usable version of {', '.join(subjects) or 'the declared models'}"
     return ResolutionImpossible(f"cannot resolve kmodels.yaml: {message}", causes=causes, hint=hint)
-
-
-def ambiguous_variation(req: Requirement, registry: str, variations: Sequence[str]) -> ResolutionImpossible:
-    """A partial handle that could mean several different models (variations), not just several frameworks."""
-    listed = ", ".join(variations)
-    stem = f"{req.handle.owner}/{req.handle.model}"
-    if req.parent is None:
-        return ResolutionImpossible(
-            f"models.{req.name}: {req.handle} matches {len(variations)} variations in registry {registry!r}: {listed}",
-            hint=f"write {stem}/<variation>, one of: {listed}",
-        )
-    return ResolutionImpossible(
-        f"{req.parent} needs base {req.handle}, which matches {len(variations)} variations in registry "
-        f"{registry!r}: {listed}",
-        hint=f"declare the base in kmodels.yaml as {stem}/<variation>, one of: {listed}",
-    )
-
-
-def undeclared_base_registry(parent: str, candidate: Candidate, registry: str) -> ResolutionImpossible:
-    return ResolutionImpossible(
-        f"{parent} {candidate.version} needs base {candidate.base} from registry {registry!r}, "
-        "which kmodels.yaml does not declare",
-        hint=f"declare a registry named {registry!r} under registries",
-    )
-
-
-def too_deep(max_rounds: int, rejections: Sequence[tuple[str, int]]) -> ResolutionImpossible:
-    """The search hit its round limit; name the models it kept changing its mind about."""
-    causes = [f"{name}: {count} versions tried and given up" for name, count in rejections[:5]]
-    pin = f"pin {rejections[0][0]}" if rejections else "pin the models that keep changing"
-    return ResolutionImpossible(
-        f"cannot resolve kmodels.yaml: gave up after {max_rounds} rounds without settling on versions",
-        causes=causes,
-        hint=f"{pin} to one version (models.<name>.version: ==N) to narrow the search, or raise the round limit",
-    )

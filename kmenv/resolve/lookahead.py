@@ -1,22 +1,31 @@
-"""Look-ahead for shared bases: offer only base versions that every fine-tune sure to be resolved can work with.
+"""Look-ahead over the models sure to be resolved: drop versions that cannot work, and plan a choice to confirm.
 
-Why: resolvelib learns what a fine-tune needs only when it pins that fine-tune, so a base pinned to
-its newest version may leave a fine-tune pinned later with no compatible version, and the search
-then backjumps through everything pinned in between (exponential on large projects). Model graphs
-are trees (each version has at most one base), and on a tree, dropping every parent value that some
-child cannot support (directional arc consistency) makes a parent-first search backtrack-free.
+Why: resolvelib learns what a fine-tune needs only when it pins that fine-tune. A base pinned early
+can leave a later fine-tune without a compatible version, and the search then backjumps through
+everything pinned in between; on large projects that grows exponentially. But the models sure to
+be in every resolution (the declared ones, and the base every usable version of such a model
+needs) form a forest: each version has at most one base. On a forest, arc consistency (keeping a
+version only if each neighbour has a version compatible with it) leaves only versions that are
+part of some solution, so a greedy choice never needs to backtrack.
 
-Pruning is sound: a version is dropped only when a model that is in *every* resolution (a declared
-one, or the base that every usable version of such a model needs) has no usable version that fits
-it. Discovery fetches only those sure models, which the search would fetch anyway.
+The plan picks a version per sure model and narrows the neighbours after each pick: declared
+models before bases; among those, models free to move (no preferred version: newly declared, or
+named by ``upgrade``) before models that keep their locked version, so a forced move lands on the
+locked models rather than on what the user asked to move; then by name. A model with a preferred
+version keeps it while still possible, else takes the newest; a free one takes the newest. The
+provider offers the planned version first; resolvelib then confirms it without conflicts. Pruning
+is sound: a version is dropped only when a model that is in every resolution has no version
+compatible with it. When the sure models admit no solution at all, the resolver explains that
+without searching (see ``ModelProvider.contradiction``).
+
+Discovery fetches only the sure models, which the search would fetch anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kmenv.candidates import Candidate
-from kmenv.handles import Handle
 from kmenv.resolve.model import version_allowed
 
 __all__ = ["Identity", "Lookahead"]
@@ -28,82 +37,143 @@ BaseLink = Callable[[Identity, Candidate], "tuple[Identity, str] | None"]
 
 
 class Lookahead:
-    """Answers "can every sure fine-tune of this model work with this version?", memoised.
+    """Arc consistency and a plan over the sure models, computed once on first use.
 
-    ``domain(identity)`` gives the versions a model may take ignoring what its fine-tunes need
-    (eligible, within declared ranges), or ``None`` when listing them would cost fetches the
-    search might not make (several instances behind a partial handle). ``base(identity,
-    candidate)`` gives the base identity and version range that version needs.
+    ``domain(identity)`` gives the versions a model may take whatever its fine-tunes need
+    (eligible, within declared ranges), or ``None`` when listing them would cost fetches the search
+    might not make (several instances behind a partial handle). ``base(identity, candidate)`` gives
+    the base identity and version range that version needs. ``preferred(identity)`` is the locked
+    version to keep when possible.
     """
 
-    def __init__(self, roots: Iterable[Identity], domain: Domain, base: BaseLink) -> None:
-        self._roots = list(roots)
+    def __init__(
+        self,
+        roots: Iterable[Identity],
+        domain: Domain,
+        base: BaseLink,
+        preferred: Callable[[Identity], int | None],
+    ) -> None:
+        self._roots = sorted(roots)
         self._domain = domain
         self._base = base
-        self._sure: set[Identity] = set()
+        self._preferred = preferred
+        self._done = False
+        self._contradicted = False
+        self._conflict_point: Identity | None = None
         self._parents: dict[Identity, Identity] = {}
         self._children: dict[Identity, list[Identity]] = {}
-        self._supported: dict[tuple[Identity, Handle], bool] = {}
-        self._levels: dict[Identity, int] = {}
+        self._fits: dict[Identity, dict[int, frozenset[int]]] = {}
+        self._possible: dict[Identity, frozenset[int]] = {}
+        self._plan: dict[Identity, int] = {}
 
-    def supported(self, identity: Identity, candidate: Candidate) -> bool:
-        """Whether each sure fine-tune of ``identity`` has a usable version compatible with ``candidate``."""
-        key = (identity, candidate.handle)
-        found = self._supported.get(key)
-        if found is None:
-            self._supported[key] = True  # a cycle in base metadata must not recurse forever
-            children = self._sure_children().get(identity, ())
-            found = self._supported[key] = all(
-                any(self._fits(child, c, identity, candidate.version) for c in self._domain(child) or ())
-                for child in children
-            )
-        return found
+    def allowed(self, identity: Identity, candidate: Candidate) -> bool:
+        """False only for a version of a sure model that no resolution can contain."""
+        self._run()
+        possible = self._possible.get(identity)
+        return possible is None or candidate.version in possible
 
-    def _fits(self, child: Identity, version: Candidate, parent: Identity, parent_version: int) -> bool:
-        link = self._base(child, version)
-        if link is not None and link[0] == parent and not version_allowed(link[1], parent_version):
-            return False
-        return self.supported(child, version)
+    def contradicted(self) -> bool:
+        """True when the sure models admit no solution at all (the search is then sure to fail)."""
+        self._run()
+        return self._contradicted
 
-    def sure_bases(self) -> dict[Identity, Identity]:
-        """Fine-tune → base edges among the models sure to be resolved (every usable version needs that base)."""
-        self._discover()
-        return dict(self._parents)
+    def conflict_point(self) -> Identity | None:
+        """When contradicted: the base whose fine-tunes (or declaration) could not agree on a version."""
+        self._run()
+        return self._conflict_point
 
-    def level(self, identity: Identity) -> int | None:
-        """Hops from ``identity`` down its sure bases to a model with none (0); ``None`` if not sure to be resolved."""
-        self._discover()
-        if identity not in self._sure:
-            return None
-        found = self._levels.get(identity)
-        if found is None:
-            depth, seen, step = 0, {identity}, identity
-            while (step := self._parents.get(step, step)) not in seen:
-                seen.add(step)
-                depth += 1
-            found = self._levels[identity] = depth
-        return found
+    def sure_children(self, identity: Identity) -> list[Identity]:
+        """The sure fine-tunes whose every usable version needs ``identity`` as base."""
+        self._run()
+        return list(self._children.get(identity, ()))
 
-    def _sure_children(self) -> dict[Identity, list[Identity]]:
-        self._discover()
-        return self._children
+    def planned(self, identity: Identity) -> int | None:
+        """The version the plan chose for a sure model; ``None`` for other models or when there is no plan."""
+        self._run()
+        return self._plan.get(identity)
 
-    def _discover(self) -> None:
-        """Walk from the declared models down their sure bases, recording the edges (once)."""
-        if self._sure:
+    # -- the work, once ------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        if self._done:
             return
-        queue, self._sure = list(self._roots), set(self._roots)
+        self._done = True
+        domains = self._discover()
+        if not self._propagate(domains, list(domains)):
+            self._contradicted = True  # no solution among the sure models: no pruning, no plan; see conflict_point
+            return
+        self._possible = {i: frozenset(d) for i, d in domains.items()}
+        # declared before bases; models free to move (no preference) before those that keep a locked version
+        order = sorted(domains, key=lambda i: (len(i) != 1, self._preferred(i) is not None, i))
+        for identity in order:
+            choices = domains[identity]
+            wanted = self._preferred(identity)
+            pick = wanted if wanted in choices else max(choices)
+            domains[identity] = {pick}
+            if not self._propagate(domains, [identity]):  # cannot happen on a forest; keep the search honest anyway
+                self._plan = {}
+                return
+            self._plan[identity] = pick
+
+    def _discover(self) -> dict[Identity, set[int]]:
+        """Walk from the declared models down their sure bases; return each sure model's usable versions."""
+        domains: dict[Identity, set[int]] = {}
+        links: dict[Identity, dict[int, str]] = {}
+        queue = list(self._roots)
+        seen = set(queue)
         while queue:
             identity = queue.pop(0)
             versions = self._domain(identity)
-            if not versions:
+            if versions is None:
                 continue
-            bases = {link[0] if (link := self._base(identity, v)) is not None else None for v in versions}
-            base = bases.pop()
-            if bases or base is None:
+            domains[identity] = {v.version for v in versions}
+            found = {v.version: self._base(identity, v) for v in versions}
+            bases = {link[0] if link is not None else None for link in found.values()}
+            if len(bases) != 1 or None in bases:
                 continue  # some usable version needs no base, or another one: no base is sure
+            [base] = bases
+            assert base is not None
             self._parents[identity] = base
             self._children.setdefault(base, []).append(identity)
-            if base not in self._sure:
-                self._sure.add(base)
+            links[identity] = {version: link[1] for version, link in found.items() if link is not None}
+            if base not in seen:
+                seen.add(base)
                 queue.append(base)
+        for child, base in list(self._parents.items()):
+            if base not in domains:  # a base behind a partial handle: no look-ahead across that edge
+                del self._parents[child]
+                self._children[base].remove(child)
+                continue
+            self._fits[child] = {
+                version: frozenset(b for b in domains[base] if version_allowed(spec, b))
+                for version, spec in links[child].items()
+            }
+        return domains
+
+    def _propagate(self, domains: dict[Identity, set[int]], changed: list[Identity]) -> bool:
+        """Arc consistency from ``changed`` outwards; False when some sure model is left with no version."""
+        queue = list(changed)
+        while queue:
+            identity = queue.pop()
+            for neighbour in self._neighbours(identity):
+                narrowed = self._narrowed(domains, neighbour, identity)
+                if narrowed != domains[neighbour]:
+                    if not narrowed:
+                        self._conflict_point = identity if self._parents.get(neighbour) == identity else neighbour
+                        return False
+                    domains[neighbour] = narrowed
+                    queue.append(neighbour)
+        return all(domains.values())
+
+    def _neighbours(self, identity: Identity) -> list[Identity]:
+        parent = self._parents.get(identity)
+        return [*self._children.get(identity, ()), *([parent] if parent is not None else [])]
+
+    def _narrowed(self, domains: Mapping[Identity, set[int]], target: Identity, by: Identity) -> set[int]:
+        """``target``'s versions that keep some version of its neighbour ``by`` compatible."""
+        if self._parents.get(target) == by:  # target is the fine-tune: its version must fit some base version
+            return {v for v in domains[target] if self._fits[target][v] & domains[by]}
+        fits = self._fits[by]  # target is the base: some fine-tune version must fit it
+        supported: set[int] = set()
+        for version in domains[by]:
+            supported |= fits[version]
+        return domains[target] & supported

@@ -87,23 +87,24 @@ class Resolution:
     models: tuple[ResolvedModel, ...]
     warnings: tuple[str, ...] = ()
 
-    def get(self, name: str) -> ResolvedModel | None:
-        return next((m for m in self.models if m.name == name), None)
-
 
 class ResolveReporter(Protocol):
     """Progress hooks the resolver calls; every hook is optional.
 
-    Subclass it and override only what you need: the bodies here do nothing. Hooks run on the
+    Subclass it and override only what you need: the bodies here do nothing (they return ``None``
+    explicitly so type checkers do not take them for abstract). Hooks run on the
     resolving thread and must be quick. ``pinned`` may be called again for the same name after
     the search backtracks (``rejected`` says which version was given up).
     """
 
     def fetching(self, handle: Handle) -> None:
         """About to ask a registry for the instances (``owner/model``) or the versions (full handle) of ``handle``."""
+        return None
 
     def pinned(self, name: str, version: int) -> None:
         """The search tentatively chose ``version`` for ``name``."""
+        return None
 
     def rejected(self, name: str, version: int) -> None:
         """The search found ``version`` of ``name`` cannot work with what is already chosen."""
+        return None

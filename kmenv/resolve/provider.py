@@ -7,14 +7,17 @@ derived name, ``<model>-<variation>`` (see :func:`derived_name`). The two shapes
 
 Candidates are offered lazily (see :mod:`kmenv.resolve.catalog` for the order): resolvelib
 takes only the first match until it needs more, so instances a partial handle admits but the
-search never reaches are never fetched.
+search never reaches are never fetched. For models sure to be resolved, the look-ahead
+(:mod:`kmenv.resolve.lookahead`) drops versions that cannot be part of any resolution and puts
+its planned version first, so on tree-shaped model graphs the search confirms a plan instead of
+backtracking. A work limit tied to ``max_rounds`` stops any search that would still run away.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +28,15 @@ from kmenv.errors import RegistryDocumentError
 from kmenv.handles import Handle
 from kmenv.resolve.catalog import Catalog
 from kmenv.resolve.eligibility import Assessment
-from kmenv.resolve.explain import Demand, ambiguous_variation, undeclared_base_registry
+from kmenv.resolve.explain import Demand
 from kmenv.resolve.lookahead import Identity, Lookahead
 from kmenv.resolve.model import Requirement, specifier_error
+from kmenv.resolve.wording import ambiguous_variation, undeclared_base_registry
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
-__all__ = ["Choice", "Identity", "ModelProvider", "derived_name"]
+__all__ = ["Choice", "Identity", "ModelProvider", "SearchExhausted", "derived_name"]
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
@@ -48,6 +52,10 @@ def derived_name(handle: Handle, taken: Collection[str]) -> str:
     return name
 
 
+class SearchExhausted(Exception):
+    """The search used up its work limit (see ``max_rounds``) without an answer."""
+
+
 @dataclass(frozen=True, eq=False)
 class Choice:
     """One candidate offered for one identity; one object per (identity, version), so identity is equality."""
@@ -60,15 +68,26 @@ class Choice:
         return f"Choice({self.name}={self.candidate.handle})"
 
 
-class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
+if TYPE_CHECKING:
+    _Provider = AbstractProvider[Requirement, Choice, Identity]
+else:  # resolvelib < 1.1 ships its generics only in stubs; at run time the class is not subscriptable
+    _Provider = AbstractProvider
+
+
+class ModelProvider(_Provider):
     """Answers resolvelib's questions from the :class:`Catalog`; also answers the explanation's :class:`Facts`."""
 
-    def __init__(self, roots: Sequence[Requirement], catalog: Catalog, preferred: Mapping[str, int]) -> None:
+    def __init__(
+        self, roots: Sequence[Requirement], catalog: Catalog, preferred: Mapping[str, int], *, work_limit: int
+    ) -> None:
         self._catalog = catalog
         self._preferred = preferred
+        self._work_left = work_limit
         self._declared: dict[str, list[Requirement]] = {}
+        self._declared_by_model: dict[tuple[str, str, str], list[Requirement]] = {}  # to unify bases quickly
         for req in roots:
             self._declared.setdefault(req.name, []).append(req)
+            self._declared_by_model.setdefault((req.registry, req.handle.owner, req.handle.model), []).append(req)
         self._names: dict[Identity, str] = {(n,): n for n in self._declared}
         self._anchors: dict[Identity, Requirement] = {(n,): reqs[0] for n, reqs in self._declared.items()}
         self._identities: dict[str, Identity] = {n: (n,) for n in self._declared}
@@ -78,7 +97,10 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         self._choices: dict[tuple[Identity, Handle], Choice] = {}
         self._bases: dict[tuple[str, str, Handle], Requirement | None] = {}
         self._instances: dict[tuple[Identity, frozenset[Handle]], tuple[Handle, ...]] = {}
-        self._lookahead = Lookahead(self._anchors, self._domain, self._link)
+        self._satisfied: dict[tuple[int, int], bool] = {}
+        self._lookahead = Lookahead(
+            list(self._anchors), self._domain, self._link, lambda i: self._preferred.get(self._names[i])
+        )
 
     # -- identities --------------------------------------------------------------------------------------------
     def identify(self, requirement_or_candidate: Requirement | Choice) -> Identity:
@@ -86,9 +108,6 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
             return requirement_or_candidate.identity
         req = requirement_or_candidate
         return (req.name,) if req.name in self._declared else (req.registry, str(req.handle))
-
-    def name_of(self, identity: Identity) -> str:
-        return self._names[identity]
 
     def is_declared(self, identity: Identity) -> bool:
         return len(identity) == 1
@@ -113,17 +132,24 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         identity = None if base is None else self.identify(base)
         return None if identity == choice.identity else identity
 
-    def sure_bases(self) -> list[Requirement]:
-        """A requirement for every base no declared model can do without, so the search can pin it first.
+    def doomed(self) -> bool:
+        """True when the models sure to be resolved already contradict each other, before any search."""
+        return self._lookahead.contradicted()
 
-        Each names (as ``parent``) the fine-tune that needs it; its version range is left to those fine-tunes.
-        """
-        found = []
-        for child, base in sorted(self._lookahead.sure_bases().items()):
-            if not self.is_declared(base):
-                anchor = self._anchors[base]
-                found.append(Requirement(anchor.name, anchor.handle, "", anchor.registry, self._names[child]))
-        return list({r.name: r for r in found}.values())
+    def contradiction(self) -> list[Demand]:
+        """When doomed: every demand on the base where the sure models disagree, from its declaration and fine-tunes."""
+        point = self._lookahead.conflict_point()
+        if point is None:
+            return []
+        found = [Demand(r) for r in self._declared[point[0]]] if self.is_declared(point) else []
+        for child in self._lookahead.sure_children(point):
+            needs: dict[Requirement, list[int]] = {}
+            for candidate in self._domain(child) or ():
+                base = self.base_of(self._names[child], candidate)
+                if base is not None:
+                    needs.setdefault(base, []).append(candidate.version)
+            found += [Demand(req, tuple(sorted(versions))) for req, versions in needs.items()]
+        return found
 
     # -- resolvelib ------------------------------------------------------------------------------------------------
     def narrow_requirement_selection(
@@ -134,15 +160,17 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         information: Mapping[Identity, Iterator[RequirementInformation[Requirement, Choice]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Choice]],
     ) -> Iterable[Identity]:
-        """Work on what the last conflict involved first (resolvelib >= 1.1 calls this; older ones skip it)."""
+        """Pick the one model to pin next (resolvelib >= 1.1 calls this; older ones use ``get_preference``).
+
+        What the last conflict involved comes first; among those (or all), the :meth:`get_preference`
+        order. Choosing here, in one pass, spares resolvelib a sort-key call per model per round.
+        """
         pending = list(identifiers)
         if backtrack_causes:
             involved = {self.identify(c.requirement) for c in backtrack_causes}
             involved.update(self.identify(c.parent) for c in backtrack_causes if c.parent is not None)
-            focused = [i for i in pending if i in involved]
-            if focused:
-                return focused
-        return pending
+            pending = [i for i in pending if i in involved] or pending
+        return [min(pending, key=lambda i: self._preference(i, candidates, information))]
 
     def get_preference(
         self,
@@ -152,20 +180,25 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         information: Mapping[Identity, Iterator[RequirementInformation[Requirement, Choice]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Choice]],
     ) -> Any:
+        return self._preference(identifier, candidates, information)
+
+    def _preference(
+        self,
+        identifier: Identity,
+        candidates: Mapping[Identity, Iterator[Choice]],
+        information: Mapping[Identity, Iterator[RequirementInformation[Requirement, Choice]]],
+    ) -> tuple[bool, bool, str]:
         """Which model to pin next: smaller sorts first.
 
-        Forced choices (one candidate left) first. Then models sure to be resolved, bases before
-        their fine-tunes: with the look-ahead's pruning, that parent-first order never backtracks on
-        tree-shaped model graphs. Then bases a pinned model needs (pinned right after it), then the
-        rest. Name breaks ties, for determinism. Counting stops at two, so a lazily offered model
-        fetches at most one more version list.
+        Forced choices (one candidate left) first; then bases some pinned model needs, so a base is
+        pinned right after the model that brought it in; then the rest. Name breaks ties, for
+        determinism. (Models sure to be resolved are offered their planned version first, see
+        :mod:`kmenv.resolve.lookahead`, so their order hardly matters.) Counting stops at two, so a
+        lazily offered model fetches at most one more version list.
         """
         forced = sum(1 for _ in islice(candidates[identifier], 2)) <= 1
-        level = self._lookahead.level(identifier)
-        if level is None:
-            needed = any(info.parent is not None for info in information[identifier])
-            level = 1 << 30 if needed else -1
-        return (not forced, -level, self._names[identifier])
+        needed = any(info.parent is not None for info in information[identifier])
+        return (not forced, not needed, self._names[identifier])
 
     def find_matches(
         self,
@@ -174,7 +207,7 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         incompatibilities: Mapping[Identity, Iterator[Choice]],
     ) -> Callable[[], Iterator[Choice]] | list[Choice]:
         reqs = list(requirements[identifier]) or [self._anchors[identifier]]
-        banned = {c.candidate.handle for c in incompatibilities[identifier]}
+        banned = {c.candidate.handle for c in self._metered(incompatibilities[identifier])}
         name = self._names[identifier]
         instances = self._admitted_instances(identifier, reqs)
         registry = reqs[0].registry
@@ -186,23 +219,34 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
                         candidate.handle not in banned
                         and all(r.admits(candidate) for r in reqs)
                         and self._catalog.assessment(name, candidate).eligible
-                        and self._lookahead.supported(identifier, candidate)
+                        and self._lookahead.allowed(identifier, candidate)
                     ):
                         yield self._choice(identifier, name, candidate)
 
-        wanted = self._preferred.get(name)
+        planned = self._lookahead.planned(identifier)
+        wanted = planned if planned is not None else self._preferred.get(name)
         if wanted is None:
             return matches
         found = list(matches())
-        return sorted(found, key=lambda c: c.candidate.version != wanted)  # stable: the locked version first
+        return sorted(found, key=lambda c: c.candidate.version != wanted)  # stable: the wanted version first
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Choice) -> bool:
-        return requirement.admits(candidate.candidate)
+        """Memoised: resolvelib re-checks every pin against every requirement each round.
+
+        Keyed by object identity, which is stable: this provider keeps every requirement and choice it hands out.
+        """
+        key = (id(requirement), id(candidate))
+        found = self._satisfied.get(key)
+        if found is None:
+            found = self._satisfied[key] = requirement.admits(candidate.candidate)
+        return found
 
     def get_dependencies(self, candidate: Choice) -> list[Requirement]:
         base = self.base_of(candidate.name, candidate.candidate)
         if base is None:
             return []
+        if base.registry not in self._catalog.registries:
+            raise undeclared_base_registry(candidate.name, candidate.candidate, base.registry)
         identity = self.identify(base)
         if identity == candidate.identity:  # a model cannot be its own base; ignore such metadata
             return []
@@ -211,6 +255,8 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
 
     # -- facts for explanations --------------------------------------------------------------------------------
     def options(self, requirement: Requirement) -> list[Assessment]:
+        if requirement.registry not in self._catalog.registries:
+            return []
         return [
             self._catalog.assessment(requirement.name, candidate)
             for instance in self._catalog.instances(requirement.registry, requirement.handle)
@@ -237,6 +283,17 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         return sorted(found, key=Demand.order)
 
     # -- helpers ---------------------------------------------------------------------------------------------------
+    def _metered(self, items: Iterator[Choice]) -> Iterator[Choice]:
+        """Count the search's bookkeeping against the work limit, so no resolve can run away.
+
+        resolvelib bounds rounds, but one round can backjump through ever longer incompatibility lists.
+        """
+        for item in items:
+            self._work_left -= 1
+            if self._work_left < 0:
+                raise SearchExhausted
+            yield item
+
     def _choice(self, identity: Identity, name: str, candidate: Candidate) -> Choice:
         key = (identity, candidate.handle)
         found = self._choices.get(key)
@@ -263,10 +320,10 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
     def _domain(self, identity: Identity) -> list[Candidate] | None:
         """Usable versions of a model whatever its fine-tunes need; ``None`` if that means choosing an instance."""
         anchor = self._anchors[identity]
-        if self.is_declared(identity):
-            reqs = self._declared[anchor.name]
-        else:  # a base: its version range differs with each fine-tune version, so only its handle applies here
-            reqs = [Requirement(anchor.name, anchor.handle, "", anchor.registry)]
+        if anchor.registry not in self._catalog.registries:
+            return None
+        # a base's version range differs with each fine-tune version, so only its handle applies here
+        reqs = self._declared[anchor.name] if self.is_declared(identity) else [replace(anchor, versions="")]
         instances = self._admitted_instances(identity, reqs)
         if len(instances) != 1:
             return None
@@ -287,8 +344,6 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
         if ref is None:
             return None
         registry = ref.registry or candidate.registry
-        if registry not in self._catalog.registries:
-            raise undeclared_base_registry(parent, candidate, registry)
         handle = ref.handle.unversioned()
         versions = ",".join(v for v in (ref.versions, f"=={ref.handle.version}" if ref.handle.version else "") if v)
         problem = specifier_error(versions)
@@ -302,10 +357,9 @@ class ModelProvider(AbstractProvider[Requirement, Choice, Identity]):
     def _name_for_base(self, registry: str, handle: Handle) -> str:
         """The declared name when the project declares this base, else a derived one (stable for the resolve)."""
         declared = sorted(
-            (req.handle != handle, name)
-            for name, reqs in self._declared.items()
-            for req in reqs
-            if req.registry == registry and (req.handle.admits(handle) or handle.admits(req.handle))
+            (req.handle != handle, req.name)
+            for req in self._declared_by_model.get((registry, handle.owner, handle.model), ())
+            if req.handle.admits(handle) or handle.admits(req.handle)
         )
         if declared:
             return declared[0][1]

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import resolvelib
 
-from kmenv.errors import UsageError
+from kmenv.errors import ResolutionImpossible, UsageError
 from kmenv.policy import LicencePolicy
 from kmenv.registry.base import Registry
 from kmenv.resolve.catalog import Catalog
-from kmenv.resolve.explain import Demand, explain_failure, too_deep
+from kmenv.resolve.explain import Demand, explain_failure, explain_unusable
 from kmenv.resolve.model import Requirement, Resolution, ResolvedModel, ResolveReporter, specifier_error
-from kmenv.resolve.provider import Choice, Identity, ModelProvider
+from kmenv.resolve.provider import Choice, Identity, ModelProvider, SearchExhausted
+from kmenv.resolve.wording import too_deep
 from kmenv.target import TargetEnvironment
 
 if TYPE_CHECKING:
@@ -22,8 +23,18 @@ if TYPE_CHECKING:
 
 __all__ = ["resolve"]
 
+#: Bookkeeping steps (incompatibilities scanned) allowed per round of ``max_rounds``; far above what a
+#: sane search needs, low enough that a pathological one stops in seconds.
+_WORK_PER_ROUND = 100
 
-class _Progress(resolvelib.BaseReporter[Requirement, Choice, Identity]):
+
+if TYPE_CHECKING:
+    _Reporter = resolvelib.BaseReporter[Requirement, Choice, Identity]
+else:  # resolvelib < 1.1 ships its generics only in stubs; at run time the class is not subscriptable
+    _Reporter = resolvelib.BaseReporter
+
+
+class _Progress(_Reporter):
     """Forwards resolvelib's events to the caller's hooks and counts rejections for the give-up message."""
 
     def __init__(self, reporter: ResolveReporter | None) -> None:
@@ -80,23 +91,35 @@ def resolve(
 ) -> Resolution:
     """Choose one version for every declared model and every base model they need.
 
-    Newest eligible version wins, except that a ``preferred`` version (from the existing lock)
-    that is still eligible is tried first. Registries are asked lazily, each answer at most once.
+    Newest eligible version wins, except that a ``preferred`` version (from the existing lock) is
+    kept while it is eligible and fits. Registries are asked lazily, each answer at most once.
     Raises :class:`kmenv.errors.ResolutionImpossible` with every cause when no choice works or
     the search exceeds ``max_rounds``; registry errors propagate unchanged.
     """
     roots = _declared(requirements, registries)
     catalog = Catalog(registries, environment, policy, reporter)
-    provider = ModelProvider(roots, catalog, preferred or {})
+    provider = ModelProvider(roots, catalog, preferred or {}, work_limit=max_rounds * _WORK_PER_ROUND)
     progress = _Progress(reporter)
+    declared = [Demand(r) for r in roots]
+    if provider.doomed() and (proven := _proven_impossible(provider, declared)) is not None:
+        raise proven
     try:
-        result = resolvelib.Resolver(provider, progress).resolve(roots + provider.sure_bases(), max_rounds=max_rounds)
-    except resolvelib.ResolutionTooDeep:
-        raise too_deep(max_rounds, progress.rejections.most_common()) from None
+        result = resolvelib.Resolver(provider, progress).resolve(roots, max_rounds=max_rounds)
+    except (resolvelib.ResolutionTooDeep, SearchExhausted):
+        raise explain_unusable(declared, provider) or too_deep(max_rounds, progress.rejections.most_common()) from None
     except resolvelib.ResolutionImpossible as exc:
         failing = [Demand(c.requirement, () if c.parent is None else (c.parent.candidate.version,)) for c in exc.causes]
-        raise explain_failure(failing, [Demand(r) for r in roots], provider) from None
+        raise explain_failure(failing, declared, provider) from None
     return _resolution(provider, catalog, result.mapping)
+
+
+def _proven_impossible(provider: ModelProvider, declared: list[Demand]) -> ResolutionImpossible | None:
+    """The explanation when the look-ahead proved before any search that nothing fits (``None`` to search anyway)."""
+    unusable = explain_unusable(declared, provider)
+    if unusable is not None:
+        return unusable
+    contradiction = provider.contradiction()
+    return explain_failure(contradiction, declared, provider) if contradiction else None
 
 
 def _resolution(provider: ModelProvider, catalog: Catalog, mapping: Mapping[Identity, Choice]) -> Resolution:

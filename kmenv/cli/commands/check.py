@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     import os
 
     from kmenv.cli.commands._common import open_project
-    from kmenv.errors import EXIT_POLICY
+    from kmenv.errors import PolicyViolation
     from kmenv.policy.gather import check_project
     from kmenv.policy.report import render
     from kmenv.policy.report.text import summary_line
@@ -59,5 +59,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.warn_only:
         ui.warn(f"licence policy violated ({report.errors} errors); --warn-only keeps the exit code 0")
         return 0
-    ui.note(f"error: licence policy violated ({report.errors} error{'s' if report.errors != 1 else ''})")
-    return EXIT_POLICY
+    raise PolicyViolation(
+        f"licence policy violated ({report.errors} error{'s' if report.errors != 1 else ''})",
+        hint="fix each finding above (allow the licence or its category, or add an exception with a reason); "
+        "--warn-only reports without failing",
+    )

@@ -59,5 +59,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if report.ok or (repaired is not None and repaired["ok"]):
         return 0
     if repaired is None:
+        rolled_back = (env.read_state() or {}).get("rolled_back_from")
+        if rolled_back is not None:
+            ui.warn(
+                f"the environment was rolled back from generation {rolled_back}: kmodels.lock describes newer models"
+            )
         ui.warn("the environment does not match kmodels.lock; `kmenv validate --repair` rebuilds it")
     return EXIT_INTEGRITY
