@@ -35,6 +35,9 @@ class InstallReporter:
     def relocked(self, reasons: Sequence[str]) -> None:
         """The lock was (re)written; ``reasons`` say why (empty when there was no lock)."""
 
+    def skipped(self, notes: Sequence[str]) -> None:
+        """Newer versions the policy or the environment passed over while (re)locking."""
+
     def downloads(self) -> ProgressSink | None:
         """A sink for byte-level download progress, or None for none."""
         return None
@@ -75,6 +78,7 @@ def _ensure_lock(
     reporter.phase("resolving")
     outcome = lock_project(project, previous=current, use_previous=True)
     reporter.relocked(reasons if current is not None else [])
+    reporter.skipped(outcome.skipped)
     return outcome.lock, True, outcome.warnings
 
 

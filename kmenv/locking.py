@@ -27,6 +27,7 @@ class LockOutcome:
     written: bool
     changes: list[tuple[str, int | None, int | None]] = field(default_factory=list)
     warnings: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
 
 
 def resolve_lock(project: Project, *, preferred: Mapping[str, int] | None = None) -> tuple[LockFile, tuple[str, ...]]:
@@ -51,6 +52,37 @@ def resolve_lock(project: Project, *, preferred: Mapping[str, int] | None = None
     return build_lock(inputs, chosen), resolution.warnings
 
 
+def skipped_versions(project: Project, lock: LockFile) -> list[str]:
+    """Why newer published versions of locked models were passed over by the policy or the environment.
+
+    Constraints the user wrote are left out: those are choices, not surprises. Registries answer
+    from what resolution already fetched, so this costs no extra request.
+    """
+    from kmenv.handles import Handle
+
+    inputs = project.inputs
+    notes: list[str] = []
+    for name, model in sorted(lock.models.items()):
+        published = project.registries[model.registry].versions(Handle.parse(model.handle))
+        newer = [c for c in published if c.version > model.version]
+        runs: list[tuple[list[int], str]] = []
+        for cand in sorted(newer, key=lambda c: c.version):
+            verdict = inputs.policy.evaluate(name, cand.handle, cand.license)
+            reasons = ([] if verdict.allowed else [verdict.reason]) + inputs.environment.unmet(cand.requires)
+            if not reasons:
+                continue
+            reason = "; ".join(reasons)
+            if runs and runs[-1][1] == reason and runs[-1][0][-1] == cand.version - 1:
+                runs[-1][0].append(cand.version)
+            else:
+                runs.append(([cand.version], reason))
+        for versions, reason in runs:
+            span = str(versions[0]) if len(versions) == 1 else f"{versions[0]}–{versions[-1]}"
+            word = "version" if len(versions) == 1 else "versions"
+            notes.append(f"{name}: {word} {span} skipped: {reason}")
+    return notes
+
+
 def version_changes(old: LockFile | None, new: LockFile) -> list[tuple[str, int | None, int | None]]:
     """(name, old version, new version) for every model added, removed or moved."""
     before = {n: m.version for n, m in (old.models.items() if old else ())}
@@ -71,6 +103,7 @@ def lock_project(project: Project, *, previous: LockFile | None = None, use_prev
             previous = None
     preferred = {n: m.version for n, m in previous.models.items()} if previous else {}
     lock, warnings = resolve_lock(project, preferred=preferred)
+    skipped = tuple(skipped_versions(project, lock))
     text = dumps_lock(lock)
     try:
         current = project.lock_path.read_text(encoding="utf-8")
@@ -79,6 +112,6 @@ def lock_project(project: Project, *, previous: LockFile | None = None, use_prev
     written = current != text
     if written:
         project.write_lock(text)
-    outcome = LockOutcome(lock, text, written, version_changes(previous, lock), warnings)
+    outcome = LockOutcome(lock, text, written, version_changes(previous, lock), warnings, skipped)
     record_lock(project, outcome)  # the usage ledger; never fails the lock
     return outcome

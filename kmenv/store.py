@@ -78,7 +78,8 @@ def _digest_matches(expected: str, hasher: Any) -> tuple[bool, str]:
     return expected == actual, actual
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (a partial it owns is still being written)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -674,7 +675,7 @@ class Store:
         for candidate in sorted((self.root / "partial").glob(f"{key}.*.tmp")):
             owner = candidate.name[len(key) + 1 : -len(".tmp")]  # <host>-<pid>-<random>
             host, _, pid = owner.rpartition("-")[0].rpartition("-")
-            if host != _HOST or not pid.isdigit() or _pid_alive(int(pid)):
+            if host != _HOST or not pid.isdigit() or pid_alive(int(pid)):
                 continue
             if adopted is None and self._claim(candidate, private):
                 adopted = self._read_sidecar(_sidecar_of(candidate))

@@ -9,7 +9,6 @@ ledger, the projects' locks and the store.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,18 +35,13 @@ __all__ = [
 ]
 
 SORT_FIELDS = ("model", "installs", "uses", "last-used", "disk", "downloaded", "throughput")
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_age(text: str) -> float:
-    """Seconds in an age such as ``30d``, ``12h``, ``2w`` (units s, m, h, d, w)."""
-    match = _AGE.match(text.lower())
-    if match is None:
-        raise UsageError(
-            f"{text!r} is not an age", hint="write a number and a unit: 90m, 12h, 30d or 2w (s, m, h, d, w)"
-        )
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    """Seconds in an age such as ``30d``, ``12h``, ``2w`` (the same syntax as ``gc --unused-for``)."""
+    from kmenv.maintenance.gc import parse_duration
+
+    return parse_duration(text)
 
 
 @dataclass(frozen=True)

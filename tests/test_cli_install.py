@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from conftest import Runner
+from conftest import EXAMPLES, Runner
 
 
 def models_link(project: Path) -> str:
@@ -188,3 +188,18 @@ def test_a_detected_environment_is_read_from_the_interpreter_and_never_trusted_t
     assert state["fast_path"] is False  # installed packages may change without any file changing
     again = kmenv("-C", example, "install")
     assert "nothing to do" in again.out and "(5 models" in again.out  # answered by the checking path
+
+
+def test_lock_says_which_newer_versions_the_policy_and_environment_passed_over(example: Path, kmenv: Runner) -> None:
+    out = kmenv("-C", example, "lock").out
+    assert "note: adder: version 3 skipped: licence CC-BY-NC-4.0 not allowed by policy.licenses.allow" in out
+    assert "note: bert: version 4 skipped: needs transformers>=4.50, environment has transformers 4.44.2" in out
+
+
+def test_the_committed_example_lock_is_current(example: Path, kmenv: Runner) -> None:
+    committed = (EXAMPLES / "quickstart" / "kmodels.lock").read_text()
+    (example / "kmodels.lock").write_text(committed)
+    assert kmenv("-C", example, "lock", "--check").code == 0
+    (example / "kmodels.lock").unlink()
+    kmenv("-C", example, "lock")
+    assert (example / "kmodels.lock").read_text() == committed, "run `kmenv -C examples/quickstart lock` and commit"

@@ -150,6 +150,10 @@ class CliReporter(InstallReporter):
         for reason in reasons:
             self.ui.detail(f"  re-locking: {reason}")
 
+    def skipped(self, notes: Sequence[str]) -> None:
+        for note in notes:
+            self.ui.note(f"  note: {note}")
+
     def downloads(self) -> Any:
         if self.ui.quiet:
             return None

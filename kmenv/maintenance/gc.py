@@ -27,6 +27,7 @@ from pathlib import Path
 
 from kmenv.errors import UsageError
 from kmenv.maintenance.roots import Root, forget_generations, read_roots
+from kmenv.store import pid_alive
 
 __all__ = [
     "BlobFile",
@@ -54,7 +55,7 @@ ORDER = ("generation", "root", "index", "blob", "partial", "metadata")
 
 def parse_duration(text: str) -> float:
     """Seconds in ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` (a bare number means days)."""
-    match = _DURATION.match(text)
+    match = _DURATION.match(text.lower())
     if not match:
         raise UsageError(
             f"{text!r} is not a duration", hint="write a number and a unit: 30d, 12h, 90m, 45s or 2w (days by default)"
@@ -210,16 +211,6 @@ def _files(folder: Path) -> Iterable[tuple[Path, os.stat_result]]:
                 continue
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _partial(path: Path, info: os.stat_result) -> LooseFile:
     """A file under ``partial/`` or ``tmp/``: for whom, and whether a live writer on this host owns it.
 
@@ -230,7 +221,7 @@ def _partial(path: Path, info: os.stat_result) -> LooseFile:
     for suffix in (".tmp", ".tmp.json"):
         if rest.endswith(suffix):
             host, _, pid = rest[: -len(suffix)].rpartition("-")[0].rpartition("-")
-            alive = host == _HOST and pid.isdigit() and _pid_alive(int(pid))
+            alive = host == _HOST and pid.isdigit() and pid_alive(int(pid))
     points_to = key if _SHA256.match(key) else None
     return LooseFile("partial", path, info.st_size, info.st_mtime, alive=alive, points_to=points_to)
 

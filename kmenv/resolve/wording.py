@@ -68,28 +68,14 @@ def environment_fix(miss: EnvironmentMiss) -> str:
 
 def licence_fixes(assessment: Assessment, who: str) -> list[str]:
     """The policy edits that would admit this version: allow the id or its category, or an exception."""
+    from kmenv.policy.hints import licence_fixes as fixes_for
+
     verdict = assessment.verdict
     leaf = next((leaf for leaf in verdict.leaves if not leaf.allowed), None)
-    licence = leaf.licence if leaf is not None else verdict.spdx or assessment.candidate.license or "its licence"
-    category = leaf.category if leaf is not None else "unknown"
-    rule = leaf.rule if leaf is not None else verdict.rule
-    exception = f"add an exception for {who} (allow: [{licence}] with a reason)"
-    if rule == "policy.licenses.unknown":
-        return [
-            f"add an alias in policy.licenses.aliases or a policy.licenses.clarify entry for {who}",
-            "set policy.licenses.unknown to warn",
-        ]
-    if rule == "policy.licenses.deny":
-        return [f"remove {licence} from policy.licenses.deny", exception]
-    if rule == "policy.licenses.deny-categories":
-        return [f"remove {category} from policy.licenses.deny-categories", exception]
-    if rule == "policy.licenses.allow":
-        return [
-            f"allow {licence} in policy.licenses.allow",
-            f"allow {category} in policy.licenses.allow-categories",
-            exception,
-        ]
-    return [f"change {verdict.rule}"]
+    if leaf is not None:
+        return fixes_for(leaf, who)
+    # A policy without per-licence leaves (a plain implementation of the protocol): name the setting.
+    return [f"change {verdict.rule}", f"add an exception for {who} with a reason"]
 
 
 def ambiguous_variation(req: Requirement, registry: str, variations: Sequence[str]) -> ResolutionImpossible:

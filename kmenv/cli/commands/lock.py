@@ -32,6 +32,8 @@ def report_lock(ui: UI, outcome: LockOutcome) -> None:
         ui.warn(warning)
     for name, old, new in outcome.changes:
         ui.line(f"  {name}: {change_text(old, new)}")
+    for note in outcome.skipped:
+        ui.line(f"  note: {note}")
     count = len(outcome.lock.models)
     state = "updated" if outcome.written else "unchanged"
     ui.line(f"Locked {count} model{'s' if count != 1 else ''} (kmodels.lock {state})")
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "models": {n: m.version for n, m in outcome.lock.models.items()},
                 "changes": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changes],
                 "warnings": list(outcome.warnings),
+                "skipped": list(outcome.skipped),
             }
         )
     else:
