@@ -90,3 +90,10 @@ def test_init_writes_a_starter_that_parses(tmp_path: Path, kmenv: Runner) -> Non
     assert text.startswith("#") and "url: ../registry" in text
     again = kmenv("-C", tmp_path, "init")
     assert again.code == 2 and "--force" in again.err
+
+
+def test_global_options_work_after_the_command_too(installed: Path, kmenv: Runner) -> None:
+    assert kmenv("install", "-q", "-C", installed).out == ""
+    assert kmenv("-C", installed, "list", "--no-color").code == 0
+    # a command's own option of the same name keeps the command's meaning
+    assert kmenv("-C", installed, "usage", "--project", installed, "--json").code == 0

@@ -40,19 +40,49 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"kmenv {__version__}")
-    parser.add_argument("-C", "--project", metavar="DIR", help="project folder (default: nearest kmodels.yaml upward)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print results and errors only")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks on errors")
-    parser.add_argument(
-        "--offline", action="store_true", default=None, help="never touch the network (KMENV_OFFLINE=1)"
-    )
-    parser.add_argument("--cache-dir", metavar="DIR", help="store and metadata cache (KMENV_CACHE_DIR)")
-    parser.add_argument("--no-color", action="store_true", help="plain output (also NO_COLOR)")
+    _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for module in COMMANDS:
         module.register(sub)
+    _accept_global_options_everywhere(parser)
     return parser
+
+
+_GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, object]], ...] = (
+    (
+        ("-C", "--project"),
+        {"metavar": "DIR", "default": None, "help": "project folder (default: nearest kmodels.yaml upward)"},
+    ),
+    (("-q", "--quiet"), {"action": "store_true", "default": False, "help": "print results and errors only"}),
+    (("-v", "--verbose"), {"action": "store_true", "default": False, "help": "more detail; tracebacks on errors"}),
+    (("--offline",), {"action": "store_true", "default": None, "help": "never touch the network (KMENV_OFFLINE=1)"}),
+    (("--cache-dir",), {"metavar": "DIR", "default": None, "help": "store and metadata cache (KMENV_CACHE_DIR)"}),
+    (("--no-color",), {"action": "store_true", "default": False, "help": "plain output (also NO_COLOR)"}),
+)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The options every command shares.
+
+    On a command (``defaults=False``) they leave values given before the command alone, and an
+    option the command defines itself (``usage --project``) keeps the command's meaning.
+    """
+    taken = parser._option_string_actions
+    for flags, options in _GLOBAL_OPTIONS:
+        if any(flag in taken for flag in flags):
+            continue
+        kwargs = dict(options) if defaults else {**options, "default": argparse.SUPPRESS}
+        parser.add_argument(*flags, **kwargs)  # type: ignore[arg-type]
+
+
+def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Let ``kmenv install -q`` mean ``kmenv -q install``, as users of other package managers expect."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _add_global_options(child, defaults=False)
+                _accept_global_options_everywhere(child)
 
 
 def _fast_noop(args: argparse.Namespace) -> int | None:
