@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kmenv.digests import is_sha256
 from kmenv.errors import UsageError
 from kmenv.maintenance.roots import Root, forget_generations, read_roots
-from kmenv.store import pid_alive
+from kmenv.partials import pid_alive
 
 __all__ = [
     "BlobFile",
@@ -47,7 +48,6 @@ __all__ = [
 DAY = 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": DAY, "s": 1.0, "m": 60.0, "h": 3600.0, "d": DAY, "w": 7 * DAY}
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HOST = os.uname().nodename
 #: Order of execution: references before what they reference.
 ORDER = ("generation", "root", "index", "blob", "partial", "metadata")
@@ -222,7 +222,7 @@ def _partial(path: Path, info: os.stat_result) -> LooseFile:
         if rest.endswith(suffix):
             host, _, pid = rest[: -len(suffix)].rpartition("-")[0].rpartition("-")
             alive = host == _HOST and pid.isdigit() and pid_alive(int(pid))
-    points_to = key if _SHA256.match(key) else None
+    points_to = key if is_sha256(key) else None
     return LooseFile("partial", path, info.st_size, info.st_mtime, alive=alive, points_to=points_to)
 
 
@@ -267,7 +267,7 @@ def scan_cache(cache: Path, *, last_use: Mapping[str, float] | None = None, now:
     blobs: list[BlobFile] = []
     by_inode: dict[tuple[int, int], str] = {}
     for path, info in _files(cache / "blobs" / "sha256"):
-        if _SHA256.match(path.name):
+        if is_sha256(path.name):
             blobs.append(BlobFile(path.name, path, info.st_size, info.st_ctime))
             by_inode[(info.st_dev, info.st_ino)] = path.name
     loose: list[LooseFile] = []
