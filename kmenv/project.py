@@ -71,6 +71,17 @@ class Project:
 
         return load_spec(self.spec_path)
 
+    def with_spec_text(self, text: str) -> Project:
+        """A view of this project that reads ``text`` as its kmodels.yaml; nothing is written.
+
+        Lets a command resolve a proposed edit (``upgrade --latest``) before committing to it.
+        """
+        from kmenv.spec import parse_spec
+
+        view = Project(self.root, settings=self.settings)
+        view.__dict__["spec"] = parse_spec(text, str(self.spec_path))  # fills the cached property
+        return view
+
     def reload(self) -> None:
         """Forget what was read, after the files changed."""
         for attr in ("spec", "registries", "inputs"):

@@ -163,16 +163,6 @@ def _latest_edits(project: Project, lock: LockFile, targets: Sequence[str]) -> t
     return edits, text
 
 
-def _with_spec(project: Project, text: str) -> Project:
-    """A view of ``project`` that reads ``text`` as its kmodels.yaml (nothing is written)."""
-    from kmenv.project import Project
-    from kmenv.spec import parse_spec
-
-    view = Project(project.root, settings=project.settings)
-    view.__dict__["spec"] = parse_spec(text, str(project.spec_path))  # fills the cached property
-    return view
-
-
 def plan_upgrade(project: Project, names: Sequence[str] = (), *, latest: bool = False) -> UpgradePlan:
     """Resolve the upgrade of ``names`` (all models when empty) and describe it; writes nothing.
 
@@ -198,7 +188,7 @@ def plan_upgrade(project: Project, names: Sequence[str] = (), *, latest: bool = 
         edits, edited = _latest_edits(project, old, list(names) or declared)
         if edits:
             spec_text = edited
-            target = _with_spec(project, edited)
+            target = project.with_spec_text(edited)
     # The resolver meets a base model after the fine-tune that needs it, and re-pins a preferred version
     # that a new demand excludes, so preferring every unnamed model still lets forced moves happen.
     free = set(names) if names else set(old.models)
