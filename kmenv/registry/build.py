@@ -37,17 +37,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from packaging.specifiers import SpecifierSet
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from kmenv.candidates import format_size
 from kmenv.errors import Problem, UsageError
 from kmenv.handles import Handle, HandleError, closest_framework, normalise_framework
 from kmenv.registry.documents import (
     FORMAT,
-    BaseRecord,
-    check_published,
+    VersionMetadata,
     check_relative_path,
-    check_requires,
     parse_index,
     parse_instance,
     validation_problems,
@@ -125,25 +123,6 @@ class _InstanceMeta(BaseModel):
     description: StrictStr | None = None
 
 
-class _VersionMeta(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    license: StrictStr | None
-    requires: dict[StrictStr, StrictStr] = Field(default_factory=dict)
-    base: BaseRecord | None = None
-    published: StrictStr
-
-    @field_validator("requires")
-    @classmethod
-    def _requires(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_requires(value)
-
-    @field_validator("published")
-    @classmethod
-    def _published(cls, value: str) -> str:
-        return check_published(value)
-
-
 _Meta = TypeVar("_Meta", bound=BaseModel)
 
 
@@ -156,7 +135,7 @@ class _SourceFile:
 @dataclass(frozen=True)
 class _SourceVersion:
     number: int
-    meta: _VersionMeta
+    meta: VersionMetadata
     files: tuple[_SourceFile, ...]
     where: Path
 
@@ -311,7 +290,7 @@ def _scan_version(folder: Path, problems: list[Problem]) -> _SourceVersion | Non
             )
         )
         return None
-    meta = _read_meta(_VersionMeta, where, problems)
+    meta = _read_meta(VersionMetadata, where, problems)
     files = _version_files(folder, problems)
     if not files:
         problems.append(Problem(str(folder), "", "the version has no files besides version.json", "add its files"))

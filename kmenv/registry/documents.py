@@ -27,6 +27,7 @@ __all__ = [
     "IndexEntry",
     "InstanceDocument",
     "RegistryIndex",
+    "VersionMetadata",
     "VersionRecord",
     "check_published",
     "check_relative_path",
@@ -168,10 +169,9 @@ class BaseRecord(_Document):
         return value
 
 
-class VersionRecord(_Document):
-    """One published version of a model instance."""
+class VersionMetadata(_Document):
+    """What a version says about itself; also the ``version.json`` the registry builder reads."""
 
-    version: Annotated[StrictInt, Field(ge=1, description="Version number; Kaggle versions are 1, 2, 3, ...")]
     license: StrictStr | None = Field(description="Licence display string as published ('Apache 2.0'), or null.")
     requires: dict[StrictStr, StrictStr] = Field(
         default_factory=dict,
@@ -182,7 +182,6 @@ class VersionRecord(_Document):
         description="When the version was published: ISO-8601 UTC ending in 'Z'.",
         json_schema_extra={"pattern": _PUBLISHED.pattern},
     )
-    files: tuple[FileRecord, ...] = Field(description="The version's files, sorted by path.")
 
     @field_validator("requires")
     @classmethod
@@ -193,6 +192,13 @@ class VersionRecord(_Document):
     @classmethod
     def _published(cls, value: str) -> str:
         return check_published(value)
+
+
+class VersionRecord(VersionMetadata):
+    """One published version of a model instance: its metadata, number and files."""
+
+    version: Annotated[StrictInt, Field(ge=1, description="Version number; Kaggle versions are 1, 2, 3, ...")]
+    files: tuple[FileRecord, ...] = Field(description="The version's files, sorted by path.")
 
     @field_validator("files")
     @classmethod
