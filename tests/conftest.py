@@ -10,11 +10,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from fetch_faults import FaultServer
+
+    from kmenv.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -82,3 +88,26 @@ class Runner:
 @pytest.fixture
 def kmenv(capsys: pytest.CaptureFixture[str]) -> Runner:
     return Runner(capsys)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """An empty store in a temp folder."""
+    from kmenv.store import Store
+
+    return Store(tmp_path / "cache")
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[[], FaultServer]]:
+    """Start fault-injecting HTTP servers on 127.0.0.1 (see tests/fetch_faults.py); all stop after the test."""
+    from fetch_faults import fault_servers
+
+    with fault_servers() as start:
+        yield start
+
+
+@pytest.fixture
+def server(make_server: Callable[[], FaultServer]) -> FaultServer:
+    """One fault-injecting server."""
+    return make_server()

@@ -9,13 +9,13 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fetch_faults import FaultServer, fault_servers, reply, serve_file
+from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError
@@ -25,17 +25,6 @@ from kmenv.store import Store
 
 DATA = bytes(range(256)) * 12_000  # ~3 MiB: several 1 MiB chunks
 SECRET = "Bearer s3cret-token"
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[[], FaultServer]]:
-    with fault_servers() as start:
-        yield start
-
-
-@pytest.fixture
-def server(make_server: Callable[[], FaultServer]) -> FaultServer:
-    return make_server()
 
 
 def entry_for(data: bytes, path: str = "model.bin") -> FileEntry:
@@ -49,11 +38,6 @@ def job(url: str, data: bytes = DATA, **source: Any) -> FetchJob:
 def fetch(store: Store, *jobs: FetchJob, **options: Any) -> FetchReport:
     options.setdefault("backoff", 0.0)
     return fetch_all(store, jobs, **options)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "cache")
 
 
 def partial_files(store: Store) -> list[str]:

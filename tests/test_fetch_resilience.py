@@ -8,12 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import pytest
-from fetch_faults import FaultServer, fault_servers, reply, serve_file
+from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError, NetworkError
@@ -23,17 +22,6 @@ from kmenv.store import Store
 
 DATA = bytes(range(256)) * 9000  # ~2.2 MiB
 ENTRY = FileEntry("model.bin", len(DATA), hashlib.sha256(DATA).hexdigest())
-
-
-@pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with fault_servers() as start:
-        yield start()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "cache")
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from fetch_faults import FaultServer, fault_servers, reply, serve_file
+from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.errors import IntegrityError
 from kmenv.fetch import fetch_unknown
@@ -21,22 +20,6 @@ DATA = bytes(range(256)) * 8000
 SHA = hashlib.sha256(DATA).hexdigest()
 MD5 = base64.b64encode(hashlib.md5(DATA).digest()).decode()
 WRONG_MD5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[[], FaultServer]]:
-    with fault_servers() as start:
-        yield start
-
-
-@pytest.fixture
-def server(make_server: Callable[[], FaultServer]) -> FaultServer:
-    return make_server()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "cache")
 
 
 def goog(md5: str) -> dict[str, str]:

@@ -41,11 +41,6 @@ def leftovers(store: Store) -> list[str]:
     return sorted(p.name for p in (store.root / "partial").iterdir())
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "cache")
-
-
 def test_blob_path_is_content_addressed(store: Store) -> None:
     digest = hashlib.sha256(DATA).hexdigest()
     assert store.blob_path(digest) == store.root / "blobs" / "sha256" / digest[:2] / digest

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -24,11 +23,6 @@ def writes(data: bytes) -> Callable[[BlobWriter], None]:
         writer.write(data[writer.offset :])
 
     return produce
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "cache")
 
 
 def test_canonical_digest_reads_hex_and_base64_alike() -> None:
