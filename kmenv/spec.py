@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from kmenv.errors import Problem, ProjectNotFoundError, SpecError
 from kmenv.handles import Handle, HandleError
+from kmenv.policy.table import Category
 from kmenv.spec_problems import (
     Placer,
     cross_references,
@@ -301,18 +302,6 @@ class EnvironmentSpec(_Section):
     detect: StrictBool = Field(False, description="read the running interpreter's packages; declared ones override")
 
 
-_LicenceCategory = Literal[
-    "public-domain",
-    "permissive",
-    "weak-copyleft",
-    "copyleft",
-    "non-commercial",
-    "use-restricted",
-    "proprietary",
-    "unknown",
-]
-
-
 def _check_licence_id(text: str) -> str:
     """Policy lists hold ids (``Apache-2.0``), not display names; a display name gets its id as the hint."""
     from kmenv.policy.table import is_licence_id
@@ -373,9 +362,9 @@ class LicencesSpec(_Section):
     allow: tuple[_LicenceId, ...] | None = Field(
         None, description="allowed licence ids; absent together with allow-categories = all not denied"
     )
-    allow_categories: tuple[_LicenceCategory, ...] | None = Field(None, description="allowed licence categories")
+    allow_categories: tuple[Category, ...] | None = Field(None, description="allowed licence categories")
     deny: tuple[_LicenceId, ...] = Field((), description="denied licence ids (beat allow-categories)")
-    deny_categories: tuple[_LicenceCategory, ...] = Field((), description="denied licence categories")
+    deny_categories: tuple[Category, ...] = Field((), description="denied licence categories")
     unknown: Literal["deny", "warn", "allow"] = Field("deny", description="what an unrecognised licence gets")
     exceptions: tuple[LicenceExceptionSpec, ...] = Field((), description="per-model exceptions")
     clarify: tuple[LicenceClarificationSpec, ...] = Field(

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 #: license-expression ships no type information; its parsed trees and licensings are opaque here.
 LicenseExpression = Any
@@ -24,14 +24,15 @@ Licensing = Any
 __all__ = [
     "CATEGORIES",
     "FLAGS",
+    "Category",
     "LicenceInfo",
     "LicenceTable",
     "Normalised",
     "licence_table",
 ]
 
-#: The categories, from least to most restrictive (``unknown`` last: it cannot be judged).
-CATEGORIES = (
+#: A licence category; kmodels.yaml's ``allow-categories``/``deny-categories`` accept exactly these.
+Category = Literal[
     "public-domain",
     "permissive",
     "weak-copyleft",
@@ -40,7 +41,9 @@ CATEGORIES = (
     "use-restricted",
     "proprietary",
     "unknown",
-)
+]
+#: The categories, from least to most restrictive (``unknown`` last: it cannot be judged).
+CATEGORIES: tuple[str, ...] = get_args(Category)
 FLAGS = ("no-derivatives", "agreement-required")
 
 # ScanCode LicenseDB categories (bundled with license-expression) → ours, for SPDX ids the table does not list.
