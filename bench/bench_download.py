@@ -66,7 +66,7 @@ def write_random(path: Path, size: int, seed: int) -> None:
 
 def make_registry(root: Path, big: int, files: int) -> tuple[Path, list[tuple[str, int]]]:
     """The static registry (via kmenv's builder); returns it and the (url path, size) of every small file."""
-    from kmenv.registry.build import build_registry
+    from kmenv.registry.static.build import build_registry
 
     source = root / "source"
     meta = '{"license": "Apache 2.0", "published": "2026-01-01T00:00:00Z"}'
@@ -187,7 +187,7 @@ def sent_bytes(log: Path, path: str) -> int:
 
 def link_seconds(root: Path, cache: Path) -> float:
     """The in-process time to build and switch a generation holding the cached big blob."""
-    from kmenv.environment import EnvironmentDir
+    from kmenv.environment.generations import EnvironmentDir
 
     blob = max((p for p in (cache / "blobs").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
     env = EnvironmentDir(root / "link-only" / ".kmenv")

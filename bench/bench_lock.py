@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kmenv.candidates import BaseModelRef, Candidate
-from kmenv.handles import Handle
 from kmenv.policy import ListPolicy
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.resolve import Requirement, Resolution, ResolveReporter, resolve
-from kmenv.target import TargetEnvironment
+from kmenv.values.candidates import BaseModelRef, Candidate
+from kmenv.values.handles import Handle
+from kmenv.values.target import TargetEnvironment
 
 TARGET_SECONDS = 2.0
 REGISTRY = "kaggle"

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kmenv.registry.build import BuildReport, build_registry
+from kmenv.registry.static.build import BuildReport, build_registry
 
 OWNER = "kmenv-examples"
 REGISTRY_NAME = "kmenv-examples"

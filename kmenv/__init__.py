@@ -7,20 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from kmenv._version import __version__
 
 __all__ = ["KmenvError", "Project", "__version__", "install", "lock", "path"]
 
 if TYPE_CHECKING:
+    from kmenv.actions.project import Project
     from kmenv.api import install, lock, path
     from kmenv.errors import KmenvError
-    from kmenv.project import Project
 
 _LAZY = {
     "path": "kmenv.api",
     "install": "kmenv.api",
     "lock": "kmenv.api",
-    "Project": "kmenv.project",
+    "Project": "kmenv.actions.project",
     "KmenvError": "kmenv.errors",
 }
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kmenv.environment.layout import ENV_DIRNAME, find_project_dir
 from kmenv.errors import NotInstalledError
-from kmenv.locate import ENV_DIRNAME, find_project_dir
 
 if TYPE_CHECKING:
-    from kmenv.installer import InstallOutcome
-    from kmenv.locking import LockOutcome
-    from kmenv.project import Project
+    from kmenv.actions.install import InstallOutcome
+    from kmenv.actions.lock import LockOutcome
+    from kmenv.actions.project import Project
 
 __all__ = ["install", "lock", "path"]
 
@@ -38,8 +38,8 @@ def path(name: str, project: str | Path | None = None) -> Path:
 
 
 def _record_use(root: Path, name: str, resolved: Path) -> None:
-    """One ``use`` event in the usage ledger (a single insert; see :mod:`kmenv.ledger`)."""
-    from kmenv.ledger import record_use
+    """One ``use`` event in the usage ledger (a single insert; see :mod:`kmenv.ledger.database`)."""
+    from kmenv.ledger.database import record_use
 
     generation = resolved.parent.name
     record_use(root, name, generation=int(generation) if generation.isdigit() else None)
@@ -47,7 +47,7 @@ def _record_use(root: Path, name: str, resolved: Path) -> None:
 
 def lock(project: str | Path | Project | None = None) -> LockOutcome:
     """Resolve the project's kmodels.yaml and write kmodels.lock (keeping locked versions that still fit)."""
-    from kmenv.locking import lock_project
+    from kmenv.actions.lock import lock_project
 
     return lock_project(_project(project))
 
@@ -56,12 +56,12 @@ def install(
     project: str | Path | Project | None = None, *, locked: bool = False, frozen: bool = False
 ) -> InstallOutcome:
     """Make the project's environment match its lock, locking first when needed."""
-    from kmenv.installer import install as run
+    from kmenv.actions.install import install as run
 
     return run(_project(project), locked=locked, frozen=frozen)
 
 
 def _project(value: str | Path | Project | None) -> Project:
-    from kmenv.project import Project
+    from kmenv.actions.project import Project
 
     return value if isinstance(value, Project) else Project.find(value)

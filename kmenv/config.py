@@ -55,7 +55,7 @@ class Settings:
         """Combine command-line overrides with ``KMENV_*`` variables and platform defaults."""
         import platformdirs
 
-        from kmenv.linking import resolve_link_mode
+        from kmenv.environment.linking import resolve_link_mode
 
         mode = resolve_link_mode(link_mode or os.environ.get("KMENV_LINK_MODE"))
         workers_text = os.environ.get("KMENV_MAX_WORKERS", "").strip()

@@ -20,7 +20,7 @@ import pytest
 if TYPE_CHECKING:
     from fetch_faults import FaultServer
 
-    from kmenv.store import Store
+    from kmenv.store.blobstore import Store
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -93,7 +93,7 @@ def kmenv(capsys: pytest.CaptureFixture[str]) -> Runner:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     """An empty store in a temp folder."""
-    from kmenv.store import Store
+    from kmenv.store.blobstore import Store
 
     return Store(tmp_path / "cache")
 

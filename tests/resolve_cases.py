@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kmenv.candidates import BaseModelRef, Candidate
-from kmenv.handles import Handle
 from kmenv.policy import AllowAll, LicencePolicy, ListPolicy, PolicyException
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.resolve import Requirement
-from kmenv.target import TargetEnvironment
+from kmenv.values.candidates import BaseModelRef, Candidate
+from kmenv.values.handles import Handle
+from kmenv.values.target import TargetEnvironment
 
 CASES = Path(__file__).resolve().parent / "data" / "resolve" / "cases"
 DEFAULT_LICENCE = "Apache 2.0"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Runner
 
-from kmenv.maintenance import gc
+from kmenv.actions import gc
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import Runner
 
-from kmenv.errors import UsageError
-from kmenv.maintenance import gc
-from kmenv.maintenance.gc import (
+from kmenv.actions import gc
+from kmenv.actions.gc import (
     BlobFile,
     CacheSnapshot,
     EnvironmentSnapshot,
@@ -22,7 +21,8 @@ from kmenv.maintenance.gc import (
     parse_duration,
     plan_gc,
 )
-from kmenv.maintenance.roots import Root, read_roots, record_generation
+from kmenv.errors import UsageError
+from kmenv.store.roots import Root, read_roots, record_generation
 
 NOW = 1_800_000_000.0
 DAY = 86400.0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fetch_faults import FaultServer, fault_servers, serve_folder, write_model_source, write_project
 
-from kmenv.registry.build import build_registry
+from kmenv.registry.static.build import build_registry
 
 SHARED = {"weights.bin": os.urandom(3 << 20), "config.json": b'{"shared": true}'}
 OWN = {name: {"weights.bin": os.urandom(1 << 20), "config.json": name.encode()} for name in ("a", "b", "c", "d")}

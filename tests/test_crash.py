@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from fetch_faults import FaultServer, fault_servers, serve_folder, write_model_source, write_project
 
-from kmenv.registry.build import build_registry
+from kmenv.registry.static.build import build_registry
 
 HANDLE = "acme/big/pyTorch/default"
 TOKENIZER = b'{"vocab": ["a", "b"]}' * 50  # shared by both versions: fetched once
@@ -138,11 +138,14 @@ def upgraded_after(world: World, kill: subprocess.CompletedProcess[str]) -> None
 @pytest.mark.parametrize(
     ("target", "nth"),
     [
-        ("kmenv.store:BlobWriter._publish", 2),  # one file verified, the next complete on disk but unpublished
-        ("kmenv.environment:EnvironmentDir.build", 1),  # the store is full, nothing built
-        ("kmenv.linking:Linker.link", 2),  # a generation half linked
-        ("kmenv.environment:EnvironmentDir.switch", 1),  # a complete generation, not switched to
-        ("kmenv.environment:EnvironmentDir.write_state", 1),  # switched, the state not yet recorded
+        (
+            "kmenv.store.blobstore:BlobWriter._publish",
+            2,
+        ),  # one file verified, the next complete on disk but unpublished
+        ("kmenv.environment.generations:EnvironmentDir.build", 1),  # the store is full, nothing built
+        ("kmenv.environment.linking:Linker.link", 2),  # a generation half linked
+        ("kmenv.environment.generations:EnvironmentDir.switch", 1),  # a complete generation, not switched to
+        ("kmenv.environment.generations:EnvironmentDir.write_state", 1),  # switched, the state not yet recorded
     ],
     ids=["mid-publish", "before-build", "mid-link", "before-switch", "before-state"],
 )
@@ -155,7 +158,7 @@ def test_an_upgrade_killed_at_each_step_keeps_a_whole_generation(world: World, t
 
 
 def test_a_first_install_killed_leaves_no_environment_and_finishes_next_time(world: World) -> None:
-    kill = world.killed_at("kmenv.environment:EnvironmentDir.switch")
+    kill = world.killed_at("kmenv.environment.generations:EnvironmentDir.switch")
     assert kill.returncode == -signal.SIGKILL
     assert world.installed() is None
     assert world.kmenv("install").returncode == 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kmenv.environment import EnvironmentDir
+from kmenv.environment.generations import EnvironmentDir
 from kmenv.errors import IntegrityError, NotInstalledError, UsageError
 
 

@@ -22,12 +22,12 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from ruamel.yaml import YAML
 
-from kmenv.candidates import Candidate
-from kmenv.handles import Handle
 from kmenv.policy import ListPolicy
 from kmenv.policy.names import normalise_licence
-from kmenv.registry.static import StaticRegistry
-from kmenv.target import TargetEnvironment
+from kmenv.registry.static.registry import StaticRegistry
+from kmenv.values.candidates import Candidate
+from kmenv.values.handles import Handle
+from kmenv.values.target import TargetEnvironment
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 REGISTRY = EXAMPLES / "registry"

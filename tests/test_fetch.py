@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from fetch_faults import FaultServer, reply, serve_file
 
-from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError
 from kmenv.fetch import FetchJob, FetchReport, NullProgress, fetch_all, make_session
 from kmenv.registry.base import FileSource
-from kmenv.store import Store
+from kmenv.store.blobstore import Store
+from kmenv.values.candidates import FileEntry
 
 DATA = bytes(range(256)) * 12_000  # ~3 MiB: several 1 MiB chunks
 SECRET = "Bearer s3cret-token"

@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from fetch_faults import FaultServer, reply, serve_file
 
-from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError, NetworkError
 from kmenv.fetch import FetchJob, NullProgress, fetch_all, http
 from kmenv.registry.base import FileSource
-from kmenv.store import Store
+from kmenv.store.blobstore import Store
+from kmenv.values.candidates import FileEntry
 
 DATA = bytes(range(256)) * 9000  # ~2.2 MiB
 ENTRY = FileEntry("model.bin", len(DATA), hashlib.sha256(DATA).hexdigest())

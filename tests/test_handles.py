@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kmenv.handles import FRAMEWORKS, Handle, HandleError, closest_framework, normalise_framework
+from kmenv.values.handles import FRAMEWORKS, Handle, HandleError, closest_framework, normalise_framework
 
 
 @pytest.mark.parametrize(

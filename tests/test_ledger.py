@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import Runner
 
-from kmenv import ledger
 from kmenv import path as model_path
-from kmenv.ledger import Event, last_use_times, read_events, record, scrub
+from kmenv.ledger import database as ledger
+from kmenv.ledger.database import Event, last_use_times, read_events, record, scrub
 
 
 @pytest.fixture(autouse=True)
@@ -165,7 +165,7 @@ def test_an_unwritable_data_dir_is_only_a_warning(tmp_path: Path, monkeypatch: p
 WRITER = textwrap.dedent(
     """
     import sys
-    from kmenv.ledger import Event, record, record_use
+    from kmenv.ledger.database import Event, record, record_use
     from pathlib import Path
     worker, count = int(sys.argv[1]), int(sys.argv[2])
     for i in range(count):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from kmenv.environment import EnvironmentDir
+from kmenv.environment.generations import EnvironmentDir
+from kmenv.environment.linking import LINK_MODES, Linker, link_file, resolve_link_mode
 from kmenv.errors import UsageError
-from kmenv.linking import LINK_MODES, Linker, link_file, resolve_link_mode
 
 
 @pytest.fixture

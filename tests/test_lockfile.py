@@ -6,10 +6,8 @@ import json
 
 import pytest
 
-from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import LockfileError, UsageError
-from kmenv.handles import Handle
-from kmenv.lockfile import (
+from kmenv.lockfile.document import (
     DeclaredInputs,
     InputModel,
     InputRegistry,
@@ -20,7 +18,9 @@ from kmenv.lockfile import (
     stale_reasons,
 )
 from kmenv.policy import AllowAll, ListPolicy
-from kmenv.target import TargetEnvironment
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle
+from kmenv.values.target import TargetEnvironment
 
 SHA = "ab" * 32
 

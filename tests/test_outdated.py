@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import Runner
 
-from kmenv.registry.build import build_registry
+from kmenv.registry.static.build import build_registry
 
 SPEC = """\
 # The lab project: three models and a fine-tune's base.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kmenv.candidates import Candidate, FileEntry
-from kmenv.handles import Handle
-from kmenv.lockfile import DeclaredInputs, InputModel, InputRegistry, LockFile, build_lock
+from kmenv.lockfile.document import DeclaredInputs, InputModel, InputRegistry, LockFile, build_lock
 from kmenv.policy import AllowAll, PolicyException, RulePolicy
 from kmenv.policy.check import check_lock
 from kmenv.policy.places import spec_places
-from kmenv.target import TargetEnvironment
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle
+from kmenv.values.target import TargetEnvironment
 
 SPEC = """\
 version: 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kmenv.handles import Handle
 from kmenv.policy import Clarification, PolicyException, RulePolicy
+from kmenv.values.handles import Handle
 
 H = Handle.parse("acme/model/keras/base/3")
 NC = "Attribution-NonCommercial 4.0 International (CC BY-NC 4.0)"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kmenv.handles import Handle
 from kmenv.policy import AllowAll, ListPolicy, PolicyException
 from kmenv.policy.names import normalise_licence
+from kmenv.values.handles import Handle
 
 H = Handle.parse("acme/model/keras/base/3")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from kmenv.errors import SpecError
-from kmenv.handles import Handle
-from kmenv.inputs import declared_inputs
+from kmenv.lockfile.inputs import declared_inputs
 from kmenv.policy import RulePolicy
-from kmenv.spec import parse_spec
+from kmenv.spec.document import parse_spec
+from kmenv.values.handles import Handle
 
 FULL = """\
 version: 1

@@ -25,7 +25,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 
 def test_importing_kmenv_and_the_cli_loads_no_heavy_module() -> None:
     code = (
-        "import sys, kmenv, kmenv.cli.app, kmenv.fastpath, kmenv.api; "
+        "import sys, kmenv, kmenv.cli.app, kmenv.environment.fastpath, kmenv.api; "
         "names = ('pydantic', 'rich', 'requests', 'ruamel', 'resolvelib', 'packaging'); "
         "heavy = [m for m in names if m in sys.modules]; "
         "print(','.join(heavy))"
@@ -42,7 +42,7 @@ def test_python_dash_m_kmenv_prints_the_version() -> None:
 
 
 def test_public_functions_are_not_shadowed_by_submodules() -> None:
-    import kmenv.installer
-    import kmenv.lockfile
+    import kmenv.actions.install
+    import kmenv.lockfile.document
 
     assert callable(kmenv.install) and callable(kmenv.lock) and callable(kmenv.path)

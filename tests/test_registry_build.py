@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kmenv.errors import EXIT_USAGE, UsageError
-from kmenv.handles import Handle
-from kmenv.registry.build import RegistrySourceError, build_registry
-from kmenv.registry.static import StaticRegistry
+from kmenv.registry.static.build import RegistrySourceError, build_registry
+from kmenv.registry.static.registry import StaticRegistry
+from kmenv.values.handles import Handle
 
 BERT = "acme/bert/transformers/base"
 LORA = "acme/bert-lora/pyTorch/chat"
@@ -320,7 +320,7 @@ def test_a_missing_source_and_a_blank_name_are_usage_errors(source: Path, tmp_pa
 
 
 def test_the_report_reads_well_and_serialises() -> None:
-    from kmenv.registry.build import BuildReport
+    from kmenv.registry.static.build import BuildReport
 
     report = BuildReport(Path("out"), "acme", 2, 3, 7, 5, 2048, 1024)
     assert str(report) == "2 instances, 3 versions, 7 files (2.0 KiB; 1.0 KiB stored once each)"

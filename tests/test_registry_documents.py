@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kmenv.errors import EXIT_REGISTRY, RegistryDocumentError
-from kmenv.registry.documents import InstanceDocument, RegistryIndex, parse_index, parse_instance
+from kmenv.registry.static.documents import InstanceDocument, RegistryIndex, parse_index, parse_instance
 
 SHA = "ab" * 32
 WHERE = "https://models.example/registry/models/acme/bert/transformers/base.json"

@@ -24,7 +24,6 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from kmenv.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.errors import (
     EXIT_REGISTRY,
     ModelNotFoundError,
@@ -33,9 +32,10 @@ from kmenv.errors import (
     RegistryError,
     UsageError,
 )
-from kmenv.handles import Handle
 from kmenv.registry.base import Registry
-from kmenv.registry.static import StaticRegistry
+from kmenv.registry.static.registry import StaticRegistry
+from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.handles import Handle
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "registry"
 BERT = Handle.parse("kmenv-examples/tiny-bert/transformers/base")

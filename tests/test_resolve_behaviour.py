@@ -15,15 +15,15 @@ import pytest
 from resolve_cases import all_cases, candidates, load, requirement
 
 import kmenv.resolve
-from kmenv.candidates import BaseModelRef, Candidate
 from kmenv.errors import ModelNotFoundError, NetworkError, ResolutionImpossible, UsageError
-from kmenv.handles import Handle
 from kmenv.policy import AllowAll
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.resolve import Requirement, Resolution, ResolveReporter, resolve
 from kmenv.resolve.provider import derived_name
 from kmenv.resolve.wording import version_ranges
-from kmenv.target import TargetEnvironment
+from kmenv.values.candidates import BaseModelRef, Candidate
+from kmenv.values.handles import Handle
+from kmenv.values.target import TargetEnvironment
 
 ANYWHERE = TargetEnvironment.unconstrained()
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_lock.py"

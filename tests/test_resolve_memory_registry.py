@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import ModelNotFoundError
-from kmenv.handles import Handle
 from kmenv.registry.base import FileSource, Registry
 from kmenv.registry.memory import MemoryRegistry
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle
 
 WEIGHTS = FileEntry("weights.bin", 3, "b" * 64)
 CONFIG = FileEntry("config.json", 2, "a" * 64)

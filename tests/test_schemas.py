@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kmenv.schemas import SCHEMAS, render
+from kmenv.actions.schemas import SCHEMAS, render
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("filename", sorted(SCHEMAS))
 def test_committed_schema_matches_the_code(filename: str) -> None:
     committed = (REPO / "schemas" / filename).read_text(encoding="utf-8")
-    assert committed == render(filename), f"schemas/{filename} drifted; run `python -m kmenv.schemas` and commit"
+    assert committed == render(filename), (
+        f"schemas/{filename} drifted; run `python -m kmenv.actions.schemas` and commit"
+    )
 
 
 def test_schemas_are_json_schema_documents() -> None:
@@ -48,8 +50,8 @@ def test_the_example_registry_validates() -> None:
 
 
 def test_a_real_lock_validates(example: Path) -> None:
-    from kmenv.locking import lock_project
-    from kmenv.project import Project
+    from kmenv.actions.lock import lock_project
+    from kmenv.actions.project import Project
 
     text = lock_project(Project(example)).text
     assert list(validator("kmodels-lock.schema.json").iter_errors(json.loads(text))) == []

@@ -8,8 +8,8 @@ from textwrap import dedent
 import pytest
 
 from kmenv.errors import Problem, ProjectNotFoundError, SpecError
-from kmenv.handles import Handle
-from kmenv.spec import DeclaredModel, DeclaredRegistry, ProjectSpec, load_spec, parse_spec
+from kmenv.spec.document import DeclaredModel, DeclaredRegistry, ProjectSpec, load_spec, parse_spec
+from kmenv.values.handles import Handle
 
 FULL_EXAMPLE = """\
 version: 1

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kmenv.errors import NotInstalledError, SpecError, UsageError
-from kmenv.handles import Handle
-from kmenv.spec import parse_spec
-from kmenv.spec_edit import add_model, default_name, remove_model, starter_text
+from kmenv.spec.document import parse_spec
+from kmenv.spec.edit import add_model, default_name, remove_model, starter_text
+from kmenv.values.handles import Handle
 
 COMMENTED = (Path(__file__).parent / "data" / "spec" / "commented.yaml").read_text(encoding="utf-8")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError, UsageError
-from kmenv.store import BlobWriter, Store, check_free_space
+from kmenv.store.blobstore import BlobWriter, Store, check_free_space
+from kmenv.values.candidates import FileEntry
 
 DATA = b"weights " * 4096  # 32 KiB
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from kmenv.candidates import FileEntry
 from kmenv.errors import IntegrityError
-from kmenv.store import BlobWriter, Store, canonical_digest
+from kmenv.store.blobstore import BlobWriter, Store, canonical_digest
+from kmenv.values.candidates import FileEntry
 
 DATA = b"tokenizer " * 3000
 SHA = hashlib.sha256(DATA).hexdigest()

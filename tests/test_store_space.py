@@ -11,7 +11,7 @@ import pytest
 from conftest import Runner
 
 from kmenv.errors import UsageError
-from kmenv.store import check_install_space
+from kmenv.store.blobstore import check_install_space
 
 GiB = 1 << 30
 

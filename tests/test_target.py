@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kmenv.target import TargetEnvironment, framework_requirements
+from kmenv.values.target import TargetEnvironment, framework_requirements
 
 
 def test_framework_implies_libraries_and_versions_narrow_them() -> None:

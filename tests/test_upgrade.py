@@ -12,8 +12,8 @@ import pytest
 from conftest import Runner
 from test_outdated import Lab, installed_lab, publish_round_two
 
-from kmenv.ledger import read_events
-from kmenv.upgrade import widen
+from kmenv.actions.upgrade import widen
+from kmenv.ledger.database import read_events
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kmenv.errors import NotInstalledError
-from kmenv.spec import parse_spec
-from kmenv.spec_edit import set_model_versions
+from kmenv.spec.document import parse_spec
+from kmenv.spec.edit import set_model_versions
 
 TEXT = """\
 version: 1   # the format

@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from kmenv import __version__
+from kmenv._version import __version__
 from kmenv.cli.commands import COMMANDS
 from kmenv.cli.ui import UI
 from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError
@@ -86,12 +86,12 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def _fast_noop(args: argparse.Namespace) -> int | None:
-    """Answer ``install`` with nothing to do before importing the heavy stack (see kmenv.fastpath)."""
+    """Answer ``install`` with nothing to do before importing the heavy stack (see kmenv.environment.fastpath)."""
     if args.command not in ("install", "sync") or getattr(args, "json", False) or getattr(args, "link_mode", None):
         return None
+    from kmenv.environment.fastpath import up_to_date
+    from kmenv.environment.layout import find_project_dir
     from kmenv.errors import ProjectNotFoundError
-    from kmenv.fastpath import up_to_date
-    from kmenv.locate import find_project_dir
 
     try:
         root = find_project_dir(args.project, explicit=args.project is not None)

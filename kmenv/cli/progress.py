@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kmenv.candidates import format_size
+from kmenv.actions.install import InstallReporter
 from kmenv.cli.ui import UI
-from kmenv.installer import InstallReporter
+from kmenv.values.candidates import format_size
 
 __all__ = ["CliReporter"]
 

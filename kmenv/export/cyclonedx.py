@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any
 
-from kmenv.lockfile import LockedModel, LockFile, dumps_lock
+from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock
 from kmenv.policy.base import LicencePolicy
 
 __all__ = ["cyclonedx_bom", "render_cyclonedx"]
@@ -99,7 +99,7 @@ def _component(lock: LockFile, name: str, model: LockedModel, policy: LicencePol
 
 def cyclonedx_bom(lock: LockFile, *, project: str = "project", policy: LicencePolicy | None = None) -> dict[str, Any]:
     """The BOM as plain data; ``policy`` (when given) supplies clarified licences."""
-    from kmenv import __version__
+    from kmenv._version import __version__
 
     serial = uuid.uuid5(uuid.NAMESPACE_URL, "kmenv-lock:" + dumps_lock(lock))
     root = "kmenv-project"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from packaging.specifiers import SpecifierSet
 
-from kmenv.lockfile import LockFile
-from kmenv.target import framework_requirements
+from kmenv.lockfile.document import LockFile
+from kmenv.values.target import framework_requirements
 
 __all__ = ["merged_requirements", "render_requirements"]
 

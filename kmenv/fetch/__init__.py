@@ -3,7 +3,7 @@
 from kmenv.fetch.batch import FetchJob, FetchReport, fetch_all
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.progress import NullProgress, ProgressSink
-from kmenv.fetch.unknown import fetch_unknown
+from kmenv.fetch.unhashed import fetch_unknown
 
 __all__ = [
     "FetchJob",

@@ -1,7 +1,7 @@
 """Fetch many files into the store in parallel; the first failure stops the rest cleanly.
 
 Work is bounded (a thread pool of ``workers``, one shared session whose pool fits them) and
-memory is constant (1 MiB chunks). Each file goes through :meth:`kmenv.store.Store.ingest`,
+memory is constant (1 MiB chunks). Each file goes through :meth:`kmenv.store.blobstore.Store.ingest`,
 so nothing unverified ever becomes a blob, and an interrupted download stays resumable.
 """
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import requests
 
-from kmenv.candidates import FileEntry
 from kmenv.errors import UsageError
 from kmenv.fetch.download import Cancelled, Meter, RetryPolicy, stream_into
 from kmenv.fetch.http import make_session
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
 from kmenv.registry.base import FileSource
-from kmenv.store import BlobWriter, Store, check_free_space
+from kmenv.store.blobstore import BlobWriter, Store, check_free_space
+from kmenv.values.candidates import FileEntry
 
 __all__ = ["FetchJob", "FetchReport", "fetch_all"]
 

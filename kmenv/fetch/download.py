@@ -1,4 +1,4 @@
-"""One file's bytes from its source into a :class:`~kmenv.store.BlobWriter`: retries, resume, errors.
+"""One file's bytes from its source into a :class:`~kmenv.store.blobstore.BlobWriter`: retries, resume, errors.
 
 Network trouble (connection errors, timeouts, dropped streams, 408/429/5xx) is retried with
 exponential backoff; other answers are final. A retry resumes with ``Range`` (and ``If-Range``
@@ -22,7 +22,7 @@ from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, Regis
 from kmenv.fetch.http import open_stream, redact_url
 from kmenv.fetch.progress import ProgressSink
 from kmenv.registry.base import FileSource
-from kmenv.store import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
+from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
 __all__ = ["Cancelled", "Meter", "RetryPolicy", "goog_hashes", "stream_into"]
 

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from kmenv import __version__
+from kmenv._version import __version__
 from kmenv.errors import RegistryError
 from kmenv.registry.base import FileSource
 

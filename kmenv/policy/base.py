@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from kmenv.handles import Handle
+from kmenv.values.handles import Handle
 
 __all__ = ["LeafDecision", "LicencePolicy", "Verdict"]
 

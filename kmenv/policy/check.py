@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from kmenv.lockfile import LockedModel, LockFile
+from kmenv.lockfile.document import LockedModel, LockFile
 from kmenv.policy.base import LicencePolicy, Verdict
 from kmenv.policy.engine import PolicyException
 from kmenv.policy.hints import either, licence_fixes

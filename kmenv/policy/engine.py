@@ -26,9 +26,9 @@ from typing import Literal
 
 from packaging.specifiers import SpecifierSet
 
-from kmenv.handles import Handle
 from kmenv.policy.base import LeafDecision, Verdict
 from kmenv.policy.table import LicenceTable, LicenseExpression, Normalised, licence_table
+from kmenv.values.handles import Handle
 
 __all__ = ["Clarification", "PolicyException", "RulePolicy", "UnknownMode"]
 

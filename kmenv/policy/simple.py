@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from kmenv.handles import Handle
 from kmenv.policy.base import Verdict
 from kmenv.policy.engine import PolicyException, RulePolicy
+from kmenv.values.handles import Handle
 
 __all__ = ["AllowAll", "ListPolicy", "PolicyException"]
 

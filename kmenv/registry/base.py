@@ -1,7 +1,7 @@
 """The Registry protocol: the only way the resolver and installer learn about models.
 
 Implementations live beside this module (static registry, Kaggle, in-memory for tests). They do
-the I/O; everything they return is a plain value from :mod:`kmenv.candidates`.
+the I/O; everything they return is a plain value from :mod:`kmenv.values.candidates`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from kmenv.candidates import Candidate, FileEntry
-from kmenv.handles import Handle
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle
 
 __all__ = ["FileSource", "Registry"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import ModelNotFoundError
-from kmenv.handles import Handle
 from kmenv.registry.base import FileSource
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle
 
 __all__ = ["MemoryRegistry"]
 

@@ -14,7 +14,7 @@ __all__ = ["open_registry"]
 def open_registry(name: str, kind: str, url: str | None, *, base_dir: Path, settings: Settings) -> Registry:
     """A registry for one declaration; ``base_dir`` anchors relative static-registry paths."""
     if kind == "static":
-        from kmenv.registry.static import StaticRegistry
+        from kmenv.registry.static.registry import StaticRegistry
 
         if not url:
             raise RegistryError(f"registry {name!r} has no url", hint=f"set registries.{name}.url in kmodels.yaml")

@@ -20,12 +20,12 @@ Rules, in the order they apply:
 - A partial handle (``owner/model`` or ``owner/model/variation``) chooses among frameworks only:
   if the instances it admits span more than one variation, resolution stops and asks for one.
   Instances whose framework the environment supports come first, ties go by the framework order
-  of :data:`kmenv.handles.FRAMEWORKS`, and within an instance the newest version comes first.
+  of :data:`kmenv.values.handles.FRAMEWORKS`, and within an instance the newest version comes first.
 - Same inputs give the same resolution, whatever order they arrive in; the search is bounded by
   ``max_rounds``.
 """
 
-from kmenv.resolve.model import Requirement, Resolution, ResolvedModel, ResolveReporter
+from kmenv.resolve.interface import Requirement, Resolution, ResolvedModel, ResolveReporter
 from kmenv.resolve.resolver import resolve
 
 __all__ = ["Requirement", "Resolution", "ResolveReporter", "ResolvedModel", "resolve"]

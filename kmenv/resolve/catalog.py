@@ -6,7 +6,7 @@ Eligibility (environment and licence) is memoised per name and version for the s
 backtracking asks about the same versions many times.
 
 Order: the instances a partial handle admits are offered framework by framework: instances
-whose framework the environment supports first, then by :data:`kmenv.handles.FRAMEWORKS`
+whose framework the environment supports first, then by :data:`kmenv.values.handles.FRAMEWORKS`
 order, then by handle; within an instance, newest version first.
 """
 
@@ -15,16 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from kmenv.candidates import Candidate
 from kmenv.errors import ModelNotFoundError
-from kmenv.handles import FRAMEWORKS, Handle
 from kmenv.policy import LicencePolicy
 from kmenv.registry.base import Registry
 from kmenv.resolve.eligibility import Assessment, assess
-from kmenv.target import TargetEnvironment, framework_requirements
+from kmenv.values.candidates import Candidate
+from kmenv.values.handles import FRAMEWORKS, Handle
+from kmenv.values.target import TargetEnvironment, framework_requirements
 
 if TYPE_CHECKING:
-    from kmenv.resolve.model import ResolveReporter
+    from kmenv.resolve.interface import ResolveReporter
 
 __all__ = ["Catalog"]
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kmenv.candidates import Candidate
 from kmenv.policy import LicencePolicy, Verdict
-from kmenv.target import TargetEnvironment
+from kmenv.values.candidates import Candidate
+from kmenv.values.target import TargetEnvironment
 
 __all__ = ["Assessment", "EnvironmentMiss", "assess"]
 

@@ -14,11 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from kmenv.candidates import Candidate
 from kmenv.errors import ResolutionImpossible
-from kmenv.handles import Handle
 from kmenv.resolve.eligibility import Assessment
-from kmenv.resolve.model import Requirement, version_allowed
+from kmenv.resolve.interface import Requirement, version_allowed
 from kmenv.resolve.wording import (
     either,
     environment_fix,
@@ -27,6 +25,8 @@ from kmenv.resolve.wording import (
     version_ranges,
     versions_phrase,
 )
+from kmenv.values.candidates import Candidate
+from kmenv.values.handles import Handle
 
 __all__ = ["Demand", "Facts", "explain_failure", "explain_unusable"]
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from kmenv.candidates import Candidate
-from kmenv.resolve.model import version_allowed
+from kmenv.resolve.interface import version_allowed
+from kmenv.values.candidates import Candidate
 
 __all__ = ["Identity", "Lookahead"]
 

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from resolvelib import AbstractProvider
 
-from kmenv.candidates import Candidate
 from kmenv.errors import RegistryDocumentError
-from kmenv.handles import Handle
 from kmenv.resolve.catalog import Catalog
 from kmenv.resolve.eligibility import Assessment
 from kmenv.resolve.explain import Demand
+from kmenv.resolve.interface import Requirement, specifier_error
 from kmenv.resolve.lookahead import Identity, Lookahead
-from kmenv.resolve.model import Requirement, specifier_error
 from kmenv.resolve.wording import ambiguous_variation, undeclared_base_registry
+from kmenv.values.candidates import Candidate
+from kmenv.values.handles import Handle
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation

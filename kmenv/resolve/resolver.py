@@ -13,10 +13,10 @@ from kmenv.policy import LicencePolicy
 from kmenv.registry.base import Registry
 from kmenv.resolve.catalog import Catalog
 from kmenv.resolve.explain import Demand, explain_failure, explain_unusable
-from kmenv.resolve.model import Requirement, Resolution, ResolvedModel, ResolveReporter, specifier_error
+from kmenv.resolve.interface import Requirement, Resolution, ResolvedModel, ResolveReporter, specifier_error
 from kmenv.resolve.provider import Choice, Identity, ModelProvider, SearchExhausted
 from kmenv.resolve.wording import too_deep
-from kmenv.target import TargetEnvironment
+from kmenv.values.target import TargetEnvironment
 
 if TYPE_CHECKING:
     from resolvelib.resolvers import Criterion

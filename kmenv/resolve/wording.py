@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from kmenv.candidates import Candidate
 from kmenv.errors import ResolutionImpossible
 from kmenv.resolve.eligibility import Assessment, EnvironmentMiss
-from kmenv.resolve.model import Requirement
+from kmenv.resolve.interface import Requirement
+from kmenv.values.candidates import Candidate
 
 __all__ = [
     "ambiguous_variation",

@@ -126,8 +126,8 @@ def make_registry(
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.registry.kaggle.cache import MetadataCache
     from kmenv.registry.kaggle.client import KaggleClient, RetrySettings
-    from kmenv.store import Store
-    from kmenv.target import FRAMEWORK_LIBRARIES
+    from kmenv.store.blobstore import Store
+    from kmenv.values.target import FRAMEWORK_LIBRARIES
 
     cache = MetadataCache(cache_dir / "http", emu.url, offline=offline, refresh=refresh, ttl=ttl)
     client = KaggleClient(

@@ -9,8 +9,8 @@ from catalogue import ALICE_KEY, ALICE_TOKEN, Sleeps, make_registry
 from kaggle_emulator import KaggleEmulator
 
 from kmenv.errors import EXIT_REGISTRY, ModelNotFoundError, NetworkError, RegistryError, UsageError
-from kmenv.handles import Handle
 from kmenv.registry.kaggle.client import DEFAULT_URL, KaggleClient, resolve_base_url
+from kmenv.values.handles import Handle
 
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 

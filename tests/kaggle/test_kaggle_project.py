@@ -11,7 +11,7 @@ import pytest
 from catalogue import ALICE_KEY, bert_files
 from kaggle_emulator import KaggleEmulator
 
-from kmenv.handles import Handle
+from kmenv.values.handles import Handle
 
 if TYPE_CHECKING:
     from conftest import Runner

@@ -13,13 +13,13 @@ import pytest
 from catalogue import ALICE_TOKEN, bert_files, make_registry
 from kaggle_emulator import KaggleEmulator, iter_files
 
-from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import EXIT_INTEGRITY, IntegrityError, RegistryError, UsageError
-from kmenv.handles import Handle
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.mapping import RemoteFile, framework_enum, load_framework_table, parse_instance
 from kmenv.registry.kaggle.registry import parse_goog_hash, unpack_into_store
-from kmenv.store import Store
+from kmenv.store.blobstore import Store
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle
 
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 

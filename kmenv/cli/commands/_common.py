@@ -6,8 +6,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kmenv.actions.project import Project
     from kmenv.config import Settings
-    from kmenv.project import Project
 
 __all__ = ["add_json", "open_project"]
 
@@ -25,6 +25,6 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def open_project(args: argparse.Namespace) -> Project:
     """The project named by ``-C`` or found upward from the working directory."""
-    from kmenv.project import Project
+    from kmenv.actions.project import Project
 
     return Project.find(args.project, explicit=args.project is not None, settings=settings(args))

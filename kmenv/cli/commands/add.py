@@ -16,12 +16,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.lock import lock_project
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
     from kmenv.errors import UsageError
-    from kmenv.handles import Handle, HandleError
-    from kmenv.locking import lock_project
-    from kmenv.spec_edit import add_model, default_name
+    from kmenv.spec.edit import add_model, default_name
+    from kmenv.values.handles import Handle, HandleError
 
     project = open_project(args)
     try:

@@ -10,7 +10,7 @@ from kmenv.cli.commands.gc import add_dry_run
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.maintenance.gc import CacheSnapshot
+    from kmenv.actions.gc import CacheSnapshot
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,15 +34,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _snapshot(args: argparse.Namespace) -> CacheSnapshot:
+    from kmenv.actions.gc import ledger_last_use, scan_cache
     from kmenv.cli.commands._common import settings
-    from kmenv.maintenance.gc import ledger_last_use, scan_cache
 
     return scan_cache(settings(args).cache_dir, last_use=ledger_last_use())
 
 
 def run_info(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
-    from kmenv.maintenance.cache import cache_info
+    from kmenv.actions.cache import cache_info
+    from kmenv.values.candidates import format_size
 
     info = cache_info(_snapshot(args))
     if args.json:
@@ -61,8 +61,8 @@ def run_info(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_list(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
-    from kmenv.maintenance.cache import list_blobs
+    from kmenv.actions.cache import list_blobs
+    from kmenv.values.candidates import format_size
 
     blobs = list_blobs(_snapshot(args))
     if args.json:
@@ -77,16 +77,16 @@ def run_list(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_prune(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.gc import GcOptions
     from kmenv.cli.commands.gc import run_plan
-    from kmenv.maintenance.gc import GcOptions
 
     return run_plan(args, ui, GcOptions(keep=None))
 
 
 def run_clean(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.cache import clean_cache, plan_clean
     from kmenv.cli.commands._common import settings
-    from kmenv.maintenance.cache import clean_cache, plan_clean
+    from kmenv.values.candidates import format_size
 
     cache = settings(args).cache_dir
     plan = plan_clean(cache)

@@ -28,9 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     import os
 
+    from kmenv.actions.check import check_project
     from kmenv.cli.commands._common import open_project
     from kmenv.errors import PolicyViolation
-    from kmenv.policy.gather import check_project
     from kmenv.policy.report import render
     from kmenv.policy.report.text import summary_line
 

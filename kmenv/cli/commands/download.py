@@ -21,9 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.discovery import download_models, open_discovery
     from kmenv.cli.commands._common import settings
-    from kmenv.discovery import download_models, open_discovery
+    from kmenv.values.candidates import format_size
 
     run_settings = settings(args)
     registry = open_discovery(run_settings, refresh=args.refresh)

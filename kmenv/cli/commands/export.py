@@ -18,9 +18,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     import sys
     from pathlib import Path
 
+    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
     from kmenv.export import render_cyclonedx, render_requirements
-    from kmenv.project import require_lock
 
     project = open_project(args)
     lock = require_lock(project)

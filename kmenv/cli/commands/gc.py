@@ -9,7 +9,7 @@ from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.maintenance.gc import GcOptions, GcPlan
+    from kmenv.actions.gc import GcOptions, GcPlan
 
 _LABELS = {
     "generation": "old generations",
@@ -45,7 +45,7 @@ def add_dry_run(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.maintenance.gc import GcOptions, parse_duration
+    from kmenv.actions.gc import GcOptions, parse_duration
 
     unused = parse_duration(args.unused_for) if args.unused_for else None
     return run_plan(args, ui, GcOptions(keep=args.keep, unused_for=unused))
@@ -53,10 +53,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
     """Scan, plan, show, and (unless ``--dry-run``) execute; shared with ``kmenv cache prune``."""
-    from kmenv.candidates import format_size
+    from kmenv.actions.gc import execute_plan, ledger_last_use, plan_gc, scan_cache
     from kmenv.cli.commands._common import settings
-    from kmenv.ledger import record_event
-    from kmenv.maintenance.gc import execute_plan, ledger_last_use, plan_gc, scan_cache
+    from kmenv.ledger.database import record_event
+    from kmenv.values.candidates import format_size
 
     cache = settings(args).cache_dir
     plan = plan_gc(scan_cache(cache, last_use=ledger_last_use()), options)
@@ -82,7 +82,7 @@ def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
 
 
 def show_plan(ui: UI, plan: GcPlan, *, dry_run: bool) -> None:
-    from kmenv.candidates import format_size
+    from kmenv.values.candidates import format_size
 
     if not plan.deletions:
         ui.line("Nothing to delete.")

@@ -17,10 +17,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.usage import now, parse_age, project_history
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import change_text
     from kmenv.cli.commands.usage import when
-    from kmenv.usage import now, parse_age, project_history
 
     since = now() - parse_age(args.since) if args.since else None
     project = open_project(args)

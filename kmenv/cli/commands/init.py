@@ -16,10 +16,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.project import write_atomic
+    from kmenv.environment.layout import SPEC_FILENAME
     from kmenv.errors import UsageError
-    from kmenv.locate import SPEC_FILENAME
-    from kmenv.project import write_atomic
-    from kmenv.spec_edit import starter_text
+    from kmenv.spec.edit import starter_text
 
     folder = Path(args.project or ".").expanduser().absolute()
     if not folder.is_dir():

@@ -21,11 +21,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.install import install
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import change_text
     from kmenv.cli.progress import CliReporter
-    from kmenv.installer import install
+    from kmenv.values.candidates import format_size
 
     project = open_project(args)
     reporter = CliReporter(ui)

@@ -15,10 +15,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.inspect import list_rows
+    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
-    from kmenv.project import require_lock
-    from kmenv.views import list_rows
+    from kmenv.values.candidates import format_size
 
     project = open_project(args)
     rows = list_rows(require_lock(project), project.env_path / "models")

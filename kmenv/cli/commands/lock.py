@@ -9,7 +9,7 @@ from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.locking import LockOutcome
+    from kmenv.actions.lock import LockOutcome
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,11 +40,11 @@ def report_lock(ui: UI, outcome: LockOutcome) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.lock import lock_project
+    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
     from kmenv.errors import StaleLockError
-    from kmenv.lockfile import stale_reasons
-    from kmenv.locking import lock_project
-    from kmenv.project import require_lock
+    from kmenv.lockfile.document import stale_reasons
 
     project = open_project(args)
     if args.check:

@@ -9,7 +9,7 @@ from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.outdated import OutdatedReport
+    from kmenv.actions.outdated import OutdatedReport
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,8 +52,8 @@ def render(ui: UI, report: OutdatedReport) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.outdated import outdated_everywhere, outdated_report
     from kmenv.cli.commands._common import open_project, settings
-    from kmenv.outdated import outdated_everywhere, outdated_report
 
     if args.all_projects:
         outcomes = outdated_everywhere(settings(args), args.names)

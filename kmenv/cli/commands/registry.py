@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_build(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.registry.build import build_registry
+    from kmenv.registry.static.build import build_registry
 
     report = build_registry(args.source, args.out, name=args.name or args.out.resolve().name)
     if args.json:

@@ -15,11 +15,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.lock import lock_project
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
-    from kmenv.ledger import record_event
-    from kmenv.locking import lock_project
-    from kmenv.spec_edit import remove_model
+    from kmenv.ledger.database import record_event
+    from kmenv.spec.edit import remove_model
 
     project = open_project(args)
     text = project.spec_path.read_text(encoding="utf-8")

@@ -16,10 +16,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.environment import EnvironmentDir
-    from kmenv.ledger import record_event
-    from kmenv.locate import ENV_DIRNAME, find_project_dir
-    from kmenv.maintenance.rollback import rollback
+    from kmenv.actions.rollback import rollback
+    from kmenv.environment.generations import EnvironmentDir
+    from kmenv.environment.layout import ENV_DIRNAME, find_project_dir
+    from kmenv.ledger.database import record_event
 
     root = find_project_dir(args.project, explicit=args.project is not None)
     outcome = rollback(EnvironmentDir(root / ENV_DIRNAME), args.generation)

@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.discovery import open_discovery, search_models
     from kmenv.cli.commands._common import settings
-    from kmenv.discovery import open_discovery, search_models
 
     registry = open_discovery(settings(args), refresh=args.refresh)
     result = search_models(

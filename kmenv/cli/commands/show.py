@@ -18,9 +18,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.discovery import open_discovery, show_model
     from kmenv.cli.commands._common import settings
-    from kmenv.discovery import open_discovery, show_model
+    from kmenv.values.candidates import format_size
 
     card = show_model(open_discovery(settings(args), refresh=args.refresh), args.handle)
     data = card.as_dict()

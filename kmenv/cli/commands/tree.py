@@ -15,9 +15,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.inspect import TreeNode, tree
+    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
-    from kmenv.project import require_lock
-    from kmenv.views import TreeNode, tree
 
     roots = tree(require_lock(open_project(args)))
     if args.json:

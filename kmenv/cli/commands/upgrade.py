@@ -9,7 +9,7 @@ from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.upgrade import UpgradePlan
+    from kmenv.actions.upgrade import UpgradePlan
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,14 +28,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _signed(n: int) -> str:
-    from kmenv.candidates import format_size
+    from kmenv.values.candidates import format_size
 
     return ("+" if n >= 0 else "-") + format_size(abs(n))
 
 
 def render_plan(ui: UI, plan: UpgradePlan) -> None:
-    from kmenv.candidates import format_size
     from kmenv.cli.commands.lock import change_text
+    from kmenv.values.candidates import format_size
 
     for edit in plan.edits:
         ui.line(
@@ -51,9 +51,9 @@ def render_plan(ui: UI, plan: UpgradePlan) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.upgrade import apply_upgrade, plan_upgrade
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.progress import CliReporter
-    from kmenv.upgrade import apply_upgrade, plan_upgrade
 
     project = open_project(args)
     plan = plan_upgrade(project, args.names, latest=args.latest)

@@ -9,7 +9,7 @@ from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from kmenv.usage import SORT_FIELDS
+    from kmenv.actions.usage import SORT_FIELDS
 
     p = sub.add_parser("usage", help="how each model is used across projects (from the usage ledger)")
     p.add_argument("--since", metavar="AGE", help="count events of the last AGE only: 90m, 12h, 30d, 2w")
@@ -32,8 +32,8 @@ def _project_folder(text: str) -> str:
     """The project folder at or above ``text``; a project that no longer exists is named by its absolute path."""
     from pathlib import Path
 
+    from kmenv.environment.layout import find_project_dir
     from kmenv.errors import ProjectNotFoundError
-    from kmenv.locate import find_project_dir
 
     try:
         return str(find_project_dir(text))
@@ -42,9 +42,9 @@ def _project_folder(text: str) -> str:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.usage import now, parse_age, usage_report
     from kmenv.cli.commands._common import settings
-    from kmenv.usage import now, parse_age, usage_report
+    from kmenv.values.candidates import format_size
 
     since = now() - parse_age(args.since) if args.since else None
     chosen = _project_folder(args.only_project) if args.only_project else None

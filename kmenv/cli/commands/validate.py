@@ -18,14 +18,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.project import require_lock
+    from kmenv.actions.validate import repair_environment, validate_environment
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.progress import CliReporter
-    from kmenv.environment import EnvironmentDir
+    from kmenv.environment.generations import EnvironmentDir
     from kmenv.errors import EXIT_INTEGRITY
-    from kmenv.ledger import record_event
-    from kmenv.maintenance.validate import repair_environment, validate_environment
-    from kmenv.project import require_lock
+    from kmenv.ledger.database import record_event
+    from kmenv.values.candidates import format_size
 
     project = open_project(args)
     lock = require_lock(project)

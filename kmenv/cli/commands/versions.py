@@ -24,9 +24,9 @@ def _licence(text: str | None, observed: bool) -> str:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.candidates import format_size
+    from kmenv.actions.discovery import diff_versions, list_versions, open_discovery
     from kmenv.cli.commands._common import settings
-    from kmenv.discovery import diff_versions, list_versions, open_discovery
+    from kmenv.values.candidates import format_size
 
     registry = open_discovery(settings(args), refresh=args.refresh)
     if args.diff:

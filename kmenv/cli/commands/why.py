@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.inspect import why
+    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
-    from kmenv.project import require_lock
-    from kmenv.views import why
 
     chains = why(require_lock(open_project(args)), args.name)
     if args.json:

@@ -13,7 +13,7 @@ __all__ = ["as_data", "render"]
 
 def as_data(report: CheckReport) -> dict[str, Any]:
     """The report as plain data (the JSON document, before encoding)."""
-    from kmenv import __version__
+    from kmenv._version import __version__
 
     return {
         "schema_version": SCHEMA_VERSION,

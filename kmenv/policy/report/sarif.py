@@ -17,7 +17,7 @@ _LEVEL = {"error": "error", "warning": "warning", "note": "note"}
 
 
 def render(report: CheckReport) -> str:
-    from kmenv import __version__
+    from kmenv._version import __version__
 
     kinds = list(KINDS)
     rules = [

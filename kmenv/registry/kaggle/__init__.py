@@ -28,7 +28,7 @@ def open_kaggle(name: str, url: str | None, *, settings: Settings, refresh: bool
     from kmenv.registry.kaggle.cache import MetadataCache
     from kmenv.registry.kaggle.client import KaggleClient, resolve_base_url
     from kmenv.registry.kaggle.mapping import load_framework_table
-    from kmenv.store import Store
+    from kmenv.store.blobstore import Store
 
     base = resolve_base_url(url)
     cache = MetadataCache(settings.cache_dir / "http", base, offline=settings.offline, refresh=refresh)

@@ -6,7 +6,7 @@ Kaggle publishes a licence only for an instance's *current* version, so a versio
 one kmenv saw while that version was current (remembered in the metadata cache), else the current
 licence (see :func:`version_licence`).
 
-The framework → library table is :data:`kmenv.target.FRAMEWORK_LIBRARIES`, overridable per user by
+The framework → library table is :data:`kmenv.values.target.FRAMEWORK_LIBRARIES`, overridable per user by
 ``$KMENV_CONFIG_DIR/frameworks.json``: ``{"pyTorch": {"torch": ">=2"}, "gguf": {"llama-cpp-python": ""}}``;
 an entry replaces the built-in one for that framework (``{}`` means "needs nothing").
 """
@@ -23,10 +23,10 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from kmenv.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.errors import RegistryDocumentError, UsageError
-from kmenv.handles import Handle, normalise_framework
-from kmenv.target import FRAMEWORK_LIBRARIES
+from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.handles import Handle, normalise_framework
+from kmenv.values.target import FRAMEWORK_LIBRARIES
 
 __all__ = [
     "FRAMEWORKS_FILE",

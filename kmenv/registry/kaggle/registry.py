@@ -27,9 +27,7 @@ from typing import IO, Any
 
 import requests
 
-from kmenv.candidates import Candidate, FileEntry
 from kmenv.errors import IntegrityError, KmenvError, ModelNotFoundError, RegistryError
-from kmenv.handles import Handle, HandleError
 from kmenv.registry.base import FileSource
 from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.mapping import (
@@ -45,7 +43,9 @@ from kmenv.registry.kaggle.mapping import (
     version_licence,
     web_url,
 )
-from kmenv.store import CHUNK_SIZE, Store
+from kmenv.store.blobstore import CHUNK_SIZE, Store
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle, HandleError
 
 __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 

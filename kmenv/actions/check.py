@@ -1,0 +1,92 @@
+"""The edge of ``kmenv check``: read the project's files (and the previous lock from git) and run the pure check.
+
+The previous lock, for "licence changed" findings, is ``--previous FILE`` when given, else
+``HEAD:kmodels.lock`` when the project is in a git work tree with a committed lock, else none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kmenv.errors import UsageError
+
+if TYPE_CHECKING:
+    from kmenv.actions.project import Project
+    from kmenv.lockfile.document import LockFile
+    from kmenv.policy.check import CheckReport
+
+__all__ = ["check_project", "previous_lock"]
+
+
+def _display_path(path: Path) -> str:
+    """A path as CI tools want it: relative to the working directory when below it, with '/' separators."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _git_lock(project: Project) -> str | None:
+    """The text of kmodels.lock as committed at HEAD, or None (no git, not a repository, nothing committed)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(
+            [git, "-C", str(project.root), "show", f"HEAD:./{project.lock_path.name}"],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=30,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def previous_lock(project: Project, explicit: Path | None) -> tuple[LockFile | None, str | None]:
+    """The lock to compare licences with, and where it came from (for the report)."""
+    from kmenv.lockfile.document import parse_lock
+
+    if explicit is not None:
+        try:
+            text = explicit.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"--previous {explicit}: cannot read it ({exc.strerror or exc})",
+                hint="name a kmodels.lock file, e.g. one saved from the main branch",
+            ) from None
+        return parse_lock(text, str(explicit)), str(explicit)
+    committed = _git_lock(project)
+    if committed is None:
+        return None, None
+    return parse_lock(committed, f"HEAD:{project.lock_path.name}"), f"git HEAD:{project.lock_path.name}"
+
+
+def check_project(project: Project, *, previous: Path | None = None, compare_git: bool = True) -> CheckReport:
+    """Check the project's lock (resolving first, without writing, when there is none) against its policy."""
+    from kmenv.actions.lock import resolve_lock
+    from kmenv.policy.check import check_lock
+    from kmenv.policy.places import spec_places
+
+    lock = project.read_lock()
+    if lock is None:
+        lock, _warnings = resolve_lock(project)
+    old, source = previous_lock(project, previous) if (previous is not None or compare_git) else (None, None)
+    places = spec_places(project.spec_path.read_text(encoding="utf-8"))
+    return check_lock(
+        lock,
+        project.inputs.policy,
+        places=places,
+        previous=old,
+        previous_source=source,
+        spec_file=_display_path(project.spec_path),
+        lock_file=_display_path(project.lock_path),
+    )

@@ -1,0 +1,57 @@
+"""``kmenv rollback``: point the environment back at an earlier generation, atomically.
+
+Generations are immutable, so going back is one symlink swap. The installer's state is updated
+so that neither the no-op fast path nor ``install`` takes the rolled-back environment for one
+that matches the current ``kmodels.lock``: the next ``install`` builds the lock again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kmenv.errors import NotInstalledError, UsageError
+
+if TYPE_CHECKING:
+    from kmenv.environment.generations import EnvironmentDir
+
+__all__ = ["RollbackOutcome", "rollback"]
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    """``previous``: the generation in use before; ``current``: the one in use now; ``available``: all kept."""
+
+    previous: int
+    current: int
+    available: tuple[int, ...]
+
+
+def rollback(env: EnvironmentDir, generation: int | None = None) -> RollbackOutcome:
+    """Switch ``env`` to ``generation`` (default: the newest one older than the current)."""
+    with env.lock():
+        current = env.current()
+        available = tuple(env.generations())
+        listing = ", ".join(map(str, available)) or "none"
+        if current is None:
+            raise NotInstalledError(f"nothing is installed in {env.root}", hint="run `kmenv install` first")
+        if generation is None:
+            older = [n for n in available if n < current]
+            if not older:
+                raise UsageError(
+                    f"generation {current} is the oldest one in {env.root}; there is nothing to roll back to",
+                    hint=f"kept generations: {listing} (`kmenv gc` may have removed older ones)",
+                )
+            generation = older[-1]
+        if generation == current:
+            raise UsageError(f"generation {current} is already in use", hint=f"kept generations: {listing}")
+        if generation not in available:
+            raise NotInstalledError(
+                f"generation {generation} does not exist in {env.root}", hint=f"kept generations: {listing}"
+            )
+        env.switch(generation)
+        state = dict(env.read_state() or {})
+        # The lock still describes the newer generation: make sure nothing reports "up to date".
+        state.update(generation=generation, lock_sha256=None, fast_path=False, rolled_back_from=current)
+        env.write_state(state)
+        return RollbackOutcome(current, generation, available)

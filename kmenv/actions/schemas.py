@@ -1,0 +1,69 @@
+"""JSON Schemas of kmenv's files, generated from the pydantic models that read them.
+
+``python -m kmenv.actions.schemas`` rewrites ``schemas/``; a test fails when the committed files drift.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SCHEMAS", "render", "write_all"]
+
+
+def _spec() -> dict[str, Any]:
+    from kmenv.spec.document import ProjectSpec
+
+    return ProjectSpec.model_json_schema(by_alias=True)
+
+
+def _lock() -> dict[str, Any]:
+    from kmenv.lockfile.document import LockFile
+
+    return LockFile.model_json_schema(by_alias=True)
+
+
+def _index() -> dict[str, Any]:
+    from kmenv.registry.static.documents import RegistryIndex
+
+    return RegistryIndex.model_json_schema(by_alias=True)
+
+
+def _instance() -> dict[str, Any]:
+    from kmenv.registry.static.documents import InstanceDocument
+
+    return InstanceDocument.model_json_schema(by_alias=True)
+
+
+SCHEMAS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+    "kmodels.schema.json": ("kmodels.yaml, the project's declaration", _spec),
+    "kmodels-lock.schema.json": ("kmodels.lock, the resolved and hashed result", _lock),
+    "registry-index.schema.json": ("index.json of a static registry", _index),
+    "registry-instance.schema.json": ("one model instance document of a static registry", _instance),
+}
+
+
+def render(filename: str) -> str:
+    """The schema text for one file name in :data:`SCHEMAS`."""
+    title, build = SCHEMAS[filename]
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "description": title, **build()}
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def write_all(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename in SCHEMAS:
+        target = folder / filename
+        target.write_text(render(filename), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "schemas"
+    for path in write_all(out):
+        print(path)

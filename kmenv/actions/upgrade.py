@@ -1,0 +1,243 @@
+"""``kmenv upgrade``: move locked models to newer versions, changing as little as possible, as a plan shown first.
+
+Naming models moves only them (and what they force, such as a newer base model): every other
+model keeps its locked version while it stays eligible. Without names everything moves to the
+newest versions the constraints allow. ``latest=True`` first widens the named models'
+constraints in kmodels.yaml just enough to admit the newest published version (the text edit
+keeps comments and layout). :func:`plan_upgrade` writes nothing; :func:`apply_upgrade` writes
+kmodels.yaml and kmodels.lock and installs a new generation, so ``kmenv rollback`` undoes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kmenv.errors import NotInstalledError
+from kmenv.lockfile.document import LockedModel, LockFile
+from kmenv.values.handles import Handle
+
+if TYPE_CHECKING:
+    from kmenv.actions.install import InstallOutcome, InstallReporter
+    from kmenv.actions.project import Project
+
+__all__ = ["ConstraintEdit", "Move", "UpgradePlan", "apply_upgrade", "plan_upgrade", "widen"]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One model whose locked version changes (``old``/``new`` is None when it appears or goes).
+
+    ``size_delta`` is the change in bytes installed; ``download`` the bytes of the new version's
+    files the store does not hold yet.
+    """
+
+    name: str
+    handle: str
+    old: int | None
+    new: int | None
+    old_licence: str | None
+    new_licence: str | None
+    size_delta: int
+    download: int
+
+    @property
+    def licence_changed(self) -> bool:
+        return self.old is not None and self.new is not None and self.old_licence != self.new_licence
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "handle": self.handle,
+            "old": self.old,
+            "new": self.new,
+            "old_licence": self.old_licence,
+            "new_licence": self.new_licence,
+            "licence_changed": self.licence_changed,
+            "size_delta": self.size_delta,
+            "download": self.download,
+        }
+
+
+@dataclass(frozen=True)
+class ConstraintEdit:
+    """A version constraint ``--latest`` rewrites in kmodels.yaml (``""`` is no constraint)."""
+
+    name: str
+    old: str
+    new: str
+    latest: int
+
+
+@dataclass(frozen=True)
+class UpgradePlan:
+    """What an upgrade would do; nothing is written until :func:`apply_upgrade`."""
+
+    moves: tuple[Move, ...]
+    edits: tuple[ConstraintEdit, ...]
+    lock: LockFile
+    lock_text: str
+    spec_text: str | None
+    lock_changed: bool
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.moves or self.edits or self.lock_changed)
+
+    @property
+    def download(self) -> int:
+        return sum(m.download for m in self.moves)
+
+    @property
+    def size_delta(self) -> int:
+        return sum(m.size_delta for m in self.moves)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "moves": [m.as_dict() for m in self.moves],
+            "constraints": [{"name": e.name, "old": e.old, "new": e.new, "latest": e.latest} for e in self.edits],
+            "download": self.download,
+            "size_delta": self.size_delta,
+            "warnings": list(self.warnings),
+        }
+
+
+def widen(versions: str, newest: int) -> str:
+    """``versions`` without the clauses that exclude ``newest``: ``">=1,<3"`` and 4 give ``">=1"``. Pure."""
+    from packaging.specifiers import Specifier
+
+    kept = [part.strip() for part in versions.split(",") if part.strip()]
+    return ",".join(p for p in kept if Specifier(p).contains(str(newest)))
+
+
+def _licence(model: LockedModel | None) -> str | None:
+    return None if model is None else model.license.spdx or model.license.published
+
+
+def _moves(project: Project, old: LockFile, new: LockFile) -> list[Move]:
+    from kmenv.actions.lock import version_changes
+    from kmenv.store.blobstore import Store
+
+    store = Store(project.settings.cache_dir)
+    moves = []
+    for name, before, after in version_changes(old, new):
+        was, now = old.models.get(name), new.models.get(name)
+        either = now or was
+        missing = {f.sha256: f.size for f in (now.files if now else ()) if not store.has_blob(f.sha256, f.size)}
+        moves.append(
+            Move(
+                name=name,
+                handle=either.handle if either else name,
+                old=before,
+                new=after,
+                old_licence=_licence(was),
+                new_licence=_licence(now),
+                size_delta=(now.size if now else 0) - (was.size if was else 0),
+                download=sum(missing.values()),
+            )
+        )
+    return moves
+
+
+def _latest_edits(project: Project, lock: LockFile, targets: Sequence[str]) -> tuple[list[ConstraintEdit], str]:
+    """Constraint edits admitting each target's newest published version, and the edited kmodels.yaml text."""
+    from kmenv.spec.edit import set_model_versions
+
+    text = project.spec_path.read_text(encoding="utf-8")
+    edits = []
+    for name in targets:
+        declared = project.inputs.models.get(name)
+        model = lock.models.get(name)
+        if declared is None or model is None:
+            continue
+        published = project.registries[model.registry].versions(Handle.parse(model.handle))
+        newest = max((c.version for c in published), default=None)
+        if newest is None:
+            continue
+        widened = widen(declared.versions, newest)
+        if widened != declared.versions:
+            edits.append(ConstraintEdit(name, declared.versions, widened, newest))
+            text = set_model_versions(text, name, widened, filename=str(project.spec_path))
+    return edits, text
+
+
+def plan_upgrade(project: Project, names: Sequence[str] = (), *, latest: bool = False) -> UpgradePlan:
+    """Resolve the upgrade of ``names`` (all models when empty) and describe it; writes nothing.
+
+    Raises :class:`NotInstalledError` for a name the lock lacks, and the resolver's errors when
+    no resolution exists (then nothing changes).
+    """
+    from kmenv.actions.lock import resolve_lock
+    from kmenv.actions.project import require_lock
+    from kmenv.lockfile.document import dumps_lock
+
+    old = require_lock(project)
+    unknown = [n for n in names if n not in old.models]
+    if unknown:
+        raise NotInstalledError(
+            f"{project.lock_path.name} has no model named {', '.join(map(repr, unknown))}",
+            hint=f"locked models: {', '.join(sorted(old.models)) or 'none'}",
+        )
+    edits: list[ConstraintEdit] = []
+    spec_text = None
+    target = project
+    if latest:
+        declared = [n for n, m in sorted(old.models.items()) if m.direct]
+        edits, edited = _latest_edits(project, old, list(names) or declared)
+        if edits:
+            spec_text = edited
+            target = project.with_spec_text(edited)
+    # The resolver meets a base model after the fine-tune that needs it, and re-pins a preferred version
+    # that a new demand excludes, so preferring every unnamed model still lets forced moves happen.
+    free = set(names) if names else set(old.models)
+    preferred = {n: m.version for n, m in old.models.items() if n not in free}
+    new, warnings = resolve_lock(target, preferred=preferred)
+    text = dumps_lock(new)
+    try:
+        current_text: str | None = project.lock_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        current_text = None
+    return UpgradePlan(
+        moves=tuple(_moves(project, old, new)),
+        edits=tuple(edits),
+        lock=new,
+        lock_text=text,
+        spec_text=spec_text,
+        lock_changed=text != current_text,
+        warnings=warnings,
+    )
+
+
+def apply_upgrade(
+    project: Project, plan: UpgradePlan, *, install: bool = True, reporter: InstallReporter | None = None
+) -> InstallOutcome | None:
+    """Write kmodels.yaml (when ``--latest`` edited it) and kmodels.lock, record the moves, then install.
+
+    Returns the install's outcome (a new generation), or None with ``install=False``.
+    """
+    from kmenv.actions.install import install as run_install
+    from kmenv.ledger.database import Event, record
+
+    if plan.spec_text is not None:
+        project.write_spec(plan.spec_text)
+    if plan.lock_changed:
+        project.write_lock(plan.lock_text)
+    project.reload()
+    if project.settings.ledger and (plan.moves or plan.edits):
+        root, env = str(project.root), str(project.env_path)
+        events = [
+            Event(
+                "upgrade", project=root, environment=env, model=m.name, handle=m.handle, version=m.new, previous=m.old
+            )
+            for m in plan.moves
+        ]
+        events += [
+            Event("upgrade", project=root, environment=env, model=e.name, detail={"constraint": [e.old, e.new]})
+            for e in plan.edits
+        ]
+        record(events, data_dir=project.settings.data_dir)
+    if not install:
+        return None
+    return run_install(project, reporter=reporter)

@@ -1,0 +1,1 @@
+"""A project's ``.kmenv`` folder: its layout and ``state.json``, generations, linking, the no-op fast path."""

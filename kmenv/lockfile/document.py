@@ -1,0 +1,321 @@
+"""``kmodels.lock``: the resolved, hashed, reproducible result, and when it goes stale.
+
+Pure: text in, values out. The lock is JSON with sorted keys so equal inputs give equal bytes
+and diffs stay small. It never holds a credential or a signed URL.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kmenv.errors import LockfileError, UsageError
+from kmenv.policy.base import LicencePolicy
+from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.handles import Handle, HandleError
+from kmenv.values.target import TargetEnvironment
+
+__all__ = [
+    "LOCK_VERSION",
+    "DeclaredInputs",
+    "LockFile",
+    "LockedFile",
+    "LockedModel",
+    "build_lock",
+    "dumps_lock",
+    "locked_candidate",
+    "parse_lock",
+    "select_files",
+    "stale_reasons",
+]
+
+LOCK_VERSION = 1
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class LockedLicence(_Frozen):
+    """The licence as the source published it and as the policy normalised it."""
+
+    published: str | None = Field(description="licence string as the registry publishes it")
+    spdx: str | None = Field(description="SPDX id or LicenseRef-kmenv-… id; null when unknown")
+
+
+class LockedFile(_Frozen):
+    """One file to materialise; ``path`` is relative to the model's folder."""
+
+    path: str
+    size: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(pattern=_SHA256)]
+    digests: dict[str, str] = Field(default_factory=dict, description="other digests the source publishes")
+
+
+class LockedModel(_Frozen):
+    """One chosen model version; ``base``/``required-by`` are the fine-tune edges by name."""
+
+    handle: str = Field(description="owner/model/framework/variation")
+    version: Annotated[int, Field(ge=1)]
+    registry: str
+    direct: bool = Field(description="declared in kmodels.yaml (false: pulled in as a base model)")
+    license: LockedLicence
+    framework: str
+    requires: dict[str, str] = Field(default_factory=dict)
+    base: str | None = None
+    required_by: list[str] = Field(default_factory=list, alias="required-by")
+    files: list[LockedFile]
+
+    @property
+    def full_handle(self) -> Handle:
+        return Handle.parse(self.handle).with_version(self.version)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+class InputModel(_Frozen):
+    handle: str
+    versions: str
+    registry: str
+    files: list[str] | None = None
+
+
+class InputRegistry(_Frozen):
+    type: str
+    url: str | None = None
+
+
+class LockInputs(_Frozen):
+    """A copy of the declared inputs that affect resolution, for review and change detection."""
+
+    models: dict[str, InputModel]
+    registries: dict[str, InputRegistry]
+    environment: dict[str, Any]
+    policy: dict[str, Any]
+
+
+class LockFile(_Frozen):
+    """The whole ``kmodels.lock`` document."""
+
+    lock_version: Literal[1] = Field(alias="lock-version")
+    inputs: LockInputs
+    models: dict[str, LockedModel]
+
+
+@dataclass(frozen=True)
+class DeclaredInputs:
+    """What the project declares, reduced to what resolution depends on."""
+
+    models: Mapping[str, InputModel]
+    registries: Mapping[str, InputRegistry]
+    environment: TargetEnvironment
+    environment_record: Mapping[str, Any]
+    policy: LicencePolicy
+
+    def to_lock_inputs(self) -> LockInputs:
+        return LockInputs(
+            models=dict(sorted(self.models.items())),
+            registries=dict(sorted(self.registries.items())),
+            environment=dict(self.environment_record),
+            policy=self.policy.fingerprint(),
+        )
+
+
+def select_files(
+    name: str, candidate: Candidate, files: Sequence[FileEntry], patterns: Sequence[str] | None
+) -> list[FileEntry]:
+    """The files a declaration's ``files:`` globs select (all when ``patterns`` is None).
+
+    A glob that matches nothing is an input error: it is almost always a typo.
+    """
+    if patterns is None:
+        return sorted(files, key=lambda f: f.path)
+    chosen: dict[str, FileEntry] = {}
+    for pattern in patterns:
+        hits = [f for f in files if fnmatch.fnmatchcase(f.path, pattern)]
+        if not hits:
+            listing = ", ".join(f.path for f in files[:8]) + (", …" if len(files) > 8 else "")
+            raise UsageError(
+                f"models.{name}.files: {pattern!r} matches no file of {candidate.handle}",
+                hint=f"its files are: {listing}",
+            )
+        chosen.update((f.path, f) for f in hits)
+    return [chosen[p] for p in sorted(chosen)]
+
+
+def build_lock(
+    inputs: DeclaredInputs,
+    chosen: Sequence[tuple[str, Candidate, bool, str | None, Sequence[str], str | None, Sequence[FileEntry]]],
+) -> LockFile:
+    """Assemble the lock from resolved models.
+
+    Each item is ``(name, candidate, direct, base_name, required_by, spdx, files)``.
+    """
+    models: dict[str, LockedModel] = {}
+    for name, cand, direct, base, required_by, spdx, files in chosen:
+        models[name] = LockedModel(
+            handle=str(cand.handle.unversioned()),
+            version=cand.version,
+            registry=cand.registry,
+            direct=direct,
+            license=LockedLicence(published=cand.license, spdx=spdx),
+            framework=cand.framework,
+            requires=dict(sorted(cand.requires.items())),
+            base=base,
+            required_by=sorted(required_by),
+            files=[
+                LockedFile(path=f.path, size=f.size, sha256=f.sha256, digests=dict(sorted(f.digests.items())))
+                for f in sorted(files, key=lambda f: f.path)
+            ],
+        )
+    return LockFile(lock_version=LOCK_VERSION, inputs=inputs.to_lock_inputs(), models=dict(sorted(models.items())))
+
+
+def dumps_lock(lock: LockFile) -> str:
+    """Deterministic text: sorted keys, two-space indent, trailing newline."""
+    data = lock.model_dump(by_alias=True, mode="json")
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _fix_hint(filename: str) -> str:
+    return f"regenerate it with `kmenv lock` (or restore {filename} from version control)"
+
+
+def parse_lock(text: str, filename: str = "kmodels.lock") -> LockFile:
+    """Parse and check a lock; every problem raises :class:`LockfileError` naming the place."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LockfileError(
+            f"{filename}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})", hint=_fix_hint(filename)
+        ) from None
+    if isinstance(data, dict) and data.get("lock-version") not in (None, LOCK_VERSION):
+        raise LockfileError(
+            f"{filename}: lock-version {data.get('lock-version')!r} is not supported "
+            f"by this kmenv (expects {LOCK_VERSION})",
+            hint="upgrade kmenv, or regenerate the lock with `kmenv lock`",
+        )
+    try:
+        lock = LockFile.model_validate(data)
+    except ValidationError as exc:
+        found = [f"{filename}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
+        if len(found) == 1:
+            raise LockfileError(found[0], hint=_fix_hint(filename)) from None
+        raise LockfileError(f"{filename}: {len(found)} problems", hint=_fix_hint(filename), details=found) from None
+    problems = _consistency_problems(lock)
+    if len(problems) == 1:
+        raise LockfileError(f"{filename}: {problems[0]}", hint=_fix_hint(filename))
+    if problems:
+        raise LockfileError(
+            f"{filename}: {len(problems)} problems",
+            hint=_fix_hint(filename),
+            details=[f"{filename}: {p}" for p in problems],
+        )
+    return lock
+
+
+def _safe_relative(path: str) -> bool:
+    parts = path.split("/")
+    return bool(path) and "\\" not in path and not path.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+def _consistency_problems(lock: LockFile) -> list[str]:
+    """Checks a schema cannot express: edges point at entries, paths stay inside, names agree."""
+    problems: list[str] = []
+    for name, model in lock.models.items():
+        where = f"models.{name}"
+        try:
+            handle = Handle.parse(model.handle)
+        except HandleError as exc:
+            problems.append(f"{where}.handle: {exc}")
+            continue
+        if handle.is_partial or handle.version is not None:
+            problems.append(f"{where}.handle: {model.handle!r} must be a full, unversioned handle")
+        elif handle.framework != model.framework:
+            problems.append(f"{where}.framework: {model.framework!r} disagrees with the handle {model.handle!r}")
+        if model.direct and name not in lock.inputs.models:
+            problems.append(f"{where}: marked direct but not among inputs.models")
+        if model.base is not None and model.base not in lock.models:
+            problems.append(f"{where}.base: {model.base!r} is not a locked model")
+        for parent in model.required_by:
+            if parent not in lock.models or lock.models[parent].base != name:
+                problems.append(f"{where}.required-by: {parent!r} does not name {name!r} as its base")
+        if not model.direct and not model.required_by:
+            problems.append(f"{where}: neither declared nor required by another model")
+        seen: set[str] = set()
+        for i, f in enumerate(model.files):
+            if not _safe_relative(f.path):
+                problems.append(f"{where}.files.{i}.path: {f.path!r} is not a safe relative path")
+            if f.path in seen:
+                problems.append(f"{where}.files.{i}.path: {f.path!r} appears twice")
+            seen.add(f.path)
+    for name in lock.inputs.models:
+        if name not in lock.models or not lock.models[name].direct:
+            problems.append(f"inputs.models.{name}: declared but not locked")
+    return problems
+
+
+def locked_candidate(model: LockedModel) -> Candidate:
+    """The lock entry as a candidate (for fetching its files without the registry's metadata)."""
+    return Candidate(
+        handle=model.full_handle,
+        registry=model.registry,
+        license=model.license.published,
+        requires=dict(model.requires),
+        base=None,
+        files=tuple(FileEntry(path=f.path, size=f.size, sha256=f.sha256, digests=dict(f.digests)) for f in model.files),
+    )
+
+
+def stale_reasons(lock: LockFile, inputs: DeclaredInputs) -> list[str]:
+    """Why the declared inputs no longer admit what is locked; empty when the lock still fits.
+
+    Editing a constraint that still admits the locked version is not staleness: the lock
+    keeps its versions and only re-resolution (``kmenv lock``/``upgrade``) would move them.
+    """
+    reasons: list[str] = []
+    locked_regs = lock.inputs.registries
+    for name, reg in inputs.registries.items():
+        if locked_regs.get(name) != reg:
+            reasons.append(f"registry {name!r} changed")
+    for name in locked_regs.keys() - inputs.registries.keys():
+        reasons.append(f"registry {name!r} was removed")
+
+    for name, declared in inputs.models.items():
+        model = lock.models.get(name)
+        if model is None or not model.direct:
+            reasons.append(f"model {name!r} was added")
+            continue
+        if declared.registry != model.registry:
+            reasons.append(f"model {name!r} now comes from registry {declared.registry!r}")
+        if not Handle.parse(declared.handle).admits(Handle.parse(model.handle)):
+            reasons.append(f"model {name!r} now declares {declared.handle}, locked is {model.handle}")
+        try:
+            admits = SpecifierSet(declared.versions).contains(str(model.version))
+        except InvalidSpecifier:
+            admits = False
+        if not admits:
+            reasons.append(f"model {name!r}: version {model.version} no longer satisfies {declared.versions!r}")
+        locked_input = lock.inputs.models.get(name)
+        if (locked_input.files if locked_input else None) != declared.files:
+            reasons.append(f"model {name!r}: files selection changed")
+    for name, model in lock.models.items():
+        if model.direct and name not in inputs.models:
+            reasons.append(f"model {name!r} was removed")
+
+    for name, model in lock.models.items():
+        for unmet in inputs.environment.unmet(model.requires):
+            reasons.append(f"model {name!r} {unmet}")
+        verdict = inputs.policy.evaluate(name, model.full_handle, model.license.published)
+        if not verdict.allowed:
+            reasons.append(f"model {name!r}: {verdict.reason}")
+    return reasons

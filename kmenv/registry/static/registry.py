@@ -1,0 +1,396 @@
+"""A static registry: ``index.json`` plus one JSON document per model instance, read from a folder or a URL.
+
+Every document may cost a network round trip, so reading is lazy: the constructor does no I/O, the
+index is read on first use and an instance's document only when that instance is asked about; both
+are then kept for the life of the object. Any static HTTP server or object store can serve one;
+``file://`` URLs and plain paths read the disk directly. ``kmenv registry build`` writes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
+
+import requests
+
+from kmenv._version import __version__
+from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError, UsageError
+from kmenv.registry.base import FileSource
+from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
+from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.handles import Handle
+from kmenv.values.target import framework_requirements
+
+__all__ = ["StaticRegistry"]
+
+_INDEX = "index.json"
+_HTTP = ("http", "https")
+#: Statuses worth another try: the server is overloaded or briefly broken, not saying "no".
+_RETRY_STATUSES = frozenset({408, 429})
+_RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_HEADERS = {"Accept": "application/json", "User-Agent": f"kmenv/{__version__}"}
+_HINT_URL = "is the registry url right? it must name the folder or URL that holds index.json"
+_HINT_REBUILD = "the registry is incomplete; rebuild it with `kmenv registry build` and publish the whole folder"
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """An instance the index lists, and where its document is."""
+
+    handle: Handle
+    document_url: str
+    latest: int
+
+
+class StaticRegistry:
+    """A registry read from a static index (implements :class:`kmenv.registry.base.Registry`).
+
+    ``location`` is a folder path (relative to ``base_dir``, the folder of kmodels.yaml), a
+    ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. Credentials
+    in an HTTP URL's user part are sent as Basic auth to that host only and never appear in a
+    URL this object returns or an error message. HTTP reads retry ``retries`` times on connection
+    errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        location: str,
+        *,
+        base_dir: Path | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 30,
+        retries: int = 3,
+        backoff: float = 0.25,
+    ) -> None:
+        self.name = name
+        self._root, self._auth = _locate(name, location, base_dir)
+        self._session = session
+        self._own_session: requests.Session | None = None
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._backoff = max(0.0, backoff)
+        self._lock = threading.RLock()
+        self._index: dict[Handle, _Listed] | None = None
+        self._documents: dict[Handle, tuple[Candidate, ...]] = {}
+
+    @property
+    def url(self) -> str:
+        """The absolute URL of ``index.json`` (``file://`` for folders), without credentials."""
+        return self._root + _INDEX
+
+    def __repr__(self) -> str:
+        return f"StaticRegistry({self.name!r}, {self.url!r})"
+
+    # -- the Registry protocol -------------------------------------------------------------
+
+    def instances(self, owner: str, model: str) -> Sequence[Handle]:
+        """Every instance of ``owner/model``, sorted; ``ModelNotFoundError`` when there is none."""
+        found = [h for h in self._listing() if h.owner == owner and h.model == model]
+        if not found:
+            models = sorted({f"{h.owner}/{h.model}" for h in self._listing()})
+            raise ModelNotFoundError(
+                f"registry {self.name!r} has no model {owner}/{model}",
+                hint=self._suggest(f"{owner}/{model}", models),
+            )
+        return found
+
+    def versions(self, instance: Handle) -> Sequence[Candidate]:
+        """Every version of ``instance``, newest first, with its files."""
+        return self._candidates(instance.unversioned())
+
+    def files(self, candidate: Candidate) -> Sequence[FileEntry]:
+        """The files of ``candidate`` as the registry lists them now, sorted by path."""
+        return self._find(candidate).files
+
+    def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
+        """Where ``file`` lives; free for entries this registry produced, one cached read otherwise."""
+        url = file.url
+        if url is None or not url.startswith(self._root):
+            # An entry from a lock made elsewhere: its URL may point into someone else's folder.
+            matches = [f for f in self._find(candidate).files if f.path == file.path]
+            if not matches:
+                raise ModelNotFoundError(
+                    f"registry {self.name!r}: {candidate} has no file {file.path!r}",
+                    hint="the registry changed since the lock was written; run `kmenv lock` again",
+                )
+            url = matches[0].url
+            assert url is not None, "this registry always sets a file's url"
+        return FileSource(url=url, headers=self._auth_headers(url))
+
+    # -- discovery -------------------------------------------------------------------------
+
+    def list_all(self) -> Sequence[Handle]:
+        """Every instance the registry holds, sorted (reads only ``index.json``)."""
+        return tuple(self._listing())
+
+    def close(self) -> None:
+        """Release the HTTP connections this object opened (a session passed in stays open)."""
+        if self._own_session is not None:
+            self._own_session.close()
+            self._own_session = None
+
+    def __enter__(self) -> StaticRegistry:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- documents -------------------------------------------------------------------------
+
+    def _listing(self) -> dict[Handle, _Listed]:
+        with self._lock:
+            if self._index is None:
+                url = self.url
+                data = self._read_json(
+                    url,
+                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {_shown(url)}", hint=_HINT_URL),
+                )
+                index = parse_index(data, _shown(url))
+                listed = {}
+                for entry in index.instances:
+                    handle = Handle.parse(entry.handle)
+                    listed[handle] = _Listed(handle, urljoin(url, entry.document), entry.latest)
+                self._index = dict(sorted(listed.items()))
+            return self._index
+
+    def _candidates(self, key: Handle) -> tuple[Candidate, ...]:
+        with self._lock:
+            cached = self._documents.get(key)
+            if cached is not None:
+                return cached
+            listed = self._listing().get(key)
+            if listed is None:
+                raise ModelNotFoundError(
+                    f"registry {self.name!r} has no model {key}",
+                    hint=self._suggest(str(key), [str(h) for h in self._listing()]),
+                )
+            url = listed.document_url
+            data = self._read_json(
+                url,
+                lambda: RegistryError(
+                    f"registry {self.name!r}: the index lists {key} but its document {_shown(url)} is missing",
+                    hint=_HINT_REBUILD,
+                ),
+            )
+            document = parse_instance(data, _shown(url))
+            if document.handle != str(key):
+                raise RegistryDocumentError(
+                    f"{_shown(url)}: $.handle: the document describes {document.handle}, the index says {key}",
+                    hint=_HINT_REBUILD,
+                )
+            newest_first = sorted(document.versions, key=lambda v: v.version, reverse=True)
+            candidates = tuple(self._candidate(key, document, v, url) for v in newest_first)
+            self._documents[key] = candidates
+            return candidates
+
+    def _candidate(self, key: Handle, document: InstanceDocument, version: VersionRecord, url: str) -> Candidate:
+        assert key.framework is not None, "index handles are always full"
+        files = tuple(
+            FileEntry(f.path, f.size, f.sha256, url=self._file_url(url, f.url))
+            for f in sorted(version.files, key=lambda f: f.path)
+        )
+        base = None
+        if version.base is not None:
+            base = BaseModelRef(Handle.parse(version.base.handle), version.base.versions, registry=self.name)
+        return Candidate(
+            handle=key.with_version(version.version),
+            registry=self.name,
+            license=version.license,
+            requires=framework_requirements(key.framework, version.requires),
+            base=base,
+            files=files,
+            title=document.title,
+            published=version.published,
+        )
+
+    def _file_url(self, document_url: str, url: str) -> str:
+        absolute = urljoin(document_url, url)
+        if _scheme(self._root) in _HTTP and _scheme(absolute) not in _HTTP:
+            raise RegistryDocumentError(
+                f"{_shown(document_url)}: file url {url!r} points to the local disk from a registry served over HTTP",
+                hint="a registry on a web server may only point to http(s) URLs; rebuild it",
+            )
+        return absolute
+
+    def _find(self, candidate: Candidate) -> Candidate:
+        known = self._candidates(candidate.handle.unversioned())
+        for found in known:
+            if found.version == candidate.version:
+                return found
+        shown = ", ".join(str(c.version) for c in known)
+        raise ModelNotFoundError(
+            f"registry {self.name!r} has no version {candidate.version} of {candidate.handle.unversioned()}",
+            hint=f"its versions are {shown}",
+        )
+
+    def _suggest(self, wanted: str, known: list[str]) -> str:
+        by_folded = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(wanted.lower(), list(by_folded), n=3, cutoff=0.6)
+        if close:
+            return "did you mean " + " or ".join(by_folded[c] for c in close) + "?"
+        return f"registry {self.name!r} holds {len(known)} of them; `kmenv search` lists them"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read_json(self, url: str, missing: Callable[[], RegistryError]) -> object:
+        data = self._read_local(url) if _scheme(url) == "file" else self._read_http(url)
+        if data is None:
+            raise missing()
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno} column {exc.colno}"
+            raise RegistryDocumentError(
+                f"{_shown(url)} is not valid JSON ({exc.msg} at {where})",
+                hint="check that the url serves the registry's files; a web page instead of JSON gives this",
+            ) from None
+        except UnicodeDecodeError:
+            raise RegistryDocumentError(
+                f"{_shown(url)} is not valid JSON (not UTF-8 text)",
+                hint="check that the url serves the registry's files",
+            ) from None
+
+    def _read_local(self, url: str) -> bytes | None:
+        path = _local_path(url)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            raise RegistryError(f"registry {self.name!r}: {path} is a folder, not a file", hint=_HINT_URL) from None
+        except OSError as exc:
+            raise RegistryError(
+                f"registry {self.name!r}: cannot read {path}: {exc.strerror or exc}",
+                hint="check that the registry folder is readable",
+            ) from None
+
+    def _read_http(self, url: str) -> bytes | None:
+        """GET ``url``; ``None`` when the server says it does not exist (404/410)."""
+        session = self._http_session()
+        attempts = self._retries + 1
+        failure = ""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self._backoff * 2 ** (attempt - 1))
+            try:
+                response = session.get(url, timeout=self._timeout, auth=self._auth, headers=_HEADERS)
+            except _RETRY_ERRORS as exc:
+                failure = _describe_failure(exc, self._timeout)
+                continue
+            except requests.RequestException as exc:
+                raise NetworkError(
+                    f"registry {self.name!r}: GET {url} failed ({type(exc).__name__})", hint=_HINT_URL
+                ) from None
+            with response:
+                status = response.status_code
+                if status >= 500 or status in _RETRY_STATUSES:
+                    failure = f"the server answered HTTP {status}"
+                    continue
+                if status in (404, 410):
+                    return None
+                if status >= 400:
+                    raise RegistryError(
+                        f"registry {self.name!r}: GET {url} answered HTTP {status}",
+                        hint="the server refused access; add a ~/.netrc entry for the host if it needs a login"
+                        if status in (401, 403)
+                        else _HINT_URL,
+                    )
+                return response.content
+        tries = "once" if attempts == 1 else f"{attempts} times"
+        raise NetworkError(
+            f"registry {self.name!r}: GET {url} failed, tried {tries}: {failure}",
+            hint="check the network and the registry url, then try again (or pass --offline to use the cache)",
+        )
+
+    def _http_session(self) -> requests.Session:
+        if self._session is not None:
+            return self._session
+        if self._own_session is None:
+            self._own_session = requests.Session()
+        return self._own_session
+
+    def _auth_headers(self, url: str) -> dict[str, str]:
+        if self._auth is None or urlsplit(url).netloc != urlsplit(self._root).netloc:
+            return {}
+        token = base64.b64encode(f"{self._auth[0]}:{self._auth[1]}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {token}"}
+
+
+def _locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple[str, str] | None]:
+    """The registry's root URL (ending in ``/``, no credentials) and any credentials it carried."""
+    parts = urlsplit(location)
+    scheme = parts.scheme.lower()
+    if scheme in _HTTP:
+        if not parts.hostname:
+            raise UsageError(f"registry {name!r}: url {location!r} has no host", hint="write https://host/path/")
+        if parts.query or parts.fragment:
+            raise UsageError(
+                f"registry {name!r}: a static registry url cannot carry '?' or '#'",
+                hint="serve the registry folder at a plain URL",
+            )
+        auth = None
+        if parts.username is not None:
+            auth = (unquote(parts.username), unquote(parts.password or ""))
+        host = parts.netloc.rpartition("@")[2]
+        return f"{scheme}://{host}{_folder(parts.path)}", auth
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise UsageError(
+                f"registry {name!r}: file url {location!r} names a remote host",
+                hint="write file:///absolute/path or a plain path",
+            )
+        path = Path(url2pathname(parts.path))
+    elif scheme and len(scheme) > 1:
+        raise UsageError(
+            f"registry {name!r}: url scheme {parts.scheme!r} is not supported",
+            hint="a static registry is a folder path, a file:// URL or an http(s):// URL",
+        )
+    else:
+        path = Path(os.path.expanduser(location))
+    if not path.is_absolute():
+        path = (base_dir if base_dir is not None else Path.cwd()) / path
+    path = Path(os.path.abspath(path))
+    if path.name == _INDEX:
+        path = path.parent
+    uri = path.as_uri()
+    return (uri if uri.endswith("/") else uri + "/"), None
+
+
+def _folder(path: str) -> str:
+    if path.endswith("/" + _INDEX):
+        return path[: -len(_INDEX)]
+    return path if path.endswith("/") else path + "/"
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def _local_path(url: str) -> Path:
+    return Path(url2pathname(urlsplit(url).path))
+
+
+def _shown(url: str) -> str:
+    """How a document's place reads in messages: a plain path for local files, else the URL."""
+    return str(_local_path(url)) if _scheme(url) == "file" else url
+
+
+def _describe_failure(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke mid-answer"
+    return f"could not connect ({type(exc).__name__})"

@@ -1,0 +1,262 @@
+"""The content-addressed store: file blobs by sha256, shared by every environment on the machine.
+
+A blob becomes real only after its size and every digest we know are proven, by an atomic
+rename; a finished blob is never rewritten (only one of the wrong size is replaced). Layout under ``root``::
+
+    blobs/sha256/<aa>/<digest>       finished blobs, read-only (environments hard-link them)
+    partial/<digest>.part            bytes of a download that stopped early, kept for resume
+    partial/<digest>.json            what the source said about them (validator, range support)
+    partial/<digest>.<owner>.tmp     a download in progress, private to one writer
+    locks/<digest>.lock              one flock per blob, so parallel runs don't fetch it twice
+    index/<algo>/<aa>/<hex>          the sha256 of the blob with that md5 (or other) digest
+    tmp/                             scratch space on the same filesystem
+
+A download whose sha256 is not known in advance (Kaggle publishes only md5) uses ``u-<key>``
+in place of ``<digest>`` for its partial and lock, and lands under the sha256 it turns out to have.
+
+File locks are not trusted blindly (network filesystems can fake them): every writer has its
+own temp file, and whatever a partial holds is hashed again before it counts.
+
+This module orchestrates; the parts live beside it: :mod:`kmenv.store.writer` (streaming, hashing,
+verifying one blob), :mod:`kmenv.store.partials` (resuming what a stopped writer left),
+:mod:`kmenv.store.digests` (digest forms) and :mod:`kmenv.store.diskspace` (free-space checks). Their names
+callers use are importable from here as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+
+from kmenv.errors import IntegrityError
+from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
+from kmenv.store.diskspace import check_free_space, check_install_space
+from kmenv.store.partials import open_writer, partial_paths
+from kmenv.store.partials import pid_alive as pid_alive
+from kmenv.store.writer import CHUNK_SIZE as CHUNK_SIZE
+from kmenv.store.writer import DIR_MODE, BlobWriter
+from kmenv.store.writer import MISMATCH_HINT as MISMATCH_HINT
+from kmenv.values.candidates import FileEntry
+
+__all__ = ["BlobWriter", "Store", "canonical_digest", "check_free_space", "check_install_space"]
+
+_LOCK_POLL_SECONDS = 0.05
+
+
+class Store:
+    """Blobs addressed by sha256 under ``root``; see the module docstring for the layout.
+
+    Constructing a store does no I/O; directories appear on first write.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def blob_path(self, sha256: str) -> Path:
+        """Where the blob with this digest lives (whether or not it exists yet)."""
+        digest = require_sha256(sha256)
+        return self.root / "blobs" / "sha256" / digest[:2] / digest
+
+    def has_blob(self, sha256: str, size: int) -> bool:
+        """True when the blob exists with the expected size; cheap (one stat), trusts the name for the hash."""
+        try:
+            return self.blob_path(sha256).stat().st_size == size
+        except FileNotFoundError:
+            return False
+
+    def has(self, entry: FileEntry) -> bool:
+        """True when ``entry``'s blob exists with the expected size."""
+        return self.has_blob(entry.sha256, entry.size)
+
+    def missing(self, entries: Iterable[FileEntry]) -> list[FileEntry]:
+        """Entries whose blob is absent, one per sha256, in first-seen order."""
+        seen: set[str] = set()
+        result: list[FileEntry] = []
+        for entry in entries:
+            if entry.sha256 in seen:
+                continue
+            seen.add(entry.sha256)
+            if not self.has(entry):
+                result.append(entry)
+        return result
+
+    def ingest(
+        self,
+        entry: FileEntry,
+        produce: Callable[[BlobWriter], None],
+        *,
+        label: str | None = None,
+        poll: Callable[[], None] | None = None,
+    ) -> bool:
+        """Make ``entry``'s blob real from the bytes ``produce`` writes; False when it already existed.
+
+        Holds the blob's file lock throughout and looks again once it has it (another process
+        may have just finished). ``produce`` writes into the :class:`BlobWriter`; on return the
+        bytes are verified and published, and every verified digest besides sha256 is recorded
+        in the digest index (:meth:`lookup_digest`). A mismatch discards the temp file and raises
+        :class:`IntegrityError` (after one clean retry from zero when the bytes were resumed);
+        any other exception keeps the bytes as a partial for resume. ``poll`` is called while
+        waiting for another process's lock; raise from it to give up waiting.
+        """
+        if self.has(entry):
+            return False
+        self._ensure_layout()
+        with self._blob_lock(require_sha256(entry.sha256), poll):
+            if self.has(entry):
+                return False
+            self._write(
+                entry.sha256,
+                produce,
+                label=label or entry.path,
+                size=entry.size,
+                sha256=entry.sha256,
+                digests=entry.digests,
+            )
+            return True
+
+    def ingest_unknown(
+        self,
+        produce: Callable[[BlobWriter], None],
+        *,
+        size: int | None,
+        digests: Mapping[str, str],
+        label: str,
+        resume_key: str,
+        poll: Callable[[], None] | None = None,
+    ) -> str:
+        """Like :meth:`ingest` for bytes whose sha256 is not known yet; returns the sha256 they have.
+
+        ``size`` (when given) and ``digests`` are checked as the bytes arrive. When a digest is
+        already in the index and its blob is present, nothing is produced. ``resume_key`` names
+        the download (any text, e.g. its source) so an interrupted one resumes under the same key.
+        """
+        known = self._known_blob(size, digests)
+        if known is not None:
+            return known
+        self._ensure_layout()
+        key = "u-" + hashlib.sha256(resume_key.encode("utf-8")).hexdigest()
+        with self._blob_lock(key, poll):
+            known = self._known_blob(size, digests)
+            if known is not None:
+                return known
+            return self._write(key, produce, label=label, size=size, sha256=None, digests=digests)
+
+    def _known_blob(self, size: int | None, digests: Mapping[str, str]) -> str | None:
+        for name, value in sorted(digests.items()):
+            sha = self.lookup_digest(name, value)
+            if sha is not None and (size is None or self.has_blob(sha, size)):
+                return sha
+        return None
+
+    def _write(
+        self,
+        key: str,
+        produce: Callable[[BlobWriter], None],
+        *,
+        label: str,
+        size: int | None,
+        sha256: str | None,
+        digests: Mapping[str, str],
+    ) -> str:
+        """Run ``produce`` into a writer on ``key``'s partial, verify, publish; the blob's sha256."""
+        writer = open_writer(self.root / "partial", key, label, size=size, sha256=sha256, digests=digests)
+        try:
+            for attempt in (1, 2):
+                try:
+                    produce(writer)
+                    digest = writer._publish(self.blob_path)
+                    break
+                except IntegrityError:
+                    if attempt == 2 or not writer.resumed:
+                        raise
+                    writer.restart()  # the resumed part may be the culprit: once more from zero
+            else:  # pragma: no cover - the loop always breaks or raises
+                raise AssertionError("unreachable")
+        except IntegrityError:
+            writer._discard()
+            raise
+        except BaseException:
+            writer._release(*partial_paths(self.root / "partial", key))
+            raise
+        for name, value in writer.verified_digests():
+            with contextlib.suppress(OSError):  # the index only saves downloads; the blob is what counts
+                self.record_digest(name, value, digest)
+        return digest
+
+    # digest index ---------------------------------------------------------------------------
+
+    def _index_path(self, algorithm: str, value: str) -> Path | None:
+        algo = algorithm.lower()
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", algo):
+            return None
+        key = canonical_digest(algo, value)
+        if key is None:
+            return None
+        return self.root / "index" / algo / key[:2] / key
+
+    def lookup_digest(self, algorithm: str, value: str) -> str | None:
+        """The sha256 of a blob in the store whose ``algorithm`` digest is ``value`` (hex or base64).
+
+        None when the digest is unknown, malformed, or its blob is no longer in the store.
+        """
+        path = self._index_path(algorithm, value)
+        if path is None:
+            return None
+        try:
+            sha = path.read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            return None
+        if not is_sha256(sha) or not self.blob_path(sha).is_file():
+            return None
+        return sha
+
+    def record_digest(self, algorithm: str, value: str, sha256: str) -> None:
+        """Remember that the blob ``sha256`` has ``algorithm`` digest ``value`` (atomic; safe across processes)."""
+        require_sha256(sha256)
+        path = self._index_path(algorithm, value)
+        if path is None:
+            raise IntegrityError(
+                f"{value!r} is not a {algorithm} digest (hex or base64 of the raw digest)",
+                hint="the registry published a malformed digest; report it to the registry",
+            )
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="ascii").strip() == sha256:
+                return
+        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            temp.write_text(sha256 + "\n", encoding="ascii")
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _ensure_layout(self) -> None:
+        for sub in ("blobs/sha256", "partial", "locks", "tmp"):
+            (self.root / sub).mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def _blob_lock(self, key: str, poll: Callable[[], None] | None) -> Iterator[None]:
+        """An exclusive flock on ``locks/<key>.lock``, polled so that waiting can be abandoned."""
+        fd = os.open(self.root / "locks" / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                if poll is not None:
+                    poll()
+                time.sleep(_LOCK_POLL_SECONDS)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock

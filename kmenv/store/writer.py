@@ -1,0 +1,275 @@
+"""Streaming one blob into a private temp file while hashing it, then proving and publishing or keeping it."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from kmenv.errors import IntegrityError
+from kmenv.store.digests import digest_matches, hashable
+
+__all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "sidecar_of"]
+
+CHUNK_SIZE = 1 << 20
+_PIPE_DEPTH = 8  # chunks waiting to be hashed, per writer
+_INLINE_HASH_BYTES = 4 << 20  # files up to this size are hashed in the writing thread
+MISMATCH_HINT = (
+    "the source serves different bytes than the registry recorded; try again, "
+    "and report it to the registry if it persists"
+)
+DIR_MODE = 0o755
+_BLOB_MODE = 0o444
+
+
+class _HashPipe:
+    """Hashes written chunks on a thread of its own, so hashing overlaps receiving and writing.
+
+    sha256 runs at well under a GiB/s on one core, about what a disk takes; done inline it
+    halves a fast download (issue 4). hashlib releases the GIL on large updates, so the
+    two run in parallel. The queue is short (``_PIPE_DEPTH`` chunks): memory stays constant.
+    """
+
+    def __init__(self, writer: BlobWriter) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_PIPE_DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kmenv-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            data = self._queue.get()
+            try:
+                if data is None:
+                    return
+                if self._error is None:
+                    for hasher in self._writer._hashers.values():
+                        hasher.update(data)
+            except BaseException as exc:  # reported to the writer at the next drain
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def feed(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def drain(self) -> None:
+        """Wait until every chunk fed so far is hashed."""
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+class BlobWriter:
+    """Streams one blob's bytes into a private temp file, hashing every digest as they arrive.
+
+    :meth:`~kmenv.store.blobstore.Store.ingest` hands it to a producer. ``offset`` bytes are already on disk (kept
+    from an earlier attempt and hashed again on opening); the producer continues from there
+    or calls :meth:`restart`. ``validator`` and ``accepts_ranges`` are what the source said
+    about those bytes (``None`` when unknown). A producer that appends a resumed stream sets
+    ``resumed``, so a final mismatch is blamed on the partial and retried once from zero.
+    ``size`` and ``sha256`` are what the bytes must be (``None`` when not known in advance:
+    :meth:`~kmenv.store.blobstore.Store.ingest_unknown`); the source may add digests while streaming
+    (:meth:`expect_digest`), and every one of them is checked in the same single pass.
+    Producers use the public methods only; the underscored steps (rehash on open, publish,
+    discard, release) are driven by :mod:`kmenv.store.blobstore` and :mod:`kmenv.store.partials`, which know
+    where blobs and partials live.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        path: Path,
+        file: IO[bytes],
+        *,
+        size: int | None,
+        sha256: str | None,
+        digests: Mapping[str, str] | None = None,
+    ) -> None:
+        self.label = label
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.offset = 0
+        self.validator: str | None = None
+        self.accepts_ranges: bool | None = None
+        self.resumed = False
+        self._file = file
+        self._pipe: _HashPipe | None = None
+        self._expected: list[tuple[str, str]] = []
+        self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
+        for name, value in sorted((digests or {}).items()):
+            self.expect_digest(name, value)
+
+    def expect_digest(self, name: str, value: str) -> None:
+        """Also require ``name`` (``md5``, ...) to equal ``value``; algorithms hashlib lacks are skipped.
+
+        A digest learnt after bytes were written is computed over the bytes on disk first.
+        """
+        algo = name.lower()
+        if not hashable(algo) or (name, value.strip()) in self._expected:
+            return
+        self._expected.append((name, value.strip()))
+        if algo not in self._hashers:
+            self._sync()
+            hasher = hashlib.new(algo, usedforsecurity=False)
+            if self.offset:
+                self._file.flush()
+                with open(self.path, "rb") as existing:
+                    remaining = self.offset
+                    while remaining and (chunk := existing.read(min(CHUNK_SIZE, remaining))):
+                        hasher.update(chunk)
+                        remaining -= len(chunk)
+            self._hashers[algo] = hasher
+
+    def _fresh_hashers(self) -> dict[str, Any]:
+        return {algo: hashlib.new(algo, usedforsecurity=algo == "sha256") for algo in self._hashers}
+
+    def _rehash_existing(self) -> None:
+        """Re-derive the running hashes from the bytes on disk (one read); drop a partial that is too long."""
+        size = os.fstat(self._file.fileno()).st_size
+        if self.size is not None and size > self.size:
+            self.restart()
+            return
+        self._file.seek(0)
+        while chunk := self._file.read(CHUNK_SIZE):
+            for hasher in self._hashers.values():
+                hasher.update(chunk)
+        self.offset = size
+        self.resumed = size > 0
+
+    def remember_source(self, *, validator: str | None, accepts_ranges: bool | None) -> None:
+        """Record what the source said about the bytes being written, for a later resume.
+
+        Written beside the temp file at once, so a writer killed outright (SIGKILL, power loss)
+        still leaves the validator for the process that adopts its bytes.
+        """
+        if (validator, accepts_ranges) == (self.validator, self.accepts_ranges):
+            return
+        self.validator = validator
+        self.accepts_ranges = accepts_ranges
+        _write_state(sidecar_of(self.path), {"validator": validator, "accepts_ranges": accepts_ranges})
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``; refuse (IntegrityError) anything past the expected size instead of filling the disk."""
+        if self.size is not None and self.offset + len(data) > self.size:
+            raise IntegrityError(
+                f"{self.label}: size mismatch: expected {self.size} bytes, the source sent more",
+                hint=MISMATCH_HINT,
+            )
+        self._file.write(data)
+        if self._pipe is None and self.offset + len(data) <= _INLINE_HASH_BYTES:
+            for hasher in self._hashers.values():  # a small file: a thread would cost more than it saves
+                hasher.update(data)
+        else:
+            if self._pipe is None:
+                self._pipe = _HashPipe(self)
+            self._pipe.feed(bytes(data))
+        self.offset += len(data)
+
+    def _sync(self) -> None:
+        """Let the hashes catch up with every byte written."""
+        if self._pipe is not None:
+            self._pipe.drain()
+
+    def _stop_hashing(self) -> None:
+        if self._pipe is not None:
+            self._pipe.stop()
+            self._pipe = None
+
+    def restart(self) -> None:
+        """Forget every byte written so far and start again from zero."""
+        self._sync()
+        self._file.seek(0)
+        self._file.truncate()
+        self._hashers = self._fresh_hashers()
+        self.offset = 0
+        self.resumed = False
+
+    def _verify(self) -> str:
+        """Size, then sha256, then every other expected digest; the first mismatch is raised. The sha256."""
+        hint = MISMATCH_HINT
+        self._sync()
+        if self.size is not None and self.offset != self.size:
+            raise IntegrityError(
+                f"{self.label}: size mismatch: expected {self.size} bytes, got {self.offset}", hint=hint
+            )
+        actual = str(self._hashers["sha256"].hexdigest())
+        if self.sha256 is not None and actual != self.sha256:
+            raise IntegrityError(f"{self.label}: sha256 mismatch: expected {self.sha256}, got {actual}", hint=hint)
+        for name, expected in sorted(self._expected):
+            ok, got = digest_matches(expected, self._hashers[name.lower()])
+            if not ok:
+                raise IntegrityError(f"{self.label}: {name} mismatch: expected {expected}, got {got}", hint=hint)
+        return actual
+
+    def verified_digests(self) -> list[tuple[str, str]]:
+        """The ``(algorithm, value)`` pairs besides sha256 that the published bytes were proven to match."""
+        return list(self._expected)
+
+    def _publish(self, blob_path: Callable[[str], Path]) -> str:
+        """Verify, make read-only, then rename into place atomically; the sha256.
+
+        When a blob of the right size already exists (the same bytes arrived under another
+        name), ours is dropped: a finished blob is never rewritten. A blob of the wrong size
+        (a power cut before the kernel wrote it out) is replaced.
+
+        The bytes are fsynced before the rename: after a power cut a blob of the right size
+        could otherwise hold pages the disk never received, and installs trust a blob's name.
+        Correctness first; the cost is measured in ``bench/bench_download.py``.
+        """
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        digest = self._verify()
+        self._stop_hashing()
+        blob = blob_path(digest)
+        with contextlib.suppress(FileNotFoundError):
+            if blob.stat().st_size == self.offset:
+                self._discard()
+                return digest
+        os.fchmod(self._file.fileno(), _BLOB_MODE)
+        self._file.close()
+        blob.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        os.replace(self.path, blob)
+        sidecar_of(self.path).unlink(missing_ok=True)
+        return digest
+
+    def _discard(self) -> None:
+        self._stop_hashing()
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+        sidecar_of(self.path).unlink(missing_ok=True)
+
+    def _release(self, part: Path, sidecar: Path) -> None:
+        """Keep written bytes (if any) as the resumable partial; the next writer hashes them again."""
+        self._stop_hashing()
+        self._file.close()
+        sidecar_of(self.path).unlink(missing_ok=True)
+        if self.offset == 0 or not self.path.exists():
+            self.path.unlink(missing_ok=True)
+            return
+        _write_state(sidecar, {"validator": self.validator, "accepts_ranges": self.accepts_ranges})
+        os.replace(self.path, part)
+
+
+def sidecar_of(private: Path) -> Path:
+    """Where a private temp file's source state lives (``<key>.<owner>.tmp.json``)."""
+    return private.with_name(private.name + ".json")
+
+
+def _write_state(path: Path, state: Mapping[str, object]) -> None:
+    temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
+    temp.write_text(json.dumps(dict(state)), encoding="utf-8")
+    os.replace(temp, path)

@@ -1,0 +1,4 @@
+"""Plain values the whole program shares: handles, candidates and files, target environments, version changes.
+
+Pure core: no I/O, no imports from any edge.
+"""
