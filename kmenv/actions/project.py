@@ -6,8 +6,6 @@ resolver inputs, opens registries, and reads and writes the lock atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,28 +13,14 @@ from typing import TYPE_CHECKING
 from kmenv.config import Settings
 from kmenv.environment.layout import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME, find_project_dir
 from kmenv.errors import LockfileError, UsageError
+from kmenv.fs.atomic import write_atomic
 
 if TYPE_CHECKING:
     from kmenv.lockfile.document import DeclaredInputs, LockFile
     from kmenv.registry.base import Registry
     from kmenv.spec.document import ProjectSpec
 
-__all__ = ["Project", "write_atomic"]
-
-
-def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new file, never a mix."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["Project", "require_lock"]
 
 
 class Project:

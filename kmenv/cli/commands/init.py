@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.project import write_atomic
     from kmenv.environment.layout import SPEC_FILENAME
     from kmenv.errors import UsageError
+    from kmenv.fs.atomic import write_atomic
     from kmenv.spec.edit import starter_text
 
     folder = Path(args.project or ".").expanduser().absolute()
