@@ -6,6 +6,7 @@ leaf also inherits the builtin it resembles so that library users can catch it n
     KmenvError                                  exit 1
     ├── UsageError (ValueError)                 exit 2   bad flags or arguments
     │   ├── ProjectNotFoundError (FileNotFoundError)
+    │   ├── HandleError                         a malformed model handle string
     │   ├── SpecError                           kmodels.yaml problems (all of them, in one pass)
     │   ├── LockfileError                       corrupt or hand-edited kmodels.lock
     │   ├── StaleLockError                      --locked with a lock the inputs no longer admit
@@ -33,6 +34,7 @@ __all__ = [
     "EXIT_POLICY",
     "EXIT_REGISTRY",
     "EXIT_USAGE",
+    "HandleError",
     "IntegrityError",
     "Interrupted",
     "KmenvError",
@@ -91,6 +93,15 @@ class UsageError(KmenvError, ValueError):
 
 class ProjectNotFoundError(UsageError, FileNotFoundError):
     """No kmodels.yaml was found upward from the working directory."""
+
+
+class HandleError(UsageError):
+    """A handle string is malformed; ``hint`` says what a valid one looks like.
+
+    It is a usage error (and so a ``ValueError``) because a handle is always something the
+    user typed, on the command line or in a file; callers that know the file turn it into a
+    located :class:`Problem` instead.
+    """
 
 
 @dataclass(frozen=True)

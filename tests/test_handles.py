@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kmenv.values.handles import FRAMEWORKS, Handle, HandleError, closest_framework, normalise_framework
+from kmenv.errors import HandleError
+from kmenv.values.handles import FRAMEWORKS, Handle, closest_framework, normalise_framework
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kmenv.errors import UsageError
 from kmenv.policy.names import normalise_licence
 from kmenv.values.candidates import FileEntry
-from kmenv.values.handles import FRAMEWORKS, Handle, HandleError, normalise_framework
+from kmenv.values.handles import FRAMEWORKS, Handle, normalise_framework
 
 if TYPE_CHECKING:
     from kmenv.config import Settings
@@ -62,15 +62,8 @@ def open_discovery(settings: Settings, *, refresh: bool = False) -> KaggleRegist
     return open_kaggle("kaggle", None, settings=settings, refresh=refresh)
 
 
-def _parse(text: str) -> Handle:
-    try:
-        return Handle.parse(text)
-    except HandleError as exc:
-        raise UsageError(str(exc), hint=exc.hint) from None
-
-
 def _full(text: str) -> Handle:
-    handle = _parse(text)
+    handle = Handle.parse(text)
     if handle.is_partial:
         raise UsageError(
             f"{text!r} is not a full handle",
@@ -246,7 +239,7 @@ def show_model(registry: KaggleRegistry, text: str) -> ModelCard:
     from kmenv.errors import ModelNotFoundError
     from kmenv.registry.kaggle.mapping import web_url
 
-    handle = _parse(text)
+    handle = Handle.parse(text)
     model = registry.model_info(handle.owner, handle.model)
     instances = tuple(registry.model_instances(handle.owner, handle.model)) or model.instances
     instances = tuple(sorted(instances, key=lambda i: (_fw_rank(i.handle.framework or ""), str(i.handle))))

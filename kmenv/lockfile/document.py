@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kmenv.errors import LockfileError, UsageError
+from kmenv.errors import HandleError, LockfileError, UsageError
 from kmenv.policy.base import LicencePolicy
 from kmenv.values.candidates import Candidate, FileEntry
-from kmenv.values.handles import Handle, HandleError
+from kmenv.values.handles import Handle
 from kmenv.values.target import TargetEnvironment
 
 __all__ = [

@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from kmenv.errors import Problem, ProjectNotFoundError, SpecError
+from kmenv.errors import HandleError, Problem, ProjectNotFoundError, SpecError
 from kmenv.policy.table import Category
 from kmenv.spec.problems import (
     Placer,
@@ -45,7 +45,7 @@ from kmenv.spec.problems import (
     plain,
     read_yaml,
 )
-from kmenv.values.handles import Handle, HandleError
+from kmenv.values.handles import Handle
 
 __all__ = [
     "FORMAT_VERSION",

@@ -21,8 +21,8 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from kmenv.errors import Problem, SpecError
-from kmenv.values.handles import Handle, HandleError
+from kmenv.errors import HandleError, Problem, SpecError
+from kmenv.values.handles import Handle
 
 __all__ = [
     "Finding",

@@ -10,7 +10,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
-__all__ = ["FRAMEWORKS", "Handle", "HandleError", "closest_framework", "normalise_framework"]
+from kmenv.errors import HandleError
+
+__all__ = ["FRAMEWORKS", "Handle", "closest_framework", "normalise_framework"]
 
 #: Canonical handle spellings of Kaggle's ``ModelFramework`` enum, in enum order.
 FRAMEWORKS: tuple[str, ...] = (
@@ -47,14 +49,6 @@ def _fold(name: str) -> str:
 _BY_FOLDED = {_fold(f): f for f in FRAMEWORKS}
 _ENUM_PREFIX = "modelframework"
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-class HandleError(ValueError):
-    """A handle string is malformed; ``hint`` says what a valid one looks like."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 def normalise_framework(name: str) -> str | None:
@@ -94,7 +88,7 @@ class Handle:
 
     @classmethod
     def parse(cls, text: str) -> Handle:
-        """Parse a handle string; raises :class:`HandleError` with a hint when malformed."""
+        """Parse a handle string; raises :class:`~kmenv.errors.HandleError` with a hint when malformed."""
         raw = text.strip()
         parts = raw.split("/")
         example = "owner/model/framework/variation, e.g. google/gemma/transformers/2b-it"

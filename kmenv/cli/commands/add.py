@@ -19,15 +19,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.lock import lock_project
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
-    from kmenv.errors import UsageError
     from kmenv.spec.edit import add_model, default_name
-    from kmenv.values.handles import Handle, HandleError
+    from kmenv.values.handles import Handle
 
     project = open_project(args)
-    try:
-        handle = Handle.parse(args.handle.split("@", 1)[0])
-    except HandleError as exc:
-        raise UsageError(str(exc), hint=exc.hint) from None
+    handle = Handle.parse(args.handle.split("@", 1)[0])
     name = args.name or default_name(handle)
     original = project.spec_path.read_text(encoding="utf-8")
     project.write_spec(add_model(original, name, args.handle, filename=str(project.spec_path)))

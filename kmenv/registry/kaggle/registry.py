@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import requests
 
-from kmenv.errors import IntegrityError, KmenvError, ModelNotFoundError, RegistryError
+from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.registry.base import FileSource
 from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.mapping import (
@@ -45,7 +45,7 @@ from kmenv.registry.kaggle.mapping import (
 )
 from kmenv.store.blobstore import CHUNK_SIZE, Store
 from kmenv.values.candidates import Candidate, FileEntry
-from kmenv.values.handles import Handle, HandleError
+from kmenv.values.handles import Handle
 
 __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 

@@ -39,7 +39,7 @@ from typing import TypeVar
 from packaging.specifiers import SpecifierSet
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
-from kmenv.errors import Problem, UsageError
+from kmenv.errors import HandleError, Problem, UsageError
 from kmenv.registry.static.documents import (
     FORMAT,
     VersionMetadata,
@@ -49,7 +49,7 @@ from kmenv.registry.static.documents import (
     validation_problems,
 )
 from kmenv.values.candidates import format_size
-from kmenv.values.handles import Handle, HandleError, closest_framework, normalise_framework
+from kmenv.values.handles import Handle, closest_framework, normalise_framework
 
 __all__ = ["BuildReport", "RegistrySourceError", "build_registry"]
 

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
-from kmenv.errors import RegistryDocumentError
-from kmenv.values.handles import Handle, HandleError
+from kmenv.errors import HandleError, RegistryDocumentError
+from kmenv.values.handles import Handle
 
 __all__ = [
     "FORMAT",
