@@ -7,7 +7,9 @@ leaf also inherits the builtin it resembles so that library users can catch it n
     ├── UsageError (ValueError)                 exit 2   bad flags or arguments
     │   ├── ProjectNotFoundError (FileNotFoundError)
     │   ├── HandleError                         a malformed model handle string
-    │   ├── SpecError                           kmodels.yaml problems (all of them, in one pass)
+    │   ├── LocatedProblemsError                input with located problems (all of them, in one pass)
+    │   │   ├── SpecError                       kmodels.yaml problems
+    │   │   └── RegistrySourceError             a registry build's source folder problems
     │   ├── LockfileError                       corrupt or hand-edited kmodels.lock
     │   ├── StaleLockError                      --locked with a lock the inputs no longer admit
     │   └── NotInstalledError (LookupError)     a model name the project or environment lacks
@@ -38,6 +40,7 @@ __all__ = [
     "IntegrityError",
     "Interrupted",
     "KmenvError",
+    "LocatedProblemsError",
     "LockfileError",
     "ModelNotFoundError",
     "NetworkError",
@@ -47,6 +50,7 @@ __all__ = [
     "ProjectNotFoundError",
     "RegistryDocumentError",
     "RegistryError",
+    "RegistrySourceError",
     "ResolutionImpossible",
     "SpecError",
     "StaleLockError",
@@ -135,19 +139,48 @@ class Problem:
         return text
 
 
-class SpecError(UsageError):
-    """kmodels.yaml has one or more problems; all of them are in ``problems``."""
+class LocatedProblemsError(UsageError):
+    """Input with one or more located problems, all of them in ``problems``.
+
+    Checking reports every problem in one pass rather than stopping at the first. The
+    headline is the problem itself when there is one; each leaf words the headline for
+    several, and :meth:`details` lists them all under it.
+    """
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
-        first = self.problems[0]
-        more = len(self.problems) - 1
-        message = first.render(with_hint=False) if not more else f"{len(self.problems)} problems in {first.file}"
-        super().__init__(message, hint=first.hint if not more else None)
+        message, hint = self._headline(self.problems[0], len(self.problems) - 1)
+        super().__init__(message, hint=hint)
+
+    @staticmethod
+    def _headline(first: Problem, more: int) -> tuple[str, str | None]:
+        """The message and hint for ``first`` followed by ``more`` further problems."""
+        return first.render(with_hint=False), first.hint
 
     def details(self) -> list[str]:
         """Every problem, one line each, for the CLI to print under the headline."""
         return [p.render() for p in self.problems] if len(self.problems) > 1 else []
+
+
+class SpecError(LocatedProblemsError):
+    """kmodels.yaml has one or more problems; several are headed by their count and file."""
+
+    @staticmethod
+    def _headline(first: Problem, more: int) -> tuple[str, str | None]:
+        if not more:
+            return first.render(with_hint=False), first.hint
+        return f"{more + 1} problems in {first.file}", None
+
+
+class RegistrySourceError(LocatedProblemsError):
+    """A registry build's source folder has problems; several are headed by the first and a count."""
+
+    @staticmethod
+    def _headline(first: Problem, more: int) -> tuple[str, str | None]:
+        message = first.render(with_hint=False)
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        return message, first.hint
 
 
 class LockfileError(UsageError):

@@ -39,7 +39,7 @@ from typing import TypeVar
 from packaging.specifiers import SpecifierSet
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
-from kmenv.errors import HandleError, Problem, UsageError
+from kmenv.errors import HandleError, Problem, RegistrySourceError, UsageError
 from kmenv.registry.static.documents import (
     FORMAT,
     VersionMetadata,
@@ -59,23 +59,6 @@ _VERSION_FILE = "version.json"
 _OUTPUT_ENTRIES = frozenset({"index.json", "models", "files"})
 _CHUNK = 1 << 20
 _LAYOUT_HINT = "lay files out as SOURCE/<owner>/<model>/<framework>/<variation>/<version>/<files>"
-
-
-class RegistrySourceError(UsageError):
-    """The source folder has one or more problems; all of them are in ``problems``."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        first = self.problems[0]
-        more = len(self.problems) - 1
-        message = first.render(with_hint=False)
-        if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
-        super().__init__(message, hint=first.hint)
-
-    def details(self) -> list[str]:
-        """Every problem, one line each, for the CLI to print under the headline."""
-        return [p.render() for p in self.problems] if len(self.problems) > 1 else []
 
 
 @dataclass(frozen=True)
