@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from kmenv.compliance.check import check_lock
+from kmenv.compliance.places import spec_places
 from kmenv.lockfile.document import DeclaredInputs, InputModel, InputRegistry, LockFile, build_lock
 from kmenv.policy import AllowAll, PolicyException, RulePolicy
-from kmenv.policy.check import check_lock
-from kmenv.policy.places import spec_places
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 from kmenv.values.target import TargetEnvironment

@@ -10,9 +10,9 @@ import pytest
 from jsonschema import validators
 from test_policy_check import POLICY, SPEC, make_lock
 
-from kmenv.policy.check import CheckReport, check_lock
-from kmenv.policy.places import spec_places
-from kmenv.policy.report import FORMATS, render
+from kmenv.compliance.check import CheckReport, check_lock
+from kmenv.compliance.places import spec_places
+from kmenv.compliance.report import FORMATS, render
 
 
 @pytest.fixture(scope="module")

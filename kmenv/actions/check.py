@@ -16,8 +16,8 @@ from kmenv.errors import UsageError
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
+    from kmenv.compliance.check import CheckReport
     from kmenv.lockfile.document import LockFile
-    from kmenv.policy.check import CheckReport
 
 __all__ = ["check_project", "previous_lock"]
 
@@ -73,8 +73,8 @@ def previous_lock(project: Project, explicit: Path | None) -> tuple[LockFile | N
 def check_project(project: Project, *, previous: Path | None = None, compare_git: bool = True) -> CheckReport:
     """Check the project's lock (resolving first, without writing, when there is none) against its policy."""
     from kmenv.actions.lock import resolve_lock
-    from kmenv.policy.check import check_lock
-    from kmenv.policy.places import spec_places
+    from kmenv.compliance.check import check_lock
+    from kmenv.compliance.places import spec_places
 
     lock = project.read_lock()
     if lock is None:

@@ -15,7 +15,7 @@ about each candidate on its own (a fine-tune's base version is not chosen yet wh
 candidates are filtered), and every base it pins is itself evaluated, so a resolution never
 holds a denied licence anywhere in a chain. What only the pair can show — the combined
 expression, and a base whose licence forbids derivatives — is judged by
-:func:`kmenv.policy.check.check_lock` on the locked chain. Pure: no I/O.
+:func:`kmenv.compliance.check.check_lock` on the locked chain. Pure: no I/O.
 """
 
 from __future__ import annotations

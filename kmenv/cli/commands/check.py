@@ -30,9 +30,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     from kmenv.actions.check import check_project
     from kmenv.cli.commands._common import open_project
+    from kmenv.compliance.report import render
+    from kmenv.compliance.report.text import summary_line
     from kmenv.errors import PolicyViolation
-    from kmenv.policy.report import render
-    from kmenv.policy.report.text import summary_line
 
     fmt = "json" if args.json else (args.format or "text")
     project = open_project(args)

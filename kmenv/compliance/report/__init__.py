@@ -1,13 +1,13 @@
 """Report writers for ``kmenv check``: one small module per format, each ``render(report) -> str``.
 
-Pure: a :class:`~kmenv.policy.check.CheckReport` in, text out; the CLI decides where it goes.
+Pure: a :class:`~kmenv.compliance.check.CheckReport` in, text out; the CLI decides where it goes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from kmenv.policy.check import CheckReport
+from kmenv.compliance.check import CheckReport
 
 __all__ = ["FORMATS", "render"]
 
@@ -16,7 +16,7 @@ FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 
 def render(report: CheckReport, fmt: str) -> str:
     """The report in ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
-    from kmenv.policy.report import github, jsonreport, junit, markdown, sarif, text
+    from kmenv.compliance.report import github, jsonreport, junit, markdown, sarif, text
 
     writers: dict[str, Callable[[CheckReport], str]] = {
         "text": text.render,

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kmenv.compliance.places import SpecPlaces
 from kmenv.lockfile.document import LockedModel, LockFile
 from kmenv.policy.base import LicencePolicy, Verdict
 from kmenv.policy.engine import PolicyException
 from kmenv.policy.hints import either, licence_fixes
-from kmenv.policy.places import SpecPlaces
 
 __all__ = ["SCHEMA_VERSION", "CheckReport", "Finding", "ModelResult", "check_lock"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from kmenv.policy.check import CheckReport, Finding
+from kmenv.compliance.check import CheckReport, Finding
 
 __all__ = ["render"]
 

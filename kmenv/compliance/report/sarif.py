@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kmenv.policy.check import KINDS, CheckReport
+from kmenv.compliance.check import KINDS, CheckReport
 
 __all__ = ["render"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kmenv.policy.check import CheckReport
-from kmenv.policy.report.text import summary_line
+from kmenv.compliance.check import CheckReport
+from kmenv.compliance.report.text import summary_line
 
 __all__ = ["render"]
 

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from kmenv.policy.check import SCHEMA_VERSION, CheckReport
+from kmenv.compliance.check import SCHEMA_VERSION, CheckReport
 
 __all__ = ["as_data", "render"]
 

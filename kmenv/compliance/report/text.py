@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kmenv.policy.check import CheckReport, Finding
+from kmenv.compliance.check import CheckReport, Finding
 
 __all__ = ["render", "summary_line"]
 
