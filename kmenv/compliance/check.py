@@ -16,7 +16,6 @@ from typing import Literal
 from kmenv.compliance.places import SpecPlaces
 from kmenv.lockfile.document import LockedModel, LockFile
 from kmenv.policy.base import LicencePolicy, Verdict
-from kmenv.policy.engine import PolicyException
 from kmenv.policy.hints import either, licence_fixes
 
 __all__ = ["SCHEMA_VERSION", "CheckReport", "Finding", "ModelResult", "check_lock"]
@@ -221,7 +220,7 @@ def check_lock(
     from kmenv.policy.table import licence_table
 
     places = places or SpecPlaces()
-    exceptions: Sequence[PolicyException] = getattr(policy, "exceptions", ())
+    exceptions = policy.exceptions
     verdicts = {name: policy.evaluate(name, m.full_handle, m.license.published) for name, m in lock.models.items()}
     findings: list[Finding] = []
     results: list[ModelResult] = []
@@ -313,13 +312,12 @@ def _derivative_findings(
     """A fine-tune of a base licensed ``no-derivatives`` breaks the base's terms unless an exception covers it."""
     if not bases:
         return []
-    decide = getattr(policy, "decide", None)
     found: list[Finding] = []
     for base in bases:
         for leaf in verdicts[base].leaves:
             if "no-derivatives" not in leaf.flags:
                 continue
-            own = decide(leaf.licence, name, model.full_handle) if decide is not None else None
+            own = policy.decide(leaf.licence, name, model.full_handle)
             if own is not None and own.exception is not None:
                 used.add(own.exception)
                 continue

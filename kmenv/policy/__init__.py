@@ -8,7 +8,8 @@ licence table in :mod:`kmenv.policy.table`. Pure: no I/O.
 from __future__ import annotations
 
 from kmenv.policy.base import LeafDecision, LicencePolicy, Verdict
-from kmenv.policy.engine import Clarification, PolicyException, RulePolicy
+from kmenv.policy.engine import RulePolicy
+from kmenv.policy.entries import Clarification, PolicyException
 from kmenv.policy.simple import AllowAll, ListPolicy
 
 __all__ = [

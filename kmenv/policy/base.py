@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from kmenv.policy.entries import PolicyException
 from kmenv.values.handles import Handle
 
 __all__ = ["LeafDecision", "LicencePolicy", "Verdict"]
@@ -67,7 +69,12 @@ class Verdict:
 
 
 class LicencePolicy(Protocol):
-    """Evaluates a licence for one model version; must be pure and deterministic."""
+    """Evaluates a licence for one model version; must be pure and deterministic.
+
+    ``evaluate`` and ``fingerprint`` are what every policy answers. ``exceptions`` and ``decide``
+    serve ``check``'s findings that need more than one verdict (unused exceptions, fine-tunes of
+    no-derivatives bases); a policy without per-id rules inherits their no-op defaults.
+    """
 
     def evaluate(self, name: str, handle: Handle, license: str | None) -> Verdict:
         """``name`` is the project's name for the model; ``handle`` is full and versioned."""
@@ -76,3 +83,12 @@ class LicencePolicy(Protocol):
     def fingerprint(self) -> dict[str, object]:
         """A stable mapping of the settings, copied into the lock to detect policy changes."""
         ...
+
+    @property
+    def exceptions(self) -> Sequence[PolicyException]:
+        """The ``policy.licenses.exceptions`` entries, in order (indices match :attr:`LeafDecision.exception`)."""
+        return ()
+
+    def decide(self, licence: str, name: str, handle: Handle) -> LeafDecision | None:
+        """The decision for one licence id used by ``name`` at ``handle``; ``None`` without per-id rules."""
+        return None

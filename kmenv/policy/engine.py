@@ -24,13 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from packaging.specifiers import SpecifierSet
-
 from kmenv.policy.base import LeafDecision, Verdict
+from kmenv.policy.entries import Clarification, PolicyException
 from kmenv.policy.table import LicenceTable, LicenseExpression, Normalised, licence_table
 from kmenv.values.handles import Handle
 
-__all__ = ["Clarification", "PolicyException", "RulePolicy", "UnknownMode"]
+__all__ = ["RulePolicy", "UnknownMode"]
 
 UnknownMode = Literal["deny", "warn", "allow"]
 
@@ -40,40 +39,6 @@ RULE_ALLOW_CATEGORIES = "policy.licenses.allow-categories"
 RULE_DENY_CATEGORIES = "policy.licenses.deny-categories"
 RULE_UNKNOWN = "policy.licenses.unknown"
 RULE_EXCEPTIONS = "policy.licenses.exceptions"
-
-
-def _covers(model: str, versions: str, name: str, handle: Handle) -> bool:
-    """Whether an entry naming ``model`` (project name or instance handle) and ``versions`` covers this version."""
-    if model not in (name, str(handle.unversioned()), str(handle)):
-        return False
-    if versions and handle.version is not None:
-        return SpecifierSet(versions).contains(str(handle.version))
-    return True
-
-
-@dataclass(frozen=True)
-class PolicyException:
-    """Lets ``model`` (a project name or an instance handle) use the ``allow`` ids anyway, for ``reason``."""
-
-    model: str
-    allow: tuple[str, ...]
-    reason: str
-    versions: str = ""
-
-    def covers(self, name: str, handle: Handle) -> bool:
-        return _covers(self.model, self.versions, name, handle)
-
-
-@dataclass(frozen=True)
-class Clarification:
-    """States the licence of ``model`` (``versions`` of it) when the published one is wrong or missing."""
-
-    model: str
-    expression: str
-    versions: str = ""
-
-    def covers(self, name: str, handle: Handle) -> bool:
-        return _covers(self.model, self.versions, name, handle)
 
 
 def _ids(values: Sequence[str] | None) -> frozenset[str] | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from kmenv.policy.base import Verdict
-from kmenv.policy.engine import PolicyException, RulePolicy
+from kmenv.policy.base import LicencePolicy, Verdict
+from kmenv.policy.engine import RulePolicy
 from kmenv.values.handles import Handle
 
-__all__ = ["AllowAll", "ListPolicy", "PolicyException"]
+__all__ = ["AllowAll", "ListPolicy"]
 
 #: The plain allow/deny/exceptions policy is the rule engine with only those settings.
 ListPolicy = RulePolicy
@@ -17,8 +17,11 @@ ListPolicy = RulePolicy
 _OPEN = RulePolicy(unknown="allow")
 
 
-class AllowAll:
-    """The policy of a project that declares none: every licence passes, unknown included."""
+class AllowAll(LicencePolicy):
+    """The policy of a project that declares none: every licence passes, unknown included.
+
+    It has no exceptions and no per-id rules, so it keeps the protocol's no-op ``exceptions`` and ``decide``.
+    """
 
     def evaluate(self, name: str, handle: Handle, license: str | None) -> Verdict:
         # The open rule engine still normalises and categorises, so reports show what each licence is.
