@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kmenv.policy import ListPolicy
+from kmenv.policy import RulePolicy
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.resolve import Requirement, Resolution, ResolveReporter, resolve
 from kmenv.values.candidates import BaseModelRef, Candidate
@@ -38,7 +38,7 @@ NON_COMMERCIAL = "Attribution-NonCommercial 4.0 International (CC BY-NC 4.0)"
 ENVIRONMENT = TargetEnvironment.from_strings(
     "3.11", {"transformers": "4.44.2", "torch": "2.3.0", "jax": "0.4.30", "keras": "3.3.0"}
 )
-POLICY = ListPolicy(allow=("Apache-2.0", "MIT"), unknown="warn")
+POLICY = RulePolicy(allow=("Apache-2.0", "MIT"), unknown="warn")
 
 
 @dataclass(frozen=True)

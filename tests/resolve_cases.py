@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kmenv.policy import AllowAll, LicencePolicy, ListPolicy, PolicyException
+from kmenv.policy import AllowAll, LicencePolicy, PolicyException, RulePolicy
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.resolve import Requirement
 from kmenv.values.candidates import BaseModelRef, Candidate
@@ -79,7 +79,7 @@ def requirement(name: str, declared: str | Mapping[str, str]) -> Requirement:
 def _policy(raw: Mapping[str, Any] | None) -> LicencePolicy:
     if raw is None:
         return AllowAll()
-    return ListPolicy(
+    return RulePolicy(
         allow=tuple(raw["allow"]) if "allow" in raw else None,
         deny=tuple(raw.get("deny", ())),
         unknown=raw.get("unknown", "deny"),

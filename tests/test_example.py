@@ -22,7 +22,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from ruamel.yaml import YAML
 
-from kmenv.policy import ListPolicy
+from kmenv.policy import RulePolicy
 from kmenv.policy.names import normalise_licence
 from kmenv.registry.static.registry import StaticRegistry
 from kmenv.values.candidates import Candidate
@@ -256,7 +256,7 @@ def test_tokenizers_are_hugging_face_tokenizer_json(everything: dict[Handle, lis
 
 
 def newest_allowed(
-    registry: StaticRegistry, name: str, handle: Handle, spec: str, policy: ListPolicy, env: TargetEnvironment
+    registry: StaticRegistry, name: str, handle: Handle, spec: str, policy: RulePolicy, env: TargetEnvironment
 ) -> Candidate:
     """The newest version the constraint, the policy and the environment all admit (what a resolver picks)."""
     for candidate in registry.versions(handle):
@@ -275,7 +275,7 @@ def test_the_quickstart_shows_the_environment_and_the_policy_at_work(registry: S
     assert (QUICKSTART.parent / spec["registries"]["example"]["url"]).resolve() == REGISTRY.resolve()
     env = TargetEnvironment.from_strings(spec["environment"]["python"], spec["environment"]["packages"])
     licences = spec["policy"]["licenses"]
-    policy = ListPolicy(allow=tuple(licences["allow"]), unknown=licences["unknown"])
+    policy = RulePolicy(allow=tuple(licences["allow"]), unknown=licences["unknown"])
     assert set(licences["allow"]) == {"Apache-2.0", "MIT"} and licences["unknown"] == "deny"
 
     chosen: dict[str, int] = {}

@@ -17,7 +17,7 @@ from kmenv.lockfile.document import (
     select_files,
     stale_reasons,
 )
-from kmenv.policy import AllowAll, ListPolicy
+from kmenv.policy import AllowAll, RulePolicy
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 from kmenv.values.target import TargetEnvironment
@@ -106,7 +106,7 @@ def test_a_constraint_that_still_admits_the_locked_version_is_not_stale() -> Non
 def test_staleness_names_each_reason() -> None:
     lock = parse_lock(sample_lock())
     assert stale_reasons(lock, inputs("<3")) == ["model 'tuned': version 3 no longer satisfies '<3'"]
-    policy = ListPolicy(allow=("MIT",))
+    policy = RulePolicy(allow=("MIT",))
     assert "licence Apache-2.0 not allowed by policy.licenses.allow" in stale_reasons(lock, inputs(policy=policy))[0]
     env = TargetEnvironment.from_strings(None, {"keras": "2.15"})
     assert stale_reasons(lock, inputs(env=env)) == ["model 'tuned' needs keras>=3, environment has keras 2.15"]

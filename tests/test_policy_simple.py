@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kmenv.policy import AllowAll, ListPolicy, PolicyException
+from kmenv.policy import AllowAll, PolicyException, RulePolicy
 from kmenv.policy.names import normalise_licence
 from kmenv.values.handles import Handle
 
@@ -19,7 +19,7 @@ def test_kaggle_display_names_normalise_to_spdx() -> None:
 
 
 def test_allow_list_first_then_deny() -> None:
-    policy = ListPolicy(allow=("Apache-2.0", "MIT"), deny=("MIT",))
+    policy = RulePolicy(allow=("Apache-2.0", "MIT"), deny=("MIT",))
     assert policy.evaluate("m", H, "Apache 2.0").allowed
     denied = policy.evaluate("m", H, "MIT")
     assert not denied.allowed and denied.rule == "policy.licenses.deny"
@@ -29,15 +29,15 @@ def test_allow_list_first_then_deny() -> None:
 
 
 def test_unknown_licences_follow_the_unknown_setting() -> None:
-    assert not ListPolicy(unknown="deny").evaluate("m", H, "Custom").allowed
-    warned = ListPolicy(unknown="warn").evaluate("m", H, None)
+    assert not RulePolicy(unknown="deny").evaluate("m", H, "Custom").allowed
+    warned = RulePolicy(unknown="warn").evaluate("m", H, None)
     assert warned.allowed and warned.warning and "none published" in warned.warning
-    assert ListPolicy(unknown="allow").evaluate("m", H, "Custom").allowed
+    assert RulePolicy(unknown="allow").evaluate("m", H, "Custom").allowed
 
 
 def test_exceptions_name_a_model_and_optionally_versions() -> None:
     exc = PolicyException(model="m", allow=("CC-BY-NC-4.0",), reason="research only", versions=">=3")
-    policy = ListPolicy(allow=("Apache-2.0",), exceptions=(exc,))
+    policy = RulePolicy(allow=("Apache-2.0",), exceptions=(exc,))
     nc = "Attribution-NonCommercial 4.0 International (CC BY-NC 4.0)"
     verdict = policy.evaluate("m", H, nc)
     assert verdict.allowed and verdict.rule == "policy.licenses.exceptions"

@@ -10,14 +10,13 @@ from __future__ import annotations
 from kmenv.policy.base import LeafDecision, LicencePolicy, Verdict
 from kmenv.policy.engine import RulePolicy
 from kmenv.policy.entries import Clarification, PolicyException
-from kmenv.policy.simple import AllowAll, ListPolicy
+from kmenv.policy.simple import AllowAll
 
 __all__ = [
     "AllowAll",
     "Clarification",
     "LeafDecision",
     "LicencePolicy",
-    "ListPolicy",
     "PolicyException",
     "RulePolicy",
     "Verdict",

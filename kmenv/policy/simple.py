@@ -1,4 +1,4 @@
-"""The policy of a project without one, and the older name of the rule engine."""
+"""The policy of a project without one."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ from kmenv.policy.base import LicencePolicy, Verdict
 from kmenv.policy.engine import RulePolicy
 from kmenv.values.handles import Handle
 
-__all__ = ["AllowAll", "ListPolicy"]
-
-#: The plain allow/deny/exceptions policy is the rule engine with only those settings.
-ListPolicy = RulePolicy
-
+__all__ = ["AllowAll"]
 
 _OPEN = RulePolicy(unknown="allow")
 
