@@ -19,6 +19,7 @@ from kmenv.errors import HandleError, LockfileError, UsageError
 from kmenv.policy.base import LicencePolicy
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
+from kmenv.values.paths import is_relative_path
 from kmenv.values.target import TargetEnvironment
 
 __all__ = [
@@ -223,11 +224,6 @@ def parse_lock(text: str, filename: str = "kmodels.lock") -> LockFile:
     return lock
 
 
-def _safe_relative(path: str) -> bool:
-    parts = path.split("/")
-    return bool(path) and "\\" not in path and not path.startswith("/") and all(p not in ("", ".", "..") for p in parts)
-
-
 def _consistency_problems(lock: LockFile) -> list[str]:
     """Checks a schema cannot express: edges point at entries, paths stay inside, names agree."""
     problems: list[str] = []
@@ -253,7 +249,7 @@ def _consistency_problems(lock: LockFile) -> list[str]:
             problems.append(f"{where}: neither declared nor required by another model")
         seen: set[str] = set()
         for i, f in enumerate(model.files):
-            if not _safe_relative(f.path):
+            if not is_relative_path(f.path):
                 problems.append(f"{where}.files.{i}.path: {f.path!r} is not a safe relative path")
             if f.path in seen:
                 problems.append(f"{where}.files.{i}.path: {f.path!r} appears twice")

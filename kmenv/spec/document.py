@@ -46,6 +46,7 @@ from kmenv.spec.problems import (
     read_yaml,
 )
 from kmenv.values.handles import Handle
+from kmenv.values.paths import model_name_problem
 
 __all__ = [
     "FORMAT_VERSION",
@@ -75,15 +76,19 @@ def _invalid(message: str, hint: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("kmenv", "{message}", {"message": message, "hint": hint})
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 _PACKAGE_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 _WHOLE_NUMBER = re.compile(r"^[0-9]+$")
 
 
 def _check_model_name(name: str) -> str:
-    """A model name becomes a folder in the environment, so it must be one on every platform."""
-    if not _SAFE_NAME.match(name) or name.endswith("."):
+    """A model name becomes a folder in the environment, so it must be one on every platform.
+
+    The shape is :func:`kmenv.values.paths.model_name_problem`, the rule every layer applies. Windows device
+    names are refused only here, where names are written: they are safe folders elsewhere, and a lock's names
+    are the spec's.
+    """
+    if model_name_problem(name) is not None:
         suggestion = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("._-")
         hint = "use letters, digits, '.', '_' and '-', starting with a letter or digit"
         raise _invalid(
@@ -189,6 +194,8 @@ def _check_package_name(name: str) -> str:
 
 
 def _check_file_glob(pattern: str) -> str:
+    # A glob is not a path (``*`` and ``**`` are fine, a trailing ``/`` means a folder), so this stays its own,
+    # looser check than kmenv.values.paths.relative_path_problem; it only keeps patterns relative and inside.
     parts = pattern.strip().split("/")
     if not pattern.strip() or pattern.startswith("/") or "\\" in pattern or ".." in parts:
         raise _invalid(
