@@ -7,8 +7,9 @@ from textwrap import dedent
 
 import pytest
 
+from kmenv.environment.project_files import read_spec
 from kmenv.errors import Problem, ProjectNotFoundError, SpecError
-from kmenv.spec.document import DeclaredModel, DeclaredRegistry, ProjectSpec, load_spec, parse_spec
+from kmenv.spec.document import DeclaredModel, DeclaredRegistry, ProjectSpec, parse_spec
 from kmenv.values.handles import Handle
 
 FULL_EXAMPLE = """\
@@ -147,31 +148,31 @@ def test_the_json_schema_accepts_the_documented_example_and_rejects_unknown_keys
     assert [e.message for e in validator.iter_errors(document)]
 
 
-def test_load_spec_reads_the_file_and_names_it_in_problems(tmp_path: Path) -> None:
+def test_read_spec_reads_the_file_and_names_it_in_problems(tmp_path: Path) -> None:
     path = tmp_path / "kmodels.yaml"
     path.write_text(FULL_EXAMPLE, encoding="utf-8")
-    assert load_spec(path).default_registry() == "example"
+    assert read_spec(path).default_registry() == "example"
 
     path.write_text("version: 1\nmodels:\n  bert: owner/bert\n  bert: owner/other\n", encoding="utf-8")
     with pytest.raises(SpecError) as caught:
-        load_spec(path)
+        read_spec(path)
     assert caught.value.problems[0].file == str(path)
     assert str(caught.value).startswith(f"{path}:4:3: models.bert: duplicate model name 'bert'")
 
 
-def test_load_spec_of_a_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
+def test_read_spec_of_a_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(ProjectNotFoundError) as caught:
-        load_spec(tmp_path / "kmodels.yaml")
+        read_spec(tmp_path / "kmodels.yaml")
 
     assert caught.value.hint == "create one with kmenv init"
 
 
-def test_load_spec_reports_bytes_that_are_not_utf8_with_their_line(tmp_path: Path) -> None:
+def test_read_spec_reports_bytes_that_are_not_utf8_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "kmodels.yaml"
     path.write_bytes(b"version: 1\nmodels:\n  caf\xe9: owner/model\n")
 
     with pytest.raises(SpecError) as caught:
-        load_spec(path)
+        read_spec(path)
     assert (caught.value.problems[0].line, caught.value.problems[0].message) == (3, "the file is not UTF-8 text")
 
 

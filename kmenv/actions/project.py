@@ -51,9 +51,9 @@ class Project:
 
     @cached_property
     def spec(self) -> ProjectSpec:
-        from kmenv.spec.document import load_spec
+        from kmenv.environment.project_files import read_spec
 
-        return load_spec(self.spec_path)
+        return read_spec(self.spec_path)
 
     def with_spec_text(self, text: str) -> Project:
         """A view of this project that reads ``text`` as its kmodels.yaml; nothing is written.

@@ -3,13 +3,13 @@
 :func:`parse_spec` is the checked door: it reads YAML with positions, validates the shape and every value with the
 pydantic models below, adds the checks that span several keys (registry references, one name per model instance), and
 raises one :class:`~kmenv.errors.SpecError` listing every problem with its line, column, key path and hint
-(:mod:`kmenv.spec.problems` finds them in the YAML and words them). Pure: only :func:`load_spec` touches the disk.
+(:mod:`kmenv.spec.problems` finds them in the YAML and words them). Pure: reading the file is
+:func:`kmenv.environment.project_files.read_spec`.
 """
 
 from __future__ import annotations
 
 import functools
-import pathlib
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from kmenv.errors import HandleError, Problem, ProjectNotFoundError, SpecError
+from kmenv.errors import HandleError, Problem, SpecError
 from kmenv.policy.table import Category
 from kmenv.spec.problems import (
     Placer,
@@ -60,7 +60,6 @@ __all__ = [
     "PolicySpec",
     "ProjectSpec",
     "RegistrySpec",
-    "load_spec",
     "parse_spec",
 ]
 
@@ -457,22 +456,7 @@ def _declare(name: str, declaration: str | ModelSpec, default_registry: str) -> 
     return DeclaredModel(name, handle.unversioned(), versions, files, registry or default_registry)
 
 
-# --- loading with positions -----------------------------------------------------------------------------------------
-
-
-def load_spec(path: pathlib.Path) -> ProjectSpec:
-    """Read ``kmodels.yaml`` (UTF-8) and parse it; raises :class:`SpecError` or :class:`ProjectNotFoundError`."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectNotFoundError(f"{path} does not exist", hint="create one with kmenv init") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problem = Problem(str(path), "", "the file is not UTF-8 text", "save it as UTF-8", line=line)
-        raise SpecError([problem]) from None
-    return parse_spec(text, str(path))
+# --- parsing with positions -----------------------------------------------------------------------------------------
 
 
 def parse_spec(text: str, filename: str = "kmodels.yaml") -> ProjectSpec:
