@@ -74,9 +74,11 @@ class Project:
     @cached_property
     def inputs(self) -> DeclaredInputs:
         """The declaration reduced to what resolution depends on."""
+        from kmenv.environment.interpreter import detect_interpreter
         from kmenv.lockfile.inputs import declared_inputs
 
-        return declared_inputs(self.spec)
+        detect = self.spec.environment is not None and self.spec.environment.detect
+        return declared_inputs(self.spec, detected=detect_interpreter() if detect else None)
 
     @cached_property
     def registries(self) -> dict[str, Registry]:

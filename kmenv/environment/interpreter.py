@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping
 
-__all__ = ["installed_packages", "python_version"]
+__all__ = ["detect_interpreter", "installed_packages", "python_version"]
 
 
 def python_version() -> str:
@@ -25,3 +25,8 @@ def installed_packages() -> Mapping[str, str]:
         if name and dist.version:
             found.setdefault(canonicalize_name(name), dist.version)
     return dict(sorted(found.items()))
+
+
+def detect_interpreter() -> tuple[str, Mapping[str, str]]:
+    """The running interpreter's Python version and installed packages, as ``environment.detect: true`` reads them."""
+    return python_version(), installed_packages()

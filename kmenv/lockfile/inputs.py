@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kmenv.lockfile.document import DeclaredInputs, InputModel, InputRegistry
@@ -12,10 +13,14 @@ if TYPE_CHECKING:
     from kmenv.resolve import Requirement
     from kmenv.spec.document import ProjectSpec
 
-__all__ = ["declared_inputs", "requirements"]
+__all__ = ["Detected", "declared_inputs", "requirements"]
 
 
-def _environment(spec: ProjectSpec) -> tuple[TargetEnvironment, dict[str, Any]]:
+#: What ``environment.detect: true`` reads from the running interpreter: its Python version and installed packages.
+Detected = tuple[str, Mapping[str, str]]
+
+
+def _environment(spec: ProjectSpec, detected: Detected | None) -> tuple[TargetEnvironment, dict[str, Any]]:
     """The declared environment (versions already validated by the spec), plus the interpreter's when detected."""
     env = spec.environment
     if env is None:
@@ -23,13 +28,12 @@ def _environment(spec: ProjectSpec) -> tuple[TargetEnvironment, dict[str, Any]]:
     python = env.python
     packages: dict[str, str] = {k: str(v) for k, v in (env.packages or {}).items()}
     record: dict[str, Any] = {"python": python, "packages": dict(sorted(packages.items())), "detect": env.detect}
-    if env.detect:
-        from kmenv.environment.interpreter import installed_packages, python_version
-
+    if env.detect and detected is not None:
+        detected_python, installed = detected
         # A distribution with a non-PEP 440 version cannot satisfy a specifier anyway: leave it out.
-        detected = {name: v for name, v in installed_packages().items() if _is_version(v)}
-        packages = {**detected, **packages}
-        python = python or python_version()
+        usable = {name: v for name, v in installed.items() if _is_version(v)}
+        packages = {**usable, **packages}
+        python = python or detected_python
     return TargetEnvironment.from_strings(python, packages), record
 
 
@@ -64,9 +68,13 @@ def _policy(spec: ProjectSpec) -> LicencePolicy:
     )
 
 
-def declared_inputs(spec: ProjectSpec) -> DeclaredInputs:
-    """Everything resolution and staleness depend on, in stable order."""
-    environment, record = _environment(spec)
+def declared_inputs(spec: ProjectSpec, *, detected: Detected | None = None) -> DeclaredInputs:
+    """Everything resolution and staleness depend on, in stable order.
+
+    ``detected`` is the running interpreter's (Python version, packages), which the caller reads when the spec
+    says ``environment.detect: true``; declared versions win over detected ones. Without it nothing is detected.
+    """
+    environment, record = _environment(spec, detected)
     return DeclaredInputs(
         models={
             d.name: InputModel(
