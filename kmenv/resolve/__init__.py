@@ -1,7 +1,7 @@
 """Choose model versions: a resolvelib provider over the registries, with readable explanations when nothing fits.
 
-Pure core: registries are reached only through the :class:`kmenv.registry.Registry` protocol, and
-progress leaves through :class:`ResolveReporter` hooks.
+Pure core: registries are reached only through the :class:`~kmenv.resolve.interface.ModelIndex` protocol (which every
+:class:`kmenv.registry.base.Registry` satisfies), and progress leaves through :class:`ResolveReporter` hooks.
 
 Rules, in the order they apply:
 

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 
 from kmenv.errors import ModelNotFoundError
 from kmenv.policy import LicencePolicy
-from kmenv.registry.base import Registry
 from kmenv.resolve.eligibility import Assessment, assess
 from kmenv.values.candidates import Candidate
 from kmenv.values.handles import FRAMEWORKS, Handle
 from kmenv.values.target import TargetEnvironment, framework_requirements
 
 if TYPE_CHECKING:
-    from kmenv.resolve.interface import ResolveReporter
+    from kmenv.resolve.interface import ModelIndex, ResolveReporter
 
 __all__ = ["Catalog"]
 
@@ -34,7 +33,7 @@ class Catalog:
 
     def __init__(
         self,
-        registries: Mapping[str, Registry],
+        registries: Mapping[str, ModelIndex],
         environment: TargetEnvironment,
         policy: LicencePolicy,
         reporter: ResolveReporter | None,

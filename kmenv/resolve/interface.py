@@ -1,7 +1,8 @@
-"""The resolver's plain values: what is asked (requirements), what comes back (a resolution), and progress hooks."""
+"""The resolver's boundary: requirements in, model indexes asked, a resolution out, and progress hooks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -12,7 +13,15 @@ from kmenv.policy import Verdict
 from kmenv.values.candidates import Candidate
 from kmenv.values.handles import Handle
 
-__all__ = ["Requirement", "Resolution", "ResolveReporter", "ResolvedModel", "specifier_error", "version_allowed"]
+__all__ = [
+    "ModelIndex",
+    "Requirement",
+    "Resolution",
+    "ResolveReporter",
+    "ResolvedModel",
+    "specifier_error",
+    "version_allowed",
+]
 
 
 @cache
@@ -33,6 +42,23 @@ def specifier_error(versions: str) -> str | None:
     except InvalidSpecifier:
         return f"{versions!r} is not a PEP 440 version specifier"
     return None
+
+
+class ModelIndex(Protocol):
+    """The two questions the resolver asks a registry: which instances a model has, and which versions an instance has.
+
+    Every :class:`kmenv.registry.base.Registry` answers them; the resolver needs nothing else (files and
+    sources are the installer's business), so tests and other callers can resolve against anything that
+    does. Methods may raise :class:`kmenv.errors.RegistryError` subclasses, which the resolver lets through.
+    """
+
+    def instances(self, owner: str, model: str) -> Sequence[Handle]:
+        """Every full, unversioned instance handle of ``owner/model``."""
+        ...
+
+    def versions(self, instance: Handle) -> Sequence[Candidate]:
+        """Every version of one full instance (``Candidate.files`` may be empty)."""
+        ...
 
 
 @dataclass(frozen=True)

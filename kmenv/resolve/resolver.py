@@ -10,10 +10,16 @@ import resolvelib
 
 from kmenv.errors import ResolutionImpossible, UsageError
 from kmenv.policy import LicencePolicy
-from kmenv.registry.base import Registry
 from kmenv.resolve.catalog import Catalog
 from kmenv.resolve.explain import Demand, explain_failure, explain_unusable
-from kmenv.resolve.interface import Requirement, Resolution, ResolvedModel, ResolveReporter, specifier_error
+from kmenv.resolve.interface import (
+    ModelIndex,
+    Requirement,
+    Resolution,
+    ResolvedModel,
+    ResolveReporter,
+    specifier_error,
+)
 from kmenv.resolve.provider import Choice, Identity, ModelProvider, SearchExhausted
 from kmenv.resolve.wording import too_deep
 from kmenv.values.target import TargetEnvironment
@@ -51,7 +57,7 @@ class _Progress(_Reporter):
             self._reporter.rejected(candidate.name, candidate.candidate.version)
 
 
-def _declared(requirements: Sequence[Requirement], registries: Mapping[str, Registry]) -> list[Requirement]:
+def _declared(requirements: Sequence[Requirement], registries: Mapping[str, ModelIndex]) -> list[Requirement]:
     """Check the declared requirements once, fold a versioned handle into the range, and sort for determinism."""
     checked: set[Requirement] = set()
     for req in requirements:
@@ -81,7 +87,7 @@ def _declared(requirements: Sequence[Requirement], registries: Mapping[str, Regi
 
 def resolve(
     requirements: Sequence[Requirement],
-    registries: Mapping[str, Registry],
+    registries: Mapping[str, ModelIndex],
     environment: TargetEnvironment,
     policy: LicencePolicy,
     *,
