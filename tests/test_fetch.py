@@ -19,7 +19,7 @@ from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError
 from kmenv.fetch import FetchJob, FetchReport, NullProgress, fetch_all, make_session
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import FileEntry
 

@@ -19,7 +19,7 @@ from kmenv.errors import UsageError
 from kmenv.fetch.download import Cancelled, Meter, RetryPolicy, stream_into
 from kmenv.fetch.http import make_session
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 from kmenv.values.candidates import FileEntry
 

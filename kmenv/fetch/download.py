@@ -21,7 +21,7 @@ import requests
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, RegistryError
 from kmenv.fetch.http import open_stream, redact_url
 from kmenv.fetch.progress import ProgressSink
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
 __all__ = ["Cancelled", "Meter", "RetryPolicy", "goog_hashes", "stream_into"]

@@ -1,7 +1,7 @@
 """The HTTP session downloads share, and redirects that never carry credentials to another origin.
 
 Redirects are followed here rather than by requests: requests strips only ``Authorization``
-when the host changes, but a :class:`~kmenv.registry.FileSource` may carry any header as a
+when the host changes, but a :class:`~kmenv.fetch.source.FileSource` may carry any header as a
 credential, and a Kaggle download answers with a redirect to a signed storage URL elsewhere.
 """
 
@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from kmenv._version import __version__
 from kmenv.errors import RegistryError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 
 __all__ = ["MAX_REDIRECTS", "TIMEOUT", "make_session", "open_stream", "redact_url", "same_origin"]
 

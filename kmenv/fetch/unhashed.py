@@ -16,7 +16,7 @@ import requests
 from kmenv.fetch.download import Meter, RetryPolicy, stream_into
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 
 __all__ = ["fetch_unknown"]

@@ -6,30 +6,14 @@ the I/O; everything they return is a plain value from :mod:`kmenv.values.candida
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from kmenv.fetch.source import FileSource
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 
-__all__ = ["FileSource", "Registry"]
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """How to fetch one file's bytes.
-
-    ``url`` may be ``http(s)://`` or ``file://``. ``headers`` may carry credentials, so
-    it is excluded from ``repr`` and must never be logged; a fetcher drops them when a
-    redirect leaves ``url``'s host. ``json`` is a request body for RPC-style downloads
-    (``method`` is then ``POST``).
-    """
-
-    url: str
-    method: str = "GET"
-    json: Mapping[str, object] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+__all__ = ["Registry"]
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from kmenv.errors import ModelNotFoundError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import requests
 
 from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError, UsageError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials
 from kmenv.registry.kaggle.cache import MetadataCache
 

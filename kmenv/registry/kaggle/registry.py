@@ -28,7 +28,7 @@ from typing import IO, Any
 import requests
 
 from kmenv.errors import IntegrityError, KmenvError, ModelNotFoundError, RegistryError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,

@@ -25,7 +25,7 @@ import requests
 
 from kmenv._version import __version__
 from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError, UsageError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
