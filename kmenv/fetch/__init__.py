@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kmenv.fetch.batch import FetchJob, FetchReport, fetch_all
     from kmenv.fetch.http import make_session, redact_url
     from kmenv.fetch.progress import NullProgress, ProgressSink
+    from kmenv.fetch.retry import RetryPolicy
     from kmenv.fetch.source import FileSource
     from kmenv.fetch.unhashed import fetch_unknown
 
@@ -22,6 +23,7 @@ __all__ = [
     "FileSource",
     "NullProgress",
     "ProgressSink",
+    "RetryPolicy",
     "fetch_all",
     "fetch_unknown",
     "make_session",
@@ -36,6 +38,7 @@ _LAZY = {
     "redact_url": "kmenv.fetch.http",
     "NullProgress": "kmenv.fetch.progress",
     "ProgressSink": "kmenv.fetch.progress",
+    "RetryPolicy": "kmenv.fetch.retry",
     "FileSource": "kmenv.fetch.source",
     "fetch_unknown": "kmenv.fetch.unhashed",
 }

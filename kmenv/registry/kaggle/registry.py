@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +29,9 @@ from typing import IO, Any
 import requests
 
 from kmenv.errors import IntegrityError, KmenvError, ModelNotFoundError, RegistryError
+from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
-from kmenv.registry.kaggle.client import KaggleClient
+from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
@@ -51,6 +53,8 @@ __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
 #: Beyond this many files to learn, one archive beats one request per file (kagglehub's rule too).
 ARCHIVE_THRESHOLD = 25
+#: The md5 probe is an optimisation (without it the file is downloaded), so it tries three times without waiting.
+_PROBE_RETRY = RetryPolicy(attempts=3, backoff=0.0, statuses=API_RETRY.statuses)
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -325,17 +329,21 @@ class KaggleRegistry:
         headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
         if same_origin(location, self.client.base_url):
             headers.update(self.client.auth_headers())
-        for _ in range(3):
+        failures = 0
+        while not _PROBE_RETRY.gives_up(failures):
+            if failures:
+                time.sleep(_PROBE_RETRY.delay(failures))
             try:
                 with self.client.session().get(
                     location, headers=headers, stream=True, timeout=(10, 30), allow_redirects=False
                 ) as reply:
                     if reply.status_code in (200, 206):
                         return parse_goog_hash(reply.headers.get("x-goog-hash")).get("md5")
-                    if reply.status_code < 500 and reply.status_code != 429:
+                    if not _PROBE_RETRY.retries_status(reply.status_code):
                         return None
             except requests.RequestException:
-                continue
+                pass
+            failures += 1
         return None
 
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
