@@ -172,7 +172,7 @@ class Store:
             for attempt in (1, 2):
                 try:
                     produce(writer)
-                    digest = writer._publish(self.blob_path)
+                    digest = writer.publish(self.blob_path)
                     break
                 except IntegrityError:
                     if attempt == 2 or not writer.resumed:
@@ -181,10 +181,10 @@ class Store:
             else:  # pragma: no cover - the loop always breaks or raises
                 raise AssertionError("unreachable")
         except IntegrityError:
-            writer._discard()
+            writer.discard()
             raise
         except BaseException:
-            writer._release(*partial_paths(self.root / "partial", key))
+            writer.keep_partial(*partial_paths(self.root / "partial", key))
             raise
         for name, value in writer.verified_digests():
             with contextlib.suppress(OSError):  # the index only saves downloads; the blob is what counts
