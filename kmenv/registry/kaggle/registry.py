@@ -31,6 +31,7 @@ import requests
 from kmenv.errors import IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
+from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
@@ -75,7 +76,7 @@ def _instance_body(handle: Handle) -> dict[str, object]:
     }
 
 
-class KaggleRegistry:
+class KaggleRegistry(Registry):
     """Implements :class:`kmenv.registry.Registry` over :class:`KaggleClient`; also answers discovery queries.
 
     ``store`` receives files whose sha256 must be learned; ``frameworks`` is the framework →

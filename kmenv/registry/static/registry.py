@@ -27,6 +27,7 @@ from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError
 from kmenv.fetch.http import make_session
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
 from kmenv.fetch.source import FileSource
+from kmenv.registry.base import Registry
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
@@ -54,7 +55,7 @@ class _Listed:
     latest: int
 
 
-class StaticRegistry:
+class StaticRegistry(Registry):
     """A registry read from a static index (implements :class:`kmenv.registry.base.Registry`).
 
     ``location`` is a folder path (relative to ``base_dir``, the folder of kmodels.yaml), a
