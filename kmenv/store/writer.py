@@ -273,6 +273,15 @@ def sidecar_of(private: Path) -> Path:
 
 
 def _write_state(path: Path, state: Mapping[str, object]) -> None:
+    """Replace a sidecar atomically, without :func:`kmenv.fs.atomic.write_atomic` on purpose.
+
+    In ``partial/`` a name ending in ``.tmp`` means "a download in progress" (orphans are adopted
+    and gc judges them by that name), so the temp file here ends in ``.new`` instead. Not fsynced:
+    a lost sidecar only costs a resume.
+    """
     temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
-    temp.write_text(json.dumps(dict(state)), encoding="utf-8")
-    os.replace(temp, path)
+    try:
+        temp.write_text(json.dumps(dict(state)), encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
