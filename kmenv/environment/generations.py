@@ -29,6 +29,7 @@ from pathlib import Path
 from kmenv.environment.linking import Linker
 from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, UsageError
 from kmenv.fs.atomic import write_atomic
+from kmenv.values.paths import is_relative_path, model_name_problem
 
 __all__ = ["EnvironmentDir", "check_model_name", "check_relative_path"]
 
@@ -37,19 +38,19 @@ _GENERATION = re.compile(r"^generations/([1-9][0-9]*)$")
 
 
 def check_model_name(name: str) -> str:
-    """``name`` if it is a single safe folder name; IntegrityError otherwise."""
-    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+    """``name`` if it is a model name (:func:`kmenv.values.paths.model_name_problem`); IntegrityError otherwise."""
+    problem = model_name_problem(name)
+    if problem is not None:
         raise IntegrityError(
             f"refusing model name {name!r}: it is not a plain folder name",
-            hint="model names in kmodels.yaml and the lock must not contain '/', '\\' or be '.'/'..'",
+            hint=f"{problem}; correct it in kmodels.yaml, then re-create the lock with `kmenv lock`",
         )
     return name
 
 
 def check_relative_path(path: str, *, model: str) -> str:
-    """``path`` if it stays inside its model folder (``/``-separated, no ``..``); IntegrityError otherwise."""
-    parts = path.split("/")
-    if path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
+    """``path`` if it stays inside its model folder (:func:`kmenv.values.paths.relative_path_problem`)."""
+    if not is_relative_path(path):
         raise IntegrityError(
             f"{model}: refusing file path {path!r}: it could escape the model folder",
             hint="the lock or the registry lists an unsafe path; re-create the lock with `kmenv lock` "

@@ -22,6 +22,7 @@ from kmenv.errors import IntegrityError
 from kmenv.registry.kaggle.mapping import RemoteFile
 from kmenv.store.blobstore import CHUNK_SIZE, BlobWriter, Store
 from kmenv.values.candidates import FileEntry
+from kmenv.values.paths import is_relative_path
 
 __all__ = ["unpack_into_store"]
 
@@ -30,11 +31,6 @@ def _member_name(name: str) -> str:
     while name.startswith("./"):
         name = name[2:]
     return name
-
-
-def _safe(name: str) -> bool:
-    parts = name.split("/")
-    return bool(name) and "\\" not in name and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
 def unpack_into_store(
@@ -92,7 +88,7 @@ def _unpack_tar(store: Store, archive: Path, wanted: Mapping[str, RemoteFile], l
                     continue
                 if not m.isreg():
                     raise _refuse(label, m.name, "is a link or special file")
-                if not _safe(name):
+                if not is_relative_path(name):
                     raise _refuse(label, m.name, "would land outside the model's folder")
                 if name in wanted and m.size != wanted[name].size:
                     raise _refuse(label, m.name, f"has {m.size} bytes where Kaggle lists {wanted[name].size}")
@@ -125,7 +121,7 @@ def _unpack_zip(store: Store, archive: Path, wanted: Mapping[str, RemoteFile], l
                 if mode and mode != 0o100000:
                     raise _refuse(label, info.filename, "is a link or special file")
                 name = _member_name(info.filename)
-                if not _safe(name):
+                if not is_relative_path(name):
                     raise _refuse(label, info.filename, "would land outside the model's folder")
                 if name in wanted and info.file_size != wanted[name].size:
                     raise _refuse(
