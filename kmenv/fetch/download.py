@@ -2,10 +2,10 @@
 
 Network trouble (connection errors, timeouts, dropped streams, and the statuses the
 :class:`~kmenv.fetch.retry.RetryPolicy` names: 408/429/5xx) is retried with exponential backoff;
-other answers are final. A retry resumes with ``Range`` (and ``If-Range``
-when the source gave a strong validator) and keeps the reply only when it is a 206 whose
-``Content-Range`` starts exactly where the bytes on disk stop; otherwise it starts over from
-zero. URLs in messages lose their query strings (signed URLs), and headers never appear.
+other answers are final. A retry resumes with ``Range`` (and ``If-Range`` when the source gave a
+strong validator) and keeps the reply only when it is a 206 whose ``Content-Range`` starts exactly
+where the bytes on disk stop; otherwise it starts over from zero. URLs in messages lose their query
+strings (signed URLs), and headers never appear.
 """
 
 from __future__ import annotations
