@@ -12,15 +12,28 @@ from pathlib import Path
 
 from kmenv.errors import UsageError
 
-__all__ = ["Settings", "env_flag"]
+__all__ = ["LINK_MODES", "Settings", "env_flag", "resolve_link_mode"]
 
 APP = "kmenv"
 DEFAULT_WORKERS = 8
+#: How store blobs enter an environment (``--link-mode``, ``KMENV_LINK_MODE``); ``auto`` tries the others in turn.
+LINK_MODES = ("auto", "reflink", "hardlink", "copy")
 
 
 def env_flag(name: str) -> bool:
     """True when an environment variable is set to a truthy value (1, true, yes, on)."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def resolve_link_mode(value: str | None) -> str:
+    """The link mode a ``--link-mode``/``KMENV_LINK_MODE`` value names; unset means ``auto``."""
+    mode = (value or "auto").strip().lower()
+    if mode not in LINK_MODES:
+        raise UsageError(
+            f"link mode {value!r} is not one of {', '.join(LINK_MODES)}",
+            hint=f"set --link-mode or KMENV_LINK_MODE to one of: {', '.join(LINK_MODES)}",
+        )
+    return mode
 
 
 def _dir(var: str, override: str | Path | None, default: str) -> Path:
@@ -54,8 +67,6 @@ class Settings:
     ) -> Settings:
         """Combine command-line overrides with ``KMENV_*`` variables and platform defaults."""
         import platformdirs
-
-        from kmenv.environment.linking import resolve_link_mode
 
         mode = resolve_link_mode(link_mode or os.environ.get("KMENV_LINK_MODE"))
         workers_text = os.environ.get("KMENV_MAX_WORKERS", "").strip()

@@ -139,7 +139,7 @@ def upgraded_after(world: World, kill: subprocess.CompletedProcess[str]) -> None
     ("target", "nth"),
     [
         (
-            "kmenv.store.blobstore:BlobWriter._publish",
+            "kmenv.store.blobstore:BlobWriter.publish",
             2,
         ),  # one file verified, the next complete on disk but unpublished
         ("kmenv.environment.generations:EnvironmentDir.build", 1),  # the store is full, nothing built

@@ -88,6 +88,14 @@ def test_a_crashed_build_leaves_only_leftovers_the_next_build_removes(
     assert not (env.root / "models.tmp-99999").exists()
 
 
+def test_a_counter_update_cut_short_is_removed_by_the_next_build(env: EnvironmentDir, blobs: dict[str, Path]) -> None:
+    env.build({"m": [("f", blobs["config"])]})
+    (env.root / "generations" / "..last.0a0b0c0d.tmp").write_text("2\n")  # what a killed write_atomic leaves
+
+    assert env.build({"m": [("f", blobs["config"])]}) == 2
+    assert sorted(p.name for p in (env.root / "generations").iterdir()) == [".last", "1", "2"]
+
+
 def test_a_failed_build_changes_nothing(env: EnvironmentDir, blobs: dict[str, Path], tmp_path: Path) -> None:
     env.switch(env.build({"m": [("f", blobs["config"])]}))
     with pytest.raises(IntegrityError, match=r"missing-blob is missing from the store \(needed for m/g\)"):

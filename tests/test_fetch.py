@@ -18,8 +18,8 @@ import pytest
 from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError
-from kmenv.fetch import FetchJob, FetchReport, NullProgress, fetch_all, make_session
-from kmenv.registry.base import FileSource
+from kmenv.fetch import FetchJob, FetchReport, NullProgress, ProgressSink, fetch_all, make_session
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import FileEntry
 
@@ -99,7 +99,7 @@ def test_a_sink_may_implement_only_the_events_it_shows(server: FaultServer, stor
     server.routes["/model.bin"] = serve_file(DATA)
     finished: list[str] = []
 
-    class OnlyFinish:
+    class OnlyFinish(ProgressSink):
         def finish(self, label: str) -> None:
             finished.append(label)
 

@@ -16,7 +16,7 @@ from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.errors import IntegrityError, NetworkError
 from kmenv.fetch import FetchJob, NullProgress, fetch_all, http
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import FileEntry
 

@@ -11,7 +11,7 @@ from fetch_faults import FaultServer, reply, serve_file
 
 from kmenv.errors import IntegrityError
 from kmenv.fetch import fetch_unknown
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import Store
 
 SECRET = "Bearer s3cret-token"

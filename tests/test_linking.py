@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from kmenv.config import LINK_MODES, resolve_link_mode
 from kmenv.environment.generations import EnvironmentDir
-from kmenv.environment.linking import LINK_MODES, Linker, link_file, resolve_link_mode
+from kmenv.environment.linking import Linker, link_file
 from kmenv.errors import UsageError
 
 

@@ -89,6 +89,12 @@ def test_it_is_a_registry_and_its_constructor_touches_nothing() -> None:
     StaticRegistry("offline", f"http://127.0.0.1:{free_port()}/registry/")  # no connection attempted
 
 
+def test_prefetch_is_the_protocol_default_and_touches_nothing() -> None:
+    registry = StaticRegistry("offline", f"http://127.0.0.1:{free_port()}/registry/")
+    assert type(registry).prefetch is Registry.prefetch
+    registry.prefetch(["acme/m", BERT])  # no connection attempted
+
+
 def test_versions_come_newest_first_with_the_framework_requirements_merged() -> None:
     registry = StaticRegistry("example", str(EXAMPLE))
     versions = registry.versions(BERT)

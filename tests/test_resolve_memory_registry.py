@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kmenv.errors import ModelNotFoundError
-from kmenv.registry.base import FileSource, Registry
+from kmenv.fetch.source import FileSource
+from kmenv.registry.base import Registry
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle

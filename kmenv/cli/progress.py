@@ -9,12 +9,13 @@ from typing import Any
 
 from kmenv.actions.install import InstallReporter
 from kmenv.cli.ui import UI
+from kmenv.fetch.progress import ProgressSink
 from kmenv.values.candidates import format_size
 
 __all__ = ["CliReporter"]
 
 
-class _PlainSink:
+class _PlainSink(ProgressSink):
     """A total every few seconds (and each finished file with -v): readable in CI logs.
 
     ``advance`` may be negative when a download restarts from zero; the totals follow.
@@ -78,7 +79,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-class _RichSink:
+class _RichSink(ProgressSink):
     """A bar per active file plus a total with speed and ETA."""
 
     def __init__(self, ui: UI) -> None:

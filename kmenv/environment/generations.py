@@ -10,7 +10,8 @@ Layout under ``root`` (``.kmenv/`` beside kmodels.yaml)::
     state.json                       the installer's record (opaque here), written atomically
     .lock                            flock serialising installs into this environment
 
-Standard library only (plus :mod:`kmenv.environment.linking`): the no-op install path reads state from here.
+Standard library only (plus :mod:`kmenv.environment.linking` and :mod:`kmenv.fs.atomic`): the no-op install
+path reads state from here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 
 from kmenv.environment.linking import Linker
 from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, UsageError
+from kmenv.fs.atomic import write_atomic
+from kmenv.values.paths import is_relative_path, model_name_problem
 
 __all__ = ["EnvironmentDir", "check_model_name", "check_relative_path"]
 
@@ -35,19 +38,19 @@ _GENERATION = re.compile(r"^generations/([1-9][0-9]*)$")
 
 
 def check_model_name(name: str) -> str:
-    """``name`` if it is a single safe folder name; IntegrityError otherwise."""
-    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+    """``name`` if it is a model name (:func:`kmenv.values.paths.model_name_problem`); IntegrityError otherwise."""
+    problem = model_name_problem(name)
+    if problem is not None:
         raise IntegrityError(
             f"refusing model name {name!r}: it is not a plain folder name",
-            hint="model names in kmodels.yaml and the lock must not contain '/', '\\' or be '.'/'..'",
+            hint=f"{problem}; correct it in kmodels.yaml, then re-create the lock with `kmenv lock`",
         )
     return name
 
 
 def check_relative_path(path: str, *, model: str) -> str:
-    """``path`` if it stays inside its model folder (``/``-separated, no ``..``); IntegrityError otherwise."""
-    parts = path.split("/")
-    if path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
+    """``path`` if it stays inside its model folder (:func:`kmenv.values.paths.relative_path_problem`)."""
+    if not is_relative_path(path):
         raise IntegrityError(
             f"{model}: refusing file path {path!r}: it could escape the model folder",
             hint="the lock or the registry lists an unsafe path; re-create the lock with `kmenv lock` "
@@ -73,18 +76,6 @@ def _check_layout(layout: Mapping[str, Sequence[tuple[str, Path]]]) -> None:
 def _remove_tree(path: Path) -> None:
     """Delete a folder of (read-only) linked files; folders are writable, so unlinking works."""
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temp, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 class EnvironmentDir:
@@ -259,7 +250,7 @@ class EnvironmentDir:
     def write_state(self, state: Mapping[str, object]) -> None:
         """Replace the installer's record atomically."""
         with self.lock():
-            _write_atomically(self.root / "state.json", json.dumps(dict(state), indent=2, sort_keys=True) + "\n")
+            write_atomic(self.root / "state.json", json.dumps(dict(state), indent=2, sort_keys=True) + "\n")
 
     def _next_number(self) -> int:
         counter = self._generations_dir / ".last"
@@ -268,12 +259,15 @@ class EnvironmentDir:
         except (OSError, ValueError):
             last = 0
         number = max([last, *self.generations()]) + 1
-        _write_atomically(counter, f"{number}\n")
+        write_atomic(counter, f"{number}\n")
         return number
 
     def _remove_leftovers(self) -> None:
         """Delete half-built generations and stray switch links from an interrupted run."""
         for path in self._generations_dir.glob(".*.tmp"):
-            _remove_tree(path)
+            if path.is_dir() and not path.is_symlink():
+                _remove_tree(path)
+            else:  # a counter update cut short (write_atomic's temp file)
+                path.unlink(missing_ok=True)
         for link in self.root.glob("models.tmp-*"):
             link.unlink(missing_ok=True)

@@ -1,5 +1,8 @@
 """Put a store blob into an environment: reflink, hard link or copy (``--link-mode``, ``KMENV_LINK_MODE``).
 
+The mode names and their validation are the setting's (:data:`kmenv.config.LINK_MODES`); this module
+carries them out.
+
 ``auto`` tries reflink (copy-on-write, independent inode, no extra space), then hard link
 (shared inode; safe because blobs are read-only), then copy, and remembers for the rest of the
 run which modes the filesystem refused, so a failing mode costs one attempt rather than one per file.
@@ -16,28 +19,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from kmenv.config import resolve_link_mode
 from kmenv.errors import UsageError
 
-__all__ = ["LINK_MODES", "Linker", "link_file", "resolve_link_mode"]
+__all__ = ["Linker", "link_file"]
 
-LINK_MODES = ("auto", "reflink", "hardlink", "copy")
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's extents (btrfs, xfs, bcachefs, ...)
 
 # Errors that mean "this filesystem (pair) cannot do that", as opposed to real I/O trouble.
 _UNSUPPORTED = frozenset(
     {errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.EMLINK}
 )
-
-
-def resolve_link_mode(value: str | None) -> str:
-    """The link mode a ``--link-mode``/``KMENV_LINK_MODE`` value names; unset means ``auto``."""
-    mode = (value or "auto").strip().lower()
-    if mode not in LINK_MODES:
-        raise UsageError(
-            f"link mode {value!r} is not one of {', '.join(LINK_MODES)}",
-            hint=f"set --link-mode or KMENV_LINK_MODE to one of: {', '.join(LINK_MODES)}",
-        )
-    return mode
 
 
 def _read_only_like(src_fd: int, dst_fd: int) -> None:

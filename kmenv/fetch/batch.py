@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import requests
 
 from kmenv.errors import UsageError
-from kmenv.fetch.download import Cancelled, Meter, RetryPolicy, stream_into
+from kmenv.fetch.download import DOWNLOAD_RETRY, Cancelled, Meter, stream_into
 from kmenv.fetch.http import make_session
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
-from kmenv.registry.base import FileSource
+from kmenv.fetch.retry import RetryPolicy
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 from kmenv.values.candidates import FileEntry
 
@@ -96,8 +97,8 @@ def fetch_all(
     workers: int = 4,
     progress: ProgressSink | None = None,
     session: requests.Session | None = None,
-    retries: int = 3,
-    backoff: float = 0.5,
+    retries: int = DOWNLOAD_RETRY.retries,
+    backoff: float = DOWNLOAD_RETRY.backoff,
 ) -> FetchReport:
     """Bring every job's blob into ``store``, skipping those already there.
 
@@ -124,8 +125,9 @@ def fetch_all(
         if todo:
             check_free_space(store.root, sum(job.entry.size for job in todo))
             http = session or make_session(workers)
+            policy = DOWNLOAD_RETRY.with_retries(retries, backoff=backoff)
             try:
-                _run_pool(store, todo, http, min(workers, len(todo)), sink, tally, RetryPolicy(retries, backoff))
+                _run_pool(store, todo, http, min(workers, len(todo)), sink, tally, policy)
             finally:
                 if session is None:
                     http.close()

@@ -1,10 +1,11 @@
 """One file's bytes from its source into a :class:`~kmenv.store.blobstore.BlobWriter`: retries, resume, errors.
 
-Network trouble (connection errors, timeouts, dropped streams, 408/429/5xx) is retried with
-exponential backoff; other answers are final. A retry resumes with ``Range`` (and ``If-Range``
-when the source gave a strong validator) and keeps the reply only when it is a 206 whose
-``Content-Range`` starts exactly where the bytes on disk stop; otherwise it starts over from
-zero. URLs in messages lose their query strings (signed URLs), and headers never appear.
+Network trouble (connection errors, timeouts, dropped streams, and the statuses the
+:class:`~kmenv.fetch.retry.RetryPolicy` names: 408/429/5xx) is retried with exponential backoff;
+other answers are final. A retry resumes with ``Range`` (and ``If-Range`` when the source gave a
+strong validator) and keeps the reply only when it is a 206 whose ``Content-Range`` starts exactly
+where the bytes on disk stop; otherwise it starts over from zero. URLs in messages lose their query
+strings (signed URLs), and headers never appear.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -21,12 +21,14 @@ import requests
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, RegistryError
 from kmenv.fetch.http import open_stream, redact_url
 from kmenv.fetch.progress import ProgressSink
-from kmenv.registry.base import FileSource
+from kmenv.fetch.retry import RetryPolicy
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
-__all__ = ["Cancelled", "Meter", "RetryPolicy", "goog_hashes", "stream_into"]
+__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "goog_hashes", "stream_into"]
 
-_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: Three retries after the first try, waiting 0.5, 1 and 2 s; 408, 429, 500, 502, 503 and 504 retry.
+DOWNLOAD_RETRY = RetryPolicy(attempts=4, backoff=0.5)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -36,14 +38,6 @@ class Cancelled(Exception):
 
 class _Transient(Exception):
     """A failure worth retrying; the message is safe to show (no URL, no header)."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """``retries`` more attempts after the first, waiting ``backoff * 2**n`` seconds before retry n."""
-
-    retries: int = 3
-    backoff: float = 0.5
 
 
 class Meter:
@@ -134,18 +128,18 @@ def _download_with_retries(
     while True:
         _check(cancel)
         try:
-            _attempt(writer, session, source, cancel=cancel, meter=meter)
+            _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter)
             return
         except _Transient as exc:
             failures += 1
-            if failures > policy.retries:
+            if policy.gives_up(failures):
                 raise NetworkError(
                     f"{writer.label}: could not download {redact_url(source.url)}: {exc} "
                     f"({failures} attempts{', resuming where each stopped' if writer.accepts_ranges else ''})",
                     hint="check the network connection and try again; finished files are kept "
                     "and unfinished ones resume",
                 ) from None
-            if cancel.wait(policy.backoff * 2 ** (failures - 1)):
+            if cancel.wait(policy.delay(failures)):
                 raise Cancelled from None
 
 
@@ -171,6 +165,7 @@ def _attempt(
     session: requests.Session,
     source: FileSource,
     *,
+    policy: RetryPolicy,
     cancel: threading.Event,
     meter: Meter,
 ) -> None:
@@ -203,8 +198,8 @@ def _attempt(
             meter.moved_to(0)
             if status != 200:
                 response.close()
-                return _attempt(writer, session, source, cancel=cancel, meter=meter)
-        _check_answer(writer, response)
+                return _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter)
+        _check_answer(writer, response, policy)
         for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
             writer.expect_digest(name, value)
         if status == 206:
@@ -236,11 +231,11 @@ def _continues_at(response: requests.Response, offset: int) -> bool:
     return span is not None and span[0] == offset
 
 
-def _check_answer(writer: BlobWriter, response: requests.Response) -> None:
+def _check_answer(writer: BlobWriter, response: requests.Response, policy: RetryPolicy) -> None:
     """Raise unless ``response`` carries the file (200) or the range we asked for (206), of the right size."""
     status = response.status_code
     where = redact_url(response.url or "")
-    _raise_for_status(status, where, writer.label)
+    _raise_for_status(status, where, writer.label, policy)
     if status == 206 and writer.offset > 0:
         span = _content_range(response)
         announced = span[1] if span else None
@@ -280,7 +275,7 @@ def _stream_body(writer: BlobWriter, response: requests.Response, *, cancel: thr
         raise _Transient("the connection closed early")
 
 
-def _raise_for_status(status: int, where: str, label: str) -> None:
+def _raise_for_status(status: int, where: str, label: str, policy: RetryPolicy) -> None:
     if status in (200, 206):
         return
     if status in (404, 410):
@@ -294,5 +289,5 @@ def _raise_for_status(status: int, where: str, label: str) -> None:
             hint="check your Kaggle credentials, and accept the model's licence on its Kaggle page "
             "if it asks for consent",
         )
-    if status in _RETRY_STATUS:
+    if policy.retries_status(status):
         raise _Transient(f"HTTP {status}")

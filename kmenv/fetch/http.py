@@ -1,7 +1,7 @@
-"""The HTTP session downloads share, and redirects that never carry credentials to another origin.
+"""The one HTTP session factory (downloads, Kaggle API, static registries); redirects that keep credentials home.
 
 Redirects are followed here rather than by requests: requests strips only ``Authorization``
-when the host changes, but a :class:`~kmenv.registry.FileSource` may carry any header as a
+when the host changes, but a :class:`~kmenv.fetch.source.FileSource` may carry any header as a
 credential, and a Kaggle download answers with a redirect to a signed storage URL elsewhere.
 """
 
@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from kmenv._version import __version__
 from kmenv.errors import RegistryError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 
 __all__ = ["MAX_REDIRECTS", "TIMEOUT", "make_session", "open_stream", "redact_url", "same_origin"]
 
@@ -26,7 +26,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def make_session(pool_size: int) -> requests.Session:
-    """A session whose connection pool fits ``pool_size`` parallel downloads, so connections are reused."""
+    """A session whose connection pool fits ``pool_size`` parallel requests, so connections are reused.
+
+    Every HTTP caller in kmenv gets its session here, so they all identify as ``kmenv/<version>``.
+    """
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=max(pool_size, 1), pool_maxsize=max(pool_size, 1))
     session.mount("http://", adapter)

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 
 import requests
 
-from kmenv.fetch.download import Meter, RetryPolicy, stream_into
+from kmenv.fetch.download import DOWNLOAD_RETRY, Meter, stream_into
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 
 __all__ = ["fetch_unknown"]
@@ -39,8 +39,8 @@ def fetch_unknown(
     label: str,
     progress: ProgressSink | None = None,
     session: requests.Session | None = None,
-    retries: int = 3,
-    backoff: float = 0.5,
+    retries: int = DOWNLOAD_RETRY.retries,
+    backoff: float = DOWNLOAD_RETRY.backoff,
 ) -> str:
     """Bring ``source``'s bytes into ``store`` and return their sha256.
 
@@ -52,7 +52,7 @@ def fetch_unknown(
     """
     sink = SerialProgress(progress or NullProgress())
     cancel = threading.Event()
-    policy = RetryPolicy(retries, backoff)
+    policy = DOWNLOAD_RETRY.with_retries(retries, backoff=backoff)
     meter = Meter(label, sink, lambda nbytes: None)
     started = False
     http: requests.Session | None = None

@@ -1,5 +1,5 @@
 """Registries: where model metadata and files come from (edge layer, does I/O)."""
 
-from kmenv.registry.base import FileSource, Registry
+from kmenv.registry.base import Registry
 
-__all__ = ["FileSource", "Registry"]
+__all__ = ["Registry"]

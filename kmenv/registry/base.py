@@ -1,35 +1,21 @@
 """The Registry protocol: the only way the resolver and installer learn about models.
 
-Implementations live beside this module (static registry, Kaggle, in-memory for tests). They do
-the I/O; everything they return is a plain value from :mod:`kmenv.values.candidates`.
+Implementations live beside this module (static registry, Kaggle, in-memory for tests) and
+subclass :class:`Registry`, so they inherit the defaults of its optional capabilities
+(:meth:`Registry.prefetch`). They do the I/O; everything they return is a plain value from
+:mod:`kmenv.values.candidates`, and where to fetch a file is a :class:`~kmenv.fetch.source.FileSource`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from kmenv.fetch.source import FileSource
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 
-__all__ = ["FileSource", "Registry"]
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """How to fetch one file's bytes.
-
-    ``url`` may be ``http(s)://`` or ``file://``. ``headers`` may carry credentials, so
-    it is excluded from ``repr`` and must never be logged; a fetcher drops them when a
-    redirect leaves ``url``'s host. ``json`` is a request body for RPC-style downloads
-    (``method`` is then ``POST``).
-    """
-
-    url: str
-    method: str = "GET"
-    json: Mapping[str, object] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+__all__ = ["Registry"]
 
 
 @runtime_checkable
@@ -38,7 +24,8 @@ class Registry(Protocol):
 
     ``name`` is the key the project gives the registry in kmodels.yaml. Methods raise
     :class:`kmenv.errors.RegistryError` subclasses; ``ModelNotFoundError`` when the
-    registry has no such model.
+    registry has no such model. The four query methods are required; :meth:`prefetch` has a
+    default that does nothing.
     """
 
     name: str
@@ -62,3 +49,11 @@ class Registry(Protocol):
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
         """Where to fetch ``file`` of ``candidate``; cheap, does no I/O for static registries."""
         ...
+
+    def prefetch(self, handles: Iterable[Handle | str]) -> None:
+        """Fetch metadata for many declared models at once, before the resolver asks for it one by one.
+
+        A hint, never required: registries whose answers are cheap (a folder, memory) keep this
+        default, which does nothing. Errors are left for the resolver to meet when it asks.
+        """
+        return None

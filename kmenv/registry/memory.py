@@ -6,14 +6,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from kmenv.errors import ModelNotFoundError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.source import FileSource
+from kmenv.registry.base import Registry
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 
 __all__ = ["MemoryRegistry"]
 
 
-class MemoryRegistry:
+class MemoryRegistry(Registry):
     """Implements :class:`kmenv.registry.Registry` over a fixed set of candidates.
 
     ``calls`` counts requests as ``(method, argument)``: ``("instances", "owner/model")``,

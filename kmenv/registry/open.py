@@ -7,12 +7,18 @@ from pathlib import Path
 from kmenv.config import Settings
 from kmenv.errors import RegistryError
 from kmenv.registry.base import Registry
+from kmenv.registry.warn import Warn, warn_once_to_stderr
 
 __all__ = ["open_registry"]
 
 
-def open_registry(name: str, kind: str, url: str | None, *, base_dir: Path, settings: Settings) -> Registry:
-    """A registry for one declaration; ``base_dir`` anchors relative static-registry paths."""
+def open_registry(
+    name: str, kind: str, url: str | None, *, base_dir: Path, settings: Settings, warn: Warn = warn_once_to_stderr
+) -> Registry:
+    """A registry for one declaration; ``base_dir`` anchors relative static-registry paths.
+
+    ``warn`` receives the registry's warnings (see :mod:`kmenv.registry.warn`; stderr once by default).
+    """
     if kind == "static":
         from kmenv.registry.static.registry import StaticRegistry
 
@@ -27,5 +33,5 @@ def open_registry(name: str, kind: str, url: str | None, *, base_dir: Path, sett
     if kind == "kaggle":
         from kmenv.registry.kaggle import open_kaggle
 
-        return open_kaggle(name, url, settings=settings)
+        return open_kaggle(name, url, settings=settings, warn=warn)
     raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle or static")

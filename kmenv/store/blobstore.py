@@ -31,12 +31,12 @@ import fcntl
 import hashlib
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from kmenv.errors import IntegrityError
+from kmenv.fs.atomic import write_atomic
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
 from kmenv.store.diskspace import check_free_space, check_install_space
 from kmenv.store.partials import open_writer, partial_paths
@@ -172,7 +172,7 @@ class Store:
             for attempt in (1, 2):
                 try:
                     produce(writer)
-                    digest = writer._publish(self.blob_path)
+                    digest = writer.publish(self.blob_path)
                     break
                 except IntegrityError:
                     if attempt == 2 or not writer.resumed:
@@ -181,10 +181,10 @@ class Store:
             else:  # pragma: no cover - the loop always breaks or raises
                 raise AssertionError("unreachable")
         except IntegrityError:
-            writer._discard()
+            writer.discard()
             raise
         except BaseException:
-            writer._release(*partial_paths(self.root / "partial", key))
+            writer.keep_partial(*partial_paths(self.root / "partial", key))
             raise
         for name, value in writer.verified_digests():
             with contextlib.suppress(OSError):  # the index only saves downloads; the blob is what counts
@@ -231,12 +231,7 @@ class Store:
             if path.read_text(encoding="ascii").strip() == sha256:
                 return
         path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            temp.write_text(sha256 + "\n", encoding="ascii")
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        write_atomic(path, sha256 + "\n", durable=False)  # the index only saves downloads: it may be lost
 
     def _ensure_layout(self) -> None:
         for sub in ("blobs/sha256", "partial", "locks", "tmp"):

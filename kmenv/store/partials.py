@@ -71,9 +71,9 @@ def open_writer(
                 validator=validator if isinstance(validator, str) else None,
                 accepts_ranges=ranges if isinstance(ranges, bool) else None,
             )
-            writer._rehash_existing()
+            writer.hash_existing()
     except BaseException:
-        writer._discard()
+        writer.discard()
         raise
     return writer
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from kmenv.fs.atomic import write_atomic
 
 __all__ = ["ROOT_FORMAT", "Root", "forget_generations", "read_roots", "record_generation", "root_file"]
 
@@ -69,12 +69,7 @@ def _save(root: Root) -> None:
         "generations": {str(n): dict(sorted(files.items())) for n, files in sorted(root.generations.items())},
     }
     root.file.parent.mkdir(parents=True, exist_ok=True)
-    temp = root.file.with_name(f".{root.file.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temp, root.file)
-    finally:
-        temp.unlink(missing_ok=True)
+    write_atomic(root.file, json.dumps(data, indent=1, sort_keys=True) + "\n")  # gc trusts it: durable
 
 
 def read_roots(cache: Path) -> list[Root]:

@@ -83,9 +83,11 @@ class BlobWriter:
     ``size`` and ``sha256`` are what the bytes must be (``None`` when not known in advance:
     :meth:`~kmenv.store.blobstore.Store.ingest_unknown`); the source may add digests while streaming
     (:meth:`expect_digest`), and every one of them is checked in the same single pass.
-    Producers use the public methods only; the underscored steps (rehash on open, publish,
-    discard, release) are driven by :mod:`kmenv.store.blobstore` and :mod:`kmenv.store.partials`, which know
-    where blobs and partials live.
+    Two kinds of caller use it. A producer writes: :meth:`write`, :meth:`restart`,
+    :meth:`expect_digest`, :meth:`remember_source`. The store ends it, knowing where blobs and
+    partials live: :meth:`hash_existing` when it adopts a partial (:mod:`kmenv.store.partials`),
+    then exactly one of :meth:`publish`, :meth:`discard` or :meth:`keep_partial`
+    (:mod:`kmenv.store.blobstore`).
     """
 
     def __init__(
@@ -137,7 +139,7 @@ class BlobWriter:
     def _fresh_hashers(self) -> dict[str, Any]:
         return {algo: hashlib.new(algo, usedforsecurity=algo == "sha256") for algo in self._hashers}
 
-    def _rehash_existing(self) -> None:
+    def hash_existing(self) -> None:
         """Re-derive the running hashes from the bytes on disk (one read); drop a partial that is too long."""
         size = os.fstat(self._file.fileno()).st_size
         if self.size is not None and size > self.size:
@@ -219,7 +221,7 @@ class BlobWriter:
         """The ``(algorithm, value)`` pairs besides sha256 that the published bytes were proven to match."""
         return list(self._expected)
 
-    def _publish(self, blob_path: Callable[[str], Path]) -> str:
+    def publish(self, blob_path: Callable[[str], Path]) -> str:
         """Verify, make read-only, then rename into place atomically; the sha256.
 
         When a blob of the right size already exists (the same bytes arrived under another
@@ -237,7 +239,7 @@ class BlobWriter:
         blob = blob_path(digest)
         with contextlib.suppress(FileNotFoundError):
             if blob.stat().st_size == self.offset:
-                self._discard()
+                self.discard()
                 return digest
         os.fchmod(self._file.fileno(), _BLOB_MODE)
         self._file.close()
@@ -246,13 +248,14 @@ class BlobWriter:
         sidecar_of(self.path).unlink(missing_ok=True)
         return digest
 
-    def _discard(self) -> None:
+    def discard(self) -> None:
+        """Drop every byte written (they failed verification, or were never wanted)."""
         self._stop_hashing()
         self._file.close()
         self.path.unlink(missing_ok=True)
         sidecar_of(self.path).unlink(missing_ok=True)
 
-    def _release(self, part: Path, sidecar: Path) -> None:
+    def keep_partial(self, part: Path, sidecar: Path) -> None:
         """Keep written bytes (if any) as the resumable partial; the next writer hashes them again."""
         self._stop_hashing()
         self._file.close()
@@ -270,6 +273,15 @@ def sidecar_of(private: Path) -> Path:
 
 
 def _write_state(path: Path, state: Mapping[str, object]) -> None:
+    """Replace a sidecar atomically, without :func:`kmenv.fs.atomic.write_atomic` on purpose.
+
+    In ``partial/`` a name ending in ``.tmp`` means "a download in progress" (orphans are adopted
+    and gc judges them by that name), so the temp file here ends in ``.new`` instead. Not fsynced:
+    a lost sidecar only costs a resume.
+    """
     temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
-    temp.write_text(json.dumps(dict(state)), encoding="utf-8")
-    os.replace(temp, path)
+    try:
+        temp.write_text(json.dumps(dict(state)), encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

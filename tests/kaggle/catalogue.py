@@ -125,7 +125,7 @@ def make_registry(
     """A registry on ``emu`` with its store and metadata cache under ``cache_dir`` (no real sleeping)."""
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.registry.kaggle.cache import MetadataCache
-    from kmenv.registry.kaggle.client import KaggleClient, RetrySettings
+    from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
     from kmenv.store.blobstore import Store
     from kmenv.values.target import FRAMEWORK_LIBRARIES
 
@@ -135,7 +135,7 @@ def make_registry(
         cache=cache,
         sleep=sleeps or Sleeps(),
         env=env if env is not None else {},
-        retry=RetrySettings(retries=3),
+        retry=API_RETRY.with_retries(3),
     )
     table = frameworks if frameworks is not None else {k: dict(v) for k, v in FRAMEWORK_LIBRARIES.items()}
     return KaggleRegistry("kaggle", client, store=Store(cache_dir), frameworks=table)

@@ -15,8 +15,9 @@ from kaggle_emulator import KaggleEmulator, iter_files
 
 from kmenv.errors import EXIT_INTEGRITY, IntegrityError, RegistryError, UsageError
 from kmenv.registry.base import Registry
+from kmenv.registry.kaggle.archive import unpack_into_store
 from kmenv.registry.kaggle.mapping import RemoteFile, framework_enum, load_framework_table, parse_instance
-from kmenv.registry.kaggle.registry import parse_goog_hash, unpack_into_store
+from kmenv.registry.kaggle.registry import parse_goog_hash
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle

@@ -13,14 +13,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from kmenv.fs.atomic import write_atomic
 
 __all__ = ["DEFAULT_TTL", "CachedAnswer", "MetadataCache"]
 
@@ -45,13 +45,9 @@ def _safe_host(base_url: str) -> str:
 
 
 def _write_json(path: Path, data: object) -> None:
+    """Atomic but not fsynced: a cache entry lost to a power cut is fetched again."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        temp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    write_atomic(path, json.dumps(data, sort_keys=True), durable=False)
 
 
 def _read_json(path: Path) -> Any:

@@ -2,9 +2,9 @@
 
 Each call is ``POST {base}/models.ModelApiService/<Method>`` with a camelCase JSON body (fields
 at their default left out, enums by their full names), as kagglesdk sends it. Every request has a
-timeout. 429, 5xx and connection errors are retried with bounded exponential backoff and jitter;
-other 4xx answers are final. A ``200`` whose JSON carries ``code >= 400`` counts as that error,
-as kagglesdk treats it. Answers go through :class:`~kmenv.registry.kaggle.cache.MetadataCache`.
+timeout. 429, 5xx and connection errors are retried with bounded exponential backoff and jitter
+(:data:`API_RETRY`); other 4xx answers are final. A ``200`` whose JSON carries ``code >= 400``
+counts as that error, as kagglesdk treats it. Answers go through :class:`~kmenv.registry.kaggle.cache.MetadataCache`.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
 from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError, UsageError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.http import TIMEOUT, make_session
+from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy, retry_after
+from kmenv.fetch.source import FileSource
 from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials
 from kmenv.registry.kaggle.cache import MetadataCache
 
-__all__ = ["DEFAULT_URL", "KaggleClient", "RetrySettings", "resolve_base_url"]
+__all__ = ["API_RETRY", "DEFAULT_URL", "KaggleClient", "resolve_base_url"]
 
 DEFAULT_URL = "https://api.kaggle.com/v1"
 MODELS = "models.ModelApiService"
@@ -37,7 +38,17 @@ ENVIRONMENTS = {
     "ADMIN": "https://admin.kaggle.com/api/v1",
     "QA": "https://qa.kaggle.com/api/v1",
 }
-TIMEOUT = (10.0, 60.0)
+#: Four retries after the first try, waiting min(20 s, 0.5 s·2ⁿ) with jitter, or the server's ``Retry-After``
+#: up to 120 s (a longer one fails at once); 429 and every 5xx are retried, other answers are final.
+API_RETRY = RetryPolicy(
+    attempts=5,
+    backoff=0.5,
+    cap=20.0,
+    jitter=True,
+    honour_retry_after=True,
+    max_retry_after=120.0,
+    statuses=frozenset({429}) | SERVER_ERRORS,
+)
 _RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = frozenset({200, 304})
@@ -63,36 +74,6 @@ def resolve_base_url(url: str | None = None, env: Mapping[str, str] | None = Non
             hint=f"use one of {', '.join(ENVIRONMENTS)}, or unset it",
         )
     return ENVIRONMENTS[name]
-
-
-class RetrySettings:
-    """``retries`` more attempts after the first; waits ``min(cap, backoff·2ⁿ)`` with jitter, or ``Retry-After``.
-
-    A ``Retry-After`` longer than ``max_wait`` is not waited for: the call fails at once saying so.
-    """
-
-    def __init__(self, retries: int = 4, backoff: float = 0.5, cap: float = 20.0, max_wait: float = 120.0) -> None:
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self.cap = cap
-        self.max_wait = max_wait
-
-    def delay(self, failures: int, rng: random.Random) -> float:
-        base = min(self.cap, self.backoff * 2 ** (failures - 1))
-        return float(base * rng.uniform(0.5, 1.0))
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _json(response: requests.Response) -> Any:
@@ -136,7 +117,7 @@ class KaggleClient:
         credentials: Credentials | None = None,
         anonymous: bool = False,
         session: requests.Session | None = None,
-        retry: RetrySettings | None = None,
+        retry: RetryPolicy = API_RETRY,
         timeout: tuple[float, float] = TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -150,7 +131,7 @@ class KaggleClient:
         self._credentials = credentials
         self._looked_up = credentials is not None or anonymous
         self._session = session
-        self._retry = retry or RetrySettings()
+        self._retry = retry
         self._timeout = timeout
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -186,8 +167,6 @@ class KaggleClient:
     def session(self) -> requests.Session:
         with self._lock:
             if self._session is None:
-                from kmenv.fetch import make_session
-
                 self._session = make_session(8)
             return self._session
 
@@ -289,10 +268,10 @@ class KaggleClient:
         accept: frozenset[int] = _ACCEPT,
     ) -> tuple[int, Any, Mapping[str, str]]:
         url = self.url(method)
-        attempts = self._retry.retries + 1
         tried: list[str] = []
-        for attempt in range(1, attempts + 1):
-            wait: float | None = None
+        failures = 0
+        while True:
+            asked: float | None = None
             try:
                 response = self.session().post(
                     url,
@@ -315,16 +294,17 @@ class KaggleClient:
                     status = _body_code(data) or status
                     if status in accept:
                         return status, data, response.headers
-                    if status != 429 and status < 500:
+                    if not self._retry.retries_status(status):
                         raise self._final_error(status, data, method, what, page_url)
                     tried.append(f"HTTP {status}" + (f" ({_server_message(data)})" if _server_message(data) else ""))
-                    wait = _retry_after(response)  # sent with 429, sometimes with 503
-            if attempt == attempts:
+                    asked = retry_after(response.headers)  # sent with 429, sometimes with 503
+            failures += 1
+            if self._retry.gives_up(failures):
                 break
-            if wait is not None and wait > self._retry.max_wait:
-                tried.append(f"the server asked to wait {wait:.0f} s, longer than {self._retry.max_wait:.0f} s")
+            if asked is not None and self._retry.refuses_wait(asked):
+                tried.append(f"the server asked to wait {asked:.0f} s, longer than {self._retry.max_retry_after:.0f} s")
                 break
-            self._sleep(wait if wait is not None else self._retry.delay(attempt, self._rng))
+            self._sleep(self._retry.delay(failures, asked=asked, rng=self._rng))
         summary = "; ".join(dict.fromkeys(tried))
         raise NetworkError(
             f"Kaggle API {method} for {what} failed after {len([t for t in tried if not t.startswith('the server')])} "

@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 from kmenv.errors import RegistryDocumentError, UsageError
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle, normalise_framework
+from kmenv.values.paths import is_relative_path
 from kmenv.values.target import FRAMEWORK_LIBRARIES
 
 __all__ = [
@@ -223,11 +224,6 @@ def parse_model(data: Mapping[str, Any]) -> ModelInfo:
     )
 
 
-def _safe_path(path: str) -> bool:
-    parts = path.split("/")
-    return bool(path) and "\\" not in path and not path.startswith("/") and all(p not in ("", ".", "..") for p in parts)
-
-
 def parse_files(pages: Iterable[Mapping[str, Any]], where: str) -> list[RemoteFile]:
     """Every file of every page, sorted by path; a path that could escape its folder is refused."""
     found: dict[str, RemoteFile] = {}
@@ -237,7 +233,7 @@ def parse_files(pages: Iterable[Mapping[str, Any]], where: str) -> list[RemoteFi
             if not isinstance(item, dict):
                 continue
             name = _text(item.get("name"))
-            if not _safe_path(name):
+            if not is_relative_path(name):
                 raise RegistryDocumentError(
                     f"{where}: Kaggle lists a file with an unsafe path {name!r}",
                     hint="this version cannot be installed safely; report it to the model's owner",

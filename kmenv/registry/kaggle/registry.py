@@ -8,28 +8,31 @@ what this machine learned before (metadata cache), from the store's md5 index (t
 the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte range request), or
 by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
 that follows instant. More than :data:`ARCHIVE_THRESHOLD` unknown files are fetched as one
-whole-version archive instead, verified, then unpacked into the store member by member.
+whole-version archive instead, verified, then unpacked into the store member by member
+(:mod:`kmenv.registry.kaggle.archive`).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import tarfile
 import threading
-import zipfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
-from kmenv.registry.base import FileSource
-from kmenv.registry.kaggle.client import KaggleClient
+from kmenv.fetch.download import goog_hashes
+from kmenv.fetch.http import same_origin
+from kmenv.fetch.retry import RetryPolicy
+from kmenv.fetch.source import FileSource
+from kmenv.fetch.unhashed import fetch_unknown
+from kmenv.registry.base import Registry
+from kmenv.registry.kaggle.archive import unpack_into_store
+from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
@@ -43,7 +46,7 @@ from kmenv.registry.kaggle.mapping import (
     version_licence,
     web_url,
 )
-from kmenv.store.blobstore import CHUNK_SIZE, Store
+from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 
@@ -51,13 +54,12 @@ __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
 #: Beyond this many files to learn, one archive beats one request per file (kagglehub's rule too).
 ARCHIVE_THRESHOLD = 25
-_REDIRECTS = (301, 302, 303, 307, 308)
+#: The md5 probe is an optimisation (without it the file is downloaded), so it tries three times without waiting.
+_PROBE_RETRY = RetryPolicy(attempts=3, backoff=0.0, statuses=API_RETRY.statuses)
 
 
 def parse_goog_hash(header: str | None) -> dict[str, str]:
     """``crc32c=<b64>,md5=<b64>`` → ``{"crc32c": ..., "md5": ...}``; malformed parts are skipped."""
-    from kmenv.fetch.download import goog_hashes
-
     return dict(goog_hashes(header or ""))
 
 
@@ -71,7 +73,7 @@ def _instance_body(handle: Handle) -> dict[str, object]:
     }
 
 
-class KaggleRegistry:
+class KaggleRegistry(Registry):
     """Implements :class:`kmenv.registry.Registry` over :class:`KaggleClient`; also answers discovery queries.
 
     ``store`` receives files whose sha256 must be learned; ``frameworks`` is the framework →
@@ -288,8 +290,6 @@ class KaggleRegistry:
         return self.store
 
     def _learn_per_file(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
-        from kmenv.fetch import fetch_unknown
-
         store = self._require_store()
 
         def learn(remote: RemoteFile) -> FileEntry:
@@ -312,8 +312,6 @@ class KaggleRegistry:
 
     def _probe_md5(self, handle: Handle, body: Mapping[str, object]) -> str | None:
         """The md5 ``x-goog-hash`` of a file's blob, from a one-byte range request; ``None`` when unavailable."""
-        from kmenv.fetch.http import same_origin
-
         location, direct = self.client.redirect_location(
             "DownloadModelInstanceVersion",
             body,
@@ -325,23 +323,25 @@ class KaggleRegistry:
         headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
         if same_origin(location, self.client.base_url):
             headers.update(self.client.auth_headers())
-        for _ in range(3):
+        failures = 0
+        while not _PROBE_RETRY.gives_up(failures):
+            if failures:
+                time.sleep(_PROBE_RETRY.delay(failures))
             try:
                 with self.client.session().get(
                     location, headers=headers, stream=True, timeout=(10, 30), allow_redirects=False
                 ) as reply:
                     if reply.status_code in (200, 206):
                         return parse_goog_hash(reply.headers.get("x-goog-hash")).get("md5")
-                    if reply.status_code < 500 and reply.status_code != 429:
+                    if not _PROBE_RETRY.retries_status(reply.status_code):
                         return None
             except requests.RequestException:
-                continue
+                pass
+            failures += 1
         return None
 
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
-        from kmenv.fetch import fetch_unknown
-
         store = self._require_store()
         archive_sha = fetch_unknown(
             store,
@@ -394,118 +394,3 @@ def _versions_of(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     holder = page.get("versionList")
     items = holder.get("versions") if isinstance(holder, dict) else page.get("versions")
     return [v for v in items if isinstance(v, dict)] if isinstance(items, list) else []
-
-
-def _member_name(name: str) -> str:
-    while name.startswith("./"):
-        name = name[2:]
-    return name
-
-
-def _safe(name: str) -> bool:
-    parts = name.split("/")
-    return bool(name) and "\\" not in name and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
-
-
-def unpack_into_store(
-    store: Store, archive: Path, wanted: Mapping[str, RemoteFile], *, label: str
-) -> dict[str, FileEntry]:
-    """Every wanted member of a tar (any compression) or zip archive, ingested into ``store``.
-
-    The format is detected from the bytes, not a name. Links, devices and names that would leave
-    the version folder are refused (``IntegrityError``) before anything is stored; members the
-    file list does not name are skipped; a member whose size disagrees with the listing is refused.
-    """
-    with archive.open("rb") as fh:
-        magic = fh.read(4)
-    if magic.startswith(b"PK"):
-        return _unpack_zip(store, archive, wanted, label)
-    return _unpack_tar(store, archive, wanted, label)
-
-
-def _refuse(label: str, name: str, why: str) -> IntegrityError:
-    return IntegrityError(
-        f"the archive of {label} holds {name!r}, which {why}; nothing from it was used",
-        hint="the archive is unsafe to unpack; report it to the model's owner",
-    )
-
-
-def _ingest_member(store: Store, name: str, size: int, opener: Callable[[], IO[bytes]], label: str) -> FileEntry:
-    md5_box: list[str] = []
-
-    def produce(writer: Any) -> None:
-        writer.restart()
-        md5 = hashlib.md5(usedforsecurity=False)
-        with opener() as member:
-            while chunk := member.read(CHUNK_SIZE):
-                writer.write(chunk)
-                md5.update(chunk)
-        md5_box[:] = [base64.b64encode(md5.digest()).decode("ascii")]
-
-    sha = store.ingest_unknown(
-        produce, size=size, digests={}, label=f"{label}/{name}", resume_key=f"archive-member:{label}/{name}:{size}"
-    )
-    digests: dict[str, str] = {}
-    if md5_box:
-        digests["md5"] = md5_box[0]
-        store.record_digest("md5", md5_box[0], sha)
-    return FileEntry(name, size, sha, digests=digests)
-
-
-def _unpack_tar(store: Store, archive: Path, wanted: Mapping[str, RemoteFile], label: str) -> dict[str, FileEntry]:
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for m in members:
-                name = _member_name(m.name)
-                if m.isdir():
-                    continue
-                if not m.isreg():
-                    raise _refuse(label, m.name, "is a link or special file")
-                if not _safe(name):
-                    raise _refuse(label, m.name, "would land outside the model's folder")
-                if name in wanted and m.size != wanted[name].size:
-                    raise _refuse(label, m.name, f"has {m.size} bytes where Kaggle lists {wanted[name].size}")
-            learned: dict[str, FileEntry] = {}
-            for m in members:
-                name = _member_name(m.name)
-                if m.isreg() and name in wanted:
-
-                    def opener(member: tarfile.TarInfo = m) -> IO[bytes]:
-                        handle = tar.extractfile(member)
-                        assert handle is not None, "regular members always have data"
-                        return handle
-
-                    learned[name] = _ingest_member(store, name, m.size, opener, label)
-            return learned
-    except tarfile.TarError as exc:
-        raise IntegrityError(
-            f"the archive of {label} is neither a valid tar nor zip ({exc})", hint="try again later"
-        ) from None
-
-
-def _unpack_zip(store: Store, archive: Path, wanted: Mapping[str, RemoteFile], label: str) -> dict[str, FileEntry]:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            for info in infos:
-                mode = (info.external_attr >> 16) & 0o170000
-                if info.is_dir():
-                    continue
-                if mode and mode != 0o100000:
-                    raise _refuse(label, info.filename, "is a link or special file")
-                name = _member_name(info.filename)
-                if not _safe(name):
-                    raise _refuse(label, info.filename, "would land outside the model's folder")
-                if name in wanted and info.file_size != wanted[name].size:
-                    raise _refuse(
-                        label, info.filename, f"has {info.file_size} bytes where Kaggle lists {wanted[name].size}"
-                    )
-            learned: dict[str, FileEntry] = {}
-            for info in infos:
-                name = _member_name(info.filename)
-                if not info.is_dir() and name in wanted:
-                    learned[name] = _ingest_member(store, name, info.file_size, partial(zf.open, info), label)
-            return learned
-    except zipfile.BadZipFile as exc:
-        raise IntegrityError(f"the archive of {label} is not a valid zip ({exc})", hint="try again later") from None

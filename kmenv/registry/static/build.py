@@ -40,6 +40,7 @@ from packaging.specifiers import SpecifierSet
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from kmenv.errors import HandleError, Problem, RegistrySourceError, UsageError
+from kmenv.fs.atomic import write_atomic
 from kmenv.registry.static.documents import (
     FORMAT,
     VersionMetadata,
@@ -461,8 +462,7 @@ def _store(location: Path, root: Path, incoming: Path, serial: int) -> tuple[str
 def _write_json(path: Path, data: object) -> None:
     """Sorted keys, 2-space indent, trailing newline: the same input always gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    path.write_bytes(text.encode("utf-8"))
+    write_atomic(path, json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
 
 
 def _fresh_sibling(out: Path, kind: str) -> Path:

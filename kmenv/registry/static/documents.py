@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from kmenv.errors import HandleError, RegistryDocumentError
 from kmenv.values.handles import Handle
+from kmenv.values.paths import relative_path_problem
 
 __all__ = [
     "FORMAT",
@@ -49,24 +50,17 @@ _MAX_SHOWN = 5
 
 
 def check_relative_path(path: str) -> str:
-    """Return ``path`` if it is a clean relative ``/``-separated path, else raise ``ValueError``.
+    """Return ``path`` if it is a safe relative path, else raise ``ValueError`` saying why.
 
-    Registry paths become file names on the user's disk, so anything that could climb out of
-    the folder it lands in (``..``, a leading ``/``) or mean different things on different systems
-    (a backslash, empty segments) is refused.
+    Registry paths become file names on the user's disk; the rule is
+    :func:`kmenv.values.paths.relative_path_problem`, worded here as ``path '<path>' <problem>``.
     """
+    problem = relative_path_problem(path)
+    if problem is None:
+        return path
     if not path:
         raise ValueError("path is empty")
-    if "\\" in path:
-        raise ValueError(f"path {path!r} contains a backslash; use '/' between folders")
-    if path.startswith("/"):
-        raise ValueError(f"path {path!r} is absolute; paths are relative to the version's root")
-    segments = path.split("/")
-    if any(not s for s in segments):
-        raise ValueError(f"path {path!r} has an empty segment ('//' or a trailing '/')")
-    if any(s in (".", "..") for s in segments):
-        raise ValueError(f"path {path!r} contains '.' or '..' segments")
-    return path
+    raise ValueError(f"path {path!r} {problem.removeprefix('it ')}")
 
 
 def check_published(text: str) -> str:

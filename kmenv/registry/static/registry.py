@@ -23,22 +23,25 @@ from urllib.request import url2pathname
 
 import requests
 
-from kmenv._version import __version__
 from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError, UsageError
-from kmenv.registry.base import FileSource
+from kmenv.fetch.http import make_session
+from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
+from kmenv.fetch.source import FileSource
+from kmenv.registry.base import Registry
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
 from kmenv.values.target import framework_requirements
 
-__all__ = ["StaticRegistry"]
+__all__ = ["STATIC_RETRY", "StaticRegistry"]
 
 _INDEX = "index.json"
 _HTTP = ("http", "https")
-#: Statuses worth another try: the server is overloaded or briefly broken, not saying "no".
-_RETRY_STATUSES = frozenset({408, 429})
+#: Three retries after the first try, waiting 0.25, 0.5 and 1 s; 408, 429 and every 5xx are retried
+#: (the server is overloaded or briefly broken, not saying "no").
+STATIC_RETRY = RetryPolicy(attempts=4, backoff=0.25, statuses=frozenset({408, 429}) | SERVER_ERRORS)
 _RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-_HEADERS = {"Accept": "application/json", "User-Agent": f"kmenv/{__version__}"}
+_HEADERS = {"Accept": "application/json"}
 _HINT_URL = "is the registry url right? it must name the folder or URL that holds index.json"
 _HINT_REBUILD = "the registry is incomplete; rebuild it with `kmenv registry build` and publish the whole folder"
 
@@ -52,14 +55,14 @@ class _Listed:
     latest: int
 
 
-class StaticRegistry:
+class StaticRegistry(Registry):
     """A registry read from a static index (implements :class:`kmenv.registry.base.Registry`).
 
     ``location`` is a folder path (relative to ``base_dir``, the folder of kmodels.yaml), a
     ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. Credentials
     in an HTTP URL's user part are sent as Basic auth to that host only and never appear in a
     URL this object returns or an error message. HTTP reads retry ``retries`` times on connection
-    errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries.
+    errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`).
     """
 
     def __init__(
@@ -70,16 +73,15 @@ class StaticRegistry:
         base_dir: Path | None = None,
         session: requests.Session | None = None,
         timeout: float = 30,
-        retries: int = 3,
-        backoff: float = 0.25,
+        retries: int = STATIC_RETRY.retries,
+        backoff: float = STATIC_RETRY.backoff,
     ) -> None:
         self.name = name
         self._root, self._auth = _locate(name, location, base_dir)
         self._session = session
         self._own_session: requests.Session | None = None
         self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = max(0.0, backoff)
+        self._retry = STATIC_RETRY.with_retries(retries, backoff=backoff)
         self._lock = threading.RLock()
         self._index: dict[Handle, _Listed] | None = None
         self._documents: dict[Handle, tuple[Candidate, ...]] = {}
@@ -280,15 +282,16 @@ class StaticRegistry:
     def _read_http(self, url: str) -> bytes | None:
         """GET ``url``; ``None`` when the server says it does not exist (404/410)."""
         session = self._http_session()
-        attempts = self._retries + 1
         failure = ""
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
+        failures = 0
+        while not self._retry.gives_up(failures):
+            if failures:
+                time.sleep(self._retry.delay(failures))
             try:
                 response = session.get(url, timeout=self._timeout, auth=self._auth, headers=_HEADERS)
             except _RETRY_ERRORS as exc:
                 failure = _describe_failure(exc, self._timeout)
+                failures += 1
                 continue
             except requests.RequestException as exc:
                 raise NetworkError(
@@ -296,8 +299,9 @@ class StaticRegistry:
                 ) from None
             with response:
                 status = response.status_code
-                if status >= 500 or status in _RETRY_STATUSES:
+                if self._retry.retries_status(status):
                     failure = f"the server answered HTTP {status}"
+                    failures += 1
                     continue
                 if status in (404, 410):
                     return None
@@ -309,7 +313,7 @@ class StaticRegistry:
                         else _HINT_URL,
                     )
                 return response.content
-        tries = "once" if attempts == 1 else f"{attempts} times"
+        tries = "once" if failures == 1 else f"{failures} times"
         raise NetworkError(
             f"registry {self.name!r}: GET {url} failed, tried {tries}: {failure}",
             hint="check the network and the registry url, then try again (or pass --offline to use the cache)",
@@ -319,7 +323,7 @@ class StaticRegistry:
         if self._session is not None:
             return self._session
         if self._own_session is None:
-            self._own_session = requests.Session()
+            self._own_session = make_session(1)
         return self._own_session
 
     def _auth_headers(self, url: str) -> dict[str, str]:
