@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from kmenv.actions.lock import lock_project, version_changes
 from kmenv.actions.project import Project
-from kmenv.environment.fastpath import STATE_FORMAT, digest_file
+from kmenv.environment.fastpath import digest_file
+from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.database import record_install
 from kmenv.lockfile.document import LockedModel, LockFile, locked_candidate, stale_reasons
@@ -127,14 +128,19 @@ def install(
         previous_lock = project.read_lock() if not frozen else None
         lock, relocked, warnings = _ensure_lock(project, locked=locked, frozen=frozen, reporter=reporter)
         lock_digest = digest_file(project.lock_path)
-        state = env.read_state() or {}
+        state = read_install_state(env.root)
         current = env.current()
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
         fast = not frozen and not project.inputs.environment_record.get("detect")
         changes = version_changes(previous_lock, lock) if relocked else []
 
-        if current is not None and state.get("lock_sha256") == lock_digest and state.get("generation") == current:
+        if (
+            current is not None
+            and state is not None
+            and state.lock_sha256 == lock_digest
+            and state.generation == current
+        ):
             env.write_state(_state(current, lock_digest, project, fast))
             return InstallOutcome(current, False, relocked, lock, changes, warnings=warnings)
 
@@ -183,10 +189,4 @@ def _record_root(store: Store, env: EnvironmentDir, generation: int, models: Seq
 
 
 def _state(generation: int, lock_digest: str | None, project: Project, fast: bool) -> dict[str, object]:
-    return {
-        "format": STATE_FORMAT,
-        "generation": generation,
-        "lock_sha256": lock_digest,
-        "spec_sha256": digest_file(project.spec_path),
-        "fast_path": fast,
-    }
+    return InstallState(generation, lock_digest, digest_file(project.spec_path), fast).to_json()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import NotInstalledError, UsageError
 
 if TYPE_CHECKING:
@@ -50,8 +51,7 @@ def rollback(env: EnvironmentDir, generation: int | None = None) -> RollbackOutc
                 f"generation {generation} does not exist in {env.root}", hint=f"kept generations: {listing}"
             )
         env.switch(generation)
-        state = dict(env.read_state() or {})
+        state = read_install_state(env.root) or InstallState(None, None, None, False, format=None)
         # The lock still describes the newer generation: make sure nothing reports "up to date".
-        state.update(generation=generation, lock_sha256=None, fast_path=False, rolled_back_from=current)
-        env.write_state(state)
+        env.write_state(state.rolled_back(generation, current=current).to_json())
         return RollbackOutcome(current, generation, available)

@@ -101,7 +101,7 @@ def _fast_noop(args: argparse.Namespace) -> int | None:
     if state is None:
         return None
     if not args.quiet:
-        print(f"Environment up to date (generation {state['generation']}); nothing to do.")
+        print(f"Environment up to date (generation {state.generation}); nothing to do.")
     return 0
 
 

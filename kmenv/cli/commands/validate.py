@@ -23,6 +23,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.progress import CliReporter
     from kmenv.environment.generations import EnvironmentDir
+    from kmenv.environment.layout import read_install_state
     from kmenv.errors import EXIT_INTEGRITY
     from kmenv.ledger.database import record_event
     from kmenv.values.candidates import format_size
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if report.ok or (repaired is not None and repaired["ok"]):
         return 0
     if repaired is None:
-        rolled_back = (env.read_state() or {}).get("rolled_back_from")
+        recorded = read_install_state(env.root)
+        rolled_back = recorded.rolled_back_from if recorded is not None else None
         if rolled_back is not None:
             ui.warn(
                 f"the environment was rolled back from generation {rolled_back}: kmodels.lock describes newer models"
