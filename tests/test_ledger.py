@@ -19,7 +19,8 @@ from conftest import Runner
 
 from kmenv import path as model_path
 from kmenv.ledger import database as ledger
-from kmenv.ledger.database import Event, last_use_times, read_events, record, scrub
+from kmenv.ledger.database import last_use_times, read_events, record
+from kmenv.ledger.events import Event, scrub
 
 
 @pytest.fixture(autouse=True)
@@ -165,7 +166,9 @@ def test_an_unwritable_data_dir_is_only_a_warning(tmp_path: Path, monkeypatch: p
 WRITER = textwrap.dedent(
     """
     import sys
-    from kmenv.ledger.database import Event, record, record_use
+    from kmenv.ledger.database import record
+    from kmenv.ledger.events import Event
+    from kmenv.ledger.uses import record_use
     from pathlib import Path
     worker, count = int(sys.argv[1]), int(sys.argv[2])
     for i in range(count):

@@ -16,6 +16,7 @@ from kmenv.errors import UsageError
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
+    from kmenv.actions.state import ProjectState
     from kmenv.lockfile.document import LockFile
     from kmenv.policy.check import CheckReport
 
@@ -70,23 +71,29 @@ def previous_lock(project: Project, explicit: Path | None) -> tuple[LockFile | N
     return parse_lock(committed, f"HEAD:{project.lock_path.name}"), f"git HEAD:{project.lock_path.name}"
 
 
-def check_project(project: Project, *, previous: Path | None = None, compare_git: bool = True) -> CheckReport:
-    """Check the project's lock (resolving first, without writing, when there is none) against its policy."""
+def check_project(
+    project: Project, state: ProjectState | None = None, *, previous: Path | None = None, compare_git: bool = True
+) -> CheckReport:
+    """Check the project's lock (resolving first, without writing, when there is none) against its policy.
+
+    ``state`` is the project as already read (default: read it now).
+    """
     from kmenv.actions.lock import resolve_lock
     from kmenv.policy.check import check_lock
     from kmenv.policy.places import spec_places
 
-    lock = project.read_lock()
+    state = state or project.open()
+    lock = state.lock
     if lock is None:
-        lock, _warnings = resolve_lock(project)
+        lock = resolve_lock(state.inputs, project.registries(state.inputs)).lock
     old, source = previous_lock(project, previous) if (previous is not None or compare_git) else (None, None)
-    places = spec_places(project.spec_path.read_text(encoding="utf-8"))
+    places = spec_places(state.spec_text)
     return check_lock(
         lock,
-        project.inputs.policy,
+        state.inputs.policy,
         places=places,
         previous=old,
         previous_source=source,
-        spec_file=_display_path(project.spec_path),
-        lock_file=_display_path(project.lock_path),
+        spec_file=_display_path(state.spec_path),
+        lock_file=_display_path(state.lock_path),
     )

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.policy.report.text import summary_line
 
     fmt = "json" if args.json else (args.format or "text")
-    project = open_project(args)
+    project = open_project(args, ui)
     report = check_project(
         project, previous=Path(args.previous) if args.previous else None, compare_git=not args.no_git
     )
