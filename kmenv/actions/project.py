@@ -11,12 +11,12 @@ constructs an edge. Every edge is built lazily, so a command pays only for those
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.actions.state import ProjectState
+from kmenv.actions.state import UNREAD, ProjectState
 from kmenv.config import Settings
 from kmenv.environment.layout import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME, find_project_dir
 
@@ -81,10 +81,12 @@ class Project:
         settings: Settings | None = None,
         runtime: Runtime | None = None,
         warn: Warn | None = None,
+        read_ahead: Mapping[Path, bytes | None] | None = None,
     ) -> None:
         self.root = Path(root).expanduser().absolute()
         self.runtime = runtime or Runtime(settings, warn=warn)
         self._registries: dict[tuple[str, str, str | None], Registry] = {}
+        self._read_ahead = dict(read_ahead or {})
 
     @classmethod
     def find(
@@ -94,9 +96,15 @@ class Project:
         explicit: bool = False,
         settings: Settings | None = None,
         warn: Warn | None = None,
+        read_ahead: Mapping[Path, bytes | None] | None = None,
     ) -> Project:
-        """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``)."""
-        return cls(find_project_dir(start, explicit=explicit), settings=settings, warn=warn)
+        """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``).
+
+        ``read_ahead`` holds project files this run has read already (path → bytes, None: absent):
+        the first :meth:`open` starts from them instead of reading them again.
+        """
+        root = find_project_dir(start, explicit=explicit)
+        return cls(root, settings=settings, warn=warn, read_ahead=read_ahead)
 
     @property
     def settings(self) -> Settings:
@@ -145,7 +153,10 @@ class Project:
     # the files --------------------------------------------------------------------------------
     def open(self) -> ProjectState:
         """The project's files as they are now; each is read once, when first needed."""
-        return ProjectState(self.root)
+        known, self._read_ahead = self._read_ahead, {}
+        return ProjectState(
+            self.root, spec_bytes=known.get(self.spec_path, UNREAD), lock_bytes=known.get(self.lock_path, UNREAD)
+        )
 
     def read_lock(self) -> LockFile | None:
         """The parsed lock as it is on disk now, or None when there is none yet."""

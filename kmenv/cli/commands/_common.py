@@ -50,7 +50,16 @@ def runtime(args: argparse.Namespace, ui: UI) -> Runtime:
 
 
 def open_project(args: argparse.Namespace, ui: UI) -> Project:
-    """The project named by ``-C`` or found upward from the working directory, with this run's edges."""
+    """The project named by ``-C`` or found upward from the working directory, with this run's edges.
+
+    Project files the run has read already (the no-op check of ``install``) are not read again.
+    """
     from kmenv.actions.project import Project
 
-    return Project.find(args.project, explicit=args.project is not None, settings=settings(args), warn=ui.warn)
+    return Project.find(
+        args.project,
+        explicit=args.project is not None,
+        settings=settings(args),
+        warn=ui.warn,
+        read_ahead=getattr(args, "read_ahead", None),
+    )
