@@ -2,6 +2,8 @@
 
 The previous lock, for "licence changed" findings, is ``--previous FILE`` when given, else
 ``HEAD:kmodels.lock`` when the project is in a git work tree with a committed lock, else none.
+A failed check is the :class:`~kmenv.errors.PolicyViolation` (exit 4) :func:`violation` builds; in a
+GitHub Actions job, :func:`add_step_summary` appends the report to the job's summary page.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.errors import UsageError
+from kmenv.errors import PolicyViolation, UsageError
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from kmenv.lockfile.document import LockFile
     from kmenv.policy.check import CheckReport
 
-__all__ = ["check_project", "previous_lock"]
+__all__ = ["add_step_summary", "check_project", "previous_lock", "violation"]
 
 
 def _display_path(path: Path) -> str:
@@ -97,3 +99,22 @@ def check_project(
         spec_file=_display_path(state.spec_path),
         lock_file=_display_path(state.lock_path),
     )
+
+
+def violation(report: CheckReport) -> PolicyViolation:
+    """The error a failed check ends with (exit 4)."""
+    return PolicyViolation(
+        f"licence policy violated ({report.errors} error{'s' if report.errors != 1 else ''})",
+        hint="fix each finding above (allow the licence or its category, or add an exception with a reason); "
+        "--warn-only reports without failing",
+    )
+
+
+def add_step_summary(report: CheckReport) -> None:
+    """Append the report as Markdown to ``$GITHUB_STEP_SUMMARY``, when a GitHub Actions job sets it."""
+    from kmenv.policy.report import render
+
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as fh:
+            fh.write(render(report, "markdown"))
