@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kmenv.actions.lock import lock_project, version_changes
+from kmenv.actions.lock import lock_project
 from kmenv.actions.state import ProjectState
 from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
@@ -93,8 +93,7 @@ def _ensure_lock(
     outcome = lock_project(project, state)
     reporter.relocked(reasons if current is not None else [])
     reporter.skipped(outcome.skipped)
-    changes = version_changes(current, outcome.lock)
-    return _Locked(outcome.lock, outcome.state, True, changes, outcome.warnings, outcome.listings)
+    return _Locked(outcome.lock, outcome.state, True, outcome.changes, outcome.warnings, outcome.listings)
 
 
 def _fetch_jobs(

@@ -4,9 +4,11 @@
 the store and the usage ledger. :class:`Project` adds one project folder: its environment folder,
 its registries (each declaration opened once, on first use) and :meth:`Project.open`, which
 reads ``kmodels.yaml`` and ``kmodels.lock`` into an immutable :class:`~kmenv.actions.state.ProjectState`.
-Actions take the state they plan from and the project whose edges they execute through, in the
-shape of ``install(source, destination)``; nothing else in :mod:`kmenv.actions` or :mod:`kmenv.cli`
-constructs an edge. Every edge is built lazily, so a command pays only for those it touches.
+Project actions take the project, whose edges they execute through, and the state they plan from
+(read on the spot when not given): ``install(project, state)``, in the shape of pypa/installer's
+``install(source, destination)``. Machine-wide actions (gc, usage) take the store and ledger
+themselves. Nothing else in :mod:`kmenv.actions` or :mod:`kmenv.cli` constructs an edge, and every
+edge is built lazily, so a command pays only for those it touches.
 """
 
 from __future__ import annotations
