@@ -6,6 +6,7 @@ YAML, imports nothing heavy and touches only the environment folder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from kmenv.actions.lock import LockOutcome
     from kmenv.actions.project import Project
 
-__all__ = ["install", "lock", "path"]
+__all__ = ["install", "locate", "lock", "path"]
 
 
 def path(name: str, project: str | Path | None = None) -> Path:
@@ -25,6 +26,11 @@ def path(name: str, project: str | Path | None = None) -> Path:
 
     Raises :class:`kmenv.errors.NotInstalledError` (a ``LookupError``) when it is not installed.
     """
+    return locate(name, project)
+
+
+def locate(name: str, project: str | Path | None = None, *, warn: Callable[[str], None] | None = None) -> Path:
+    """:func:`path`, with ledger trouble reported to ``warn`` (default: one line on stderr per process)."""
     root = find_project_dir(project, explicit=False)
     folder = root / ENV_DIRNAME / "models" / name
     if not name or "/" in name or name in (".", "..") or not folder.is_dir():
@@ -33,16 +39,16 @@ def path(name: str, project: str | Path | None = None) -> Path:
             hint="run `kmenv install`, and check the name with `kmenv list`",
         )
     resolved = folder.resolve()
-    _record_use(root, name, resolved)
+    _record_use(root, name, resolved, warn)
     return resolved
 
 
-def _record_use(root: Path, name: str, resolved: Path) -> None:
-    """One ``use`` event in the usage ledger (a single insert; see :mod:`kmenv.ledger.database`)."""
-    from kmenv.ledger.database import record_use
+def _record_use(root: Path, name: str, resolved: Path, warn: Callable[[str], None] | None) -> None:
+    """One ``use`` event in the usage ledger (a single insert; see :mod:`kmenv.ledger.uses`)."""
+    from kmenv.ledger.uses import record_use
 
     generation = resolved.parent.name
-    record_use(root, name, generation=int(generation) if generation.isdigit() else None)
+    record_use(root, name, generation=int(generation) if generation.isdigit() else None, warn=warn)
 
 
 def lock(project: str | Path | Project | None = None) -> LockOutcome:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kmenv.errors import UsageError
 
-__all__ = ["LINK_MODES", "Settings", "env_flag", "resolve_link_mode"]
+__all__ = ["LINK_MODES", "Settings", "env_flag", "ledger_dir", "resolve_link_mode"]
 
 APP = "kmenv"
 DEFAULT_WORKERS = 8
@@ -88,3 +88,30 @@ class Settings:
             max_workers=workers,
             ledger=not env_flag("KMENV_NO_LEDGER"),
         )
+
+
+_ledger_dirs: dict[str | None, Path] = {}  # KMENV_DATA_DIR value → folder: resolving costs system calls
+
+
+def ledger_dir(data_dir: str | Path | None = None) -> Path | None:
+    """The usage ledger's folder: ``data_dir``, else ``KMENV_DATA_DIR``, else the platform's data folder; None when
+    ``KMENV_NO_LEDGER`` turns the ledger off (the rule behind :class:`Settings`' ``data_dir`` and ``ledger``).
+
+    ``kmenv.path()`` records a use on the hot path of user code, where :meth:`Settings.load` costs too much: this
+    reads two variables, imports platformdirs only when ``KMENV_DATA_DIR`` is unset, and resolves each value once.
+    """
+    if env_flag("KMENV_NO_LEDGER"):
+        return None
+    if data_dir is not None:
+        return Path(data_dir)
+    value = os.environ.get("KMENV_DATA_DIR") or None
+    found = _ledger_dirs.get(value)
+    if found is None:
+        if value:
+            found = Path(value).expanduser().resolve()
+        else:
+            import platformdirs
+
+            found = Path(platformdirs.user_data_dir(APP))
+        _ledger_dirs[value] = found
+    return found

@@ -80,7 +80,7 @@ def test_project_api_locks_and_installs(example: Path) -> None:
     outcome = kmenv.install(project)
     assert outcome.switched and outcome.generation == 1
     assert set(project.read_lock().models) == {"adder", "bert", "chat", "iris", "tiny-lm-base"}  # type: ignore[union-attr]
-    assert project.model_path("chat").is_dir()
+    assert kmenv.path("chat", example).is_dir()
 
 
 def test_init_writes_a_starter_that_parses(tmp_path: Path, kmenv: Runner) -> None:

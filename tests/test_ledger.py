@@ -5,6 +5,7 @@ Every test has its own ``KMENV_DATA_DIR`` (see conftest), so the ledger file sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -19,7 +20,8 @@ from conftest import Runner
 
 from kmenv import path as model_path
 from kmenv.ledger import database as ledger
-from kmenv.ledger.database import Event, last_use_times, read_events, record, scrub
+from kmenv.ledger.database import last_use_times, read_events, record
+from kmenv.ledger.events import Event, scrub
 
 
 @pytest.fixture(autouse=True)
@@ -165,7 +167,9 @@ def test_an_unwritable_data_dir_is_only_a_warning(tmp_path: Path, monkeypatch: p
 WRITER = textwrap.dedent(
     """
     import sys
-    from kmenv.ledger.database import Event, record, record_use
+    from kmenv.ledger.database import record
+    from kmenv.ledger.events import Event
+    from kmenv.ledger.uses import record_use
     from pathlib import Path
     worker, count = int(sys.argv[1]), int(sys.argv[2])
     for i in range(count):
@@ -193,7 +197,8 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     for w in range(workers):
         assert sorted(e.version or 0 for e in gc if e.model == f"w{w}") == list(range(1, count + 1))
     assert set(last_use_times()) == {f"/projects/p{w}/.kmenv" for w in range(workers)}
-    mode = sqlite3.connect(ledger_file()).execute("PRAGMA journal_mode").fetchone()[0]
+    with contextlib.closing(sqlite3.connect(ledger_file())) as conn:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
 
@@ -253,3 +258,40 @@ def test_a_corrupt_ledger_never_breaks_model_loading(
     err = capsys.readouterr().err
     assert err.count("warning: usage ledger") == 1 and "started a new one" in err
     assert [e.model for e in read_events(kinds=["use"])] == ["bert", "iris"]
+
+
+def test_actions_called_from_python_record_what_the_cli_records(example: Path) -> None:
+    import kmenv
+    from kmenv.actions.gc import GcOptions, collect_garbage, plan_collection
+    from kmenv.actions.rollback import rollback
+    from kmenv.actions.spec_change import remove_model
+    from kmenv.actions.validate import validate_project
+
+    project = kmenv.Project(example)
+    assert kmenv.install(project).switched
+    spec = example / "kmodels.yaml"
+    spec.write_text(spec.read_text().replace("logistic-regression@>=1,<3", "logistic-regression@<2"))
+    assert kmenv.install(project).switched
+    rollback(project)
+    validate_project(project)
+    remove_model(project, "iris")
+    collect_garbage(plan_collection(project.store, project.ledger, GcOptions(keep=1)), project.store, project.ledger)
+    events = read_events()
+    assert [(e.kind, e.generation, e.detail) for e in events if e.kind == "rollback"] == [("rollback", 1, {"from": 2})]
+    assert [e.project for e in events if e.kind == "validate"] == [str(example)]
+    assert [(e.kind, e.model) for e in events if e.kind == "remove"] == [("remove", "iris")]
+    assert [e.project for e in events if e.kind == "gc"] == [None]
+
+
+def test_ledger_trouble_goes_to_the_owners_warning_sink_once(tmp_path: Path) -> None:
+    from kmenv.ledger.database import UsageLedger
+
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"not a database at all" * 100)
+    heard: list[str] = []
+    owned = UsageLedger(path, warn=heard.append)
+    assert owned.record([Event("gc")]) and owned.record([Event("gc")])
+    path.write_bytes(b"broken again" * 100)
+    assert owned.record([Event("gc")])
+    assert len(heard) == 1 and "was unreadable" in heard[0]
+    assert UsageLedger(None).record([Event("gc")]) is False  # turned off: nothing stored, nothing said

@@ -12,7 +12,7 @@ from test_outdated import Lab, installed_lab, publish_round_two
 from kmenv import path as model_path
 from kmenv.actions.usage import history_entries, parse_age, sort_usage, summarise
 from kmenv.errors import UsageError
-from kmenv.ledger.database import Event
+from kmenv.ledger.events import Event
 
 ENV_A, ENV_B = "/p/a/.kmenv", "/p/b/.kmenv"
 GEMMA, BERT = "acme/gemma/keras/2b", "acme/bert/pyTorch/base"

@@ -2,6 +2,8 @@
 
 The previous lock, for "licence changed" findings, is ``--previous FILE`` when given, else
 ``HEAD:kmodels.lock`` when the project is in a git work tree with a committed lock, else none.
+A failed check is the :class:`~kmenv.errors.PolicyViolation` (exit 4) :func:`violation` builds; in a
+GitHub Actions job, :func:`add_step_summary` appends the report to the job's summary page.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.errors import UsageError
+from kmenv.errors import PolicyViolation, UsageError
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
+    from kmenv.actions.state import ProjectState
     from kmenv.compliance.check import CheckReport
     from kmenv.lockfile.document import LockFile
 
-__all__ = ["check_project", "previous_lock"]
+__all__ = ["add_step_summary", "check_project", "previous_lock", "violation"]
 
 
 def _display_path(path: Path) -> str:
@@ -70,23 +73,48 @@ def previous_lock(project: Project, explicit: Path | None) -> tuple[LockFile | N
     return parse_lock(committed, f"HEAD:{project.lock_path.name}"), f"git HEAD:{project.lock_path.name}"
 
 
-def check_project(project: Project, *, previous: Path | None = None, compare_git: bool = True) -> CheckReport:
-    """Check the project's lock (resolving first, without writing, when there is none) against its policy."""
+def check_project(
+    project: Project, state: ProjectState | None = None, *, previous: Path | None = None, compare_git: bool = True
+) -> CheckReport:
+    """Check the project's lock (resolving first, without writing, when there is none) against its policy.
+
+    ``state`` is the project as already read (default: read it now).
+    """
     from kmenv.actions.lock import resolve_lock
     from kmenv.compliance.check import check_lock
     from kmenv.compliance.places import spec_places
 
-    lock = project.read_lock()
+    state = state or project.open()
+    lock = state.lock
     if lock is None:
-        lock, _warnings = resolve_lock(project)
+        lock = resolve_lock(state.inputs, project.registries(state.inputs)).lock
     old, source = previous_lock(project, previous) if (previous is not None or compare_git) else (None, None)
-    places = spec_places(project.spec_path.read_text(encoding="utf-8"))
+    places = spec_places(state.spec_text)
     return check_lock(
         lock,
-        project.inputs.policy,
+        state.inputs.policy,
         places=places,
         previous=old,
         previous_source=source,
-        spec_file=_display_path(project.spec_path),
-        lock_file=_display_path(project.lock_path),
+        spec_file=_display_path(state.spec_path),
+        lock_file=_display_path(state.lock_path),
     )
+
+
+def violation(report: CheckReport) -> PolicyViolation:
+    """The error a failed check ends with (exit 4)."""
+    return PolicyViolation(
+        f"licence policy violated ({report.errors} error{'s' if report.errors != 1 else ''})",
+        hint="fix each finding above (allow the licence or its category, or add an exception with a reason); "
+        "--warn-only reports without failing",
+    )
+
+
+def add_step_summary(report: CheckReport) -> None:
+    """Append the report as Markdown to ``$GITHUB_STEP_SUMMARY``, when a GitHub Actions job sets it."""
+    from kmenv.compliance.report import render
+
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as fh:
+            fh.write(render(report, "markdown"))

@@ -12,6 +12,11 @@ Three steps, so the plan can be shown (``--dry-run``) and tested without touchin
 A blob is protected when a kept generation of a live environment (see
 :mod:`kmenv.store.roots`) uses it, when it was written or linked within ``grace``
 seconds (an install may be about to record it), or when any root is unreadable.
+
+:func:`plan_collection` and :func:`collect_garbage` are the use case as the CLI runs it: scan and
+plan through the store and the ledger, then execute and record a ``gc`` event. The three steps stay
+in one module because they share the snapshot and plan types and one safety argument (references
+go before what they reference), which reads best in one place.
 """
 
 from __future__ import annotations
@@ -24,11 +29,17 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmenv.errors import UsageError
+from kmenv.ledger.events import Event
 from kmenv.store.digests import is_sha256
 from kmenv.store.partials import pid_alive
 from kmenv.store.roots import Root, forget_generations, read_roots
+
+if TYPE_CHECKING:
+    from kmenv.ledger.database import UsageLedger
+    from kmenv.store.blobstore import Store
 
 __all__ = [
     "BlobFile",
@@ -39,9 +50,12 @@ __all__ = [
     "GcPlan",
     "GcResult",
     "LooseFile",
+    "collect_garbage",
     "execute_plan",
     "parse_duration",
+    "plan_collection",
     "plan_gc",
+    "scan",
     "scan_cache",
 ]
 
@@ -240,9 +254,9 @@ def _generation_files(folder: Path) -> tuple[int, dict[tuple[int, int], int]]:
 def _read_environment(
     root: Root, last_use: Mapping[str, float], blobs: Mapping[tuple[int, int], str]
 ) -> EnvironmentSnapshot:
-    from kmenv.environment.generations import EnvironmentDir
+    from kmenv.actions.project import environment_at
 
-    env = EnvironmentDir(root.environment)
+    env = environment_at(root.environment)
     used = max(root.updated, last_use.get(str(root.environment), 0.0))
     if root.damaged or not (root.environment / "generations").is_dir():
         return EnvironmentSnapshot(root, False, None, {}, used)
@@ -388,7 +402,7 @@ def _days(seconds: float) -> str:
 
 def execute_plan(plan: GcPlan, cache: Path, *, on_delete: Callable[[Deletion], None] | None = None) -> GcResult:
     """Delete what ``plan`` lists, references first (see the module docstring); tolerant of things already gone."""
-    from kmenv.environment.generations import EnvironmentDir
+    from kmenv.actions.project import environment_at
 
     deleted = freed = 0
     skipped: list[str] = []
@@ -396,7 +410,7 @@ def execute_plan(plan: GcPlan, cache: Path, *, on_delete: Callable[[Deletion], N
     protected: set[str] | None = None  # read again just before the first blob goes
     for item in plan.deletions:
         if item.kind == "generation" and item.environment is not None and item.generation is not None:
-            env = EnvironmentDir(item.environment)
+            env = environment_at(item.environment)
             try:
                 env.remove(item.generation)
             except UsageError:
@@ -455,11 +469,26 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def ledger_last_use() -> dict[str, float]:
-    """Environment path → last use, from the usage ledger; ``{}`` when there is no ledger or it fails."""
-    try:
-        from kmenv.ledger.database import last_use_times
+# the whole use case -----------------------------------------------------------------------------
 
-        return dict(last_use_times())
+
+def scan(store: Store, ledger: UsageLedger) -> CacheSnapshot:
+    """The cache as it is now, with each environment's last use from the ledger (see :func:`scan_cache`)."""
+    try:
+        last_use = dict(ledger.last_use_times())
     except Exception:  # the ledger is optional: gc then relies on the roots' own timestamps
-        return {}
+        last_use = {}
+    return scan_cache(store.root, last_use=last_use)
+
+
+def plan_collection(store: Store, ledger: UsageLedger, options: GcOptions) -> GcPlan:
+    """What ``kmenv gc`` (or ``cache prune``) would delete now; nothing is touched."""
+    return plan_gc(scan(store, ledger), options)
+
+
+def collect_garbage(plan: GcPlan, store: Store, ledger: UsageLedger) -> GcResult | None:
+    """Execute ``plan`` (None when it deletes nothing) and record a ``gc`` event with what was freed."""
+    result = execute_plan(plan, store.root) if plan.deletions else None
+    freed, deleted = (result.freed, result.deleted) if result is not None else (0, 0)
+    ledger.record([Event("gc", nbytes=freed, detail={"deleted": deleted})])
+    return result

@@ -7,23 +7,27 @@ a complete new generation is built beside the current one, and only then does th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kmenv.actions.lock import lock_project, version_changes
-from kmenv.actions.project import Project
-from kmenv.environment.fastpath import STATE_FORMAT, digest_file
+from kmenv.actions.lock import lock_project
+from kmenv.actions.state import ProjectState
+from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
-from kmenv.ledger.database import record_install
+from kmenv.ledger.events import Event, origin
 from kmenv.lockfile.document import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.values.changes import VersionChange
 
 if TYPE_CHECKING:
+    from kmenv.actions.project import Project
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.fetch import FetchJob, ProgressSink
+    from kmenv.registry.base import Registry
     from kmenv.store.blobstore import Store
+    from kmenv.values.candidates import FileEntry
 
-__all__ = ["InstallOutcome", "InstallReporter", "install"]
+__all__ = ["InstallOutcome", "InstallReporter", "install", "install_events"]
 
 
 class InstallReporter:
@@ -51,39 +55,58 @@ class InstallOutcome:
     switched: bool
     relocked: bool
     lock: LockFile
-    changes: list[tuple[str, int | None, int | None]] = field(default_factory=list)
+    changes: list[VersionChange] = field(default_factory=list)
     fetched_files: int = 0
     fetched_bytes: int = 0
     warnings: tuple[str, ...] = ()
 
 
-def _ensure_lock(
-    project: Project, *, locked: bool, frozen: bool, reporter: InstallReporter
-) -> tuple[LockFile, bool, tuple[str, ...]]:
-    """The lock to install, re-resolving only when the inputs no longer admit it."""
-    from kmenv.actions.project import require_lock
+@dataclass(frozen=True)
+class _Locked:
+    """The lock to install and how it came about; ``state`` is the project after any relock."""
 
+    lock: LockFile
+    state: ProjectState
+    relocked: bool = False
+    changes: list[VersionChange] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    listings: Mapping[str, Sequence[FileEntry]] = field(default_factory=dict)
+
+
+def _ensure_lock(
+    project: Project, state: ProjectState, *, locked: bool, frozen: bool, reporter: InstallReporter
+) -> _Locked:
+    """The lock to install, re-resolving only when the inputs no longer admit it."""
     if frozen:
-        return require_lock(project), False, ()
-    current = project.read_lock()
-    reasons = [f"no {project.lock_path.name} yet"] if current is None else stale_reasons(current, project.inputs)
+        return _Locked(state.require_lock(), state)
+    current = state.lock
+    reasons = [f"no {state.lock_path.name} yet"] if current is None else stale_reasons(current, state.inputs)
     if current is not None and not reasons:
-        return current, False, ()
+        return _Locked(current, state)
     if locked:
         detail = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
         raise StaleLockError(
-            f"{project.lock_path.name} is out of date with {project.spec_path.name}: {detail}",
+            f"{state.lock_path.name} is out of date with {state.spec_path.name}: {detail}",
             hint="run `kmenv lock` and commit the new lock, or drop --locked",
         )
     reporter.phase("resolving")
-    outcome = lock_project(project, previous=current, use_previous=True)
+    outcome = lock_project(project, state)
     reporter.relocked(reasons if current is not None else [])
     reporter.skipped(outcome.skipped)
-    return outcome.lock, True, outcome.warnings
+    return _Locked(outcome.lock, outcome.state, True, outcome.changes, outcome.warnings, outcome.listings)
 
 
-def _fetch_jobs(project: Project, store: Store, models: Sequence[tuple[str, LockedModel]]) -> list[FetchJob]:
-    """Download jobs for every locked file whose blob the store lacks, sourced from its registry."""
+def _fetch_jobs(
+    registries: Callable[[], Mapping[str, Registry]],
+    store: Store,
+    models: Sequence[tuple[str, LockedModel]],
+    listings: Mapping[str, Sequence[FileEntry]],
+) -> list[FetchJob]:
+    """Download jobs for every locked file whose blob the store lacks, sourced from its registry.
+
+    ``registries`` opens them on first need (``--frozen`` with every blob present reads no declaration), and
+    ``listings`` holds the published files of versions resolved in this same run: those are not asked for again.
+    """
     from kmenv.fetch import FetchJob
 
     jobs: list[FetchJob] = []
@@ -92,9 +115,10 @@ def _fetch_jobs(project: Project, store: Store, models: Sequence[tuple[str, Lock
         wanted = [f for f in model.files if f.sha256 not in queued and not store.has_blob(f.sha256, f.size)]
         if not wanted:
             continue
-        registry = project.registries[model.registry]
+        registry = registries()[model.registry]
         cand = locked_candidate(model)
-        published = {f.path: f for f in registry.files(cand)}
+        listing = listings.get(name)
+        published = {f.path: f for f in (listing if listing is not None else registry.files(cand))}
         for f in wanted:
             entry = published.get(f.path)
             if entry is None or entry.sha256 != f.sha256 or entry.size != f.size:
@@ -112,65 +136,70 @@ def _fetch_jobs(project: Project, store: Store, models: Sequence[tuple[str, Lock
 
 def install(
     project: Project,
+    state: ProjectState | None = None,
     *,
     locked: bool = False,
     frozen: bool = False,
     reporter: InstallReporter | None = None,
 ) -> InstallOutcome:
-    """Bring the environment in line with the lock (locking first if needed); see the module docstring."""
-    from kmenv.environment.generations import EnvironmentDir
-    from kmenv.store.blobstore import Store
+    """Bring the environment in line with the lock (locking first if needed); see the module docstring.
 
+    ``state`` is the project as already read (default: read it now, under the environment's lock).
+    """
     reporter = reporter or InstallReporter()
-    env = EnvironmentDir(project.env_path)
+    env, store, settings = project.environment, project.store, project.settings
     with env.lock():
-        previous_lock = project.read_lock() if not frozen else None
-        lock, relocked, warnings = _ensure_lock(project, locked=locked, frozen=frozen, reporter=reporter)
-        lock_digest = digest_file(project.lock_path)
-        state = env.read_state() or {}
+        state = state or project.open()
+        ready = _ensure_lock(project, state, locked=locked, frozen=frozen, reporter=reporter)
+        lock, state = ready.lock, ready.state
+        lock_digest = state.lock_sha256
+        recorded = read_install_state(env.root)
         current = env.current()
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
-        fast = not frozen and not project.inputs.environment_record.get("detect")
-        changes = version_changes(previous_lock, lock) if relocked else []
+        fast = not frozen and not state.inputs.environment_record.get("detect")
 
-        if current is not None and state.get("lock_sha256") == lock_digest and state.get("generation") == current:
-            env.write_state(_state(current, lock_digest, project, fast))
-            return InstallOutcome(current, False, relocked, lock, changes, warnings=warnings)
+        if (
+            current is not None
+            and recorded is not None
+            and recorded.lock_sha256 == lock_digest
+            and recorded.generation == current
+        ):
+            env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast).to_json())
+            return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
 
-        store = Store(project.settings.cache_dir)
         models = sorted(lock.models.items())
-        jobs = _fetch_jobs(project, store, models)
+        jobs = _fetch_jobs(lambda: project.registries(state.inputs), store, models, ready.listings)
         fetched_files = fetched_bytes = 0
         fetch_seconds = 0.0
-        _check_space(project, store, jobs, models)
+        _check_space(project, jobs, models)
         if jobs:
             from kmenv.fetch import fetch_all
 
             reporter.phase(f"fetching {len(jobs)} files")
-            report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
+            report = fetch_all(store, jobs, workers=settings.max_workers, progress=reporter.downloads())
             fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
-        generation = env.build(layout, link_mode=project.settings.link_mode)
+        generation = env.build(layout, link_mode=settings.link_mode)
         _record_root(store, env, generation, models)
         env.switch(generation)
-        env.write_state(_state(generation, lock_digest, project, fast))
-        outcome = InstallOutcome(generation, True, relocked, lock, changes, fetched_files, fetched_bytes, warnings)
-        record_install(project, outcome, jobs, fetch_seconds)  # the usage ledger; never fails the install
+        env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast).to_json())
+        outcome = InstallOutcome(
+            generation, True, ready.relocked, lock, ready.changes, fetched_files, fetched_bytes, ready.warnings
+        )
+        project.ledger.record(install_events(state, outcome, jobs, fetch_seconds))  # never fails the install
         return outcome
 
 
-def _check_space(
-    project: Project, store: Store, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]
-) -> None:
+def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]) -> None:
     """Fail before downloading when the cache or environment filesystem lacks room (UsageError, exit 2)."""
     from kmenv.store.blobstore import check_install_space
 
     missing = sum(job.entry.size for job in jobs)
     linked = sum(model.size for _, model in models)
     check_install_space(
-        store.root, project.env_path, missing=missing, linked=linked, link_mode=project.settings.link_mode
+        project.store.root, project.env_path, missing=missing, linked=linked, link_mode=project.settings.link_mode
     )
 
 
@@ -182,11 +211,54 @@ def _record_root(store: Store, env: EnvironmentDir, generation: int, models: Seq
     record_generation(store.root, env.root, generation, files, existing=env.generations())
 
 
-def _state(generation: int, lock_digest: str | None, project: Project, fast: bool) -> dict[str, object]:
-    return {
-        "format": STATE_FORMAT,
-        "generation": generation,
-        "lock_sha256": lock_digest,
-        "spec_sha256": digest_file(project.spec_path),
-        "fast_path": fast,
-    }
+def install_events(
+    state: ProjectState, outcome: InstallOutcome, jobs: Sequence[FetchJob], seconds: float
+) -> list[Event]:
+    """One ``install`` event per model of a switched generation, and one ``download`` per model that fetched bytes.
+
+    ``fetch_all`` runs files in parallel, so time per model is not measured: each model gets the
+    share of the batch's bytes and seconds its files make up. Nothing for an install that did not switch.
+    """
+    if not outcome.switched:
+        return []
+    root, env = str(state.root), str(state.env_path)
+    events = [
+        Event(
+            "install",
+            project=root,
+            environment=env,
+            model=name,
+            handle=model.handle,
+            version=model.version,
+            generation=outcome.generation,
+            detail={"registry": model.registry, "license": model.license.spdx or model.license.published},
+        )
+        for name, model in sorted(outcome.lock.models.items())
+    ]
+    planned: dict[str, int] = {}
+    origins: dict[str, str] = {}
+    for job in jobs:
+        name = job.label.split("/", 1)[0]
+        planned[name] = planned.get(name, 0) + job.entry.size
+        origins.setdefault(name, origin(job.source.url))
+    total = sum(planned.values())
+    if outcome.fetched_bytes and total:
+        for name, size in sorted(planned.items()):
+            model = outcome.lock.models.get(name)
+            share = size / total
+            events.append(
+                Event(
+                    "download",
+                    project=root,
+                    environment=env,
+                    model=name,
+                    handle=model.handle if model else None,
+                    version=model.version if model else None,
+                    generation=outcome.generation,
+                    nbytes=round(outcome.fetched_bytes * share),
+                    seconds=seconds * share,
+                    source=origins[name],
+                    detail={"registry": model.registry} if model else {},
+                )
+            )
+    return events

@@ -6,53 +6,85 @@ when the inputs force it (or ``upgrade`` asks for it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from kmenv.actions.project import Project
-from kmenv.errors import LockfileError
-from kmenv.ledger.database import record_lock
-from kmenv.lockfile.document import LockFile, build_lock, dumps_lock, select_files
+from kmenv.actions.state import ProjectState, write_lock
+from kmenv.errors import LockfileError, StaleLockError
+from kmenv.ledger.events import Event
+from kmenv.lockfile.document import LockFile, build_lock, dumps_lock, select_files, stale_reasons
 from kmenv.lockfile.inputs import requirements
+from kmenv.values.changes import VersionChange
 
-__all__ = ["LockOutcome", "lock_project", "resolve_lock"]
+if TYPE_CHECKING:
+    from kmenv.actions.project import Project
+    from kmenv.ledger.database import UsageLedger
+    from kmenv.lockfile.document import DeclaredInputs
+    from kmenv.registry.base import Registry
+    from kmenv.values.candidates import FileEntry
+
+__all__ = [
+    "LockOutcome",
+    "ResolvedLock",
+    "check_lock",
+    "lock_project",
+    "resolve_lock",
+    "skipped_versions",
+    "version_changes",
+]
+
+
+@dataclass(frozen=True)
+class ResolvedLock:
+    """A resolution as a lock (nothing written), its warnings, and every file each resolved version publishes.
+
+    ``listings`` (model name → the version's published files, before ``files:`` globs select) lets an
+    install that follows fetch without asking the registry for the same listing again.
+    """
+
+    lock: LockFile
+    warnings: tuple[str, ...] = ()
+    listings: Mapping[str, Sequence[FileEntry]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class LockOutcome:
-    """What ``lock`` did: the new lock, whether the file changed, and how versions moved."""
+    """What ``lock`` did: the new lock, whether the file changed, how versions moved, and the project now."""
 
     lock: LockFile
     text: str
     written: bool
-    changes: list[tuple[str, int | None, int | None]] = field(default_factory=list)
+    state: ProjectState
+    changes: list[VersionChange] = field(default_factory=list)
     warnings: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    listings: Mapping[str, Sequence[FileEntry]] = field(default_factory=dict)
 
 
-def resolve_lock(project: Project, *, preferred: Mapping[str, int] | None = None) -> tuple[LockFile, tuple[str, ...]]:
+def resolve_lock(
+    inputs: DeclaredInputs, registries: Mapping[str, Registry], *, preferred: Mapping[str, int] | None = None
+) -> ResolvedLock:
     """Resolve the declared inputs into a lock (no file written)."""
     from kmenv.resolve import resolve
 
-    inputs = project.inputs
-    for reg_name, registry in project.registries.items():
+    for reg_name, registry in registries.items():
         if hasattr(registry, "prefetch"):  # fetch declared models' metadata concurrently, before resolving
             registry.prefetch([m.handle for m in inputs.models.values() if m.registry == reg_name])
-    resolution = resolve(
-        requirements(inputs), project.registries, inputs.environment, inputs.policy, preferred=preferred or {}
-    )
+    resolution = resolve(requirements(inputs), registries, inputs.environment, inputs.policy, preferred=preferred or {})
     chosen = []
+    listings: dict[str, Sequence[FileEntry]] = {}
     for model in resolution.models:
         cand = model.candidate
-        files = cand.files or tuple(project.registries[cand.registry].files(cand))
+        files = listings[model.name] = cand.files or tuple(registries[cand.registry].files(cand))
         declared = inputs.models.get(model.name)
         patterns = declared.files if (model.direct and declared is not None) else None
         selected = select_files(model.name, cand, files, patterns)
         chosen.append((model.name, cand, model.direct, model.base, model.required_by, model.verdict.spdx, selected))
-    return build_lock(inputs, chosen), resolution.warnings
+    return ResolvedLock(build_lock(inputs, chosen), resolution.warnings, listings)
 
 
-def skipped_versions(project: Project, lock: LockFile) -> list[str]:
+def skipped_versions(inputs: DeclaredInputs, registries: Mapping[str, Registry], lock: LockFile) -> list[str]:
     """Why newer published versions of locked models were passed over by the policy or the environment.
 
     Constraints the user wrote are left out: those are choices, not surprises. Registries answer
@@ -60,10 +92,9 @@ def skipped_versions(project: Project, lock: LockFile) -> list[str]:
     """
     from kmenv.values.handles import Handle
 
-    inputs = project.inputs
     notes: list[str] = []
     for name, model in sorted(lock.models.items()):
-        published = project.registries[model.registry].versions(Handle.parse(model.handle))
+        published = registries[model.registry].versions(Handle.parse(model.handle))
         newer = [c for c in published if c.version > model.version]
         runs: list[tuple[list[int], str]] = []
         for cand in sorted(newer, key=lambda c: c.version):
@@ -83,35 +114,77 @@ def skipped_versions(project: Project, lock: LockFile) -> list[str]:
     return notes
 
 
-def version_changes(old: LockFile | None, new: LockFile) -> list[tuple[str, int | None, int | None]]:
-    """(name, old version, new version) for every model added, removed or moved."""
+def version_changes(old: LockFile | None, new: LockFile) -> list[VersionChange]:
+    """Every model added, removed or moved from ``old`` to ``new``, by name."""
     before = {n: m.version for n, m in (old.models.items() if old else ())}
     after = {n: m.version for n, m in new.models.items()}
     return [
-        (name, before.get(name), after.get(name))
+        VersionChange(name, before.get(name), after.get(name))
         for name in sorted(before.keys() | after.keys())
         if before.get(name) != after.get(name)
     ]
 
 
-def lock_project(project: Project, *, previous: LockFile | None = None, use_previous: bool = True) -> LockOutcome:
-    """Re-resolve, keeping locked versions where still eligible, and write the lock if it changed."""
-    if previous is None and use_previous:
-        try:
-            previous = project.read_lock()
-        except LockfileError:  # a corrupt lock is simply replaced by a fresh resolution
-            previous = None
-    preferred = {n: m.version for n, m in previous.models.items()} if previous else {}
-    lock, warnings = resolve_lock(project, preferred=preferred)
-    skipped = tuple(skipped_versions(project, lock))
-    text = dumps_lock(lock)
+def check_lock(state: ProjectState) -> None:
+    """``kmenv lock --check``: raise :class:`StaleLockError` unless the lock still fits the declaration."""
+    reasons = stale_reasons(state.require_lock(), state.inputs)
+    if reasons:
+        raise StaleLockError(f"kmodels.lock is out of date: {'; '.join(reasons)}", hint="run `kmenv lock`")
+
+
+def lock_project(project: Project, state: ProjectState | None = None) -> LockOutcome:
+    """Re-resolve, keeping locked versions where still eligible, and write the lock if it changed.
+
+    ``state`` is the project as already read (default: read it now). A corrupt lock is simply
+    replaced by a fresh resolution.
+    """
+    state = state or project.open()
     try:
-        current = project.lock_path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        current = None
+        previous, current = state.lock, state.lock_text
+    except LockfileError:
+        previous = current = None
+    preferred = {n: m.version for n, m in previous.models.items()} if previous else {}
+    inputs = state.inputs
+    registries = project.registries(inputs)
+    resolved = resolve_lock(inputs, registries, preferred=preferred)
+    lock = resolved.lock
+    skipped = tuple(skipped_versions(inputs, registries, lock))
+    text = dumps_lock(lock)
     written = current != text
-    if written:
-        project.write_lock(text)
-    outcome = LockOutcome(lock, text, written, version_changes(previous, lock), warnings, skipped)
-    record_lock(project, outcome)  # the usage ledger; never fails the lock
+    after = write_lock(state, text, lock) if written else state
+    outcome = LockOutcome(
+        lock,
+        text,
+        written,
+        after,
+        changes=version_changes(previous, lock),
+        warnings=resolved.warnings,
+        skipped=skipped,
+        listings=resolved.listings,
+    )
+    _record(project.ledger, state, outcome)  # the usage ledger; never fails the lock
     return outcome
+
+
+def _record(ledger: UsageLedger, state: ProjectState, outcome: LockOutcome) -> None:
+    """A lock that changed the file: one ``lock`` event per version move (or one for the project)."""
+    if not outcome.written or not ledger.enabled:
+        return
+    root, env = str(state.root), str(state.env_path)
+    events = []
+    for name, old, new in outcome.changes:
+        model = outcome.lock.models.get(name)
+        events.append(
+            Event(
+                "lock",
+                project=root,
+                environment=env,
+                model=name,
+                handle=model.handle if model else None,
+                version=new,
+                previous=old,
+            )
+        )
+    if not events:
+        events.append(Event("lock", project=root, environment=env, detail={"models": len(outcome.lock.models)}))
+    ledger.record(events)

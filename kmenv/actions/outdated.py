@@ -24,8 +24,8 @@ from kmenv.values.handles import Handle
 from kmenv.values.target import TargetEnvironment
 
 if TYPE_CHECKING:
-    from kmenv.actions.project import Project
-    from kmenv.config import Settings
+    from kmenv.actions.project import Project, Runtime
+    from kmenv.actions.state import ProjectState
 
 __all__ = [
     "ModelStatus",
@@ -311,30 +311,36 @@ def _check_names(lock: LockFile, names: Sequence[str], where: Path) -> None:
         )
 
 
-def outdated_report(project: Project, names: Sequence[str] = ()) -> OutdatedReport:
-    """Compare the project's lock with what its registries publish now (no file is written)."""
-    from kmenv.actions.project import require_lock
+def outdated_report(
+    project: Project, names: Sequence[str] = (), *, state: ProjectState | None = None
+) -> OutdatedReport:
+    """Compare the project's lock with what its registries publish now (no file is written).
+
+    ``state`` is the project as already read (default: read it now).
+    """
     from kmenv.lockfile.inputs import requirements
     from kmenv.resolve import resolve
 
-    lock = require_lock(project)
-    _check_names(lock, names, project.lock_path)
-    inputs = project.inputs
+    state = state or project.open()
+    lock = state.require_lock()
+    _check_names(lock, names, state.lock_path)
+    inputs = state.inputs
+    registries = project.registries(inputs)
     published = {
         name: tuple(
             sorted(
-                project.registries[model.registry].versions(Handle.parse(model.handle)),
+                registries[model.registry].versions(Handle.parse(model.handle)),
                 key=lambda c: c.version,
                 reverse=True,
             )
         )
         for name, model in lock.models.items()
-        if model.registry in project.registries
+        if model.registry in registries
     }
     resolved: dict[str, int] | None
     problem = None
     try:
-        resolution = resolve(requirements(inputs), project.registries, inputs.environment, inputs.policy, preferred={})
+        resolution = resolve(requirements(inputs), registries, inputs.environment, inputs.policy, preferred={})
         resolved = {m.name: m.candidate.version for m in resolution.models}
     except ResolutionImpossible as exc:
         resolved, problem = None, exc.message
@@ -350,14 +356,12 @@ def outdated_report(project: Project, names: Sequence[str] = ()) -> OutdatedRepo
     return OutdatedReport(str(project.root), tuple(statuses), problem)
 
 
-def outdated_everywhere(settings: Settings, names: Sequence[str] = ()) -> list[ProjectOutcome]:
+def outdated_everywhere(runtime: Runtime, names: Sequence[str] = ()) -> list[ProjectOutcome]:
     """:func:`outdated_report` for every project the usage ledger knows; vanished or broken ones say why."""
-    from kmenv.actions.project import Project
     from kmenv.environment.layout import LOCK_FILENAME, SPEC_FILENAME
-    from kmenv.ledger.database import known_projects
 
     outcomes = []
-    for folder in known_projects(data_dir=settings.data_dir):
+    for folder in runtime.ledger.projects():
         root = Path(folder)
         if not (root / SPEC_FILENAME).is_file():
             outcomes.append(ProjectOutcome(folder, skipped=f"no {SPEC_FILENAME} there any more"))
@@ -365,14 +369,15 @@ def outdated_everywhere(settings: Settings, names: Sequence[str] = ()) -> list[P
         if not (root / LOCK_FILENAME).is_file():
             outcomes.append(ProjectOutcome(folder, skipped=f"no {LOCK_FILENAME} (never locked)"))
             continue
-        project = Project(root, settings=settings)
+        project = runtime.project(root)
         try:
-            lock = project.read_lock()
+            state = project.open()
+            lock = state.lock
             wanted = [n for n in names if lock is not None and n in lock.models]
             if names and not wanted:
                 outcomes.append(ProjectOutcome(folder, skipped="locks none of the named models"))
                 continue
-            outcomes.append(ProjectOutcome(folder, report=outdated_report(project, wanted)))
+            outcomes.append(ProjectOutcome(folder, report=outdated_report(project, wanted, state=state)))
         except KmenvError as exc:
             outcomes.append(ProjectOutcome(folder, error=exc.message))
     return outcomes

@@ -1,41 +1,116 @@
-"""A kmenv project on disk: its kmodels.yaml, kmodels.lock, environment and registries.
+"""The composition root: the one place that builds the run's settings and edges and opens a project's files.
 
-This is the edge where the pure core meets files: it reads the declaration once, turns it into
-resolver inputs, opens registries, and reads and writes the lock atomically.
+:class:`Runtime` holds what every project of one run shares: the :class:`~kmenv.config.Settings`,
+the store and the usage ledger. :class:`Project` adds one project folder: its environment folder,
+its registries (each declaration opened once, on first use) and :meth:`Project.open`, which
+reads ``kmodels.yaml`` and ``kmodels.lock`` into an immutable :class:`~kmenv.actions.state.ProjectState`.
+Project actions take the project, whose edges they execute through, and the state they plan from
+(read on the spot when not given): ``install(project, state)``, in the shape of pypa/installer's
+``install(source, destination)``. Machine-wide actions (gc, usage) take the store and ledger
+themselves. Nothing else in :mod:`kmenv.actions` or :mod:`kmenv.cli` constructs an edge, and every
+edge is built lazily, so a command pays only for those it touches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kmenv.actions.state import UNREAD, ProjectState
 from kmenv.config import Settings
 from kmenv.environment.layout import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME, find_project_dir
-from kmenv.errors import LockfileError, UsageError
-from kmenv.fs.atomic import write_atomic
 
 if TYPE_CHECKING:
+    from kmenv.environment.generations import EnvironmentDir
+    from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs, LockFile
     from kmenv.registry.base import Registry
-    from kmenv.spec.document import ProjectSpec
+    from kmenv.store.blobstore import Store
 
-__all__ = ["Project", "require_lock"]
+__all__ = ["Project", "Runtime", "environment_at"]
+
+Warn = Callable[[str], None]
+
+
+def environment_at(folder: Path) -> EnvironmentDir:
+    """The environment folder at ``folder``: a project's own, or one that a GC root names (``kmenv gc``)."""
+    from kmenv.environment.generations import EnvironmentDir
+
+    return EnvironmentDir(folder)
+
+
+class Runtime:
+    """One run's settings and the edges every project shares: the store and the usage ledger.
+
+    ``warn`` receives the warnings edges raise outside any result (a broken ledger); the CLI
+    passes its warning line so ``--no-color`` applies, library callers get a line on stderr.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, warn: Warn | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self.warn = warn
+
+    @cached_property
+    def store(self) -> Store:
+        from kmenv.store.blobstore import Store
+
+        return Store(self.settings.cache_dir)
+
+    @cached_property
+    def ledger(self) -> UsageLedger:
+        from kmenv.ledger.database import UsageLedger
+
+        return UsageLedger.from_settings(self.settings, warn=self.warn)
+
+    def project(self, root: str | Path) -> Project:
+        """The project at ``root`` sharing this run's edges."""
+        return Project(root, runtime=self)
 
 
 class Project:
-    """One project folder (the one holding ``kmodels.yaml``)."""
+    """One project folder (the one holding ``kmodels.yaml``) and the edges its actions use.
 
-    def __init__(self, root: str | Path, *, settings: Settings | None = None) -> None:
+    ``kmenv.Project(path)`` is the public entry: pass it to :func:`kmenv.install` or
+    :func:`kmenv.lock`, or read its lock with :meth:`read_lock`.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        settings: Settings | None = None,
+        runtime: Runtime | None = None,
+        warn: Warn | None = None,
+        read_ahead: Mapping[Path, bytes | None] | None = None,
+    ) -> None:
         self.root = Path(root).expanduser().absolute()
-        self.settings = settings or Settings.load()
+        self.runtime = runtime or Runtime(settings, warn=warn)
+        self._registries: dict[tuple[str, str, str | None], Registry] = {}
+        self._read_ahead = dict(read_ahead or {})
 
     @classmethod
     def find(
-        cls, start: str | Path | None = None, *, explicit: bool = False, settings: Settings | None = None
+        cls,
+        start: str | Path | None = None,
+        *,
+        explicit: bool = False,
+        settings: Settings | None = None,
+        warn: Warn | None = None,
+        read_ahead: Mapping[Path, bytes | None] | None = None,
     ) -> Project:
-        """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``)."""
-        return cls(find_project_dir(start, explicit=explicit), settings=settings)
+        """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``).
+
+        ``read_ahead`` holds project files this run has read already (path → bytes, None: absent):
+        the first :meth:`open` starts from them instead of reading them again.
+        """
+        root = find_project_dir(start, explicit=explicit)
+        return cls(root, settings=settings, warn=warn, read_ahead=read_ahead)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
     @property
     def spec_path(self) -> Path:
@@ -49,80 +124,42 @@ class Project:
     def env_path(self) -> Path:
         return self.root / ENV_DIRNAME
 
-    @cached_property
-    def spec(self) -> ProjectSpec:
-        from kmenv.environment.project_files import read_spec
+    # the edges --------------------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
 
-        return read_spec(self.spec_path)
-
-    def with_spec_text(self, text: str) -> Project:
-        """A view of this project that reads ``text`` as its kmodels.yaml; nothing is written.
-
-        Lets a command resolve a proposed edit (``upgrade --latest``) before committing to it.
-        """
-        from kmenv.spec.document import parse_spec
-
-        view = Project(self.root, settings=self.settings)
-        view.__dict__["spec"] = parse_spec(text, str(self.spec_path))  # fills the cached property
-        return view
-
-    def reload(self) -> None:
-        """Forget what was read, after the files changed."""
-        for attr in ("spec", "registries", "inputs"):
-            self.__dict__.pop(attr, None)
+    @property
+    def ledger(self) -> UsageLedger:
+        return self.runtime.ledger
 
     @cached_property
-    def inputs(self) -> DeclaredInputs:
-        """The declaration reduced to what resolution depends on."""
-        from kmenv.environment.interpreter import detect_interpreter
-        from kmenv.lockfile.inputs import declared_inputs
+    def environment(self) -> EnvironmentDir:
+        return environment_at(self.env_path)
 
-        detect = self.spec.environment is not None and self.spec.environment.detect
-        return declared_inputs(self.spec, detected=detect_interpreter() if detect else None)
-
-    @cached_property
-    def registries(self) -> dict[str, Registry]:
+    def registries(self, inputs: DeclaredInputs) -> dict[str, Registry]:
+        """The registries ``inputs`` declare, by name; each declaration is opened once for the project's life."""
         from kmenv.registry.open import open_registry
 
-        return {
-            r.name: open_registry(r.name, r.type, r.url, base_dir=self.root, settings=self.settings)
-            for r in self.spec.declared_registries()
-        }
+        found: dict[str, Registry] = {}
+        for name, declared in inputs.registries.items():
+            key = (name, declared.type, declared.url)
+            registry = self._registries.get(key)
+            if registry is None:
+                registry = self._registries[key] = open_registry(
+                    name, declared.type, declared.url, base_dir=self.root, settings=self.settings
+                )
+            found[name] = registry
+        return found
+
+    # the files --------------------------------------------------------------------------------
+    def open(self) -> ProjectState:
+        """The project's files as they are now; each is read once, when first needed."""
+        known, self._read_ahead = self._read_ahead, {}
+        return ProjectState(
+            self.root, spec_bytes=known.get(self.spec_path, UNREAD), lock_bytes=known.get(self.lock_path, UNREAD)
+        )
 
     def read_lock(self) -> LockFile | None:
-        """The parsed lock, or None when there is none yet."""
-        from kmenv.lockfile.document import parse_lock
-
-        try:
-            text = self.lock_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except UnicodeDecodeError:
-            raise LockfileError(f"{self.lock_path}: not UTF-8 text", hint="regenerate it with `kmenv lock`") from None
-        return parse_lock(text, str(self.lock_path))
-
-    def write_lock(self, text: str) -> None:
-        write_atomic(self.lock_path, text)
-
-    def write_spec(self, text: str) -> None:
-        write_atomic(self.spec_path, text)
-
-    def model_path(self, name: str) -> Path:
-        """Absolute path of an installed model's folder; raises when it is not installed."""
-        from kmenv.errors import NotInstalledError
-
-        folder = self.env_path / "models" / name
-        if not folder.is_dir():
-            raise NotInstalledError(
-                f"model {name!r} is not installed in {self.env_path}",
-                hint="run `kmenv install` (and check the name with `kmenv list`)",
-            )
-        return folder.resolve()
-
-
-def require_lock(project: Project) -> LockFile:
-    """The lock, or a usage error telling the user to create it."""
-    lock = project.read_lock()
-    if lock is None:
-        raise UsageError(f"no {LOCK_FILENAME} in {project.root}", hint="run `kmenv lock` or `kmenv install`")
-    return lock
+        """The parsed lock as it is on disk now, or None when there is none yet."""
+        return self.open().lock

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import NotInstalledError, UsageError
+from kmenv.ledger.events import Event
 
 if TYPE_CHECKING:
+    from kmenv.actions.project import Project
     from kmenv.environment.generations import EnvironmentDir
 
-__all__ = ["RollbackOutcome", "rollback"]
+__all__ = ["RollbackOutcome", "rollback", "switch_back"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,21 @@ class RollbackOutcome:
     available: tuple[int, ...]
 
 
-def rollback(env: EnvironmentDir, generation: int | None = None) -> RollbackOutcome:
+def rollback(project: Project, generation: int | None = None) -> RollbackOutcome:
+    """Switch the project's environment to ``generation`` (default: the previous one) and record it in the ledger."""
+    outcome = switch_back(project.environment, generation)
+    event = Event(
+        "rollback",
+        project=str(project.root),
+        environment=str(project.env_path),
+        generation=outcome.current,
+        detail={"from": outcome.previous},
+    )
+    project.ledger.record([event])
+    return outcome
+
+
+def switch_back(env: EnvironmentDir, generation: int | None = None) -> RollbackOutcome:
     """Switch ``env`` to ``generation`` (default: the newest one older than the current)."""
     with env.lock():
         current = env.current()
@@ -50,8 +67,7 @@ def rollback(env: EnvironmentDir, generation: int | None = None) -> RollbackOutc
                 f"generation {generation} does not exist in {env.root}", hint=f"kept generations: {listing}"
             )
         env.switch(generation)
-        state = dict(env.read_state() or {})
+        state = read_install_state(env.root) or InstallState(None, None, None, False, format=None)
         # The lock still describes the newer generation: make sure nothing reports "up to date".
-        state.update(generation=generation, lock_sha256=None, fast_path=False, rolled_back_from=current)
-        env.write_state(state)
+        env.write_state(state.rolled_back(generation, current=current).to_json())
         return RollbackOutcome(current, generation, available)

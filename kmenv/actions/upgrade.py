@@ -10,17 +10,21 @@ kmodels.yaml and kmodels.lock and installs a new generation, so ``kmenv rollback
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kmenv.actions.state import ProjectState
 from kmenv.errors import NotInstalledError
+from kmenv.ledger.events import Event
 from kmenv.lockfile.document import LockedModel, LockFile
 from kmenv.values.handles import Handle
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome, InstallReporter
     from kmenv.actions.project import Project
+    from kmenv.registry.base import Registry
+    from kmenv.store.blobstore import Store
 
 __all__ = ["ConstraintEdit", "Move", "UpgradePlan", "apply_upgrade", "plan_upgrade", "widen"]
 
@@ -72,8 +76,13 @@ class ConstraintEdit:
 
 @dataclass(frozen=True)
 class UpgradePlan:
-    """What an upgrade would do; nothing is written until :func:`apply_upgrade`."""
+    """What an upgrade would do; nothing is written until :func:`apply_upgrade`.
 
+    ``state`` is the project as the plan leaves it before writing: its declaration already holds
+    ``spec_text`` when ``--latest`` edited it (parsed once, while planning), its lock is the one read.
+    """
+
+    state: ProjectState
     moves: tuple[Move, ...]
     edits: tuple[ConstraintEdit, ...]
     lock: LockFile
@@ -116,11 +125,9 @@ def _licence(model: LockedModel | None) -> str | None:
     return None if model is None else model.license.spdx or model.license.published
 
 
-def _moves(project: Project, old: LockFile, new: LockFile) -> list[Move]:
+def _moves(store: Store, old: LockFile, new: LockFile) -> list[Move]:
     from kmenv.actions.lock import version_changes
-    from kmenv.store.blobstore import Store
 
-    store = Store(project.settings.cache_dir)
     moves = []
     for name, before, after in version_changes(old, new):
         was, now = old.models.get(name), new.models.get(name)
@@ -141,72 +148,75 @@ def _moves(project: Project, old: LockFile, new: LockFile) -> list[Move]:
     return moves
 
 
-def _latest_edits(project: Project, lock: LockFile, targets: Sequence[str]) -> tuple[list[ConstraintEdit], str]:
+def _latest_edits(
+    state: ProjectState, registries: Mapping[str, Registry], lock: LockFile, targets: Sequence[str]
+) -> tuple[list[ConstraintEdit], str]:
     """Constraint edits admitting each target's newest published version, and the edited kmodels.yaml text."""
     from kmenv.spec.edit import set_model_versions
 
-    text = project.spec_path.read_text(encoding="utf-8")
+    text = state.spec_text
     edits = []
     for name in targets:
-        declared = project.inputs.models.get(name)
+        declared = state.inputs.models.get(name)
         model = lock.models.get(name)
         if declared is None or model is None:
             continue
-        published = project.registries[model.registry].versions(Handle.parse(model.handle))
+        published = registries[model.registry].versions(Handle.parse(model.handle))
         newest = max((c.version for c in published), default=None)
         if newest is None:
             continue
         widened = widen(declared.versions, newest)
         if widened != declared.versions:
             edits.append(ConstraintEdit(name, declared.versions, widened, newest))
-            text = set_model_versions(text, name, widened, filename=str(project.spec_path))
+            text = set_model_versions(text, name, widened, filename=str(state.spec_path))
     return edits, text
 
 
-def plan_upgrade(project: Project, names: Sequence[str] = (), *, latest: bool = False) -> UpgradePlan:
+def plan_upgrade(
+    project: Project, names: Sequence[str] = (), *, latest: bool = False, state: ProjectState | None = None
+) -> UpgradePlan:
     """Resolve the upgrade of ``names`` (all models when empty) and describe it; writes nothing.
 
-    Raises :class:`NotInstalledError` for a name the lock lacks, and the resolver's errors when
-    no resolution exists (then nothing changes).
+    ``state`` is the project as already read (default: read it now). Raises
+    :class:`NotInstalledError` for a name the lock lacks, and the resolver's errors when no
+    resolution exists (then nothing changes).
     """
     from kmenv.actions.lock import resolve_lock
-    from kmenv.actions.project import require_lock
     from kmenv.lockfile.document import dumps_lock
 
-    old = require_lock(project)
+    state = state or project.open()
+    old = state.require_lock()
     unknown = [n for n in names if n not in old.models]
     if unknown:
         raise NotInstalledError(
-            f"{project.lock_path.name} has no model named {', '.join(map(repr, unknown))}",
+            f"{state.lock_path.name} has no model named {', '.join(map(repr, unknown))}",
             hint=f"locked models: {', '.join(sorted(old.models)) or 'none'}",
         )
     edits: list[ConstraintEdit] = []
     spec_text = None
-    target = project
+    target = state
     if latest:
         declared = [n for n, m in sorted(old.models.items()) if m.direct]
-        edits, edited = _latest_edits(project, old, list(names) or declared)
+        edits, edited = _latest_edits(state, project.registries(state.inputs), old, list(names) or declared)
         if edits:
             spec_text = edited
-            target = project.with_spec_text(edited)
+            target = state.with_spec(edited)
     # The resolver meets a base model after the fine-tune that needs it, and re-pins a preferred version
     # that a new demand excludes, so preferring every unnamed model still lets forced moves happen.
     free = set(names) if names else set(old.models)
     preferred = {n: m.version for n, m in old.models.items() if n not in free}
-    new, warnings = resolve_lock(target, preferred=preferred)
+    resolved = resolve_lock(target.inputs, project.registries(target.inputs), preferred=preferred)
+    new = resolved.lock
     text = dumps_lock(new)
-    try:
-        current_text: str | None = project.lock_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        current_text = None
     return UpgradePlan(
-        moves=tuple(_moves(project, old, new)),
+        state=target,
+        moves=tuple(_moves(project.store, old, new)),
         edits=tuple(edits),
         lock=new,
         lock_text=text,
         spec_text=spec_text,
-        lock_changed=text != current_text,
-        warnings=warnings,
+        lock_changed=text != state.lock_text,
+        warnings=resolved.warnings,
     )
 
 
@@ -218,26 +228,24 @@ def apply_upgrade(
     Returns the install's outcome (a new generation), or None with ``install=False``.
     """
     from kmenv.actions.install import install as run_install
-    from kmenv.ledger.database import Event, record
+    from kmenv.actions.state import write_lock
+    from kmenv.fs.atomic import write_atomic
 
+    state = plan.state
     if plan.spec_text is not None:
-        project.write_spec(plan.spec_text)
+        write_atomic(state.spec_path, plan.spec_text)  # the state already reads it (see UpgradePlan)
     if plan.lock_changed:
-        project.write_lock(plan.lock_text)
-    project.reload()
-    if project.settings.ledger and (plan.moves or plan.edits):
-        root, env = str(project.root), str(project.env_path)
-        events = [
-            Event(
-                "upgrade", project=root, environment=env, model=m.name, handle=m.handle, version=m.new, previous=m.old
-            )
-            for m in plan.moves
-        ]
-        events += [
-            Event("upgrade", project=root, environment=env, model=e.name, detail={"constraint": [e.old, e.new]})
-            for e in plan.edits
-        ]
-        record(events, data_dir=project.settings.data_dir)
+        state = write_lock(state, plan.lock_text, plan.lock)
+    root, env = str(state.root), str(state.env_path)
+    events = [
+        Event("upgrade", project=root, environment=env, model=m.name, handle=m.handle, version=m.new, previous=m.old)
+        for m in plan.moves
+    ]
+    events += [
+        Event("upgrade", project=root, environment=env, model=e.name, detail={"constraint": [e.old, e.new]})
+        for e in plan.edits
+    ]
+    project.ledger.record(events)
     if not install:
         return None
-    return run_install(project, reporter=reporter)
+    return run_install(project, state, reporter=reporter)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kmenv.errors import UsageError
-from kmenv.ledger.database import Event
+from kmenv.ledger.events import Event
 from kmenv.values.candidates import format_size
+from kmenv.values.changes import VersionChange
 
 if TYPE_CHECKING:
-    from kmenv.actions.project import Project
-    from kmenv.config import Settings
+    from kmenv.actions.project import Project, Runtime
 
 __all__ = [
     "SORT_FIELDS",
@@ -191,13 +191,13 @@ def sort_usage(rows: Iterable[ModelUsage], field: str = "uses") -> list[ModelUsa
 class HistoryEntry:
     """One thing that happened to a project: ``kind``, when, and the version moves it made.
 
-    ``changes`` are ``(model, old, new)``; None stands for absent. ``note`` says the rest.
+    ``changes`` are the version moves; None stands for absent. ``note`` says the rest.
     """
 
     time: float
     kind: str
     generation: int | None
-    changes: tuple[tuple[str, int | None, int | None], ...]
+    changes: tuple[VersionChange, ...]
     note: str = ""
 
     def as_dict(self) -> dict[str, object]:
@@ -235,9 +235,9 @@ def _constraint_note(event: Event) -> str:
     return f"models.{event.model} constraint {old or '(any)'} → {new or '(any)'}"
 
 
-def _differences(before: Mapping[str, int], after: Mapping[str, int]) -> list[tuple[str, int | None, int | None]]:
+def _differences(before: Mapping[str, int], after: Mapping[str, int]) -> list[VersionChange]:
     return [
-        (name, before.get(name), after.get(name))
+        VersionChange(name, before.get(name), after.get(name))
         for name in sorted(before.keys() | after.keys())
         if before.get(name) != after.get(name)
     ]
@@ -254,7 +254,7 @@ def history_entries(events: Sequence[Event], *, uses: bool = False) -> list[Hist
     shown = (*_CHANGING, "use", "download") if uses else _CHANGING
     for group in _groups([e for e in events if e.kind in shown]):
         first = group[0]
-        changes: list[tuple[str, int | None, int | None]] = []
+        changes: list[VersionChange] = []
         note = ""
         if first.kind == "install":
             now = {e.model: e.version for e in group if e.model is not None and e.version is not None}
@@ -267,7 +267,8 @@ def history_entries(events: Sequence[Event], *, uses: bool = False) -> list[Hist
                 changes, installed = _differences(installed, back), back
             note = f"from generation {first.detail.get('from', '?')}"
         elif first.kind in ("lock", "upgrade"):
-            changes = [(e.model, e.previous, e.version) for e in group if e.model and e.previous != e.version]
+            moved = [e for e in group if e.model and e.previous != e.version]
+            changes = [VersionChange(e.model or "", e.previous, e.version) for e in moved]
             edits = [e for e in group if "constraint" in e.detail]
             note = "; ".join(_constraint_note(e) for e in edits)
         elif first.kind == "use":
@@ -286,20 +287,15 @@ def history_entries(events: Sequence[Event], *, uses: bool = False) -> list[Hist
 # -- I/O edges ----------------------------------------------------------------------------------------------------
 
 
-def _disk_by_handle(settings: Settings, projects: Iterable[str]) -> dict[str, int]:
+def _disk_by_handle(runtime: Runtime, projects: Iterable[str]) -> dict[str, int]:
     """Bytes the locked versions of each instance hold in the store, counting each blob once per instance."""
-    from pathlib import Path
-
-    from kmenv.actions.project import Project
     from kmenv.errors import KmenvError
-    from kmenv.store.blobstore import Store
 
-    store = Store(settings.cache_dir)
+    store = runtime.store
     blobs: dict[str, dict[str, int]] = {}
     for folder in projects:
-        project = Project(Path(folder), settings=settings)
         try:
-            lock = project.read_lock()
+            lock = runtime.project(folder).read_lock()
         except KmenvError:
             continue
         for model in lock.models.values() if lock else ():
@@ -311,22 +307,19 @@ def _disk_by_handle(settings: Settings, projects: Iterable[str]) -> dict[str, in
 
 
 def usage_report(
-    settings: Settings, *, since: float | None = None, project: str | None = None, sort: str = "uses"
+    runtime: Runtime, *, since: float | None = None, project: str | None = None, sort: str = "uses"
 ) -> list[ModelUsage]:
     """Usage per model instance from the ledger; ``project`` limits it to one project folder."""
-    from kmenv.ledger.database import known_projects, read_events
-
-    events = read_events(project=project, data_dir=settings.data_dir) if settings.ledger else []
-    folders = [project] if project is not None else known_projects(data_dir=settings.data_dir)
-    rows = summarise(events, since=since, disk=_disk_by_handle(settings, folders))
+    ledger = runtime.ledger
+    events = ledger.events(project=project)
+    folders = [project] if project is not None else ledger.projects()
+    rows = summarise(events, since=since, disk=_disk_by_handle(runtime, folders))
     return sort_usage(rows, sort)
 
 
 def project_history(project: Project, *, since: float | None = None, uses: bool = False) -> list[HistoryEntry]:
     """This project's entries, oldest first (all of its events are read: an install's changes need the one before)."""
-    from kmenv.ledger.database import read_events
-
-    events = read_events(project=project.root, data_dir=project.settings.data_dir) if project.settings.ledger else []
+    events = project.ledger.events(project=project.root)
     entries = history_entries(events, uses=uses)
     return [e for e in entries if since is None or e.time >= since]
 

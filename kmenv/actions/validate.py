@@ -16,16 +16,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kmenv.environment.layout import read_install_state
 from kmenv.errors import NotInstalledError
+from kmenv.ledger.events import Event
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome, InstallReporter
     from kmenv.actions.project import Project
+    from kmenv.actions.state import ProjectState
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.lockfile.document import LockFile
     from kmenv.store.blobstore import Store
 
-__all__ = ["Damage", "ValidationReport", "repair_environment", "validate_environment"]
+__all__ = [
+    "Damage",
+    "Repair",
+    "Validation",
+    "ValidationReport",
+    "repair_environment",
+    "validate_environment",
+    "validate_project",
+]
 
 _READ = 1 << 20
 
@@ -157,16 +168,75 @@ def _drop_damaged_blobs(store: Store, report: ValidationReport) -> list[str]:
 
 
 def repair_environment(
-    project: Project, report: ValidationReport, *, reporter: InstallReporter | None = None
+    project: Project, state: ProjectState, report: ValidationReport, *, reporter: InstallReporter | None = None
 ) -> InstallOutcome:
     """Build and switch to a fresh generation of the lock, re-fetching blobs that are missing or damaged."""
     from kmenv.actions.install import install
-    from kmenv.environment.generations import EnvironmentDir
-    from kmenv.store.blobstore import Store
 
-    env = EnvironmentDir(project.env_path)
+    env = project.environment
     with env.lock():
-        _drop_damaged_blobs(Store(project.settings.cache_dir), report)
+        _drop_damaged_blobs(project.store, report)
         env.write_state({})  # forget what was installed: the next step checks everything and rebuilds
     # install takes the environment lock itself (flock on its own descriptor, so not while we hold ours)
-    return install(project, frozen=True, reporter=reporter)
+    return install(project, state, frozen=True, reporter=reporter)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What ``--repair`` did: the generation now in use, the files fetched again, and whether it checks clean."""
+
+    generation: int
+    fetched_files: int
+    ok: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"generation": self.generation, "fetched_files": self.fetched_files, "ok": self.ok}
+
+
+@dataclass(frozen=True)
+class Validation:
+    """``kmenv validate``: the report, the repair when one was asked for and needed, and a rollback to mention.
+
+    ``rolled_back_from`` is the generation ``kmenv rollback`` left (when the environment is damaged
+    only because it holds older models than the lock describes).
+    """
+
+    report: ValidationReport
+    repaired: Repair | None = None
+    rolled_back_from: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok or (self.repaired is not None and self.repaired.ok)
+
+
+def validate_project(
+    project: Project,
+    state: ProjectState | None = None,
+    *,
+    repair: bool = False,
+    reporter: InstallReporter | None = None,
+) -> Validation:
+    """Check the environment against the lock; with ``repair``, rebuild it when damaged. Recorded in the ledger."""
+    state = state or project.open()
+    lock = state.require_lock()
+    env, workers = project.environment, project.settings.max_workers
+    report = validate_environment(env, lock, workers=workers)
+    repaired = None
+    if repair and not report.ok:
+        outcome = repair_environment(project, state, report, reporter=reporter)
+        after = validate_environment(env, lock, workers=workers)
+        repaired = Repair(outcome.generation, outcome.fetched_files, after.ok)
+    event = Event(
+        "validate",
+        project=str(project.root),
+        environment=str(project.env_path),
+        generation=report.generation,
+        detail={"problems": len(report.problems)},
+    )
+    project.ledger.record([event])
+    rolled_back = None
+    if not report.ok and repaired is None:
+        recorded = read_install_state(env.root)
+        rolled_back = recorded.rolled_back_from if recorded is not None else None
+    return Validation(report, repaired, rolled_back)

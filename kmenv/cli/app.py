@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from kmenv._version import __version__
 from kmenv.cli.commands import COMMANDS
@@ -86,7 +87,10 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def _fast_noop(args: argparse.Namespace) -> int | None:
-    """Answer ``install`` with nothing to do before importing the heavy stack (see kmenv.environment.fastpath)."""
+    """Answer ``install`` with nothing to do before importing the heavy stack (see kmenv.environment.fastpath).
+
+    Otherwise the project files it read are left in ``args.read_ahead`` for the command to start from.
+    """
     if args.command not in ("install", "sync") or getattr(args, "json", False) or getattr(args, "link_mode", None):
         return None
     from kmenv.environment.fastpath import up_to_date
@@ -97,11 +101,13 @@ def _fast_noop(args: argparse.Namespace) -> int | None:
         root = find_project_dir(args.project, explicit=args.project is not None)
     except ProjectNotFoundError:
         return None
-    state = up_to_date(root)
+    seen: dict[Path, bytes | None] = {}
+    state = up_to_date(root, seen=seen)
     if state is None:
+        args.read_ahead = seen
         return None
     if not args.quiet:
-        print(f"Environment up to date (generation {state['generation']}); nothing to do.")
+        print(f"Environment up to date (generation {state.generation}); nothing to do.")
     return 0
 
 

@@ -2,48 +2,56 @@
 
 A full install costs imports of pydantic, ruamel.yaml, rich and requests (hundreds of
 milliseconds). Most runs have nothing to do, so the installer records in ``.kmenv/state.json``
-the digests of the exact ``kmodels.yaml`` and ``kmodels.lock`` bytes it installed; when both
-still match and the environment still points at that generation, we are done. Standard library only.
+(see :class:`~kmenv.environment.layout.InstallState`) the digests of the exact ``kmodels.yaml``
+and ``kmodels.lock`` bytes it installed; when both still match and the environment still points
+at that generation, we are done. Standard library only.
+
+When the answer is no, the bytes read to decide it are handed on (``seen``), so the full path
+that follows reads each project file only once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
-from kmenv.environment.layout import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME
+from kmenv.environment.layout import (
+    ENV_DIRNAME,
+    LOCK_FILENAME,
+    SPEC_FILENAME,
+    STATE_FORMAT,
+    InstallState,
+    read_install_state,
+)
 
-__all__ = ["STATE_FILENAME", "digest_file", "up_to_date"]
-
-STATE_FILENAME = "state.json"
-STATE_FORMAT = 1
+__all__ = ["digest_file", "up_to_date"]
 
 
-def digest_file(path: Path) -> str | None:
-    """sha256 of a file's bytes, or None when it does not exist."""
+def digest_file(path: Path, seen: dict[Path, bytes | None] | None = None) -> str | None:
+    """sha256 of a file's bytes, or None when it does not exist; the bytes (None: absent) go into ``seen``."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        data: bytes | None = path.read_bytes()
     except FileNotFoundError:
-        return None
+        data = None
+    if seen is not None:
+        seen[path] = data
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-def up_to_date(project_dir: Path) -> dict[str, object] | None:
+def up_to_date(project_dir: Path, *, seen: dict[Path, bytes | None] | None = None) -> InstallState | None:
     """The recorded state when the environment already matches the project's files, else None.
 
     Any doubt (unreadable state, a detected environment, a missing generation) answers None,
-    which sends the caller down the full, checking path.
+    which sends the caller down the full, checking path. ``seen`` receives the bytes of each
+    project file read on the way (path → bytes, None when absent).
     """
     env = project_dir / ENV_DIRNAME
-    try:
-        state = json.loads((env / STATE_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    state = read_install_state(env)
+    if state is None or state.format != STATE_FORMAT or not state.fast_path:
         return None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or not state.get("fast_path"):
-        return None
-    generation = state.get("generation")
-    if not isinstance(generation, int):
+    generation = state.generation
+    if generation is None:
         return None
     try:
         if os.readlink(env / "models") != f"generations/{generation}":
@@ -52,8 +60,8 @@ def up_to_date(project_dir: Path) -> dict[str, object] | None:
         return None
     if not (env / "generations" / str(generation)).is_dir():
         return None
-    if state.get("spec_sha256") != digest_file(project_dir / SPEC_FILENAME):
+    if state.spec_sha256 != digest_file(project_dir / SPEC_FILENAME, seen):
         return None
-    if state.get("lock_sha256") != digest_file(project_dir / LOCK_FILENAME):
+    if state.lock_sha256 != digest_file(project_dir / LOCK_FILENAME, seen):
         return None
     return state

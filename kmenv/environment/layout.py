@@ -1,19 +1,34 @@
-"""Find a project's files: the nearest ``kmodels.yaml`` upward, its lock and environment.
+"""A project's files and what its ``.kmenv`` folder records: the nearest ``kmodels.yaml`` upward, its lock and
+environment, and the ``state.json`` schema the installer writes and the no-op fast path reads.
 
 Standard library only: this runs on the no-op fast path and inside ``kmenv.path()``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kmenv.errors import ProjectNotFoundError
 
-__all__ = ["ENV_DIRNAME", "LOCK_FILENAME", "SPEC_FILENAME", "find_project_dir"]
+__all__ = [
+    "ENV_DIRNAME",
+    "LOCK_FILENAME",
+    "SPEC_FILENAME",
+    "STATE_FILENAME",
+    "STATE_FORMAT",
+    "InstallState",
+    "find_project_dir",
+    "read_install_state",
+]
 
 SPEC_FILENAME = "kmodels.yaml"
 LOCK_FILENAME = "kmodels.lock"
 ENV_DIRNAME = ".kmenv"
+STATE_FILENAME = "state.json"
+STATE_FORMAT = 1
 
 
 def find_project_dir(start: str | Path | None = None, *, explicit: bool = False) -> Path:
@@ -33,3 +48,72 @@ def find_project_dir(start: str | Path | None = None, *, explicit: bool = False)
         f"no {SPEC_FILENAME} in {here} or any folder above it",
         hint="run `kmenv init` to start a project here, or pass -C DIR",
     )
+
+
+@dataclass(frozen=True)
+class InstallState:
+    """What ``.kmenv/state.json`` says was installed.
+
+    ``generation`` is the generation built from the lock whose bytes hash to ``lock_sha256``, next
+    to the ``kmodels.yaml`` whose bytes hash to ``spec_sha256``. ``fast_path`` says whether the
+    no-op check may trust these digests alone (not after ``--frozen``, nor with a detected
+    environment, which can change while no file does). ``rolled_back_from`` is set by
+    ``kmenv rollback``, which also clears ``lock_sha256`` so that nothing reports "up to date".
+    ``format`` is :data:`STATE_FORMAT` for states this version wrote (None when absent).
+    """
+
+    generation: int | None
+    lock_sha256: str | None
+    spec_sha256: str | None
+    fast_path: bool
+    rolled_back_from: int | None = None
+    format: int | None = STATE_FORMAT
+
+    @classmethod
+    def from_json(cls, data: object) -> InstallState | None:
+        """The state a decoded ``state.json`` holds; None when it is no object. Ill-typed fields read as absent."""
+        if not isinstance(data, Mapping):
+            return None
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        def digest(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            generation=number("generation"),
+            lock_sha256=digest("lock_sha256"),
+            spec_sha256=digest("spec_sha256"),
+            fast_path=bool(data.get("fast_path")),
+            rolled_back_from=number("rolled_back_from"),
+            format=number("format"),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The object ``state.json`` holds (``rolled_back_from`` only when set)."""
+        data: dict[str, object] = {
+            "format": STATE_FORMAT,
+            "generation": self.generation,
+            "lock_sha256": self.lock_sha256,
+            "spec_sha256": self.spec_sha256,
+            "fast_path": self.fast_path,
+        }
+        if self.rolled_back_from is not None:
+            data["rolled_back_from"] = self.rolled_back_from
+        return data
+
+    def rolled_back(self, generation: int, *, current: int) -> InstallState:
+        """This state after ``kmenv rollback`` from generation ``current`` to ``generation``."""
+        return replace(self, generation=generation, lock_sha256=None, fast_path=False, rolled_back_from=current)
+
+
+def read_install_state(env_dir: Path) -> InstallState | None:
+    """The state recorded in ``env_dir`` (a ``.kmenv`` folder); None when absent or unreadable (check everything)."""
+    try:
+        data = json.loads((env_dir / STATE_FILENAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return InstallState.from_json(data)

@@ -1,7 +1,7 @@
-"""Read a project's ``kmodels.yaml`` from disk: the I/O half of :func:`kmenv.spec.document.parse_spec`.
+"""Read a project's files from disk: the I/O half of :mod:`kmenv.spec` and :mod:`kmenv.lockfile`.
 
-The spec package is pure (text in, a checked model out); opening the file and decoding its bytes,
-with the errors a user needs for each way that can fail, happens here.
+Both packages are pure (text in, a checked model out); opening a file, and telling "absent" from
+"unreadable", happens here.
 """
 
 from __future__ import annotations
@@ -9,26 +9,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.errors import Problem, ProjectNotFoundError, SpecError
+from kmenv.errors import ProjectNotFoundError
 
 if TYPE_CHECKING:
     from kmenv.spec.document import ProjectSpec
 
-__all__ = ["read_spec"]
+__all__ = ["read_project_file", "read_spec"]
+
+
+def read_project_file(path: Path) -> bytes | None:
+    """The bytes of ``kmodels.yaml`` or ``kmodels.lock``; None when the file does not exist."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def read_spec(path: Path) -> ProjectSpec:
     """Read ``kmodels.yaml`` (UTF-8) and parse it; raises :class:`SpecError` or :class:`ProjectNotFoundError`."""
-    from kmenv.spec.document import parse_spec
+    from kmenv.spec.document import decode_spec, parse_spec
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectNotFoundError(f"{path} does not exist", hint="create one with kmenv init") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problem = Problem(str(path), "", "the file is not UTF-8 text", "save it as UTF-8", line=line)
-        raise SpecError([problem]) from None
-    return parse_spec(text, str(path))
+    data = read_project_file(path)
+    if data is None:
+        raise ProjectNotFoundError(f"{path} does not exist", hint="create one with kmenv init")
+    return parse_spec(decode_spec(data, str(path)), str(path))

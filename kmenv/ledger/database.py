@@ -1,78 +1,52 @@
-"""The usage ledger: a SQLite file of timestamped events for ``history``, ``usage`` and ``gc --unused-for``.
+"""The usage ledger's file: a SQLite database of timestamped events for ``history``, ``usage`` and ``gc --unused-for``.
 
-Standard library only, and ``sqlite3`` itself is imported on first use, because ``kmenv.path()``
-records a *use* on the hot path of user code: one insert on a connection kept open for the
-life of the process (opening and closing cost a checkpoint, ~10 ms; an insert ~0.05 ms).
+Standard library only, and ``sqlite3`` itself is imported on first use. The file lives at
+``<data dir>/ledger.sqlite``, in WAL mode with a busy timeout so several processes can write at
+once. The ledger is a convenience, never a reason to fail: a locked or unwritable ledger loses the
+event, a corrupt one is renamed aside and started afresh, and either says so once through the
+``warn`` callback its owner passes (the CLI's warning line; a ``warning:`` line on stderr by default).
+``KMENV_NO_LEDGER=1`` turns it off (see :func:`kmenv.config.ledger_dir`).
 
-The file lives at ``<data dir>/ledger.sqlite`` (``KMENV_DATA_DIR``), in WAL mode with a busy
-timeout so several processes can write at once. The ledger is a convenience, never a reason
-to fail: a locked or unwritable ledger loses the event, a corrupt one is renamed aside and
-started afresh, and either prints one warning per process on stderr. ``KMENV_NO_LEDGER=1``
-turns it off. Nothing that could carry a secret is stored: URLs lose their user part, query
-string and fragment (signed URLs), and headers are never passed in.
+:class:`Ledger` is the raw file; :class:`UsageLedger` is what the rest of kmenv holds: every
+operation guarded, the location and on/off switch taken from :class:`~kmenv.config.Settings`.
+The module-level functions are the same operations on the ledger the environment names.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, TypeVar
+
+from kmenv.config import ledger_dir
+from kmenv.ledger.events import COLUMNS, LIVE_KINDS, Event, event_from_row
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from kmenv.actions.install import InstallOutcome
-    from kmenv.actions.lock import LockOutcome
-    from kmenv.actions.project import Project
-    from kmenv.fetch import FetchJob
+    from kmenv.config import Settings
 
 __all__ = [
-    "KINDS",
     "LEDGER_FILENAME",
-    "Event",
     "Ledger",
+    "UsageLedger",
+    "WarnOnce",
+    "guarded",
     "known_projects",
     "last_use_times",
     "ledger_path",
     "read_events",
     "record",
-    "record_event",
-    "record_install",
-    "record_lock",
-    "record_use",
-    "scrub",
+    "reset_warning",
 ]
 
 LEDGER_FILENAME = "ledger.sqlite"
 SCHEMA_VERSION = 1
-#: Every kind of event the ledger records.
-KINDS = ("lock", "install", "upgrade", "remove", "rollback", "use", "validate", "gc", "download")
-#: Kinds that show an environment is alive (``gc --unused-for`` keeps what one of these touched recently).
-LIVE_KINDS = ("install", "upgrade", "rollback", "use")
 BUSY_SECONDS = 5.0
-USE_BUSY_SECONDS = 1.0  # a use is recorded inside user code: give up sooner
 
-_COLUMNS = (
-    "time",
-    "kind",
-    "project",
-    "environment",
-    "model",
-    "handle",
-    "version",
-    "previous",
-    "generation",
-    "bytes",
-    "seconds",
-    "source",
-    "detail",
-)
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS events (
         id INTEGER PRIMARY KEY,
@@ -93,127 +67,43 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS events_by_project ON events (project, time)",
     "CREATE INDEX IF NOT EXISTS events_by_environment ON events (environment, kind, time)",
 )
-_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened.
-
-    ``kind`` is one of :data:`KINDS`. ``project`` is the absolute project folder and
-    ``environment`` its absolute ``.kmenv`` folder. ``model`` is the project's name for the
-    model, ``handle`` the unversioned instance handle, ``version``/``previous`` the version
-    after and before (upgrade, lock), ``generation`` the environment generation involved.
-    ``nbytes``/``seconds``/``source`` describe a download (``source`` is an origin such as
-    ``https://host``, never a full signed URL). ``detail`` holds anything else, as JSON.
-    ``time`` (UNIX seconds) is filled in when recorded; ``id`` when read back.
-    """
-
-    kind: str
-    project: str | None = None
-    environment: str | None = None
-    model: str | None = None
-    handle: str | None = None
-    version: int | None = None
-    previous: int | None = None
-    generation: int | None = None
-    nbytes: int | None = None
-    seconds: float | None = None
-    source: str | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    time: float | None = None
-    id: int | None = None
-
-    def row(self, now: float) -> tuple[object, ...]:
-        """The values to insert, in :data:`_COLUMNS` order, with every string scrubbed of secrets."""
-        detail = {k: _scrub_value(v) for k, v in self.detail.items()}
-        return (
-            self.time if self.time is not None else now,
-            self.kind,
-            self.project,
-            self.environment,
-            self.model,
-            self.handle,
-            self.version,
-            self.previous,
-            self.generation,
-            self.nbytes,
-            self.seconds,
-            scrub(self.source) if self.source is not None else None,
-            _dumps(detail) if detail else None,
-        )
-
-
-def _dumps(detail: Mapping[str, Any]) -> str:
-    import json  # not on the hot path: a use carries no detail
-
-    return json.dumps(detail, sort_keys=True)
-
-
-def scrub(text: str) -> str:
-    """``text`` without what could be a secret when it is a URL: user and password, query string, fragment."""
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text.split("?", 1)[0]
-    if not parts.scheme or len(parts.scheme) == 1:  # a plain path (or a Windows drive letter)
-        return text.split("?", 1)[0]
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _scrub_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, Mapping):
-        return {k: _scrub_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub_value(v) for v in value]
-    return value
-
-
-_default_paths: dict[str | None, Path] = {}  # KMENV_DATA_DIR value → ledger path: resolving costs syscalls
-
-
-def ledger_path(data_dir: str | Path | None = None) -> Path | None:
-    """Where the ledger is: ``data_dir`` (default ``KMENV_DATA_DIR`` or the platform's data dir); None when disabled."""
-    if os.environ.get("KMENV_NO_LEDGER", "").strip().lower() in {"1", "true", "yes", "on"}:
-        return None
-    if data_dir is not None:
-        return Path(data_dir) / LEDGER_FILENAME
-    env = os.environ.get("KMENV_DATA_DIR") or None
-    found = _default_paths.get(env)
-    if found is None:
-        if env:
-            folder = Path(env).expanduser().resolve()  # as kmenv.config.Settings resolves it
-        else:
-            import platformdirs
-
-            folder = Path(platformdirs.user_data_dir("kmenv"))
-        found = _default_paths[env] = folder / LEDGER_FILENAME
-    return found
-
-
 # -- warnings -----------------------------------------------------------------------------------------------------
 
-_warned = False
 
-
-def _warn(text: str) -> None:
-    """Print one warning per process: a broken ledger is worth knowing about once, not on every event."""
-    global _warned
-    if _warned:
-        return
-    _warned = True
+def print_warning(text: str) -> None:
+    """The warning sink for library use: one ``warning:`` line on stderr."""
     print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
+class WarnOnce:
+    """Pass the first warning on to ``sink`` and drop the rest: a broken ledger is worth knowing about once."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self.sink = sink
+        self.warned = False
+
+    def __call__(self, text: str) -> None:
+        if not self.warned:
+            self.warned = True
+            self.sink(text)
+
+
+_process_warning = WarnOnce(print_warning)  # shared by every ledger opened without a sink of its own
+
+
 def reset_warning() -> None:
-    """Allow the next problem to warn again (for long-lived processes and tests)."""
-    global _warned
-    _warned = False
+    """Allow the next problem of a ledger without its own sink to warn again (long-lived processes and tests)."""
+    _process_warning.warned = False
+
+
+def once(warn: Callable[[str], None] | None) -> WarnOnce:
+    """``warn`` said at most once; without one, the process-wide ``warning:`` line on stderr."""
+    return _process_warning if warn is None else WarnOnce(warn)
 
 
 # -- the database -------------------------------------------------------------------------------------------------
@@ -260,7 +150,7 @@ class Ledger:
         conn = self.connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_INSERT, [e.row(now) for e in events])
+            conn.executemany(INSERT, [e.row(now) for e in events])
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -285,7 +175,7 @@ class Ledger:
         if since is not None:
             where.append("time >= ?")
             params.append(since)
-        sql = f"SELECT id, {', '.join(_COLUMNS)} FROM events"
+        sql = f"SELECT id, {', '.join(COLUMNS)} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
         conn = self.connect()
@@ -293,7 +183,7 @@ class Ledger:
             rows = conn.execute(sql + " ORDER BY time, id", params).fetchall()
         finally:
             conn.close()
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def projects(self) -> list[str]:
         """Every project folder the ledger has seen, sorted."""
@@ -330,36 +220,8 @@ class Ledger:
         return aside
 
 
-def _event(row: Sequence[Any]) -> Event:
-    (id_, when, kind, project, environment, model, handle, version, previous, generation, nbytes, seconds, source) = (
-        row[:13]
-    )
-    import json
-
-    try:
-        detail = json.loads(row[13]) if row[13] else {}
-    except ValueError:
-        detail = {}
-    return Event(
-        kind=kind,
-        project=project,
-        environment=environment,
-        model=model,
-        handle=handle,
-        version=version,
-        previous=previous,
-        generation=generation,
-        nbytes=nbytes,
-        seconds=seconds,
-        source=source,
-        detail=detail if isinstance(detail, dict) else {},
-        time=when,
-        id=id_,
-    )
-
-
-def _guarded(ledger: Ledger, work: Callable[[Ledger], T], default: T, doing: str) -> T:
-    """Run ``work``; a busy, unwritable or corrupt ledger warns once and yields ``default`` instead of failing.
+def guarded(ledger: Ledger, work: Callable[[Ledger], T], default: T, doing: str, warn: Callable[[str], None]) -> T:
+    """Run ``work``; a busy, unwritable or corrupt ledger tells ``warn`` and yields ``default`` instead of failing.
 
     A corrupt file is set aside and the work tried once more on a fresh one.
     """
@@ -369,35 +231,101 @@ def _guarded(ledger: Ledger, work: Callable[[Ledger], T], default: T, doing: str
         try:
             return work(ledger)
         except sqlite3.OperationalError as exc:  # locked past the timeout, read-only, disk full, cannot open
-            _warn(f"usage ledger {ledger.path}: {exc}; {doing} skipped (set KMENV_NO_LEDGER=1 to turn the ledger off)")
+            warn(f"usage ledger {ledger.path}: {exc}; {doing} skipped (set KMENV_NO_LEDGER=1 to turn the ledger off)")
             return default
         except sqlite3.DatabaseError as exc:  # not a database, malformed
             if attempt == 2:
                 break
             aside = ledger.set_aside()
             where = f"moved it to {aside.name} and started a new one" if aside else "started a new one"
-            _warn(f"usage ledger {ledger.path} was unreadable ({exc}); {where}")
+            warn(f"usage ledger {ledger.path} was unreadable ({exc}); {where}")
         except OSError as exc:
-            _warn(f"usage ledger {ledger.path}: {exc.strerror or exc}; {doing} skipped")
+            warn(f"usage ledger {ledger.path}: {exc.strerror or exc}; {doing} skipped")
             return default
     return default
 
 
-# -- the module-level API -----------------------------------------------------------------------------------------
+# -- the ledger as kmenv holds it ---------------------------------------------------------------------------------
+
+
+class UsageLedger:
+    """The ledger at ``path`` (None: turned off) with every operation guarded; never raises for ledger trouble.
+
+    ``warn`` hears the first problem (the CLI passes its warning line, so ``--no-color`` and the
+    like apply); without it, one ``warning:`` line per process goes to stderr.
+    """
+
+    def __init__(self, path: Path | None, *, warn: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self._warn = once(warn)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, warn: Callable[[str], None] | None = None) -> UsageLedger:
+        """The ledger in ``settings.data_dir``, or a turned-off one when ``settings.ledger`` is false."""
+        return cls(settings.data_dir / LEDGER_FILENAME if settings.ledger else None, warn=warn)
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def record(self, events: Sequence[Event]) -> bool:
+        """Append ``events``; True when they were stored."""
+        if self.path is None or not events:
+            return False
+
+        def append(target: Ledger) -> bool:
+            target.append(events)
+            return True
+
+        return guarded(Ledger(self.path), append, False, "recording", self._warn)
+
+    def events(
+        self, *, project: str | Path | None = None, kinds: Iterable[str] | None = None, since: float | None = None
+    ) -> list[Event]:
+        """Recorded events, oldest first; ``[]`` when the ledger is off, absent or unreadable."""
+        if self.path is None or not self.path.exists():
+            return []
+        wanted = None if project is None else str(project)
+        return guarded(
+            Ledger(self.path),
+            lambda target: target.query(project=wanted, kinds=kinds, since=since),
+            [],
+            "reading it",
+            self._warn,
+        )
+
+    def projects(self) -> list[str]:
+        """Every project folder the ledger has events for (some may no longer exist)."""
+        if self.path is None or not self.path.exists():
+            return []
+        return guarded(Ledger(self.path), Ledger.projects, [], "reading it", self._warn)
+
+    def last_use_times(self) -> dict[str, float]:
+        """Absolute ``.kmenv`` folder → last install or use (UNIX time); ``{}`` when the ledger is off or unreadable.
+
+        Keys are the environment paths as kmenv saw them (absolute, symlinks not resolved).
+        """
+        if self.path is None or not self.path.exists():
+            return {}
+        return guarded(Ledger(self.path), Ledger.last_use_times, {}, "reading it", self._warn)
+
+
+# -- the ledger the environment names -----------------------------------------------------------------------------
+
+
+def ledger_path(data_dir: str | Path | None = None) -> Path | None:
+    """Where the ledger is: in ``data_dir`` (default: see :func:`kmenv.config.ledger_dir`); None when turned off."""
+    folder = ledger_dir(data_dir)
+    return None if folder is None else folder / LEDGER_FILENAME
+
+
+def _named(data_dir: str | Path | None) -> UsageLedger:
+    return UsageLedger(ledger_path(data_dir))
 
 
 def record(events: Sequence[Event], *, data_dir: str | Path | None = None) -> bool:
     """Append ``events`` to the ledger; True when they were stored. Never raises for ledger trouble."""
-    path = ledger_path(data_dir)
-    if path is None or not events:
-        return False
-    ledger = Ledger(path)
-
-    def append(target: Ledger) -> bool:
-        target.append(events)
-        return True
-
-    return _guarded(ledger, append, False, "recording")
+    return _named(data_dir).record(events)
 
 
 def read_events(
@@ -408,198 +336,14 @@ def read_events(
     data_dir: str | Path | None = None,
 ) -> list[Event]:
     """Recorded events, oldest first; ``[]`` when the ledger is off, absent or unreadable."""
-    path = ledger_path(data_dir)
-    if path is None or not path.exists():
-        return []
-    wanted = None if project is None else str(project)
-    return _guarded(
-        Ledger(path), lambda target: target.query(project=wanted, kinds=kinds, since=since), [], "reading it"
-    )
+    return _named(data_dir).events(project=project, kinds=kinds, since=since)
 
 
 def known_projects(*, data_dir: str | Path | None = None) -> list[str]:
     """Every project folder the ledger has events for (some may no longer exist)."""
-    path = ledger_path(data_dir)
-    if path is None or not path.exists():
-        return []
-    return _guarded(Ledger(path), Ledger.projects, [], "reading it")
+    return _named(data_dir).projects()
 
 
 def last_use_times(data_dir: str | Path | None = None) -> dict[str, float]:
-    """Absolute ``.kmenv`` folder → last install or use (UNIX time); ``{}`` when the ledger is off or unreadable.
-
-    Keys are the environment paths as kmenv saw them (absolute, symlinks not resolved).
-    """
-    path = ledger_path(data_dir)
-    if path is None or not path.exists():
-        return {}
-    return _guarded(Ledger(path), Ledger.last_use_times, {}, "reading it")
-
-
-# -- uses: the hot path -------------------------------------------------------------------------------------------
-
-_use_lock = threading.Lock()
-_use_connection: tuple[int, Path, sqlite3.Connection] | None = None
-_inherited: list[sqlite3.Connection] = []  # connections from a parent process: never used, never closed
-
-
-def record_use(project: Path, model: str, *, generation: int | None = None) -> None:
-    """Record that code in ``project`` asked for ``model``: one insert on a connection kept open for the process."""
-    path = ledger_path()
-    if path is None:
-        return
-    event = Event("use", project=str(project), environment=str(project / ".kmenv"), model=model, generation=generation)
-    _guarded(Ledger(path, timeout=USE_BUSY_SECONDS), lambda target: _insert_use(target, event), None, "recording")
-
-
-def _insert_use(ledger: Ledger, event: Event) -> None:
-    global _use_connection
-    import sqlite3
-
-    with _use_lock:
-        held = _use_connection
-        if held is not None and (held[0] != os.getpid() or held[1] != ledger.path):
-            if held[0] != os.getpid():
-                _inherited.append(held[2])  # SQLite forbids using a connection across fork()
-            else:
-                held[2].close()
-            held = _use_connection = None
-        if held is None:
-            _close_at_exit()
-            held = _use_connection = (os.getpid(), ledger.path, ledger.connect())
-        try:
-            held[2].execute(_INSERT, event.row(time.time()))
-        except sqlite3.DatabaseError:
-            held[2].close()
-            _use_connection = None
-            raise
-
-
-_at_exit = False
-
-
-def _close_at_exit() -> None:
-    global _at_exit
-    if not _at_exit:
-        import atexit
-
-        atexit.register(_close_use_connection)
-        _at_exit = True
-
-
-def _close_use_connection() -> None:
-    global _use_connection
-    with _use_lock:
-        if _use_connection is not None and _use_connection[0] == os.getpid():
-            _use_connection[2].close()
-        _use_connection = None
-
-
-# -- what the installer and the locker record ---------------------------------------------------------------------
-
-
-def _origin(url: str) -> str:
-    """Where bytes came from, without any path a signed URL could hide a token in: ``https://host`` or ``file://``."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https"):
-        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-    return f"{parts.scheme}://" if parts.scheme else "file://"
-
-
-def install_events(project: Project, outcome: InstallOutcome, jobs: Sequence[FetchJob], seconds: float) -> list[Event]:
-    """One ``install`` event per model of the new generation, and one ``download`` per model that fetched bytes.
-
-    ``fetch_all`` runs files in parallel, so time per model is not measured: each model gets the
-    share of the batch's bytes and seconds its files make up.
-    """
-    root, env = str(project.root), str(project.env_path)
-    events = [
-        Event(
-            "install",
-            project=root,
-            environment=env,
-            model=name,
-            handle=model.handle,
-            version=model.version,
-            generation=outcome.generation,
-            detail={"registry": model.registry, "license": model.license.spdx or model.license.published},
-        )
-        for name, model in sorted(outcome.lock.models.items())
-    ]
-    planned: dict[str, int] = {}
-    origins: dict[str, str] = {}
-    for job in jobs:
-        name = job.label.split("/", 1)[0]
-        planned[name] = planned.get(name, 0) + job.entry.size
-        origins.setdefault(name, _origin(job.source.url))
-    total = sum(planned.values())
-    if outcome.fetched_bytes and total:
-        for name, size in sorted(planned.items()):
-            model = outcome.lock.models.get(name)
-            share = size / total
-            events.append(
-                Event(
-                    "download",
-                    project=root,
-                    environment=env,
-                    model=name,
-                    handle=model.handle if model else None,
-                    version=model.version if model else None,
-                    generation=outcome.generation,
-                    nbytes=round(outcome.fetched_bytes * share),
-                    seconds=seconds * share,
-                    source=origins[name],
-                    detail={"registry": model.registry} if model else {},
-                )
-            )
-    return events
-
-
-def record_install(project: Project, outcome: InstallOutcome, jobs: Sequence[FetchJob], seconds: float) -> None:
-    """Record a switched install (see :func:`install_events`); never raises for ledger trouble."""
-    if not outcome.switched or not project.settings.ledger:
-        return
-    record(install_events(project, outcome, jobs, seconds), data_dir=project.settings.data_dir)
-
-
-def record_lock(project: Project, outcome: LockOutcome) -> None:
-    """Record a lock that changed the file: one event per version move (or one for the project)."""
-    if not outcome.written or not project.settings.ledger:
-        return
-    root, env = str(project.root), str(project.env_path)
-    events = []
-    for name, old, new in outcome.changes:
-        model = outcome.lock.models.get(name)
-        events.append(
-            Event(
-                "lock",
-                project=root,
-                environment=env,
-                model=name,
-                handle=model.handle if model else None,
-                version=new,
-                previous=old,
-            )
-        )
-    if not events:
-        events.append(Event("lock", project=root, environment=env, detail={"models": len(outcome.lock.models)}))
-    record(events, data_dir=project.settings.data_dir)
-
-
-def record_event(project: Project | Path | None, kind: str, **fields: Any) -> None:
-    """Record one event of ``kind`` about a project (a :class:`Project`, its folder, or None for the machine).
-
-    Commands such as remove, rollback, validate and gc call this once; it never raises for ledger trouble.
-    """
-    from kmenv.actions.project import Project
-
-    if isinstance(project, Project):
-        if not project.settings.ledger:
-            return
-        root: Path | None = project.root
-        data_dir: Path | None = project.settings.data_dir
-    else:
-        root, data_dir = project, None
-    folder = None if root is None else str(root)
-    environment = None if root is None else str(root / ".kmenv")
-    record([Event(kind, project=folder, environment=environment, **fields)], data_dir=data_dir)
+    """Absolute ``.kmenv`` folder → last install or use; ``{}`` when the ledger is off or unreadable."""
+    return _named(data_dir).last_use_times()

@@ -272,6 +272,16 @@ def _declare(name: str, declaration: str | ModelSpec, default_registry: str) -> 
 # --- parsing with positions -----------------------------------------------------------------------------------------
 
 
+def decode_spec(data: bytes, filename: str = "kmodels.yaml") -> str:
+    """The text of kmodels.yaml's bytes (UTF-8, a byte-order mark allowed); a located SpecError when not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = Problem(filename, "", "the file is not UTF-8 text", "save it as UTF-8", line=line)
+        raise SpecError([problem]) from None
+
+
 def parse_spec(text: str, filename: str = "kmodels.yaml") -> ProjectSpec:
     """Parse and check ``kmodels.yaml`` text; raises one :class:`SpecError` holding every problem, sorted by line."""
     root, duplicates = read_yaml(text, filename)

@@ -1,4 +1,8 @@
-"""Pieces shared by command modules: opening the project, common options, install summaries."""
+"""What command modules share: the options several commands take, and opening the run's composition root.
+
+A command builds its edges only through :func:`runtime` or :func:`open_project`, which hand
+the UI's warning line to the edges, so ``--no-color`` applies to what they report.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,29 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kmenv.actions.project import Project
+    from kmenv.actions.project import Project, Runtime
+    from kmenv.cli.ui import UI
     from kmenv.config import Settings
 
-__all__ = ["add_json", "open_project"]
+__all__ = ["add_dry_run", "add_json", "add_link_mode", "add_refresh", "open_project", "runtime", "settings"]
+
+LINK_MODES = ("auto", "reflink", "hardlink", "copy")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else there")
+
+
+def add_dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="show the plan and delete nothing")
+
+
+def add_refresh(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--refresh", action="store_true", help="ignore cached Kaggle answers and ask again")
+
+
+def add_link_mode(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--link-mode", choices=list(LINK_MODES), help="how files enter the environment")
 
 
 def settings(args: argparse.Namespace) -> Settings:
@@ -23,8 +42,24 @@ def settings(args: argparse.Namespace) -> Settings:
     return Settings.load(cache_dir=args.cache_dir, offline=args.offline, link_mode=getattr(args, "link_mode", None))
 
 
-def open_project(args: argparse.Namespace) -> Project:
-    """The project named by ``-C`` or found upward from the working directory."""
+def runtime(args: argparse.Namespace, ui: UI) -> Runtime:
+    """The run's settings and machine-wide edges (store, usage ledger), for commands without a project."""
+    from kmenv.actions.project import Runtime
+
+    return Runtime(settings(args), warn=ui.warn)
+
+
+def open_project(args: argparse.Namespace, ui: UI) -> Project:
+    """The project named by ``-C`` or found upward from the working directory, with this run's edges.
+
+    Project files the run has read already (the no-op check of ``install``) are not read again.
+    """
     from kmenv.actions.project import Project
 
-    return Project.find(args.project, explicit=args.project is not None, settings=settings(args))
+    return Project.find(
+        args.project,
+        explicit=args.project is not None,
+        settings=settings(args),
+        warn=ui.warn,
+        read_ahead=getattr(args, "read_ahead", None),
+    )

@@ -16,27 +16,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.lock import lock_project
+    from kmenv.actions.spec_change import add_model
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
-    from kmenv.spec.edit import add_model, default_name
-    from kmenv.values.handles import Handle
 
-    project = open_project(args)
-    handle = Handle.parse(args.handle.split("@", 1)[0])
-    name = args.name or default_name(handle)
-    original = project.spec_path.read_text(encoding="utf-8")
-    project.write_spec(add_model(original, name, args.handle, filename=str(project.spec_path)))
-    project.reload()
-    if args.no_lock:
-        ui.line(f"Added {name}: {args.handle}")
-        return 0
-    try:
-        outcome = lock_project(project)
-    except BaseException:
-        project.write_spec(original)  # a model that cannot be locked is not left half-added
-        ui.note(f"{name} was not added: kmodels.yaml is as it was")
-        raise
-    ui.line(f"Added {name}: {args.handle}")
-    report_lock(ui, outcome)
+    change = add_model(
+        open_project(args, ui),
+        args.handle,
+        name=args.name,
+        relock=not args.no_lock,
+        on_restore=lambda name: ui.note(f"{name} was not added: kmodels.yaml is as it was"),
+    )
+    ui.line(f"Added {change.name}: {args.handle}")
+    if change.lock is not None:
+        report_lock(ui, change.lock)
     return 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
-from kmenv.cli.commands.gc import add_dry_run
+from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -33,18 +32,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clean.set_defaults(run=run_clean)
 
 
-def _snapshot(args: argparse.Namespace) -> CacheSnapshot:
-    from kmenv.actions.gc import ledger_last_use, scan_cache
-    from kmenv.cli.commands._common import settings
+def _snapshot(args: argparse.Namespace, ui: UI) -> CacheSnapshot:
+    from kmenv.actions.gc import scan
+    from kmenv.cli.commands._common import runtime
 
-    return scan_cache(settings(args).cache_dir, last_use=ledger_last_use())
+    run = runtime(args, ui)
+    return scan(run.store, run.ledger)
 
 
 def run_info(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.cache import cache_info
     from kmenv.values.candidates import format_size
 
-    info = cache_info(_snapshot(args))
+    info = cache_info(_snapshot(args, ui))
     if args.json:
         ui.emit_json(info.to_dict())
         return 0
@@ -64,7 +64,7 @@ def run_list(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.cache import list_blobs
     from kmenv.values.candidates import format_size
 
-    blobs = list_blobs(_snapshot(args))
+    blobs = list_blobs(_snapshot(args, ui))
     if args.json:
         ui.emit_json([{"sha256": b.sha256, "bytes": b.size, "used_by": list(b.used_by)} for b in blobs])
         return 0
@@ -85,10 +85,10 @@ def run_prune(args: argparse.Namespace, ui: UI) -> int:
 
 def run_clean(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.cache import clean_cache, plan_clean
-    from kmenv.cli.commands._common import settings
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
-    cache = settings(args).cache_dir
+    cache = runtime(args, ui).store.root
     plan = plan_clean(cache)
     total = sum(size for _, size in plan)
     freed = None if args.dry_run else clean_cache(cache)

@@ -26,16 +26,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    import os
-
-    from kmenv.actions.check import check_project
+    from kmenv.actions.check import add_step_summary, check_project, violation
     from kmenv.cli.commands._common import open_project
     from kmenv.compliance.report import render
     from kmenv.compliance.report.text import summary_line
-    from kmenv.errors import PolicyViolation
 
     fmt = "json" if args.json else (args.format or "text")
-    project = open_project(args)
+    project = open_project(args, ui)
     report = check_project(
         project, previous=Path(args.previous) if args.previous else None, compare_git=not args.no_git
     )
@@ -50,17 +47,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         sys.stdout.write(text)
     else:
         ui.line(text.rstrip("\n"))
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if fmt == "github" and summary_file:
-        with open(summary_file, "a", encoding="utf-8") as fh:
-            fh.write(render(report, "markdown"))
+    if fmt == "github":
+        add_step_summary(report)
     if report.passed:
         return 0
     if args.warn_only:
         ui.warn(f"licence policy violated ({report.errors} errors); --warn-only keeps the exit code 0")
         return 0
-    raise PolicyViolation(
-        f"licence policy violated ({report.errors} error{'s' if report.errors != 1 else ''})",
-        hint="fix each finding above (allow the licence or its category, or add an exception with a reason); "
-        "--warn-only reports without failing",
-    )
+    raise violation(report)

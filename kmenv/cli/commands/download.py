@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kmenv.cli.commands._common import add_json
-from kmenv.cli.commands.search import add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.ui import UI
 
 

@@ -18,14 +18,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     import sys
     from pathlib import Path
 
-    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
     from kmenv.export import render_cyclonedx, render_requirements
 
-    project = open_project(args)
-    lock = require_lock(project)
+    project = open_project(args, ui)
+    state = project.open()
+    lock = state.require_lock()
     if args.format == "cyclonedx":
-        text = render_cyclonedx(lock, project=project.root.name, policy=project.inputs.policy)
+        text = render_cyclonedx(lock, project=project.root.name, policy=state.inputs.policy)
     else:
         text = render_requirements(lock)
     if args.output:

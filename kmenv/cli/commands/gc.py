@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
-def add_dry_run(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="show the plan and delete nothing")
-
-
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.gc import GcOptions, parse_duration
 
@@ -52,22 +48,19 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
-    """Scan, plan, show, and (unless ``--dry-run``) execute; shared with ``kmenv cache prune``."""
-    from kmenv.actions.gc import execute_plan, ledger_last_use, plan_gc, scan_cache
-    from kmenv.cli.commands._common import settings
-    from kmenv.ledger.database import record_event
+    """Plan, show, and (unless ``--dry-run``) execute; shared with ``kmenv cache prune``."""
+    from kmenv.actions.gc import collect_garbage, plan_collection
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
-    cache = settings(args).cache_dir
-    plan = plan_gc(scan_cache(cache, last_use=ledger_last_use()), options)
+    run = runtime(args, ui)
+    cache = run.store.root
+    plan = plan_collection(run.store, run.ledger, options)
     for warning in plan.warnings:
         ui.warn(warning)
     if not args.json:
         show_plan(ui, plan, dry_run=args.dry_run)
-    result = None if args.dry_run or not plan.deletions else execute_plan(plan, cache)
-    if not args.dry_run:
-        freed, deleted = (result.freed, result.deleted) if result is not None else (0, 0)
-        record_event(None, "gc", nbytes=freed, detail={"deleted": deleted})
+    result = None if args.dry_run else collect_garbage(plan, run.store, run.ledger)
     if args.json:
         done: dict[str, object] = {}
         if result is not None:

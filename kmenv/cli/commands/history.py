@@ -23,7 +23,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.commands.usage import when
 
     since = now() - parse_age(args.since) if args.since else None
-    project = open_project(args)
+    project = open_project(args, ui)
     entries = project_history(project, since=since, uses=args.uses)
     if args.json:
         ui.emit_json({"project": str(project.root), "events": [e.as_dict() for e in entries]})

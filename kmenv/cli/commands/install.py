@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, add_link_mode
 from kmenv.cli.ui import UI
 
 
@@ -13,9 +13,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
     group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")
-    p.add_argument(
-        "--link-mode", choices=["auto", "reflink", "hardlink", "copy"], help="how files enter the environment"
-    )
+    add_link_mode(p)
     add_json(p)
     p.set_defaults(run=run)
 
@@ -27,7 +25,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.progress import CliReporter
     from kmenv.values.candidates import format_size
 
-    project = open_project(args)
+    project = open_project(args, ui)
     reporter = CliReporter(ui)
     try:
         outcome = install(project, locked=args.locked, frozen=args.frozen, reporter=reporter)

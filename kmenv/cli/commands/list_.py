@@ -16,12 +16,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.inspect import list_rows
-    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
     from kmenv.values.candidates import format_size
 
-    project = open_project(args)
-    rows = list_rows(require_lock(project), project.env_path / "models")
+    project = open_project(args, ui)
+    rows = list_rows(project.open().require_lock(), project.env_path / "models")
     if args.json:
         ui.emit_json([r.as_dict() for r in rows])
         return 0

@@ -40,17 +40,12 @@ def report_lock(ui: UI, outcome: LockOutcome) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.lock import lock_project
-    from kmenv.actions.project import require_lock
+    from kmenv.actions.lock import check_lock, lock_project
     from kmenv.cli.commands._common import open_project
-    from kmenv.errors import StaleLockError
-    from kmenv.lockfile.document import stale_reasons
 
-    project = open_project(args)
+    project = open_project(args, ui)
     if args.check:
-        reasons = stale_reasons(require_lock(project), project.inputs)
-        if reasons:
-            raise StaleLockError(f"kmodels.lock is out of date: {'; '.join(reasons)}", hint="run `kmenv lock`")
+        check_lock(project.open())
         if args.json:
             ui.emit_json({"stale": False, "reasons": []})
         else:

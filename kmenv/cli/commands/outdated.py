@@ -53,10 +53,10 @@ def render(ui: UI, report: OutdatedReport) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.outdated import outdated_everywhere, outdated_report
-    from kmenv.cli.commands._common import open_project, settings
+    from kmenv.cli.commands._common import open_project, runtime
 
     if args.all_projects:
-        outcomes = outdated_everywhere(settings(args), args.names)
+        outcomes = outdated_everywhere(runtime(args, ui), args.names)
         if args.json:
             ui.emit_json({"projects": [o.as_dict() for o in outcomes]})
         else:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                     ui.line(f"  failed: {outcome.error}")
         lagging = any(o.report is not None and o.report.outdated for o in outcomes)
     else:
-        report = outdated_report(open_project(args), args.names)
+        report = outdated_report(open_project(args, ui), args.names)
         if args.json:
             ui.emit_json(report.as_dict())
         else:

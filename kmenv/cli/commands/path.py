@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.api import path
+    from kmenv.api import locate
 
-    where = path(args.name, project=args.project)
+    where = locate(args.name, project=args.project, warn=ui.warn)
     if args.json:
         ui.emit_json({"name": args.name, "path": str(where)})
     else:

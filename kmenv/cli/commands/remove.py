@@ -16,18 +16,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.lock import lock_project
+    from kmenv.actions.spec_change import remove_model
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
-    from kmenv.ledger.database import record_event
-    from kmenv.spec.edit import remove_model
 
-    project = open_project(args)
-    text = project.spec_path.read_text(encoding="utf-8")
-    project.write_spec(remove_model(text, args.name, filename=str(project.spec_path)))
-    project.reload()
-    record_event(project, "remove", model=args.name)
+    project = open_project(args, ui)
+    change = remove_model(project, args.name)
     ui.line(f"Removed {args.name}")
     if not args.no_lock:
-        report_lock(ui, lock_project(project))
+        report_lock(ui, lock_project(project, change.state))
         ui.note("run `kmenv install` to remove it from the environment")
     return 0

@@ -17,24 +17,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.rollback import rollback
-    from kmenv.environment.generations import EnvironmentDir
-    from kmenv.environment.layout import ENV_DIRNAME, find_project_dir
-    from kmenv.ledger.database import record_event
+    from kmenv.cli.commands._common import open_project
 
-    root = find_project_dir(args.project, explicit=args.project is not None)
-    outcome = rollback(EnvironmentDir(root / ENV_DIRNAME), args.generation)
-    record_event(root, "rollback", generation=outcome.current, detail={"from": outcome.previous})
+    project = open_project(args, ui)
+    outcome = rollback(project, args.generation)
     if args.json:
         ui.emit_json(
             {
-                "environment": str(root / ENV_DIRNAME),
+                "environment": str(project.env_path),
                 "previous": outcome.previous,
                 "generation": outcome.current,
                 "available": list(outcome.available),
             }
         )
         return 0
-    ui.line(f"Rolled back {root / ENV_DIRNAME} from generation {outcome.previous} to {outcome.current}")
+    ui.line(f"Rolled back {project.env_path} from generation {outcome.previous} to {outcome.current}")
     ui.note(
         "  kmodels.lock still describes the newer models: `kmenv install` would rebuild them; "
         "restore the older lock (e.g. from version control) to stay here"

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.ui import UI
 
 SORT_CHOICES = ("hotness", "downloads", "votes", "published", "updated")
-
-
-def add_refresh(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--refresh", action="store_true", help="ignore cached Kaggle answers and ask again")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
-from kmenv.cli.commands.search import add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.ui import UI
 
 

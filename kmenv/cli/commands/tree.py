@@ -16,10 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.inspect import TreeNode, tree
-    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
 
-    roots = tree(require_lock(open_project(args)))
+    roots = tree(open_project(args, ui).open().require_lock())
     if args.json:
         ui.emit_json([n.as_dict() for n in roots])
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, add_link_mode
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -20,9 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="show the plan and change nothing")
     p.add_argument("--no-install", action="store_true", help="write kmodels.yaml and kmodels.lock, do not install")
-    p.add_argument(
-        "--link-mode", choices=["auto", "reflink", "hardlink", "copy"], help="how files enter the environment"
-    )
+    add_link_mode(p)
     add_json(p)
     p.set_defaults(run=run)
 
@@ -55,7 +53,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.progress import CliReporter
 
-    project = open_project(args)
+    project = open_project(args, ui)
     plan = plan_upgrade(project, args.names, latest=args.latest)
     for warning in plan.warnings:
         ui.warn(warning)

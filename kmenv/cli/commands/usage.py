@@ -43,17 +43,17 @@ def _project_folder(text: str) -> str:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.usage import now, parse_age, usage_report
-    from kmenv.cli.commands._common import settings
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
     since = now() - parse_age(args.since) if args.since else None
     chosen = _project_folder(args.only_project) if args.only_project else None
-    run_settings = settings(args)
-    rows = usage_report(run_settings, since=since, project=chosen, sort=args.sort)
+    run = runtime(args, ui)
+    rows = usage_report(run, since=since, project=chosen, sort=args.sort)
     if args.json:
         ui.emit_json({"since": since, "project": chosen, "models": [r.as_dict() for r in rows]})
         return 0
-    if not run_settings.ledger:
+    if not run.settings.ledger:
         ui.warn("KMENV_NO_LEDGER is set: nothing is being recorded")
     if not rows:
         ui.line("No usage recorded yet: installs and `kmenv.path()` calls are recorded as they happen.")

@@ -18,31 +18,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.project import require_lock
-    from kmenv.actions.validate import repair_environment, validate_environment
+    from kmenv.actions.validate import validate_project
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.progress import CliReporter
-    from kmenv.environment.generations import EnvironmentDir
     from kmenv.errors import EXIT_INTEGRITY
-    from kmenv.ledger.database import record_event
     from kmenv.values.candidates import format_size
 
-    project = open_project(args)
-    lock = require_lock(project)
-    env = EnvironmentDir(project.env_path)
-    report = validate_environment(env, lock, workers=project.settings.max_workers)
-    repaired = None
-    if args.repair and not report.ok:
-        reporter = CliReporter(ui)
-        try:
-            outcome = repair_environment(project, report, reporter=reporter)
-        finally:
-            reporter.close()
-        after = validate_environment(env, lock, workers=project.settings.max_workers)
-        repaired = {"generation": outcome.generation, "fetched_files": outcome.fetched_files, "ok": after.ok}
-    record_event(project, "validate", generation=report.generation, detail={"problems": len(report.problems)})
+    project = open_project(args, ui)
+    reporter = CliReporter(ui)
+    try:
+        validation = validate_project(project, repair=args.repair, reporter=reporter)
+    finally:
+        reporter.close()
+    report, repaired = validation.report, validation.repaired
     if args.json:
-        ui.emit_json({**report.to_dict(), "repaired": repaired})
+        ui.emit_json({**report.to_dict(), "repaired": repaired.to_dict() if repaired is not None else None})
     else:
         where = f"{project.env_path} (generation {report.generation})"
         if report.ok:
@@ -54,15 +44,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             if len(report.problems) > _SHOWN:
                 ui.line(f"  … and {len(report.problems) - _SHOWN} more (--json lists all)")
         if repaired is not None:
-            fetched = f", re-fetched {repaired['fetched_files']} files" if repaired["fetched_files"] else ""
-            ui.line(f"Repaired: generation {repaired['generation']} is in use{fetched}")
-    if report.ok or (repaired is not None and repaired["ok"]):
+            fetched = f", re-fetched {repaired.fetched_files} files" if repaired.fetched_files else ""
+            ui.line(f"Repaired: generation {repaired.generation} is in use{fetched}")
+    if validation.ok:
         return 0
     if repaired is None:
-        rolled_back = (env.read_state() or {}).get("rolled_back_from")
-        if rolled_back is not None:
+        if validation.rolled_back_from is not None:
             ui.warn(
-                f"the environment was rolled back from generation {rolled_back}: kmodels.lock describes newer models"
+                f"the environment was rolled back from generation {validation.rolled_back_from}: "
+                "kmodels.lock describes newer models"
             )
         ui.warn("the environment does not match kmodels.lock; `kmenv validate --repair` rebuilds it")
     return EXIT_INTEGRITY

@@ -17,10 +17,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.inspect import why
-    from kmenv.actions.project import require_lock
     from kmenv.cli.commands._common import open_project
 
-    chains = why(require_lock(open_project(args)), args.name)
+    chains = why(open_project(args, ui).open().require_lock(), args.name)
     if args.json:
         ui.emit_json({"name": args.name, "chains": chains})
         return 0

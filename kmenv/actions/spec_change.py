@@ -1,0 +1,81 @@
+"""``kmenv add`` and ``kmenv remove``: edit kmodels.yaml (comments and layout kept), then re-lock.
+
+Adding is one transaction: a model that cannot be locked is not left half-added, so the
+declaration is put back as it was when the lock fails. Removing needs no undo (a lock
+without the model always exists), so it records the removal and leaves the re-lock to
+:func:`~kmenv.actions.lock.lock_project`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kmenv.actions.lock import LockOutcome, lock_project
+from kmenv.actions.state import ProjectState, write_spec
+from kmenv.ledger.events import Event
+
+if TYPE_CHECKING:
+    from kmenv.actions.project import Project
+
+__all__ = ["SpecChange", "add_model", "declared_name", "remove_model"]
+
+
+@dataclass(frozen=True)
+class SpecChange:
+    """A declaration edit: the model's name, the project after it, and the re-lock (None when not asked for)."""
+
+    name: str
+    state: ProjectState
+    lock: LockOutcome | None = None
+
+
+def declared_name(requirement: str, name: str | None = None) -> str:
+    """The name ``kmenv add REQUIREMENT`` declares: ``name``, else derived from the handle before any ``@SPEC``."""
+    from kmenv.spec.edit import default_name
+    from kmenv.values.handles import Handle
+
+    return name or default_name(Handle.parse(requirement.split("@", 1)[0]))
+
+
+def add_model(
+    project: Project,
+    requirement: str,
+    *,
+    name: str | None = None,
+    relock: bool = True,
+    state: ProjectState | None = None,
+    on_restore: Callable[[str], None] | None = None,
+) -> SpecChange:
+    """Declare ``requirement`` (``HANDLE[@SPEC]``) under ``name``, then re-lock unless ``relock`` is false.
+
+    When the lock fails, kmodels.yaml is written back as it was, ``on_restore`` hears the name,
+    and the error propagates.
+    """
+    from kmenv.spec.edit import add_model as edit
+
+    chosen = declared_name(requirement, name)
+    state = state or project.open()
+    original = state.spec_text
+    edited = write_spec(state, edit(original, chosen, requirement, filename=str(state.spec_path)))
+    if not relock:
+        return SpecChange(chosen, edited)
+    try:
+        outcome = lock_project(project, edited)
+    except BaseException:
+        write_spec(state, original)  # a model that cannot be locked is not left half-added
+        if on_restore is not None:
+            on_restore(chosen)
+        raise
+    return SpecChange(chosen, outcome.state, outcome)
+
+
+def remove_model(project: Project, name: str, *, state: ProjectState | None = None) -> SpecChange:
+    """Drop ``name`` from kmodels.yaml and record the removal; re-lock with :func:`lock_project` on the result."""
+    from kmenv.spec.edit import remove_model as edit
+
+    state = state or project.open()
+    edited = write_spec(state, edit(state.spec_text, name, filename=str(state.spec_path)))
+    project.ledger.record([Event("remove", project=str(state.root), environment=str(state.env_path), model=name)])
+    return SpecChange(name, edited)
