@@ -24,7 +24,6 @@ from kmenv.values.candidates import FileEntry
 from kmenv.values.handles import FRAMEWORKS, Handle, normalise_framework
 
 if TYPE_CHECKING:
-    from kmenv.config import Settings
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.registry.kaggle.mapping import InstanceInfo, ModelInfo, RemoteFile
 
@@ -39,7 +38,6 @@ __all__ = [
     "download_models",
     "fill_usage",
     "list_versions",
-    "open_discovery",
     "search_models",
     "show_model",
 ]
@@ -53,13 +51,6 @@ SORTS = {
     "updated": "LIST_MODELS_ORDER_BY_UPDATE_TIME",
 }
 _PAGE = 50
-
-
-def open_discovery(settings: Settings, *, refresh: bool = False) -> KaggleRegistry:
-    """The Kaggle registry discovery commands use (``KMENV_KAGGLE_URL`` / ``KAGGLE_API_ENVIRONMENT`` apply)."""
-    from kmenv.registry.kaggle import open_kaggle
-
-    return open_kaggle("kaggle", None, settings=settings, refresh=refresh)
 
 
 def _full(text: str) -> Handle:

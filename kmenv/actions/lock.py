@@ -69,8 +69,8 @@ def resolve_lock(
     from kmenv.resolve import resolve
 
     for reg_name, registry in registries.items():
-        if hasattr(registry, "prefetch"):  # fetch declared models' metadata concurrently, before resolving
-            registry.prefetch([m.handle for m in inputs.models.values() if m.registry == reg_name])
+        # fetch declared models' metadata concurrently, before resolving (a no-op where listing is cheap)
+        registry.prefetch([m.handle for m in inputs.models.values() if m.registry == reg_name])
     resolution = resolve(requirements(inputs), registries, inputs.environment, inputs.policy, preferred=preferred or {})
     chosen = []
     listings: dict[str, Sequence[FileEntry]] = {}

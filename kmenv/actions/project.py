@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs, LockFile
     from kmenv.registry.base import Registry
+    from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.store.blobstore import Store
 
 __all__ = ["Project", "Runtime", "environment_at"]
@@ -63,6 +64,21 @@ class Runtime:
         from kmenv.ledger.database import UsageLedger
 
         return UsageLedger.from_settings(self.settings, warn=self.warn)
+
+    @cached_property
+    def registry_warn(self) -> Warn:
+        """Where registries' warnings go: the run's ``warn``, each message once; stderr once by default."""
+        from kmenv.registry.warn import once, warn_once_to_stderr
+
+        return warn_once_to_stderr if self.warn is None else once(self.warn)
+
+    def kaggle(self, *, refresh: bool = False) -> KaggleRegistry:
+        """The Kaggle registry of the discovery commands, which need no project (``KMENV_KAGGLE_URL`` applies)."""
+        from kmenv.registry.kaggle import open_kaggle
+
+        return open_kaggle(
+            "kaggle", None, settings=self.settings, store=self.store, refresh=refresh, warn=self.registry_warn
+        )
 
     def project(self, root: str | Path) -> Project:
         """The project at ``root`` sharing this run's edges."""
@@ -147,7 +163,13 @@ class Project:
             registry = self._registries.get(key)
             if registry is None:
                 registry = self._registries[key] = open_registry(
-                    name, declared.type, declared.url, base_dir=self.root, settings=self.settings
+                    name,
+                    declared.type,
+                    declared.url,
+                    base_dir=self.root,
+                    settings=self.settings,
+                    store=self.store,
+                    warn=self.runtime.registry_warn,
                 )
             found[name] = registry
         return found

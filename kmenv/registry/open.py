@@ -8,14 +8,24 @@ from kmenv.config import Settings
 from kmenv.errors import RegistryError
 from kmenv.registry.base import Registry
 from kmenv.registry.warn import Warn, warn_once_to_stderr
+from kmenv.store.blobstore import Store
 
 __all__ = ["open_registry"]
 
 
 def open_registry(
-    name: str, kind: str, url: str | None, *, base_dir: Path, settings: Settings, warn: Warn = warn_once_to_stderr
+    name: str,
+    kind: str,
+    url: str | None,
+    *,
+    base_dir: Path,
+    settings: Settings,
+    store: Store,
+    warn: Warn = warn_once_to_stderr,
 ) -> Registry:
     """A registry for one declaration; ``base_dir`` anchors relative static-registry paths.
+
+    ``store`` is the run's store, where a Kaggle registry learns the sha256 of what it fetches.
 
     ``warn`` receives the registry's warnings (see :mod:`kmenv.registry.warn`; stderr once by default).
     """
@@ -33,5 +43,5 @@ def open_registry(
     if kind == "kaggle":
         from kmenv.registry.kaggle import open_kaggle
 
-        return open_kaggle(name, url, settings=settings, warn=warn)
+        return open_kaggle(name, url, settings=settings, store=store, warn=warn)
     raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle or static")

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_dry_run", "add_json", "add_link_mode", "add_refresh", "open_project", "runtime", "settings"]
 
-LINK_MODES = ("auto", "reflink", "hardlink", "copy")
-
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else there")
@@ -32,6 +30,8 @@ def add_refresh(parser: argparse.ArgumentParser) -> None:
 
 
 def add_link_mode(parser: argparse.ArgumentParser) -> None:
+    from kmenv.config import LINK_MODES
+
     parser.add_argument("--link-mode", choices=list(LINK_MODES), help="how files enter the environment")
 
 

@@ -20,18 +20,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.discovery import download_models, open_discovery
-    from kmenv.cli.commands._common import settings
+    from kmenv.actions.discovery import download_models
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
-    run_settings = settings(args)
-    registry = open_discovery(run_settings, refresh=args.refresh)
+    run = runtime(args, ui)
+    registry = run.kaggle(refresh=args.refresh)
     results = download_models(
         registry,
         args.handles,
         path=args.path,
         files=args.files,
-        workers=run_settings.max_workers,
+        workers=run.settings.max_workers,
         on_start=lambda handle: ui.note(f"downloading {handle}…"),
     )
     if args.json:

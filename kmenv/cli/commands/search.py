@@ -27,10 +27,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.discovery import open_discovery, search_models
-    from kmenv.cli.commands._common import settings
+    from kmenv.actions.discovery import search_models
+    from kmenv.cli.commands._common import runtime
 
-    registry = open_discovery(settings(args), refresh=args.refresh)
+    registry = runtime(args, ui).kaggle(refresh=args.refresh)
     result = search_models(
         registry,
         args.query,

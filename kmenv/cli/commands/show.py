@@ -17,11 +17,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.discovery import open_discovery, show_model
-    from kmenv.cli.commands._common import settings
+    from kmenv.actions.discovery import show_model
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
-    card = show_model(open_discovery(settings(args), refresh=args.refresh), args.handle)
+    card = show_model(runtime(args, ui).kaggle(refresh=args.refresh), args.handle)
     data = card.as_dict()
     if args.json:
         ui.emit_json(data)

@@ -23,11 +23,11 @@ def _licence(text: str | None, observed: bool) -> str:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.discovery import diff_versions, list_versions, open_discovery
-    from kmenv.cli.commands._common import settings
+    from kmenv.actions.discovery import diff_versions, list_versions
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
-    registry = open_discovery(settings(args), refresh=args.refresh)
+    registry = runtime(args, ui).kaggle(refresh=args.refresh)
     if args.diff:
         diff = diff_versions(registry, args.handle, args.diff[0], args.diff[1])
         if args.json:

@@ -9,15 +9,22 @@ from kmenv.registry.warn import Warn, warn_once_to_stderr
 
 if TYPE_CHECKING:
     from kmenv.config import Settings
+    from kmenv.store.blobstore import Store
 
 __all__ = ["KaggleRegistry", "open_kaggle"]
 
 
 def open_kaggle(
-    name: str, url: str | None, *, settings: Settings, refresh: bool = False, warn: Warn = warn_once_to_stderr
+    name: str,
+    url: str | None,
+    *,
+    settings: Settings,
+    store: Store,
+    refresh: bool = False,
+    warn: Warn = warn_once_to_stderr,
 ) -> KaggleRegistry:
     """The Kaggle registry for a run: API base from ``url``/``KMENV_KAGGLE_URL``/``KAGGLE_API_ENVIRONMENT``,
-    metadata cache under ``<cache>/http/``, files learned into the store under ``<cache>``.
+    metadata cache under ``<cache>/http/``, files learned into the run's ``store``.
 
     ``warn`` receives credential-file warnings (they name a path, never a secret); by default
     they go to stderr once per run.
@@ -25,7 +32,6 @@ def open_kaggle(
     from kmenv.registry.kaggle.cache import MetadataCache
     from kmenv.registry.kaggle.client import KaggleClient, resolve_base_url
     from kmenv.registry.kaggle.mapping import load_framework_table
-    from kmenv.store.blobstore import Store
 
     base = resolve_base_url(url)
     cache = MetadataCache(settings.cache_dir / "http", base, offline=settings.offline, refresh=refresh)
@@ -33,7 +39,7 @@ def open_kaggle(
     return KaggleRegistry(
         name,
         client,
-        store=Store(settings.cache_dir),
+        store=store,
         frameworks=load_framework_table(settings.config_dir),
         workers=settings.max_workers,
     )
