@@ -9,6 +9,7 @@ through ``dumps_lock``/``parse_lock``, so a case cannot hold a lock that kmenv w
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ def _lock(inputs: DeclaredInputs, models: Mapping[str, Mapping[str, Any]]) -> Lo
     return build_lock(inputs, chosen)
 
 
+@functools.cache
 def load(path: Path) -> Case:
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert set(raw) <= _KEYS, f"{path.name}: unknown keys {sorted(set(raw) - _KEYS)}"
