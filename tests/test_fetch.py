@@ -121,9 +121,16 @@ def test_file_urls_are_copied_with_hashing(tmp_path: Path, store: Store) -> None
 
 def test_a_session_can_be_supplied_and_is_left_open(server: FaultServer, store: Store) -> None:
     server.routes["/model.bin"] = serve_file(DATA)
+    server.routes["/again"] = lambda handler: reply(handler, 200, b"ok")
     with make_session(2) as session:
+        manager = session.get_adapter(server.url).poolmanager  # type: ignore[attr-defined]
         fetch(store, job(server.url + "/model.bin"), session=session)
-        assert session.adapters["http://"] is not None  # still usable: not closed by fetch_all
+        assert len(manager.pools) == 1, "closing a session clears its pools; fetch_all must leave a given one open"
+        pool = manager.pools[next(iter(manager.pools.keys()))]
+        assert pool.num_connections == 1
+        assert session.get(server.url + "/again", timeout=5).text == "ok"
+        assert pool.num_connections == 1, "the next request reuses the connection the download left idle"
+    assert len(manager.pools) == 0  # what a closed session looks like, so the first check can fail
 
 
 # --- integrity ---------------------------------------------------------------------------
