@@ -16,12 +16,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from kaggle_emulator import KaggleEmulator
 
 if TYPE_CHECKING:
     from conftest import Runner
 
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
+
+pytest.importorskip("kagglehub", reason="kagglehub 1.0.3, the pinned official client, needs Python 3.11 or newer")
 
 SCRIPT = """
 import json, sys
