@@ -295,3 +295,12 @@ def test_ledger_trouble_goes_to_the_owners_warning_sink_once(tmp_path: Path) -> 
     assert owned.record([Event("gc")])
     assert len(heard) == 1 and "was unreadable" in heard[0]
     assert UsageLedger(None).record([Event("gc")]) is False  # turned off: nothing stored, nothing said
+
+
+def test_the_ledger_package_reads_events_as_the_readme_shows() -> None:
+    import kmenv.ledger
+    from kmenv.ledger import database
+
+    assert kmenv.ledger.read_events is database.read_events
+    assert kmenv.ledger.last_use_times is database.last_use_times
+    assert sorted(dir(kmenv.ledger)) == sorted(kmenv.ledger.__all__)

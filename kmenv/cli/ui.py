@@ -113,8 +113,7 @@ class UI:
     def error(self, exc: KmenvError) -> None:
         """One line for the error, one per detail, one for the hint."""
         print(self._style(f"error: {exc.message}", "red"), file=sys.stderr)
-        details = getattr(exc, "details", None)
-        for item in details() if callable(details) else ():
+        for item in exc.details():
             print(f"  {item}", file=sys.stderr)
         if exc.hint:
             print(self._style(f"hint: {exc.hint}", "dim"), file=sys.stderr)
