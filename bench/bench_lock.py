@@ -9,7 +9,7 @@ fine-tunes and fine-tunes of fine-tunes, licences that change in later versions,
 that need a newer library or Python than the environment has, and fine-tunes whose version
 ranges on a shared base disagree, so newest versions do not fit together and the resolver has to
 find older ones (a plain resolvelib search backtracks exponentially here; see
-kmenv/resolve/lookahead.py). Building the registry is timed in the same run as a baseline; every
+kmenv/resolve/_lookahead.py). Building the registry is timed in the same run as a baseline; every
 resolve starts from a fresh registry object and resolver (no memo carried over), and the median
 is reported, with how many pins and rejected versions the search needed.
 """

@@ -19,8 +19,8 @@ from kmenv.errors import ModelNotFoundError, NetworkError, ResolutionImpossible,
 from kmenv.policy import AllowAll
 from kmenv.registry.memory import MemoryRegistry
 from kmenv.resolve import Requirement, Resolution, ResolveReporter, resolve
-from kmenv.resolve.provider import derived_name
-from kmenv.resolve.wording import version_ranges
+from kmenv.resolve._provider import derived_name
+from kmenv.resolve._wording import version_ranges
 from kmenv.values.candidates import BaseModelRef, Candidate
 from kmenv.values.handles import Handle
 from kmenv.values.target import TargetEnvironment

@@ -5,8 +5,8 @@ Pure: a parsed lock in, text out.
 
 from __future__ import annotations
 
-from kmenv.export.cyclonedx import cyclonedx_bom, render_cyclonedx
-from kmenv.export.requirements import merged_requirements, render_requirements
+from kmenv.export._cyclonedx import cyclonedx_bom, render_cyclonedx
+from kmenv.export._requirements import merged_requirements, render_requirements
 
 __all__ = ["EXPORT_FORMATS", "cyclonedx_bom", "merged_requirements", "render_cyclonedx", "render_requirements"]
 

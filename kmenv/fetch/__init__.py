@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kmenv.fetch.batch import FetchJob, FetchReport, fetch_all
+    from kmenv.fetch._batch import FetchJob, FetchReport, fetch_all
     from kmenv.fetch.http import make_session, redact_url
     from kmenv.fetch.progress import NullProgress, ProgressSink
     from kmenv.fetch.retry import RetryPolicy
@@ -31,9 +31,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "FetchJob": "kmenv.fetch.batch",
-    "FetchReport": "kmenv.fetch.batch",
-    "fetch_all": "kmenv.fetch.batch",
+    "FetchJob": "kmenv.fetch._batch",
+    "FetchReport": "kmenv.fetch._batch",
+    "fetch_all": "kmenv.fetch._batch",
     "make_session": "kmenv.fetch.http",
     "redact_url": "kmenv.fetch.http",
     "NullProgress": "kmenv.fetch.progress",

@@ -7,10 +7,10 @@ licence table in :mod:`kmenv.policy.table`. Pure: no I/O.
 
 from __future__ import annotations
 
+from kmenv.policy._engine import RulePolicy
+from kmenv.policy._entries import Clarification, PolicyException
+from kmenv.policy._simple import AllowAll
 from kmenv.policy.base import LeafDecision, LicencePolicy, Verdict
-from kmenv.policy.engine import RulePolicy
-from kmenv.policy.entries import Clarification, PolicyException
-from kmenv.policy.simple import AllowAll
 
 __all__ = [
     "AllowAll",

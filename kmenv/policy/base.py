@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from kmenv.policy.entries import PolicyException
+from kmenv.policy._entries import PolicyException
 from kmenv.values.handles import Handle
 
 __all__ = ["LeafDecision", "LicencePolicy", "Verdict"]

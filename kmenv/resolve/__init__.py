@@ -12,7 +12,7 @@ Rules, in the order they apply:
   kept while it stays eligible and fits, so re-locking never upgrades silently. When models
   compete (one's newest version needs a base version another cannot take), declared models are
   served before bases, models free to move before those keeping a preferred version, then by
-  name (see :mod:`kmenv.resolve.lookahead`).
+  name (see :mod:`kmenv.resolve._lookahead`).
 - A fine-tune needs its base model (and a base of a base, ...). The base unifies with a declared
   model when the project declares that instance (same registry, one handle admits the other);
   then both version ranges hold. Otherwise it gets a derived name, ``<model>-<variation>``
@@ -25,7 +25,7 @@ Rules, in the order they apply:
   ``max_rounds``.
 """
 
+from kmenv.resolve._resolver import resolve
 from kmenv.resolve.interface import Requirement, Resolution, ResolvedModel, ResolveReporter
-from kmenv.resolve.resolver import resolve
 
 __all__ = ["Requirement", "Resolution", "ResolveReporter", "ResolvedModel", "resolve"]

@@ -1,9 +1,9 @@
 """The ``kmodels.yaml`` model: its raw shape, the resolver-facing view, and a parser that reports every problem at once.
 
 :func:`parse_spec` is the checked door: it reads YAML with positions, validates the shape and every value with the
-pydantic models below (each field's own check is in :mod:`kmenv.spec.fields`), adds the checks that span several keys
+pydantic models below (each field's own check is in :mod:`kmenv.spec._fields`), adds the checks that span several keys
 (registry references, one name per model instance), and raises one :class:`~kmenv.errors.SpecError` listing every
-problem with its line, column, key path and hint (:mod:`kmenv.spec.problems` finds them in the YAML and words them).
+problem with its line, column, key path and hint (:mod:`kmenv.spec._problems` finds them in the YAML and words them).
 Pure: reading the file is :func:`kmenv.environment.project_files.read_spec`.
 """
 
@@ -29,7 +29,7 @@ from pydantic import (
 
 from kmenv.errors import Problem, SpecError
 from kmenv.policy.table import Category
-from kmenv.spec.fields import (
+from kmenv.spec._fields import (
     Expression,
     FileGlob,
     HandleText,
@@ -45,7 +45,7 @@ from kmenv.spec.fields import (
     check_pin_agrees,
     invalid,
 )
-from kmenv.spec.problems import (
+from kmenv.spec._problems import (
     Placer,
     cross_references,
     explain,

@@ -19,7 +19,7 @@ own temp file, and whatever a partial holds is hashed again before it counts.
 
 This module orchestrates; the parts live beside it: :mod:`kmenv.store.writer` (streaming, hashing,
 verifying one blob), :mod:`kmenv.store.partials` (resuming what a stopped writer left),
-:mod:`kmenv.store.digests` (digest forms) and :mod:`kmenv.store.diskspace` (free-space checks). Their names
+:mod:`kmenv.store.digests` (digest forms) and :mod:`kmenv.store._diskspace` (free-space checks). Their names
 callers use are importable from here as well.
 """
 
@@ -37,8 +37,8 @@ from pathlib import Path
 
 from kmenv.errors import IntegrityError
 from kmenv.fs.atomic import write_atomic
+from kmenv.store._diskspace import check_free_space, check_install_space
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
-from kmenv.store.diskspace import check_free_space, check_install_space
 from kmenv.store.partials import open_writer, partial_paths
 from kmenv.store.partials import pid_alive as pid_alive
 from kmenv.store.writer import CHUNK_SIZE as CHUNK_SIZE

@@ -16,15 +16,15 @@ FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 
 def render(report: CheckReport, fmt: str) -> str:
     """The report in ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
-    from kmenv.compliance.report import github, jsonreport, junit, markdown, sarif, text
+    from kmenv.compliance.report import _github, _json, _junit, _markdown, _sarif, text
 
     writers: dict[str, Callable[[CheckReport], str]] = {
         "text": text.render,
-        "json": jsonreport.render,
-        "sarif": sarif.render,
-        "github": github.render,
-        "junit": junit.render,
-        "markdown": markdown.render,
+        "json": _json.render,
+        "sarif": _sarif.render,
+        "github": _github.render,
+        "junit": _junit.render,
+        "markdown": _markdown.render,
     }
     if fmt not in writers:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -15,9 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from kmenv.errors import ResolutionImpossible
-from kmenv.resolve.eligibility import Assessment
-from kmenv.resolve.interface import Requirement, version_allowed
-from kmenv.resolve.wording import (
+from kmenv.resolve._wording import (
     either,
     environment_fix,
     licence_fixes,
@@ -25,6 +23,8 @@ from kmenv.resolve.wording import (
     version_ranges,
     versions_phrase,
 )
+from kmenv.resolve.eligibility import Assessment
+from kmenv.resolve.interface import Requirement, version_allowed
 from kmenv.values.candidates import Candidate
 from kmenv.values.handles import Handle
 

@@ -5,10 +5,10 @@ base model unifies with a declaration when the project declares that base (same 
 one handle admits the other); otherwise it is identified by ``(registry, handle)`` and gets a
 derived name, ``<model>-<variation>`` (see :func:`derived_name`). The two shapes never collide.
 
-Candidates are offered lazily (see :mod:`kmenv.resolve.catalog` for the order): resolvelib
+Candidates are offered lazily (see :mod:`kmenv.resolve._catalog` for the order): resolvelib
 takes only the first match until it needs more, so instances a partial handle admits but the
 search never reaches are never fetched. For models sure to be resolved, the look-ahead
-(:mod:`kmenv.resolve.lookahead`) drops versions that cannot be part of any resolution and puts
+(:mod:`kmenv.resolve._lookahead`) drops versions that cannot be part of any resolution and puts
 its planned version first, so on tree-shaped model graphs the search confirms a plan instead of
 backtracking. A work limit tied to ``max_rounds`` stops any search that would still run away.
 """
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 from resolvelib import AbstractProvider
 
 from kmenv.errors import RegistryDocumentError
-from kmenv.resolve.catalog import Catalog
+from kmenv.resolve._catalog import Catalog
+from kmenv.resolve._explain import Demand
+from kmenv.resolve._lookahead import Identity, Lookahead
+from kmenv.resolve._wording import ambiguous_variation, undeclared_base_registry
 from kmenv.resolve.eligibility import Assessment
-from kmenv.resolve.explain import Demand
 from kmenv.resolve.interface import Requirement, specifier_error
-from kmenv.resolve.lookahead import Identity, Lookahead
-from kmenv.resolve.wording import ambiguous_variation, undeclared_base_registry
 from kmenv.values.candidates import Candidate
 from kmenv.values.handles import Handle
 
@@ -193,7 +193,7 @@ class ModelProvider(_Provider):
         Forced choices (one candidate left) first; then bases some pinned model needs, so a base is
         pinned right after the model that brought it in; then the rest. Name breaks ties, for
         determinism. (Models sure to be resolved are offered their planned version first, see
-        :mod:`kmenv.resolve.lookahead`, so their order hardly matters.) Counting stops at two, so a
+        :mod:`kmenv.resolve._lookahead`, so their order hardly matters.) Counting stops at two, so a
         lazily offered model fetches at most one more version list.
         """
         forced = sum(1 for _ in islice(candidates[identifier], 2)) <= 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from kmenv.policy._engine import RulePolicy
 from kmenv.policy.base import LicencePolicy, Verdict
-from kmenv.policy.engine import RulePolicy
 from kmenv.values.handles import Handle
 
 __all__ = ["AllowAll"]

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kmenv.policy._entries import Clarification, PolicyException
 from kmenv.policy.base import LeafDecision, Verdict
-from kmenv.policy.entries import Clarification, PolicyException
 from kmenv.policy.table import LicenceTable, LicenseExpression, Normalised, licence_table
 from kmenv.values.handles import Handle
 

@@ -10,8 +10,10 @@ import resolvelib
 
 from kmenv.errors import ResolutionImpossible, UsageError
 from kmenv.policy import LicencePolicy
-from kmenv.resolve.catalog import Catalog
-from kmenv.resolve.explain import Demand, explain_failure, explain_unusable
+from kmenv.resolve._catalog import Catalog
+from kmenv.resolve._explain import Demand, explain_failure, explain_unusable
+from kmenv.resolve._provider import Choice, Identity, ModelProvider, SearchExhausted
+from kmenv.resolve._wording import too_deep
 from kmenv.resolve.interface import (
     ModelIndex,
     Requirement,
@@ -20,8 +22,6 @@ from kmenv.resolve.interface import (
     ResolveReporter,
     specifier_error,
 )
-from kmenv.resolve.provider import Choice, Identity, ModelProvider, SearchExhausted
-from kmenv.resolve.wording import too_deep
 from kmenv.values.target import TargetEnvironment
 
 if TYPE_CHECKING:

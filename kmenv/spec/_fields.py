@@ -1,7 +1,7 @@
 """The value types of ``kmodels.yaml``: each field's check, with the message and hint a user sees.
 
 Each check raises :func:`invalid`, a pydantic error that carries kmenv's own wording through
-validation untouched, so :mod:`kmenv.spec.problems` can place it at its line and key. The
+validation untouched, so :mod:`kmenv.spec._problems` can place it at its line and key. The
 ``Annotated`` aliases at the bottom are what :mod:`kmenv.spec.document`'s models declare.
 """
 
