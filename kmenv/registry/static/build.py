@@ -31,13 +31,24 @@ import json
 import os
 import secrets
 import shutil
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from kmenv.errors import RegistrySourceError, UsageError
 from kmenv.fs.atomic import write_atomic
-from kmenv.registry.static.build_source import LAYOUT_HINT, SourceInstance, scan_source
-from kmenv.registry.static.documents import FORMAT, parse_index, parse_instance
+from kmenv.registry.static.build_documents import (
+    StoredFile,
+    blob_path,
+    document_path,
+    instance_document,
+    registry_index,
+    render_json,
+)
+from kmenv.registry.static.build_source import LAYOUT_HINT, SourceFile, SourceInstance, scan_source
+from kmenv.registry.static.documents import InstanceDocument, parse_index
 from kmenv.values.candidates import format_size
 
 __all__ = ["BuildReport", "RegistrySourceError", "build_registry"]
@@ -98,12 +109,21 @@ def build_registry(source: Path, out: Path, *, name: str) -> BuildReport:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = _fresh_sibling(out, "build")
     try:
-        report = _write_registry(staging, instances, name)
+        documents = _write_registry(staging, instances, name)
         _swap_into_place(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return replace(report, out=out)
+    return _report(out, name, documents)
+
+
+def _report(out: Path, name: str, documents: Sequence[InstanceDocument]) -> BuildReport:
+    files = [f for document in documents for version in document.versions for f in version.files]
+    blobs = {f.sha256: f.size for f in files}
+    versions = sum(len(document.versions) for document in documents)
+    return BuildReport(
+        out, name, len(documents), versions, len(files), len(blobs), sum(f.size for f in files), sum(blobs.values())
+    )
 
 
 # -- checking the places --------------------------------------------------------------------
@@ -141,62 +161,26 @@ def _is_previous_build(folder: Path) -> bool:
 # -- writing the registry -------------------------------------------------------------------
 
 
-def _write_registry(root: Path, instances: list[SourceInstance], name: str) -> BuildReport:
+def _write_registry(root: Path, instances: list[SourceInstance], name: str) -> list[InstanceDocument]:
+    """Store every file's bytes once and write every document under ``root``; returns the documents by handle."""
     incoming = root / "files" / ".incoming"
     incoming.mkdir(parents=True)
-    blobs: dict[str, int] = {}
-    entries = []
-    versions = files = total = 0
+    stored: dict[SourceFile, StoredFile] = {}
+    documents = []
     for instance in sorted(instances, key=lambda i: str(i.handle)):
-        h = instance.handle
-        document_path = f"models/{h.owner}/{h.model}/{h.framework}/{h.variation}.json"
-        up = "../" * document_path.count("/")
-        records = []
         for version in sorted(instance.versions, key=lambda v: v.number, reverse=True):
-            file_records = []
             for source_file in version.files:
-                digest, size = _store(source_file.location, root, incoming, len(blobs))
-                blobs[digest] = size
-                file_records.append(
-                    {"path": source_file.path, "size": size, "sha256": digest, "url": f"{up}{_blob_path(digest)}"}
-                )
-                files += 1
-                total += size
-            meta = version.meta
-            records.append(
-                {
-                    "version": version.number,
-                    "license": meta.license,
-                    "requires": dict(sorted(meta.requires.items())),
-                    "base": meta.base.model_dump(mode="json") if meta.base else None,
-                    "published": meta.published,
-                    "files": file_records,
-                }
-            )
-            versions += 1
-        document = parse_instance(
-            {
-                "format": FORMAT,
-                "handle": str(h),
-                "title": instance.meta.title,
-                "description": instance.meta.description,
-                "versions": records,
-            },
-            str(root / document_path),
-        )
-        _write_json(root / document_path, document.model_dump(mode="json"))
-        entries.append({"handle": str(h), "document": document_path, "latest": instance.versions[-1].number})
-    index = parse_index({"format": FORMAT, "name": name, "instances": entries}, str(root / "index.json"))
-    _write_json(root / "index.json", index.model_dump(mode="json"))
+                stored[source_file] = _store(source_file.location, root, incoming, len(stored))
+        where = root / document_path(instance.handle)
+        document = instance_document(instance, stored, str(where))
+        _write_json(where, document)
+        documents.append(document)
+    _write_json(root / "index.json", registry_index(name, instances, str(root / "index.json")))
     incoming.rmdir()
-    return BuildReport(root, name, len(entries), versions, files, len(blobs), total, sum(blobs.values()))
+    return documents
 
 
-def _blob_path(digest: str) -> str:
-    return f"files/sha256/{digest[:2]}/{digest}"
-
-
-def _store(location: Path, root: Path, incoming: Path, serial: int) -> tuple[str, int]:
+def _store(location: Path, root: Path, incoming: Path, serial: int) -> StoredFile:
     """Copy one file into the registry while hashing it; identical contents are kept once."""
     part = incoming / str(serial)
     hasher = hashlib.sha256()
@@ -213,19 +197,18 @@ def _store(location: Path, root: Path, incoming: Path, serial: int) -> tuple[str
             raise UsageError(f"cannot read {location}: {exc.strerror}", hint="check the file's permissions") from None
         raise
     digest = hasher.hexdigest()
-    target = root / _blob_path(digest)
+    target = root / blob_path(digest)
     if target.exists():
         part.unlink()
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)
-    return digest, size
+    return StoredFile(digest, size)
 
 
-def _write_json(path: Path, data: object) -> None:
-    """Sorted keys, 2-space indent, trailing newline: the same input always gives the same bytes."""
+def _write_json(path: Path, document: BaseModel) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, render_json(document))
 
 
 def _fresh_sibling(out: Path, kind: str) -> Path:
