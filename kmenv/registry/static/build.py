@@ -22,39 +22,25 @@ Output layout::
 Building is deterministic (same source, same bytes) so a registry can be committed and reviewed.
 The new registry is assembled in a hidden folder beside OUT and swapped in at the end, so a
 failed build leaves the previous one untouched.
+
+The steps have their own modules: :mod:`.build_source` reads and checks SOURCE (every problem at
+once), :mod:`.build_documents` decides what the documents say (no I/O) and :mod:`.build_output`
+puts the registry on disk. This module checks the two places, runs the steps and reports.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import secrets
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from kmenv.errors import RegistrySourceError, UsageError
-from kmenv.fs.atomic import write_atomic
-from kmenv.registry.static.build_documents import (
-    StoredFile,
-    blob_path,
-    document_path,
-    instance_document,
-    registry_index,
-    render_json,
-)
-from kmenv.registry.static.build_source import LAYOUT_HINT, SourceFile, SourceInstance, scan_source
-from kmenv.registry.static.documents import InstanceDocument, parse_index
+from kmenv.registry.static.build_output import is_previous_build, write_registry
+from kmenv.registry.static.build_source import LAYOUT_HINT, scan_source
+from kmenv.registry.static.documents import InstanceDocument
 from kmenv.values.candidates import format_size
 
 __all__ = ["BuildReport", "RegistrySourceError", "build_registry"]
-
-_OUTPUT_ENTRIES = frozenset({"index.json", "models", "files"})
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -106,14 +92,7 @@ def build_registry(source: Path, out: Path, *, name: str) -> BuildReport:
         raise UsageError("the registry needs a name", hint="pass --name, e.g. --name my-models")
     _check_places(source, out)
     instances = scan_source(source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = _fresh_sibling(out, "build")
-    try:
-        documents = _write_registry(staging, instances, name)
-        _swap_into_place(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    documents = write_registry(out, instances, name)
     return _report(out, name, documents)
 
 
@@ -140,97 +119,8 @@ def _check_places(source: Path, out: Path) -> None:
         )
     if dst.exists() and not dst.is_dir():
         raise UsageError(f"output {out} is a file", hint="name a folder for the registry")
-    if dst.is_dir() and any(dst.iterdir()) and not _is_previous_build(dst):
+    if dst.is_dir() and any(dst.iterdir()) and not is_previous_build(dst):
         raise UsageError(
             f"output {out} is not empty and does not hold a registry built by kmenv",
             hint="choose a new or empty folder, or delete this one first",
         )
-
-
-def _is_previous_build(folder: Path) -> bool:
-    entries = {p.name for p in folder.iterdir()}
-    if "index.json" not in entries or not entries <= _OUTPUT_ENTRIES:
-        return False
-    try:
-        parse_index(json.loads((folder / "index.json").read_bytes()), str(folder / "index.json"))
-    except (ValueError, OSError):
-        return False
-    return True
-
-
-# -- writing the registry -------------------------------------------------------------------
-
-
-def _write_registry(root: Path, instances: list[SourceInstance], name: str) -> list[InstanceDocument]:
-    """Store every file's bytes once and write every document under ``root``; returns the documents by handle."""
-    incoming = root / "files" / ".incoming"
-    incoming.mkdir(parents=True)
-    stored: dict[SourceFile, StoredFile] = {}
-    documents = []
-    for instance in sorted(instances, key=lambda i: str(i.handle)):
-        for version in sorted(instance.versions, key=lambda v: v.number, reverse=True):
-            for source_file in version.files:
-                stored[source_file] = _store(source_file.location, root, incoming, len(stored))
-        where = root / document_path(instance.handle)
-        document = instance_document(instance, stored, str(where))
-        _write_json(where, document)
-        documents.append(document)
-    _write_json(root / "index.json", registry_index(name, instances, str(root / "index.json")))
-    incoming.rmdir()
-    return documents
-
-
-def _store(location: Path, root: Path, incoming: Path, serial: int) -> StoredFile:
-    """Copy one file into the registry while hashing it; identical contents are kept once."""
-    part = incoming / str(serial)
-    hasher = hashlib.sha256()
-    size = 0
-    try:
-        with location.open("rb") as src, part.open("xb") as dst:
-            while chunk := src.read(_CHUNK):
-                hasher.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        if exc.filename is not None and Path(exc.filename) == location:
-            raise UsageError(f"cannot read {location}: {exc.strerror}", hint="check the file's permissions") from None
-        raise
-    digest = hasher.hexdigest()
-    target = root / blob_path(digest)
-    if target.exists():
-        part.unlink()
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, target)
-    return StoredFile(digest, size)
-
-
-def _write_json(path: Path, document: BaseModel) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, render_json(document))
-
-
-def _fresh_sibling(out: Path, kind: str) -> Path:
-    """A new hidden folder beside ``out`` (same filesystem, so the final rename is atomic)."""
-    while True:
-        candidate = out.parent / f".{out.name}.{kind}-{secrets.token_hex(4)}"
-        try:
-            candidate.mkdir()
-        except FileExistsError:
-            continue
-        return candidate
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
-    os.rename(out, old)
-    try:
-        os.rename(staging, out)
-    except BaseException:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old)
