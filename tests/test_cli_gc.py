@@ -12,16 +12,18 @@ import pytest
 from conftest import Runner
 
 from kmenv.actions import gc
-from kmenv.actions.gc import (
+from kmenv.errors import UsageError
+from kmenv.store.gc_plan import (
     BlobFile,
     CacheSnapshot,
+    Deletion,
     EnvironmentSnapshot,
     GcOptions,
+    GcPlan,
     LooseFile,
     parse_duration,
     plan_gc,
 )
-from kmenv.errors import UsageError
 from kmenv.store.roots import Root, read_roots, record_generation
 
 NOW = 1_800_000_000.0
@@ -56,7 +58,7 @@ def snapshot(
     return CacheSnapshot(CACHE, NOW, blobs, loose, environments)
 
 
-def kinds(plan: gc.GcPlan) -> list[tuple[str, str]]:
+def kinds(plan: GcPlan) -> list[tuple[str, str]]:
     return [(d.kind, d.path.name) for d in plan.deletions]
 
 
@@ -230,7 +232,7 @@ def test_an_interrupted_gc_leaves_every_kept_generation_whole(
     plan = plan_gc(gc.scan_cache(cache, now=time.time() + 7200), GcOptions(keep=1))
     assert [d.kind for d in plan.deletions] == ["generation", "blob", "blob"]
 
-    def stop_after_the_generation(item: gc.Deletion) -> None:
+    def stop_after_the_generation(item: Deletion) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
