@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Runner
 
-from kmenv.actions import gc
+from kmenv.store import gc_scan
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_list_names_the_files_using_each_blob(installed: Path, kmenv: Runner) ->
 def test_prune_deletes_unreferenced_blobs_but_no_generation(
     installed: Path, kmenv: Runner, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gc, "time", types.SimpleNamespace(time=lambda: time.time() + 7200))
+    monkeypatch.setattr(gc_scan, "time", types.SimpleNamespace(time=lambda: time.time() + 7200))
     spec = installed / "kmodels.yaml"
     spec.write_text(spec.read_text().replace("logistic-regression@>=1,<3", "logistic-regression@<2"))
     kmenv("-C", installed, "install")

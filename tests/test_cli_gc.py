@@ -11,17 +11,21 @@ from pathlib import Path
 import pytest
 from conftest import Runner
 
-from kmenv.actions import gc
-from kmenv.actions.gc import (
+from kmenv.actions.project import environment_at
+from kmenv.errors import UsageError
+from kmenv.store import gc_scan
+from kmenv.store.gc_delete import execute_plan
+from kmenv.store.gc_plan import (
     BlobFile,
     CacheSnapshot,
+    Deletion,
     EnvironmentSnapshot,
     GcOptions,
+    GcPlan,
     LooseFile,
     parse_duration,
     plan_gc,
 )
-from kmenv.errors import UsageError
 from kmenv.store.roots import Root, read_roots, record_generation
 
 NOW = 1_800_000_000.0
@@ -56,7 +60,7 @@ def snapshot(
     return CacheSnapshot(CACHE, NOW, blobs, loose, environments)
 
 
-def kinds(plan: gc.GcPlan) -> list[tuple[str, str]]:
+def kinds(plan: GcPlan) -> list[tuple[str, str]]:
     return [(d.kind, d.path.name) for d in plan.deletions]
 
 
@@ -154,7 +158,7 @@ def test_a_bad_duration_is_a_usage_error() -> None:
 def later(monkeypatch: pytest.MonkeyPatch) -> None:
     """gc sees the clock two hours ahead, so blobs just fetched are past their grace period."""
     fake = types.SimpleNamespace(time=lambda: time.time() + 7200)
-    monkeypatch.setattr(gc, "time", fake)
+    monkeypatch.setattr(gc_scan, "time", fake)
 
 
 def blobs_in(cache: Path) -> set[str]:
@@ -227,14 +231,16 @@ def test_an_interrupted_gc_leaves_every_kept_generation_whole(
 ) -> None:
     cache = isolated_dirs / "cache"
     _upgraded_twice(example, kmenv)
-    plan = plan_gc(gc.scan_cache(cache, now=time.time() + 7200), GcOptions(keep=1))
+    plan = plan_gc(
+        gc_scan.scan_cache(cache, open_environment=environment_at, now=time.time() + 7200), GcOptions(keep=1)
+    )
     assert [d.kind for d in plan.deletions] == ["generation", "blob", "blob"]
 
-    def stop_after_the_generation(item: gc.Deletion) -> None:
+    def stop_after_the_generation(item: Deletion) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        gc.execute_plan(plan, cache, on_delete=stop_after_the_generation)
+        execute_plan(plan, cache, open_environment=environment_at, on_delete=stop_after_the_generation)
     assert not (example / ".kmenv" / "generations" / "1").exists()
     assert kmenv("-C", example, "validate").code == 0
 
@@ -248,13 +254,15 @@ def test_a_blob_an_install_starts_using_after_the_plan_is_kept(
 ) -> None:
     cache = isolated_dirs / "cache"
     _upgraded_twice(example, kmenv)
-    plan = plan_gc(gc.scan_cache(cache, now=time.time() + 7200), GcOptions(keep=1))
+    plan = plan_gc(
+        gc_scan.scan_cache(cache, open_environment=environment_at, now=time.time() + 7200), GcOptions(keep=1)
+    )
     doomed = [d.path.name for d in plan.deletions if d.kind == "blob"]
 
     # Meanwhile an install builds generation 3 from those very blobs and records it.
     files = {name: f"iris/file-{i}" for i, name in enumerate(doomed)}
     record_generation(cache, example / ".kmenv", 3, files, existing=[1, 2, 3])
 
-    result = gc.execute_plan(plan, cache)
+    result = execute_plan(plan, cache, open_environment=environment_at)
     assert len(result.skipped) == 2 and all("an install started using it" in s for s in result.skipped)
     assert all(name in blobs_in(cache) for name in doomed)

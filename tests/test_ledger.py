@@ -262,10 +262,11 @@ def test_a_corrupt_ledger_never_breaks_model_loading(
 
 def test_actions_called_from_python_record_what_the_cli_records(example: Path) -> None:
     import kmenv
-    from kmenv.actions.gc import GcOptions, collect_garbage, plan_collection
+    from kmenv.actions.gc import collect_garbage, plan_collection
     from kmenv.actions.rollback import rollback
     from kmenv.actions.spec_change import remove_model
     from kmenv.actions.validate import validate_project
+    from kmenv.store.gc_plan import GcOptions
 
     project = kmenv.Project(example)
     assert kmenv.install(project).switched

@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from kmenv.actions.gc import CacheSnapshot, remove_tree
+from kmenv.store.gc_delete import remove_tree
+from kmenv.store.gc_plan import CacheSnapshot
 
 __all__ = ["CLEANED", "BlobUse", "CacheInfo", "cache_info", "clean_cache", "list_blobs", "plan_clean"]
 

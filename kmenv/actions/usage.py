@@ -39,7 +39,7 @@ SORT_FIELDS = ("model", "installs", "uses", "last-used", "disk", "downloaded", "
 
 def parse_age(text: str) -> float:
     """Seconds in an age such as ``30d``, ``12h``, ``2w`` (the same syntax as ``gc --unused-for``)."""
-    from kmenv.actions.gc import parse_duration
+    from kmenv.store.gc_plan import parse_duration
 
     return parse_duration(text)
 

@@ -9,7 +9,7 @@ from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.actions.gc import CacheSnapshot
+    from kmenv.store.gc_plan import CacheSnapshot
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,8 +77,8 @@ def run_list(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_prune(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.gc import GcOptions
     from kmenv.cli.commands.gc import run_plan
+    from kmenv.store.gc_plan import GcOptions
 
     return run_plan(args, ui, GcOptions(keep=None))
 

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.discovery import download_models
+    from kmenv.actions.download import download_models
     from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 

@@ -9,7 +9,7 @@ from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
-    from kmenv.actions.gc import GcOptions, GcPlan
+    from kmenv.store.gc_plan import GcOptions, GcPlan
 
 _LABELS = {
     "generation": "old generations",
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.gc import GcOptions, parse_duration
+    from kmenv.store.gc_plan import GcOptions, parse_duration
 
     unused = parse_duration(args.unused_for) if args.unused_for else None
     return run_plan(args, ui, GcOptions(keep=args.keep, unused_for=unused))

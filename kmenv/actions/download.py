@@ -1,0 +1,125 @@
+"""``kmenv download``: a model version's files written into a folder, outside any project.
+
+The bytes go through the same verified store the installer fills (checked against Kaggle's md5,
+recorded by sha256), so a download already made is not repeated and a half-written file never
+appears under its final name. Handles are read and folders named as :mod:`kmenv.actions.discovery`
+shows them (``kmenv show`` prints the folder this writes).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kmenv.actions.discovery import default_download_dir, full_handle
+from kmenv.errors import UsageError
+from kmenv.values.candidates import FileEntry
+from kmenv.values.handles import Handle
+
+if TYPE_CHECKING:
+    from kmenv.registry.kaggle import KaggleRegistry
+    from kmenv.registry.kaggle.mapping import RemoteFile
+
+__all__ = ["DownloadedModel", "download_models"]
+
+
+@dataclass(frozen=True)
+class DownloadedModel:
+    """One version written under ``--path``: where, and which files (with their sha256)."""
+
+    handle: Handle
+    path: Path
+    files: tuple[FileEntry, ...] = field(default_factory=tuple)
+    fetched: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "handle": str(self.handle),
+            "path": str(self.path),
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "fetched": self.fetched,
+        }
+
+
+def _select(listing: Sequence[RemoteFile], patterns: Sequence[str], handle: Handle) -> list[str]:
+    chosen: set[str] = set()
+    for pattern in patterns:
+        hits = [f.path for f in listing if f.path == pattern or fnmatch.fnmatchcase(f.path, pattern)]
+        if not hits:
+            shown = ", ".join(f.path for f in listing[:8]) + (", …" if len(listing) > 8 else "")
+            raise UsageError(f"--file {pattern!r} matches no file of {handle}", hint=f"its files are: {shown}")
+        chosen.update(hits)
+    return sorted(chosen)
+
+
+def _place(blob: Path, target: Path) -> bool:
+    """Copy a verified blob to ``target`` atomically; False when an identical-size file is already there."""
+    if target.is_file() and target.stat().st_size == blob.stat().st_size and _same(blob, target):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        shutil.copyfile(blob, temp)
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return True
+
+
+def _same(a: Path, b: Path) -> bool:
+    import filecmp
+
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def download_models(
+    registry: KaggleRegistry,
+    handles: Sequence[str],
+    *,
+    path: Path,
+    files: Sequence[str] | None = None,
+    workers: int = 8,
+    on_start: Callable[[Handle], None] | None = None,
+) -> list[DownloadedModel]:
+    """Download each ``owner/model/framework/variation[/version]`` into ``path/<owner>/<model>/<fw>/<var>/<version>/``.
+
+    Bytes go through the store (verified against Kaggle's md5 and recorded by sha256), then are
+    copied out; a file is written under its final name only when complete. ``on_start`` hears of
+    each version as its download begins.
+    """
+    from kmenv.fetch import FetchJob, fetch_all
+
+    if not handles:
+        raise UsageError("no handle given", hint="e.g. kmenv download keras/bert/keras/bert_tiny_en_uncased/2")
+    parsed = [full_handle(h) for h in handles]
+    assert registry.store is not None, "discovery registries always have a store"
+    store = registry.store
+    results = []
+    for handle in parsed:
+        versioned = handle if handle.version is not None else handle.with_version(registry.instance_info(handle).latest)
+        if on_start is not None:
+            on_start(versioned)
+        only = _select(registry.list_files(versioned), files, versioned) if files else None
+        entries = registry.learn_files(versioned, only=only)
+        from kmenv.values.candidates import Candidate
+
+        candidate = Candidate(handle=versioned, registry=registry.name, license=None)
+        jobs = [
+            FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}") for e in entries if not store.has(e)
+        ]
+        fetched = fetch_all(store, jobs, workers=workers).files if jobs else 0
+        folder = path / default_download_dir(versioned)
+        for entry in entries:
+            target = folder.joinpath(*entry.path.split("/"))
+            if not target.resolve().is_relative_to(folder.resolve()):
+                raise UsageError(f"{entry.path!r} would land outside {folder}", hint="report the model to its owner")
+            _place(store.blob_path(entry.sha256), target)
+        results.append(DownloadedModel(versioned, folder, tuple(entries), fetched))
+    return results
