@@ -1,14 +1,14 @@
 """One ``kmenv install`` reads and parses kmodels.yaml and kmodels.lock once each, and lists each version's files once.
 
-Every open of the two project files is counted (``io.open`` is what ``Path.read_bytes``,
-``Path.read_text`` and ``open`` all end in), as are the parses and the registry's file listings,
-in-process through both the Python API and the CLI, with and without a relock.
+Every open of the two project files is counted (``Path.read_bytes`` and ``Path.read_text`` go
+through ``Path.open`` on every supported Python; anything else opens with the builtin ``open``),
+as are the parses and the registry's file listings, in-process through both the Python API and
+the CLI, with and without a relock.
 """
 
 from __future__ import annotations
 
 import builtins
-import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,13 +41,20 @@ class Counts:
 @pytest.fixture
 def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     found = Counts()
-    real_open = io.open
+    real_open, real_path_open = builtins.open, Path.open
 
-    def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+    def count(file: Any, mode: str) -> None:
         name = Path(file).name if isinstance(file, str | Path) else None
         if name in PROJECT_FILES and not any(c in mode for c in "wax+"):
             found.reads[name] += 1
+
+    def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        count(file, mode)
         return real_open(file, mode, *args, **kwargs)
+
+    def counting_path_open(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        count(path, mode)  # Path.open calls io.open, which is left alone, so nothing is counted twice
+        return real_path_open(path, mode, *args, **kwargs)
 
     def counted(module: Any, attr: str, key: str, into: Counter[str]) -> None:
         real = getattr(module, attr)
@@ -58,8 +65,8 @@ def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
 
         monkeypatch.setattr(module, attr, wrapper)
 
-    monkeypatch.setattr(io, "open", counting_open)
     monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(Path, "open", counting_path_open)
     counted(spec_document, "parse_spec", "kmodels.yaml", found.parses)
     counted(lock_document, "parse_lock", "kmodels.lock", found.parses)
     counted(StaticRegistry, "files", "", found.listings)
