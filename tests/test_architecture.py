@@ -467,3 +467,11 @@ def test_no_long_module_without_a_reason() -> None:
         f"modules over {MAX_LINES} lines: split each, or say in its module docstring why it is one responsibility "
         f"(a sentence containing {ONE_RESPONSIBILITY!r})",
     )
+
+
+def test_docs_architecture_draws_the_same_layer_order() -> None:
+    """docs/architecture.md states each band's order as ``a`` < ``b`` < ...; it must be this table's order."""
+    text = (ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for band in (BANDS[1], BANDS[2]):
+        drawn = " < ".join(", ".join(f"`{node}`" for node in level) for level in band.levels)
+        assert drawn in text, f"docs/architecture.md should state the {band.name} order as: {drawn}"
