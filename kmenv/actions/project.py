@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.actions.state import UNREAD, ProjectState
 from kmenv.config import Settings
-from kmenv.environment.layout import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME, find_project_dir
+from kmenv.environment.layout import ProjectPaths, find_project_dir
 
 if TYPE_CHECKING:
     from kmenv.environment.generations import EnvironmentDir
@@ -85,7 +85,7 @@ class Runtime:
         return Project(root, runtime=self)
 
 
-class Project:
+class Project(ProjectPaths):
     """One project folder (the one holding ``kmodels.yaml``) and the edges its actions use.
 
     ``kmenv.Project(path)`` is the public entry: pass it to :func:`kmenv.install` or
@@ -127,18 +127,6 @@ class Project:
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
-
-    @property
-    def spec_path(self) -> Path:
-        return self.root / SPEC_FILENAME
-
-    @property
-    def lock_path(self) -> Path:
-        return self.root / LOCK_FILENAME
-
-    @property
-    def env_path(self) -> Path:
-        return self.root / ENV_DIRNAME
 
     # the edges --------------------------------------------------------------------------------
     @property

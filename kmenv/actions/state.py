@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.environment.layout import ENV_DIRNAME, LOCK_FILENAME, SPEC_FILENAME
+from kmenv.environment.layout import LOCK_FILENAME, ProjectPaths
 from kmenv.environment.project_files import read_project_file
 from kmenv.errors import LockfileError, ProjectNotFoundError, UsageError
 from kmenv.fs.atomic import write_atomic
@@ -39,7 +39,7 @@ def _sha256(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-class ProjectState:
+class ProjectState(ProjectPaths):
     """``kmodels.yaml`` and ``kmodels.lock`` of the project at ``root``, as read once; immutable once seen.
 
     Read lazily, so a command pays only for what it uses; construct it through
@@ -55,18 +55,6 @@ class ProjectState:
 
     def __repr__(self) -> str:
         return f"ProjectState({str(self.root)!r})"
-
-    @property
-    def spec_path(self) -> Path:
-        return self.root / SPEC_FILENAME
-
-    @property
-    def lock_path(self) -> Path:
-        return self.root / LOCK_FILENAME
-
-    @property
-    def env_path(self) -> Path:
-        return self.root / ENV_DIRNAME
 
     # kmodels.yaml -----------------------------------------------------------------------------
     @cached_property

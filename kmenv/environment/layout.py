@@ -20,6 +20,7 @@ __all__ = [
     "STATE_FILENAME",
     "STATE_FORMAT",
     "InstallState",
+    "ProjectPaths",
     "find_project_dir",
     "read_install_state",
 ]
@@ -29,6 +30,24 @@ LOCK_FILENAME = "kmodels.lock"
 ENV_DIRNAME = ".kmenv"
 STATE_FILENAME = "state.json"
 STATE_FORMAT = 1
+
+
+class ProjectPaths:
+    """Where a project folder's files are: one definition for everything that holds a ``root``."""
+
+    root: Path
+
+    @property
+    def spec_path(self) -> Path:
+        return self.root / SPEC_FILENAME
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILENAME
+
+    @property
+    def env_path(self) -> Path:
+        return self.root / ENV_DIRNAME
 
 
 def find_project_dir(start: str | Path | None = None, *, explicit: bool = False) -> Path:
