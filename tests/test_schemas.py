@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kmenv.actions.schemas import SCHEMAS, render
+from kmenv.actions.schemas import SCHEMAS, default_folder, render
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,3 +55,7 @@ def test_a_real_lock_validates(example: Path) -> None:
 
     text = lock_project(Project(example)).text
     assert list(validator("kmodels-lock.schema.json").iter_errors(json.loads(text))) == []
+
+
+def test_the_schema_writer_rewrites_the_committed_folder_by_default() -> None:
+    assert default_folder() == REPO / "schemas"

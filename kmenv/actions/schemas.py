@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMAS", "render", "write_all"]
+from kmenv.fs.atomic import write_atomic
+
+__all__ = ["SCHEMAS", "default_folder", "render", "write_all"]
 
 
 def _spec() -> dict[str, Any]:
@@ -53,17 +55,22 @@ def render(filename: str) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+def default_folder() -> Path:
+    """The repository's ``schemas/`` folder, beside the ``kmenv`` package in a source checkout."""
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
 def write_all(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for filename in SCHEMAS:
         target = folder / filename
-        target.write_text(render(filename), encoding="utf-8")
+        write_atomic(target, render(filename))
         written.append(target)
     return written
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "schemas"
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else default_folder()
     for path in write_all(out):
         print(path)
