@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.environment.layout import ENV_DIRNAME, find_project_dir
 from kmenv.errors import NotInstalledError
+from kmenv.values.paths import is_model_name
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome
@@ -33,7 +34,7 @@ def locate(name: str, project: str | Path | None = None, *, warn: Callable[[str]
     """:func:`path`, with ledger trouble reported to ``warn`` (default: one line on stderr per process)."""
     root = find_project_dir(project, explicit=False)
     folder = root / ENV_DIRNAME / "models" / name
-    if not name or "/" in name or name in (".", "..") or not folder.is_dir():
+    if not is_model_name(name) or not folder.is_dir():
         raise NotInstalledError(
             f"model {name!r} is not installed in {root / ENV_DIRNAME}",
             hint="run `kmenv install`, and check the name with `kmenv list`",
