@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from kmenv._version import __version__
 
 __all__ = ["KmenvError", "Project", "__version__", "install", "lock", "path"]
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from kmenv.actions.project import Project
     from kmenv.api import install, lock, path
     from kmenv.errors import KmenvError

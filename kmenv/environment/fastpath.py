@@ -4,7 +4,11 @@ A full install costs imports of pydantic, ruamel.yaml, rich and requests (hundre
 milliseconds). Most runs have nothing to do, so the installer records in ``.kmenv/state.json``
 (see :class:`~kmenv.environment.layout.InstallState`) the digests of the exact ``kmodels.yaml``
 and ``kmodels.lock`` bytes it installed; when both still match and the environment still points
-at that generation, we are done. Standard library only.
+at that generation, we are done.
+
+Standard library only, and only what starting Python has loaded already plus ``json`` and ``hashlib``:
+paths are strings, the rules come from :mod:`kmenv.environment._state_file`. The command line asks this
+before it builds its parser.
 
 When the answer is no, the bytes read to decide it are handed on (``seen``), so the full path
 that follows reads each project file only once.
@@ -12,26 +16,27 @@ that follows reads each project file only once.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
 
-from kmenv.environment.layout import (
+from kmenv.environment._state_file import (
     ENV_DIRNAME,
     LOCK_FILENAME,
     SPEC_FILENAME,
     STATE_FORMAT,
-    InstallState,
-    read_install_state,
+    locate_project,
+    read_state,
 )
 
-__all__ = ["digest_file", "up_to_date"]
+__all__ = ["digest_file", "locate_project", "up_to_date"]
 
 
-def digest_file(path: Path, seen: dict[Path, bytes | None] | None = None) -> str | None:
+def digest_file(path: str, seen: dict[str, bytes | None] | None = None) -> str | None:
     """sha256 of a file's bytes, or None when it does not exist; the bytes (None: absent) go into ``seen``."""
+    import hashlib
+
     try:
-        data: bytes | None = path.read_bytes()
+        with open(path, "rb") as file:
+            data: bytes | None = file.read()
     except FileNotFoundError:
         data = None
     if seen is not None:
@@ -39,29 +44,30 @@ def digest_file(path: Path, seen: dict[Path, bytes | None] | None = None) -> str
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-def up_to_date(project_dir: Path, *, seen: dict[Path, bytes | None] | None = None) -> InstallState | None:
-    """The recorded state when the environment already matches the project's files, else None.
+def up_to_date(project_dir: str | os.PathLike[str], *, seen: dict[str, bytes | None] | None = None) -> int | None:
+    """The installed generation when the environment already matches the project's files, else None.
 
     Any doubt (unreadable state, a detected environment, a missing generation) answers None,
     which sends the caller down the full, checking path. ``seen`` receives the bytes of each
     project file read on the way (path → bytes, None when absent).
     """
-    env = project_dir / ENV_DIRNAME
-    state = read_install_state(env)
-    if state is None or state.format != STATE_FORMAT or not state.fast_path:
+    root = os.fspath(project_dir)
+    env = os.path.join(root, ENV_DIRNAME)
+    state = read_state(env)
+    if state is None or state["format"] != STATE_FORMAT or not state["fast_path"]:
         return None
-    generation = state.generation
+    generation = state["generation"]
     if generation is None:
         return None
     try:
-        if os.readlink(env / "models") != f"generations/{generation}":
+        if os.readlink(os.path.join(env, "models")) != f"generations/{generation}":
             return None
     except OSError:
         return None
-    if not (env / "generations" / str(generation)).is_dir():
+    if not os.path.isdir(os.path.join(env, "generations", str(generation))):
         return None
-    if state.spec_sha256 != digest_file(project_dir / SPEC_FILENAME, seen):
+    if state["spec_sha256"] != digest_file(os.path.join(root, SPEC_FILENAME), seen):
         return None
-    if state.lock_sha256 != digest_file(project_dir / LOCK_FILENAME, seen):
+    if state["lock_sha256"] != digest_file(os.path.join(root, LOCK_FILENAME), seen):
         return None
-    return state
+    return generation

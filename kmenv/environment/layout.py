@@ -1,16 +1,27 @@
 """A project's files and what its ``.kmenv`` folder records: the nearest ``kmodels.yaml`` upward, its lock and
 environment, and the ``state.json`` schema the installer writes and the no-op fast path reads.
 
-Standard library only: this runs on the no-op fast path and inside ``kmenv.path()``.
+Standard library only: this runs inside ``kmenv.path()``. The names, the finding rule and the schema's keys sit in
+:mod:`kmenv.environment._state_file`, which the no-op ``kmenv install`` reads before even this module loads.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kmenv.environment._state_file import (
+    ENV_DIRNAME,
+    LOCK_FILENAME,
+    SPEC_FILENAME,
+    STATE_FILENAME,
+    STATE_FORMAT,
+    decode_state,
+    encode_state,
+    locate_project,
+    read_state,
+)
 from kmenv.errors import ProjectNotFoundError
 
 __all__ = [
@@ -24,12 +35,6 @@ __all__ = [
     "find_project_dir",
     "read_install_state",
 ]
-
-SPEC_FILENAME = "kmodels.yaml"
-LOCK_FILENAME = "kmodels.lock"
-ENV_DIRNAME = ".kmenv"
-STATE_FILENAME = "state.json"
-STATE_FORMAT = 1
 
 
 class ProjectPaths:
@@ -53,16 +58,14 @@ class ProjectPaths:
 def find_project_dir(start: str | Path | None = None, *, explicit: bool = False) -> Path:
     """The folder holding ``kmodels.yaml``: ``start`` itself when ``explicit`` (``-C DIR``), else upward from it."""
     here = Path(start if start is not None else Path.cwd()).expanduser().absolute()
+    found = locate_project(here, explicit=explicit)
+    if found is not None:
+        return Path(found)
     if explicit:
-        if (here / SPEC_FILENAME).is_file():
-            return here
         raise ProjectNotFoundError(
             f"no {SPEC_FILENAME} in {here}",
             hint=f"create one with `kmenv -C {here} init`, or point -C at a project folder",
         )
-    for folder in (here, *here.parents):
-        if (folder / SPEC_FILENAME).is_file():
-            return folder
     raise ProjectNotFoundError(
         f"no {SPEC_FILENAME} in {here} or any folder above it",
         hint="run `kmenv init` to start a project here, or pass -C DIR",
@@ -91,38 +94,12 @@ class InstallState:
     @classmethod
     def from_json(cls, data: object) -> InstallState | None:
         """The state a decoded ``state.json`` holds; None when it is no object. Ill-typed fields read as absent."""
-        if not isinstance(data, Mapping):
-            return None
-
-        def number(key: str) -> int | None:
-            value = data.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-        def digest(key: str) -> str | None:
-            value = data.get(key)
-            return value if isinstance(value, str) else None
-
-        return cls(
-            generation=number("generation"),
-            lock_sha256=digest("lock_sha256"),
-            spec_sha256=digest("spec_sha256"),
-            fast_path=bool(data.get("fast_path")),
-            rolled_back_from=number("rolled_back_from"),
-            format=number("format"),
-        )
+        fields = decode_state(dict(data) if isinstance(data, Mapping) else data)
+        return None if fields is None else cls(**fields)
 
     def to_json(self) -> dict[str, object]:
         """The object ``state.json`` holds (``rolled_back_from`` only when set)."""
-        data: dict[str, object] = {
-            "format": STATE_FORMAT,
-            "generation": self.generation,
-            "lock_sha256": self.lock_sha256,
-            "spec_sha256": self.spec_sha256,
-            "fast_path": self.fast_path,
-        }
-        if self.rolled_back_from is not None:
-            data["rolled_back_from"] = self.rolled_back_from
-        return data
+        return encode_state(self.generation, self.lock_sha256, self.spec_sha256, self.fast_path, self.rolled_back_from)
 
     def rolled_back(self, generation: int, *, current: int) -> InstallState:
         """This state after ``kmenv rollback`` from generation ``current`` to ``generation``."""
@@ -131,8 +108,5 @@ class InstallState:
 
 def read_install_state(env_dir: Path) -> InstallState | None:
     """The state recorded in ``env_dir`` (a ``.kmenv`` folder); None when absent or unreadable (check everything)."""
-    try:
-        data = json.loads((env_dir / STATE_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return InstallState.from_json(data)
+    fields = read_state(env_dir)
+    return None if fields is None else InstallState(**fields)

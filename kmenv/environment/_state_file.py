@@ -1,0 +1,124 @@
+"""The rules under :mod:`kmenv.environment.layout` that the no-op ``kmenv install`` needs before anything else loads.
+
+The names of a project's files, the rule that finds the project folder, and ``state.json``'s schema (its keys,
+their types, how an ill-typed field reads) live here, once; ``layout`` builds its ``Path``-based API,
+:class:`~kmenv.environment.layout.InstallState` and the ``ProjectNotFoundError`` on top of them.
+
+Plain strings and :mod:`os.path` only: no ``pathlib``, ``dataclasses``, ``typing`` or ``kmenv.errors`` at run
+time, so that ``kmenv install`` with nothing to do costs little more than starting Python.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which costs more than the rest of the check
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    class StateFields(TypedDict):
+        """The decoded fields of ``state.json`` (see :class:`~kmenv.environment.layout.InstallState`)."""
+
+        generation: int | None
+        lock_sha256: str | None
+        spec_sha256: str | None
+        fast_path: bool
+        rolled_back_from: int | None
+        format: int | None
+
+
+__all__ = [
+    "ENV_DIRNAME",
+    "LOCK_FILENAME",
+    "SPEC_FILENAME",
+    "STATE_FILENAME",
+    "STATE_FORMAT",
+    "decode_state",
+    "encode_state",
+    "locate_project",
+    "read_state",
+]
+
+SPEC_FILENAME = "kmodels.yaml"
+LOCK_FILENAME = "kmodels.lock"
+ENV_DIRNAME = ".kmenv"
+STATE_FILENAME = "state.json"
+STATE_FORMAT = 1
+
+
+def absolute(start: str | os.PathLike[str] | None) -> str:
+    """``start`` (default: the working directory) with ``~`` expanded, made absolute without resolving anything."""
+    here = os.path.expanduser(os.fspath(start)) if start is not None else os.getcwd()
+    return here if os.path.isabs(here) else os.path.join(os.getcwd(), here)
+
+
+def locate_project(start: str | os.PathLike[str] | None, *, explicit: bool) -> str | None:
+    """The folder holding ``kmodels.yaml``: ``start`` itself when ``explicit`` (``-C DIR``), else upward from it.
+
+    None when there is none. Parents are taken lexically, as :attr:`pathlib.PurePath.parents` takes them.
+    """
+    folder = absolute(start)
+    if explicit:
+        return folder if os.path.isfile(os.path.join(folder, SPEC_FILENAME)) else None
+    while True:
+        if os.path.isfile(os.path.join(folder, SPEC_FILENAME)):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def decode_state(data: object) -> StateFields | None:
+    """The fields a decoded ``state.json`` holds; None when it is no object. Ill-typed fields read as absent."""
+    if not isinstance(data, dict):
+        return None
+
+    def number(key: str) -> int | None:
+        value = data.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def digest(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) else None
+
+    return {
+        "generation": number("generation"),
+        "lock_sha256": digest("lock_sha256"),
+        "spec_sha256": digest("spec_sha256"),
+        "fast_path": bool(data.get("fast_path")),
+        "rolled_back_from": number("rolled_back_from"),
+        "format": number("format"),
+    }
+
+
+def encode_state(
+    generation: int | None,
+    lock_sha256: str | None,
+    spec_sha256: str | None,
+    fast_path: bool,
+    rolled_back_from: int | None,
+) -> dict[str, object]:
+    """The object ``state.json`` holds, in this version's format (``rolled_back_from`` only when set)."""
+    data: dict[str, object] = {
+        "format": STATE_FORMAT,
+        "generation": generation,
+        "lock_sha256": lock_sha256,
+        "spec_sha256": spec_sha256,
+        "fast_path": fast_path,
+    }
+    if rolled_back_from is not None:
+        data["rolled_back_from"] = rolled_back_from
+    return data
+
+
+def read_state(env_dir: str | os.PathLike[str]) -> StateFields | None:
+    """The state recorded in ``env_dir`` (a ``.kmenv`` folder); None when absent or unreadable (check everything)."""
+    import json
+
+    try:
+        with open(os.path.join(env_dir, STATE_FILENAME), encoding="utf-8") as file:
+            data = json.loads(file.read())
+    except (OSError, ValueError):
+        return None
+    return decode_state(data)
