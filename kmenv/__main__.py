@@ -1,7 +1,5 @@
 """``python -m kmenv``."""
 
-import sys
+from kmenv.cli import main
 
-from kmenv.cli.app import main
-
-sys.exit(main())
+main()

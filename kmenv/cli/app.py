@@ -1,7 +1,8 @@
 """The ``kmenv`` command: global options, dispatch to one module per command, error rendering.
 
-Command modules import nothing heavy at module level, so building the parser is cheap; the
-no-op ``install`` is answered before any of the heavy stack is imported.
+Command modules import nothing heavy at module level, so building the parser is cheap; ``--version`` and the
+no-op ``install`` in their plain shapes are answered before it is built (:mod:`kmenv.cli.fast`), and in any
+other shape after parsing, before any of the heavy stack is imported.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from kmenv.cli.commands import COMMANDS
 from kmenv.cli.ui import UI
 from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run"]
 
 EPILOG = """exit codes: 0 ok · 1 unexpected failure · 2 usage or input error · 3 no resolution ·
 4 licence policy violated · 5 registry or network error · 6 integrity problem · 130 interrupted"""
@@ -86,36 +87,45 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
                 _accept_global_options_everywhere(child)
 
 
-def _fast_noop(args: argparse.Namespace) -> int | None:
+def _fast_noop(args: argparse.Namespace, read_ahead: dict[str, bytes | None] | None) -> int | None:
     """Answer ``install`` with nothing to do before importing the heavy stack (see kmenv.environment.fastpath).
 
-    Otherwise the project files it read are left in ``args.read_ahead`` for the command to start from.
+    ``read_ahead`` is what :mod:`kmenv.cli.fast` read when it asked the same question already (None: it did
+    not ask). The project files read are left in ``args.read_ahead`` for the command to start from.
     """
+    if read_ahead is not None:
+        args.read_ahead = {Path(path): data for path, data in read_ahead.items()}
+        return None
     if args.command not in ("install", "sync") or getattr(args, "json", False) or getattr(args, "link_mode", None):
         return None
-    from kmenv.environment.fastpath import up_to_date
-    from kmenv.environment.layout import find_project_dir
-    from kmenv.errors import ProjectNotFoundError
+    from kmenv.environment.fastpath import locate_project, up_to_date
 
-    try:
-        root = find_project_dir(args.project, explicit=args.project is not None)
-    except ProjectNotFoundError:
+    root = locate_project(args.project, explicit=args.project is not None)
+    if root is None:
         return None
-    seen: dict[Path, bytes | None] = {}
-    state = up_to_date(root, seen=seen)
-    if state is None:
-        args.read_ahead = seen
+    seen: dict[str, bytes | None] = {}
+    generation = up_to_date(root, seen=seen)
+    if generation is None:
+        args.read_ahead = {Path(path): data for path, data in seen.items()}
         return None
     if not args.quiet:
-        print(f"Environment up to date (generation {state.generation}); nothing to do.")
+        print(f"Environment up to date (generation {generation}); nothing to do.")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one kmenv command and return its exit code."""
+    """Run one kmenv command and return its exit code (``kmenv.cli.main`` without the exit)."""
+    from kmenv.cli.fast import answer
+
+    code, seen = answer(sys.argv[1:] if argv is None else argv)
+    return code if code is not None else run(argv, read_ahead=seen)
+
+
+def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None] | None = None) -> int:
+    """Parse ``argv`` and run the command; ``read_ahead`` is what :func:`kmenv.cli.fast.answer` read, if it asked."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    noop = _fast_noop(args)
+    noop = _fast_noop(args, read_ahead)
     if noop is not None:
         return noop
     ui = UI(
