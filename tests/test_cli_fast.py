@@ -1,0 +1,146 @@
+"""``kmenv --version`` and ``kmenv install`` with nothing to do are answered before the parser is built.
+
+The subprocess tests run the entry point in a fresh interpreter and compare its ``sys.modules`` at the end with
+a bare interpreter's in the same environment (startup itself, site hooks and coverage may import modules), so
+only what kmenv added counts. The in-process tests check which argument shapes the early answer takes and that
+every other shape gets the full path's answer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Runner
+
+from kmenv._version import __version__
+from kmenv.cli import app, fast
+from kmenv.cli import main as entry_point
+
+NOT_ON_THE_FAST_PATH = (
+    "kmenv.errors",
+    "dataclasses",
+    "inspect",
+    "argparse",
+    "pydantic",
+    "requests",
+    "rich",
+    "ruamel",
+    "resolvelib",
+    "packaging",
+    "platformdirs",
+)
+NOTHING_TO_DO = "Environment up to date (generation 1); nothing to do."
+
+
+def modules_of(code: str) -> tuple[str, set[str]]:
+    """What ``code`` prints on stdout, and the modules loaded when it ends (printed as JSON on stderr)."""
+    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    return proc.stdout, set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def added_by_kmenv(*argv: str) -> tuple[str, set[str]]:
+    """stdout of ``kmenv ARGV`` run through the console script's entry point, and the modules it added."""
+    _, bare = modules_of("")
+    out, loaded = modules_of(f"code = __import__('kmenv.cli').cli.main({list(argv)!r})\nassert code == 0, code")
+    return out, loaded - bare
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_ON_THE_FAST_PATH))
+
+
+def test_the_no_op_install_imports_nothing_it_does_not_need(example: Path, kmenv: Runner) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    for argv in (("-C", str(example), "install"), ("sync", "-q", "--project", str(example))):
+        out, added = added_by_kmenv(*argv)
+        assert out.strip() == ("" if "-q" in argv else NOTHING_TO_DO)
+        assert heavy(added) == [], argv
+        assert "kmenv.cli.app" not in added and "pathlib" not in added, argv
+
+
+def test_the_version_imports_nothing_it_does_not_need() -> None:
+    out, added = added_by_kmenv("--version")
+    assert out.strip() == f"kmenv {__version__}"
+    assert heavy(added) == [] and "pathlib" not in added
+    assert sorted(m for m in added if m.startswith("kmenv")) == [
+        "kmenv",
+        "kmenv._version",
+        "kmenv.cli",
+        "kmenv.cli.fast",
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["install"],
+        ["sync"],
+        ["-q", "install"],
+        ["install", "--quiet"],
+        ["-C", "DIR", "install", "-v", "--no-color", "--offline"],
+        ["--project=DIR", "sync", "--locked"],
+        ["install", "--project", "DIR", "--frozen"],
+        ["--cache-dir", "C", "install", "--cache-dir=C"],
+    ],
+)
+def test_plain_install_shapes_are_answered_early(argv: list[str]) -> None:
+    assert fast._install_shape(argv) is not None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["lock"],
+        ["install", "--json"],
+        ["install", "--link-mode", "copy"],
+        ["install", "--locked", "--frozen"],
+        ["--locked", "install"],
+        ["install", "install"],
+        ["-qv", "install"],
+        ["--qui", "install"],
+        ["-C", "A", "install", "-C", "B"],
+        ["-C", "-q", "install"],
+        ["-C", "", "install"],
+        ["install", "-C"],
+        ["-C=DIR", "install"],
+        ["install", "--help"],
+        ["install", "--", "x"],
+        ["-q", "--version"],
+    ],
+)
+def test_every_other_shape_is_left_to_argparse(argv: list[str]) -> None:
+    assert fast._install_shape(argv) is None
+
+
+def test_the_early_answer_is_the_full_paths_answer(
+    example: Path, kmenv: Runner, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    for argv in (["-C", str(example), "install"], ["-C", str(example), "-q", "sync"], ["--version"]):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:  # argparse exits for --version
+            code = app.run(argv)
+            raise SystemExit(code)
+        full = capsys.readouterr().out
+        assert exited.value.code == 0
+        with monkeypatch.context() as patch:
+            patch.setattr(app, "build_parser", lambda: pytest.fail("the parser was built"))
+            assert entry_point(argv) == 0
+        assert capsys.readouterr().out == full
+
+
+def test_a_shape_the_early_answer_leaves_alone_still_gets_the_no_op(example: Path, kmenv: Runner) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    result = kmenv("--proj", example, "install")  # an abbreviation argparse accepts
+    assert result.code == 0 and "nothing to do" in result.out, result.err
+
+
+def test_no_project_found_early_still_gets_the_full_paths_error(tmp_path: Path, kmenv: Runner) -> None:
+    result = kmenv("-C", tmp_path, "install")
+    assert result.code == 2 and "no kmodels.yaml" in result.err
