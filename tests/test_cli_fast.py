@@ -144,3 +144,16 @@ def test_a_shape_the_early_answer_leaves_alone_still_gets_the_no_op(example: Pat
 def test_no_project_found_early_still_gets_the_full_paths_error(tmp_path: Path, kmenv: Runner) -> None:
     result = kmenv("-C", tmp_path, "install")
     assert result.code == 2 and "no kmodels.yaml" in result.err
+
+
+@pytest.mark.parametrize("builtin", [True, False])
+def test_the_fast_paths_sha256_is_hashlibs(builtin: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from kmenv.environment.fastpath import sha256_hex
+
+    if not builtin:  # an interpreter built without its own sha256: hashlib's is used
+        monkeypatch.setitem(sys.modules, "_sha2", None)
+        monkeypatch.setitem(sys.modules, "_sha256", None)
+    for data in (b"", b"version: 1\n", bytes(range(256)) * 1000):
+        assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
