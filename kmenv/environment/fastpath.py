@@ -24,16 +24,24 @@ from kmenv.environment.layout import (
     InstallState,
     read_install_state,
 )
+from kmenv.spec.limits import MAX_SPEC_BYTES
 
 __all__ = ["digest_file", "up_to_date"]
 
 
-def digest_file(path: Path, seen: dict[Path, bytes | None] | None = None) -> str | None:
-    """sha256 of a file's bytes, or None when it does not exist; the bytes (None: absent) go into ``seen``."""
+def digest_file(path: Path, seen: dict[Path, bytes | None] | None = None, *, limit: int | None = None) -> str | None:
+    """sha256 of a file's bytes, or None when it does not exist; the bytes (None: absent) go into ``seen``.
+
+    A file past ``limit`` bytes (read no further) matches no digest and is left out of ``seen``, for the full path
+    to read and refuse.
+    """
     try:
-        data: bytes | None = path.read_bytes()
+        with path.open("rb") as file:
+            data: bytes | None = file.read() if limit is None else file.read(limit + 1)
     except FileNotFoundError:
         data = None
+    if limit is not None and data is not None and len(data) > limit:
+        return ""
     if seen is not None:
         seen[path] = data
     return None if data is None else hashlib.sha256(data).hexdigest()
@@ -60,7 +68,7 @@ def up_to_date(project_dir: Path, *, seen: dict[Path, bytes | None] | None = Non
         return None
     if not (env / "generations" / str(generation)).is_dir():
         return None
-    if state.spec_sha256 != digest_file(project_dir / SPEC_FILENAME, seen):
+    if state.spec_sha256 != digest_file(project_dir / SPEC_FILENAME, seen, limit=MAX_SPEC_BYTES):
         return None
     if state.lock_sha256 != digest_file(project_dir / LOCK_FILENAME, seen):
         return None
