@@ -4,7 +4,8 @@ ruamel.yaml composes nodes recursively and shares an anchored node between its a
 until something walks the tree expanded (the constructor, :func:`~kmenv.spec._problems.plain`, pydantic) and never
 finishes. :class:`BoundedComposer` counts as it goes and stops at the first node past a bound of
 :mod:`kmenv.spec.limits` (depth, scalar length, digits of a number, nodes added by aliases), and refuses what has no
-meaning in kmodels.yaml (merge keys, an alias inside its own anchor), raising :class:`BoundExceeded` with the place.
+meaning in kmodels.yaml (merge keys, keys that are lists or mappings, tags beyond the core schema, an alias inside
+its own anchor), raising :class:`BoundExceeded` with the place.
 Pure: text in, nodes out.
 """
 
@@ -24,6 +25,8 @@ __all__ = ["BoundExceeded", "BoundedComposer", "bounded_yaml"]
 
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: The explicit tags with a meaning in kmodels.yaml; others (!!omap, !!set, !!binary, !!python/..., !local) are refused.
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq"))
 
 
 class BoundExceeded(Exception):
@@ -60,9 +63,23 @@ class BoundedComposer(Composer):
                 "kmodels.yaml nests a few levels; check for unclosed brackets or runaway indentation",
                 event.start_mark,
             )
+        tag = getattr(event, "ctag", None)
+        if tag is not None and str(tag) not in _PLAIN_TAGS and str(tag) != "!":
+            raise BoundExceeded(
+                f"the tag {str(tag).replace('tag:yaml.org,2002:', '!!')!r} has no meaning in kmodels.yaml",
+                "remove the tag; write the value as plain text, a list or a mapping",
+                event.start_mark,
+            )
+        is_key = isinstance(parent, MappingNode) and index is None
         node = super().compose_node(parent, index)
+        if is_key and not isinstance(node, ScalarNode):
+            raise BoundExceeded(
+                "a key must be text, not a list or a mapping",
+                "write the key as plain text before its colon",
+                node.start_mark,
+            )
         if isinstance(node, ScalarNode):
-            self._check_scalar(node, is_key=isinstance(parent, MappingNode) and index is None)
+            self._check_scalar(node, is_key=is_key)
             size = 1
         elif isinstance(node, SequenceNode):
             size = 1 + sum(self._sizes[id(item)] for item in node.value)
