@@ -36,6 +36,7 @@ __all__ = [
     "EXIT_POLICY",
     "EXIT_REGISTRY",
     "EXIT_USAGE",
+    "MAX_PROBLEMS_SHOWN",
     "HandleError",
     "IntegrityError",
     "Interrupted",
@@ -65,6 +66,10 @@ EXIT_POLICY = 4
 EXIT_REGISTRY = 5
 EXIT_INTEGRITY = 6
 EXIT_INTERRUPTED = 130
+
+#: How many located problems an error lists under its headline; the rest are counted, so a file with thousands
+#: of problems prints a screenful, not megabytes.
+MAX_PROBLEMS_SHOWN = 50
 
 
 class KmenvError(Exception):
@@ -158,8 +163,15 @@ class LocatedProblemsError(UsageError):
         return first.render(with_hint=False), first.hint
 
     def details(self) -> list[str]:
-        """Every problem, one line each, for the CLI to print under the headline."""
-        return [p.render() for p in self.problems] if len(self.problems) > 1 else []
+        """The problems, one line each, for the CLI to print under the headline: the first
+        :data:`MAX_PROBLEMS_SHOWN`, then how many more there are (``problems`` keeps them all)."""
+        if len(self.problems) < 2:
+            return []
+        lines = [p.render() for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        if more > 0:
+            lines.append(f"... and {more} more problem{'s' if more > 1 else ''} (fix these and run again to see them)")
+        return lines
 
 
 class SpecError(LocatedProblemsError):

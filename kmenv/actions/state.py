@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.environment.layout import LOCK_FILENAME, ProjectPaths
-from kmenv.environment.project_files import read_project_file
+from kmenv.environment.project_files import read_project_file, read_spec_bytes
 from kmenv.errors import LockfileError, ProjectNotFoundError, UsageError
 from kmenv.fs.atomic import write_atomic
 
@@ -59,8 +59,8 @@ class ProjectState(ProjectPaths):
     # kmodels.yaml -----------------------------------------------------------------------------
     @cached_property
     def spec_bytes(self) -> bytes | None:
-        """The declaration's bytes; None when there is no kmodels.yaml."""
-        return read_project_file(self.spec_path)
+        """The declaration's bytes; None when there is no kmodels.yaml. A file past the size cap is a SpecError."""
+        return read_spec_bytes(self.spec_path)
 
     @property
     def spec_sha256(self) -> str | None:

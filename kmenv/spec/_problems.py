@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from kmenv.errors import HandleError, Problem, SpecError
+from kmenv.spec._bounded import BoundExceeded, bounded_yaml
+from kmenv.spec._located import clipped, located, too_large
 from kmenv.values.handles import Handle
 
 __all__ = [
@@ -46,21 +48,34 @@ Finding = tuple[Loc, str, str | None]
 
 
 def read_yaml(text: str, filename: str) -> tuple[Any, list[Problem]]:
-    """The round-trip document (it keeps positions) and a problem per duplicate key; syntax errors raise."""
-    yaml = YAML(typ="rt")
+    """The round-trip document (it keeps positions) and a problem per duplicate key; syntax errors raise.
+
+    The bounds of :mod:`kmenv.spec.limits` hold throughout: a file past them is one located problem, never a hang.
+    """
+    oversized = too_large(text, filename)
+    if oversized is not None:
+        raise oversized
     try:
-        return yaml.load(text), []
-    except DuplicateKeyError:
-        duplicates = [Problem(filename, *d) for d in _duplicate_keys(yaml.compose(text), ())]
-        yaml = YAML(typ="rt")
-        yaml.allow_duplicate_keys = True
-        return yaml.load(text), duplicates
+        try:
+            return bounded_yaml().load(text), []
+        except DuplicateKeyError:
+            duplicates = [Problem(filename, *d) for d in _duplicate_keys(bounded_yaml().compose(text), ())]
+            return bounded_yaml(allow_duplicate_keys=True).load(text), duplicates
+    except BoundExceeded as exc:
+        raise located(text, exc.mark.index, filename, exc.message, exc.hint) from None
+    except ReaderError as exc:
+        character = exc.character if isinstance(exc.character, int) else 0
+        message = f"the character U+{character:04X} has no place in a YAML file"
+        hint = "remove it; kmodels.yaml is plain text (was a binary file saved under this name?)"
+        raise located(text, exc.position, filename, message, hint) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"invalid YAML: {exc.problem or exc.context}"
         hint = "check the indentation, colons and quotes here"
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        raise SpecError([Problem(filename, "", message, hint, line=line, column=column)]) from None
+        raise SpecError([clipped(Problem(filename, "", message, hint, line=line, column=column))]) from None
+    except YAMLError as exc:  # any other complaint of the parser: still a problem with the file, not a crash
+        raise SpecError([clipped(Problem(filename, "", f"invalid YAML: {exc}", None))]) from None
 
 
 def _duplicate_keys(node: Node, path: tuple[str | int, ...]) -> Iterator[tuple[str, str, str, int, int]]:

@@ -45,6 +45,7 @@ from kmenv.spec._fields import (
     check_pin_agrees,
     invalid,
 )
+from kmenv.spec._located import clipped, too_large
 from kmenv.spec._problems import (
     Placer,
     cross_references,
@@ -273,7 +274,13 @@ def _declare(name: str, declaration: str | ModelSpec, default_registry: str) -> 
 
 
 def decode_spec(data: bytes, filename: str = "kmodels.yaml") -> str:
-    """The text of kmodels.yaml's bytes (UTF-8, a byte-order mark allowed); a located SpecError when not UTF-8."""
+    """The text of kmodels.yaml's bytes (UTF-8, a byte-order mark allowed); a located SpecError when not UTF-8.
+
+    Bytes past :data:`~kmenv.spec.limits.MAX_SPEC_BYTES` are refused before they are decoded.
+    """
+    oversized = too_large(data, filename)
+    if oversized is not None:
+        raise oversized
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -294,7 +301,7 @@ def parse_spec(text: str, filename: str = "kmodels.yaml") -> ProjectSpec:
     place = Placer(filename, root)
     version_findings, readable = format_version_findings(root, FORMAT_VERSION)
     if not readable:
-        raise SpecError([place(*finding) for finding in version_findings])
+        raise SpecError([clipped(place(*finding)) for finding in version_findings])
     problems = [*duplicates, *(place(*f) for f in (*version_findings, *lossy_numbers(root, text)))]
     spec: ProjectSpec | None = None
     try:
@@ -304,7 +311,7 @@ def parse_spec(text: str, filename: str = "kmodels.yaml") -> ProjectSpec:
         problems += [place(*explain(error, _schema)) for error in errors]
     problems += [place(*finding) for finding in cross_references(root)]
     if problems or spec is None:
-        unique = dict.fromkeys(problems)
+        unique = dict.fromkeys(clipped(problem) for problem in problems)
         raise SpecError(sorted(unique, key=lambda p: (p.line or 0, p.column or 0, p.key, p.message)))
     return spec
 

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kmenv.errors import NotInstalledError, SpecError, UsageError
+from kmenv.spec._bounded import bounded_yaml
 from kmenv.spec.document import parse_spec
 from kmenv.values.handles import Handle
 
@@ -264,7 +265,7 @@ def _checked(edited: str, name: str, filename: str, action: str) -> str:
 
 def _root(text: str) -> MappingNode:
     """The document's node tree: unlike loaded data, every node knows its start and end in the text."""
-    node = YAML(typ="rt").compose(text)
+    node = bounded_yaml().compose(text)
     assert isinstance(node, MappingNode), "parse_spec has checked the document"
     return node
 
