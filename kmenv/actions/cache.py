@@ -54,7 +54,8 @@ class BlobUse:
 
 
 def _uses(snapshot: CacheSnapshot) -> dict[str, set[str]]:
-    """sha256 → ``"<environment>: <model/path> (generation 1, 3)"`` for every kept generation using it."""
+    """sha256 → ``"<environment>: <model/path> (generation 1, 3)"`` for every kept generation using it,
+    and ``"<folder>: <path> (download)"`` for every download folder still there."""
     found: dict[str, dict[str, set[int]]] = {}
     for env in snapshot.environments:
         if not env.exists:
@@ -71,6 +72,10 @@ def _uses(snapshot: CacheSnapshot) -> dict[str, set[str]]:
         for place, numbers in places.items():
             word = "generation" if len(numbers) == 1 else "generations"
             uses.setdefault(sha, set()).add(f"{place} ({word} {', '.join(map(str, sorted(numbers)))})")
+    for download in snapshot.downloads:
+        if download.exists:
+            for path, sha in download.root.files.items():
+                uses.setdefault(sha, set()).add(f"{download.root.folder}: {path} (download)")
     return uses
 
 

@@ -2,7 +2,9 @@
 
 The bytes go through the same verified store the installer fills (checked against Kaggle's md5,
 recorded by sha256), so a download already made is not repeated and a half-written file never
-appears under its final name. Handles are read and folders named as :mod:`kmenv.actions.discovery`
+appears under its final name. Each folder written is recorded as a GC root
+(:func:`kmenv.store.roots.record_download`), so ``kmenv gc`` keeps its blobs until the folder is
+deleted. Handles are read and folders named as :mod:`kmenv.actions.discovery`
 shows them (``kmenv show`` prints the folder this writes).
 """
 
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmenv.actions.discovery import default_download_dir, full_handle
 from kmenv.errors import UsageError
+from kmenv.store.roots import record_download
 from kmenv.values.candidates import FileEntry
 from kmenv.values.handles import Handle
 
@@ -91,7 +94,8 @@ def download_models(
     """Download each ``owner/model/framework/variation[/version]`` into ``path/<owner>/<model>/<fw>/<var>/<version>/``.
 
     Bytes go through the store (verified against Kaggle's md5 and recorded by sha256), then are
-    copied out; a file is written under its final name only when complete. ``on_start`` hears of
+    copied out; a file is written under its final name only when complete. Each version's folder is
+    recorded as a GC root once its files are in place. ``on_start`` hears of
     each version as its download begins.
     """
     from kmenv.fetch import FetchJob, fetch_all
@@ -121,5 +125,6 @@ def download_models(
             if not target.resolve().is_relative_to(folder.resolve()):
                 raise UsageError(f"{entry.path!r} would land outside {folder}", hint="report the model to its owner")
             _place(store.blob_path(entry.sha256), target)
+        record_download(store.root, folder, {entry.path: entry.sha256 for entry in entries})
         results.append(DownloadedModel(versioned, folder, tuple(entries), fetched))
     return results

@@ -1,10 +1,11 @@
 """Executing a gc plan so that an interrupted run leaves every kept generation with all its blobs.
 
 References go before what they reference (:data:`~kmenv.store.gc_plan.ORDER`): old generations, then
-roots, then digest-index entries, then blobs, then partial downloads and old metadata. Just before the
-first blob goes the roots are read again, so a generation recorded since the plan was made (an install
-ran meanwhile) keeps its blobs. The store sits below the environment layer, so generations are removed
-through the folders ``open_environment`` opens.
+roots (of environments, then of download folders), then digest-index entries, then blobs, then partial
+downloads and old metadata. Just before the first blob goes the roots are read again, so a generation
+recorded since the plan was made (an install ran meanwhile) keeps its blobs, and so does a download
+recorded meanwhile. The store sits below the environment layer, so generations are removed through the
+folders ``open_environment`` opens.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Protocol
 
 from kmenv.errors import UsageError
 from kmenv.store.gc_plan import Deletion, GcPlan
-from kmenv.store.roots import forget_generations, read_roots
+from kmenv.store.roots import forget_generations, read_download_roots, read_roots
 
 __all__ = ["EnvironmentRemover", "GcResult", "execute_plan", "remove_tree"]
 
@@ -53,7 +54,7 @@ def execute_plan(
     deleted = freed = 0
     skipped: list[str] = []
     roots = {r.environment: r for r in read_roots(cache)}
-    protected: set[str] | None = None  # read again just before the first blob goes
+    protected: dict[str, str] | None = None  # read again just before the first blob goes
     for item in plan.deletions:
         if item.kind == "generation" and item.environment is not None and item.generation is not None:
             env = open_environment(item.environment)
@@ -67,12 +68,18 @@ def execute_plan(
                 skipped.append(f"{item.path}: the environment is back")
                 continue
             item.path.unlink(missing_ok=True)
+        elif item.kind == "download":
+            if item.environment is not None and item.environment.is_dir():
+                skipped.append(f"{item.path}: the download folder is back")
+                continue
+            item.path.unlink(missing_ok=True)
         else:
             if item.kind == "blob":
                 if protected is None:
                     protected = _still_protected(cache, plan)
-                if item.path.name in protected or "*" in protected:
-                    skipped.append(f"{item.path}: an install started using it")
+                why = protected.get(item.path.name) or protected.get("*")
+                if why is not None:
+                    skipped.append(f"{item.path}: {why}")
                     continue
             try:
                 item.path.unlink()
@@ -90,14 +97,21 @@ def execute_plan(
     return GcResult(deleted, freed, tuple(skipped))
 
 
-def _still_protected(cache: Path, plan: GcPlan) -> set[str]:
-    """Blobs of generations recorded since the plan was made (an install ran meanwhile): they must stay."""
-    protected: set[str] = set()
+def _still_protected(cache: Path, plan: GcPlan) -> dict[str, str]:
+    """Blobs recorded since the plan was made (an install or a download ran meanwhile) → why they must stay.
+
+    ``"*"`` stands for every blob: an unreadable root appeared since the plan.
+    """
+    protected: dict[str, str] = {}
+    for download in read_download_roots(cache):  # those of vanished folders were deleted above
+        if download.damaged:
+            return {"*": "an unreadable download root appeared"}
+        protected |= dict.fromkeys(download.blobs(), "a download folder uses it")
     for root in read_roots(cache):
         if root.damaged:
-            return {"*"}  # an unreadable root appeared since the plan: delete no blob
+            return {"*": "an unreadable root appeared"}  # delete no blob
         known = set(plan.seen.get(str(root.environment), ()))
-        protected |= root.blobs(set(root.generations) - known)
+        protected |= dict.fromkeys(root.blobs(set(root.generations) - known), "an install started using it")
     return protected
 
 

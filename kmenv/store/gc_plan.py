@@ -6,8 +6,10 @@ into a frozen :class:`GcPlan`, which :mod:`kmenv.store.gc_delete` executes. Bein
 and reads the store's roots.
 
 A blob is protected when a kept generation of a live environment (see
-:mod:`kmenv.store.roots`) uses it, when it was written or linked within ``grace``
-seconds (an install may be about to record it), or when any root is unreadable.
+:mod:`kmenv.store.roots`) uses it, when a file of a ``kmenv download`` folder that still exists was
+copied from it, when it was written or linked within ``grace`` seconds (an install may be about to
+record it), or when any root is unreadable. The last two hold back blobs nothing uses; the plan says
+how many and why (:attr:`GcPlan.held_back`), so ``cache info`` can say it too.
 Deletions are listed in :data:`ORDER`: references before what they reference.
 """
 
@@ -19,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmenv.errors import UsageError
-from kmenv.store.roots import Root
+from kmenv.store.roots import DownloadRoot, Root
 
 __all__ = [
+    "GRACE",
+    "UNREADABLE_ROOT",
     "BlobFile",
     "CacheSnapshot",
     "Deletion",
+    "DownloadSnapshot",
     "EnvironmentSnapshot",
     "GcOptions",
     "GcPlan",
@@ -36,8 +41,11 @@ __all__ = [
 DAY = 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": DAY, "s": 1.0, "m": 60.0, "h": 3600.0, "d": DAY, "w": 7 * DAY}
+#: Why an unused blob stays: changed within the grace period, or some root cannot be read.
+GRACE = "grace"
+UNREADABLE_ROOT = "unreadable_root"
 #: Order of execution: references before what they reference.
-ORDER = ("generation", "root", "index", "blob", "partial", "metadata")
+ORDER = ("generation", "root", "download", "index", "blob", "partial", "metadata")
 
 
 def parse_duration(text: str) -> float:
@@ -94,6 +102,14 @@ class EnvironmentSnapshot:
 
 
 @dataclass(frozen=True)
+class DownloadSnapshot:
+    """One folder written by ``kmenv download``, as found on disk: ``exists`` is whether it is still there."""
+
+    root: DownloadRoot
+    exists: bool
+
+
+@dataclass(frozen=True)
 class CacheSnapshot:
     """Everything gc needs to decide, read at ``now``."""
 
@@ -102,6 +118,7 @@ class CacheSnapshot:
     blobs: tuple[BlobFile, ...]
     loose: tuple[LooseFile, ...]
     environments: tuple[EnvironmentSnapshot, ...]
+    downloads: tuple[DownloadSnapshot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,8 @@ class GcPlan:
     warnings: tuple[str, ...] = ()
     #: environment → the generations its root listed when planning; any others appear later and are protected.
     seen: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    #: blobs nothing uses that still stay, by reason (:data:`GRACE` or :data:`UNREADABLE_ROOT`) → (count, bytes).
+    held_back: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def total_bytes(self) -> int:
@@ -173,6 +192,7 @@ class GcPlan:
             ],
             "kept_generations": {env: list(gens) for env, gens in self.kept.items()},
             "warnings": list(self.warnings),
+            "held_back": {k: {"count": c, "bytes": b} for k, (c, b) in self.held_back.items()},
         }
 
 
@@ -230,16 +250,30 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
             protected |= root.blobs(keep)
             for number in keep:
                 protected |= env.unrecorded.get(number, frozenset())
+    for download in snapshot.downloads:
+        dl = download.root
+        if dl.damaged:
+            protect_everything = True
+            warnings.append(f"cannot read {dl.file}: no blob is deleted (delete that file if it is garbage)")
+        elif not download.exists:
+            deletions.append(
+                Deletion("download", dl.file, 0, f"download folder {dl.folder} no longer exists", dl.folder)
+            )
+        else:
+            protected |= dl.blobs()
     doomed: set[str] = set()
     present = {b.sha256 for b in snapshot.blobs}
-    if not protect_everything:
-        for blob in snapshot.blobs:
-            if blob.sha256 in protected:
-                continue
-            if now - blob.changed < options.grace:
-                continue
-            doomed.add(blob.sha256)
-            deletions.append(Deletion("blob", blob.path, blob.size, "no kept generation uses it"))
+    held: dict[str, tuple[int, int]] = {}
+    for blob in snapshot.blobs:
+        if blob.sha256 in protected:
+            continue
+        reason = UNREADABLE_ROOT if protect_everything else GRACE if now - blob.changed < options.grace else None
+        if reason is not None:
+            count, size = held.get(reason, (0, 0))
+            held[reason] = (count + 1, size + blob.size)
+            continue
+        doomed.add(blob.sha256)
+        deletions.append(Deletion("blob", blob.path, blob.size, "no kept generation or download uses it"))
     for item in snapshot.loose:
         if item.kind == "index" and (item.points_to not in present or item.points_to in doomed):
             deletions.append(Deletion("index", item.path, item.size, "its blob is gone"))
@@ -255,7 +289,7 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
             if now - item.modified > age:
                 deletions.append(Deletion("metadata", item.path, item.size, f"cached {_days(now - item.modified)} ago"))
     deletions.sort(key=lambda d: (ORDER.index(d.kind), str(d.path)))
-    return GcPlan(tuple(deletions), kept, tuple(warnings), seen)
+    return GcPlan(tuple(deletions), kept, tuple(warnings), seen, held)
 
 
 def _days(seconds: float) -> str:

@@ -1,7 +1,8 @@
 """Reading the cache for gc: blobs, partial downloads, cached registry answers, index entries, and environments.
 
 Nothing is changed; the result is a :class:`~kmenv.store.gc_plan.CacheSnapshot` for
-:func:`~kmenv.store.gc_plan.plan_gc` to decide on. The environments are the ones the cache's roots name.
+:func:`~kmenv.store.gc_plan.plan_gc` to decide on. The environments are the ones the cache's roots name;
+the download folders are the ones its download roots name (only whether each is still there is read).
 The store sits below the environment layer and cannot open an environment folder itself, so the caller
 hands in ``open_environment`` (the gc use case passes the composition root's opener).
 """
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Protocol
 
 from kmenv.store.digests import is_sha256
-from kmenv.store.gc_plan import BlobFile, CacheSnapshot, EnvironmentSnapshot, LooseFile
+from kmenv.store.gc_plan import BlobFile, CacheSnapshot, DownloadSnapshot, EnvironmentSnapshot, LooseFile
 from kmenv.store.partials import pid_alive
-from kmenv.store.roots import Root, read_roots
+from kmenv.store.roots import Root, read_download_roots, read_roots
 
 __all__ = ["EnvironmentReader", "scan_cache"]
 
@@ -126,10 +127,12 @@ def scan_cache(
     environments = tuple(
         _read_environment(root, open_environment, last_use or {}, by_inode) for root in read_roots(cache)
     )
+    downloads = tuple(DownloadSnapshot(r, not r.damaged and r.folder.is_dir()) for r in read_download_roots(cache))
     return CacheSnapshot(
         cache,
         time.time() if now is None else now,
         tuple(sorted(blobs, key=lambda b: b.sha256)),
         tuple(loose),
         environments,
+        downloads,
     )

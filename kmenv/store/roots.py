@@ -3,7 +3,12 @@
 The store cannot see which projects hard-link its blobs, so the installer writes one small file
 per environment, ``<cache>/roots/<sha256 of the environment path>.json``, after building a
 generation. ``kmenv gc`` protects every blob a kept generation of a live environment lists, and
-drops the roots of environments that no longer exist. Standard library only.
+drops the roots of environments that no longer exist.
+
+``kmenv download`` writes folders outside any environment from the same blobs, so it records one
+file per download folder, ``<cache>/roots/downloads/<sha256 of the folder path>.json``, naming the
+files it placed and their sha256. gc protects those blobs while the folder exists and drops the
+record once it is gone. Standard library only.
 """
 
 from __future__ import annotations
@@ -17,7 +22,18 @@ from pathlib import Path
 
 from kmenv.fs.atomic import write_atomic
 
-__all__ = ["ROOT_FORMAT", "Root", "forget_generations", "read_roots", "record_generation", "root_file"]
+__all__ = [
+    "ROOT_FORMAT",
+    "DownloadRoot",
+    "Root",
+    "download_root_file",
+    "forget_generations",
+    "read_download_roots",
+    "read_roots",
+    "record_download",
+    "record_generation",
+    "root_file",
+]
 
 ROOT_FORMAT = 1
 
@@ -106,3 +122,64 @@ def forget_generations(root: Root, generations: Iterable[int]) -> None:
         return
     kept = {n: g for n, g in current.generations.items() if n not in gone}
     _save(Root(current.file, current.environment, kept, current.updated))
+
+
+@dataclass(frozen=True)
+class DownloadRoot:
+    """One folder ``kmenv download`` wrote, as the cache knows it.
+
+    ``file``: the root file; ``folder``: the absolute folder path (as recorded); ``files``: the path
+    of each file placed there (relative, ``/``-separated) → its sha256; ``updated``: UNIX time of the
+    last download into it; ``damaged``: the file could not be read (gc then deletes no blob).
+    """
+
+    file: Path
+    folder: Path
+    files: Mapping[str, str]
+    updated: float
+    damaged: bool = False
+
+    def blobs(self) -> set[str]:
+        """The sha256 of every blob the folder's files were copied from."""
+        return set(self.files.values())
+
+
+def download_root_file(cache: Path, folder: Path) -> Path:
+    """Where the root of the download folder ``folder`` lives in ``cache``."""
+    key = hashlib.sha256(str(Path(folder).absolute()).encode("utf-8")).hexdigest()
+    return Path(cache) / "roots" / "downloads" / f"{key}.json"
+
+
+def _load_download(file: Path) -> DownloadRoot:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        files = {str(path): str(sha) for path, sha in data["files"].items()}
+        return DownloadRoot(file, Path(data["folder"]), files, float(data.get("updated", 0.0)))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return DownloadRoot(file, Path(), {}, 0.0, damaged=True)
+
+
+def record_download(cache: Path, folder: Path, files: Mapping[str, str]) -> None:
+    """Record that ``folder`` holds ``files`` (``{"path/in/folder": sha256}``), added to what it held before.
+
+    Earlier downloads into the same folder (``--file`` one file, then another) stay recorded; the write
+    is atomic.
+    """
+    folder = Path(folder).absolute()
+    file = download_root_file(cache, folder)
+    old = _load_download(file) if file.exists() else None
+    merged = dict(old.files) if old is not None and not old.damaged else {}
+    merged.update(files)
+    data = {"format": ROOT_FORMAT, "folder": str(folder), "updated": time.time(), "files": dict(sorted(merged.items()))}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(file, json.dumps(data, indent=1, sort_keys=True) + "\n")  # gc trusts it: durable
+
+
+def read_download_roots(cache: Path) -> list[DownloadRoot]:
+    """Every download root in the cache, sorted by folder path (damaged ones included, flagged)."""
+    folder = Path(cache) / "roots" / "downloads"
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    except FileNotFoundError:
+        return []
+    return sorted((_load_download(f) for f in files), key=lambda r: (str(r.folder), str(r.file)))

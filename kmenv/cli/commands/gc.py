@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 _LABELS = {
     "generation": "old generations",
     "root": "records of deleted environments",
+    "download": "records of deleted downloads",
     "index": "digest index entries",
     "blob": "unreferenced blobs",
     "partial": "stale partial downloads",
@@ -85,5 +86,5 @@ def show_plan(ui: UI, plan: GcPlan, *, dry_run: bool) -> None:
     for kind, (count, size) in plan.by_kind().items():
         ui.line(f"  {count:>6} {_LABELS[kind]:<32} {format_size(size):>10}")
         for item in plan.deletions:
-            if item.kind == kind and (kind in ("generation", "root") or ui.verbose):
+            if item.kind == kind and (kind in ("generation", "root", "download") or ui.verbose):
                 ui.line(f"         {item.path}  ({item.reason})")
