@@ -73,3 +73,54 @@ def test_clean_empties_the_store_and_installed_files_survive(
     assert kmenv("-C", installed, "validate").code == 0, "hard links keep the files"
     installed.joinpath("kmodels.yaml").touch()
     assert kmenv("-C", installed, "install").code == 0
+
+
+def _two_unreferenced(installed: Path, kmenv: Runner) -> None:
+    spec = installed / "kmodels.yaml"
+    spec.write_text(spec.read_text().replace("logistic-regression@>=1,<3", "logistic-regression@<2"))
+    assert kmenv("-C", installed, "install").code == 0
+    (installed / ".kmenv" / "generations" / "1").rename(installed / ".kmenv" / "generations" / ".1.del.tmp")
+
+
+def _pruned_blobs(kmenv: Runner) -> int:
+    plan = json.loads(kmenv("cache", "prune", "--dry-run", "--json").out)["plan"]
+    return int(plan["summary"].get("blob", {}).get("count", 0))
+
+
+def test_info_says_why_prune_keeps_unreferenced_blobs_in_their_grace_period(installed: Path, kmenv: Runner) -> None:
+    _two_unreferenced(installed, kmenv)
+    info = json.loads(kmenv("cache", "info", "--json").out)
+    assert info["unreferenced_blobs"] == 2
+    assert (info["prunable_blobs"], _pruned_blobs(kmenv)) == (0, 0)
+    assert info["held_back"] == {"grace": {"count": 2, "bytes": info["unreferenced_bytes"]}}
+    assert info["grace_seconds"] == 3600
+    text = kmenv("cache", "info").out.splitlines()
+    assert "    `cache prune` deletes 0 (0 B) and keeps:" in text
+    assert any(line.startswith("    2 (") and "within the last 1 hour (grace period" in line for line in text)
+
+
+def test_info_and_prune_agree_once_the_grace_period_is_over(
+    installed: Path, kmenv: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_unreferenced(installed, kmenv)
+    monkeypatch.setattr(gc_scan, "time", types.SimpleNamespace(time=lambda: time.time() + 7200))
+    info = json.loads(kmenv("cache", "info", "--json").out)
+    assert info["unreferenced_blobs"] == info["prunable_blobs"] == _pruned_blobs(kmenv) == 2
+    assert info["held_back"] == {}
+    assert not any("cache prune" in line for line in kmenv("cache", "info").out.splitlines())
+
+
+def test_info_names_the_unreadable_root_that_stops_prune(
+    installed: Path, kmenv: Runner, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_unreferenced(installed, kmenv)
+    monkeypatch.setattr(gc_scan, "time", types.SimpleNamespace(time=lambda: time.time() + 7200))
+    garbage = isolated_dirs / "cache" / "roots" / "downloads" / "broken.json"
+    garbage.parent.mkdir(parents=True)
+    garbage.write_text("{not json")
+    info = json.loads(kmenv("cache", "info", "--json").out)
+    assert (info["unreferenced_blobs"], info["prunable_blobs"], _pruned_blobs(kmenv)) == (2, 0, 0)
+    assert info["held_back"]["unreadable_root"]["count"] == 2
+    assert info["unreadable_roots"] == [str(garbage)]
+    text = kmenv("cache", "info").out
+    assert f"while a root cannot be read ({garbage}; delete it if it is garbage)" in text

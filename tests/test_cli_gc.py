@@ -19,6 +19,7 @@ from kmenv.store.gc_plan import (
     BlobFile,
     CacheSnapshot,
     Deletion,
+    DownloadSnapshot,
     EnvironmentSnapshot,
     GcOptions,
     GcPlan,
@@ -26,7 +27,7 @@ from kmenv.store.gc_plan import (
     parse_duration,
     plan_gc,
 )
-from kmenv.store.roots import Root, read_roots, record_generation
+from kmenv.store.roots import DownloadRoot, Root, read_roots, record_generation
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -131,6 +132,33 @@ def test_partials_metadata_and_index_entries() -> None:
         ("partial", f"{sha(9)}.part"),
         ("metadata", "old.json"),
     ]
+
+
+def download(name: str, blobs: list[int], *, exists: bool = True, damaged: bool = False) -> DownloadSnapshot:
+    files = {f"file{b}": sha(b) for b in blobs}
+    root = DownloadRoot(CACHE / "roots" / "downloads" / f"{name}.json", Path(f"/dl/{name}"), files, NOW, damaged)
+    return DownloadSnapshot(root, exists)
+
+
+def test_a_download_folder_protects_its_blobs_until_it_is_gone() -> None:
+    blobs = (blob(1), blob(2), blob(3))
+    downloads = (download("here", [1]), download("gone", [2], exists=False))
+    plan = plan_gc(CacheSnapshot(CACHE, NOW, blobs, (), (), downloads), GcOptions())
+    assert kinds(plan) == [("download", "gone.json"), ("blob", sha(2)), ("blob", sha(3))]
+    assert plan.deletions[0].reason == "download folder /dl/gone no longer exists"
+
+
+def test_an_unreadable_download_root_protects_every_blob_and_the_plan_says_so() -> None:
+    downloads = (download("bad", [], exists=False, damaged=True),)
+    plan = plan_gc(CacheSnapshot(CACHE, NOW, (blob(1), blob(2, age=60)), (), (), downloads), GcOptions())
+    assert plan.deletions == ()
+    assert "bad.json: no blob is deleted" in plan.warnings[0]
+    assert plan.to_dict()["held_back"] == {"unreadable_root": {"count": 2, "bytes": 300}}
+
+
+def test_the_plan_counts_blobs_held_back_by_the_grace_period() -> None:
+    plan = plan_gc(snapshot(blobs=(blob(1, age=60), blob(2, age=120), blob(3))), GcOptions(grace=3600))
+    assert plan.held_back == {"grace": (2, 300)}
 
 
 def test_prune_keeps_every_generation() -> None:

@@ -1,6 +1,7 @@
 """``kmenv cache info|list|clean``: what the store holds, who uses it, and emptying it.
 
-``prune`` is :mod:`kmenv.actions.gc` keeping every generation. ``clean`` empties the
+``prune`` is :mod:`kmenv.actions.gc` keeping every generation (:data:`PRUNE`); ``info`` counts what it
+would delete from the same plan, and why the other unreferenced blobs stay. ``clean`` empties the
 store but keeps the roots (the record of environments) and the lock files (another process may
 hold one right now); environments keep working, since their files are links or copies.
 """
@@ -10,13 +11,17 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmenv.store.gc_delete import remove_tree
-from kmenv.store.gc_plan import CacheSnapshot
+from kmenv.store.gc_plan import CacheSnapshot, GcOptions, plan_gc
 
-__all__ = ["CLEANED", "BlobUse", "CacheInfo", "cache_info", "clean_cache", "list_blobs", "plan_clean"]
+__all__ = ["CLEANED", "PRUNE", "BlobUse", "CacheInfo", "cache_info", "clean_cache", "list_blobs", "plan_clean"]
+
+#: What ``kmenv cache prune`` deletes: ``kmenv gc`` keeping every generation.
+PRUNE = GcOptions(keep=None)
 
 #: Folders ``clean`` empties; ``roots/`` and ``locks/`` stay.
 CLEANED = ("blobs", "partial", "tmp", "index", "http")
@@ -24,7 +29,13 @@ CLEANED = ("blobs", "partial", "tmp", "index", "http")
 
 @dataclass(frozen=True)
 class CacheInfo:
-    """Totals for ``kmenv cache info``; sizes in bytes."""
+    """Totals for ``kmenv cache info``; sizes in bytes.
+
+    ``prunable_*``: the unreferenced blobs ``cache prune`` would delete now; ``held_back``: the others,
+    by reason (``grace``: changed within ``grace_seconds``, an install may be about to record them;
+    ``unreadable_root``: a root in ``unreadable_roots`` cannot be read, so no blob is deleted) →
+    ``{"count", "bytes"}``. Unreferenced = prunable + held back.
+    """
 
     cache: Path
     blobs: int
@@ -39,9 +50,23 @@ class CacheInfo:
     unreferenced_blobs: int
     unreferenced_bytes: int
     free_bytes: int
+    prunable_blobs: int = 0
+    prunable_bytes: int = 0
+    held_back: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    grace_seconds: float = PRUNE.grace
+    unreadable_roots: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+        def plain(value: object) -> object:
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, tuple):
+                return list(value)
+            if isinstance(value, Mapping):
+                return {k: dict(v) if isinstance(v, Mapping) else v for k, v in value.items()}
+            return value
+
+        return {k: plain(v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -87,8 +112,15 @@ def list_blobs(snapshot: CacheSnapshot) -> list[BlobUse]:
 
 
 def cache_info(snapshot: CacheSnapshot) -> CacheInfo:
-    """Counts and sizes of everything in the cache (free space is read from the disk)."""
+    """Counts and sizes of everything in the cache (free space is read from the disk).
+
+    What prune would delete comes from the plan ``cache prune`` makes, so the two always agree.
+    """
     uses = _uses(snapshot)
+    plan = plan_gc(snapshot, PRUNE)
+    prunable = [d for d in plan.deletions if d.kind == "blob"]
+    damaged = [e.root.file for e in snapshot.environments if e.root.damaged]
+    damaged += [d.root.file for d in snapshot.downloads if d.root.damaged]
     loose = snapshot.loose
     unreferenced = [b for b in snapshot.blobs if b.sha256 not in uses]
     probe = snapshot.cache
@@ -108,6 +140,11 @@ def cache_info(snapshot: CacheSnapshot) -> CacheInfo:
         unreferenced_blobs=len(unreferenced),
         unreferenced_bytes=sum(b.size for b in unreferenced),
         free_bytes=shutil.disk_usage(probe).free,
+        prunable_blobs=len(prunable),
+        prunable_bytes=sum(d.size for d in prunable),
+        held_back={reason: {"count": c, "bytes": b} for reason, (c, b) in plan.held_back.items()},
+        grace_seconds=PRUNE.grace,
+        unreadable_roots=tuple(str(f) for f in sorted(damaged)),
     )
 
 

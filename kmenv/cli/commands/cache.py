@@ -9,6 +9,7 @@ from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
+    from kmenv.actions.cache import CacheInfo
     from kmenv.store.gc_plan import CacheSnapshot
 
 
@@ -51,6 +52,10 @@ def run_info(args: argparse.Namespace, ui: UI) -> int:
     ui.line(f"cache: {info.cache}")
     ui.line(f"  blobs:        {info.blobs} ({format_size(info.blob_bytes)})")
     ui.line(f"  unreferenced: {info.unreferenced_blobs} ({format_size(info.unreferenced_bytes)})")
+    if info.held_back:
+        ui.line(f"    `cache prune` deletes {info.prunable_blobs} ({format_size(info.prunable_bytes)}) and keeps:")
+        for reason, held in info.held_back.items():
+            ui.line(f"    {held['count']} ({format_size(held['bytes'])}) {_held_because(reason, info)}")
     ui.line(f"  partial:      {info.partials} ({format_size(info.partial_bytes)})")
     ui.line(f"  metadata:     {info.metadata} ({format_size(info.metadata_bytes)})")
     ui.line(f"  md5 index:    {info.index_entries} entries")
@@ -58,6 +63,17 @@ def run_info(args: argparse.Namespace, ui: UI) -> int:
     ui.line(f"  environments: {info.environments}{gone}")
     ui.line(f"  free space:   {format_size(info.free_bytes)}")
     return 0
+
+
+def _held_because(reason: str, info: CacheInfo) -> str:
+    from kmenv.store.gc_plan import GRACE
+
+    if reason == GRACE:
+        hours = info.grace_seconds / 3600
+        span = f"{hours:g} hour{'' if hours == 1 else 's'}" if hours >= 1 else f"{info.grace_seconds:g} s"
+        return f"changed within the last {span} (grace period: an install may be about to use them)"
+    roots = ", ".join(info.unreadable_roots)
+    return f"while a root cannot be read ({roots}; delete it if it is garbage)"
 
 
 def run_list(args: argparse.Namespace, ui: UI) -> int:
@@ -77,10 +93,10 @@ def run_list(args: argparse.Namespace, ui: UI) -> int:
 
 
 def run_prune(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.cache import PRUNE
     from kmenv.cli.commands.gc import run_plan
-    from kmenv.store.gc_plan import GcOptions
 
-    return run_plan(args, ui, GcOptions(keep=None))
+    return run_plan(args, ui, PRUNE)
 
 
 def run_clean(args: argparse.Namespace, ui: UI) -> int:
