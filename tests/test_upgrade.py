@@ -154,3 +154,29 @@ def test_json_after_applying_is_one_document(lab: Lab, kmenv: Runner) -> None:
     document = json.loads(result.out)
     assert (document["applied"], document["generation"]) == (True, 2)
     assert [(m["name"], m["old"], m["new"]) for m in document["moves"]] == [("vision", 1, 2)]
+
+
+def test_dry_run_writes_no_blob_file_or_ledger_event(lab: Lab, kmenv: Runner, isolated_dirs: Path) -> None:
+    publish_round_two(lab)
+    blobs = lambda: sorted(p.name for p in (isolated_dirs / "cache").rglob("blobs/sha256/*/*"))  # noqa: E731
+    files = lambda: {p: p.read_bytes() for p in sorted(lab.project.rglob("*")) if p.is_file()}  # noqa: E731
+    stored, before, events = blobs(), files(), len(read_events(project=lab.project))
+    result = kmenv("-C", lab.project, "upgrade", "--latest", "--dry-run")
+    assert result.code == 0, result.err
+    assert "Download " in result.out and "at most" not in result.out  # a static registry lists every sha256
+    assert (blobs(), files(), len(read_events(project=lab.project))) == (stored, before, events)
+    assert generation(lab) == "generations/1"
+
+
+def test_a_dry_run_plan_cannot_be_applied(lab: Lab) -> None:
+    from kmenv.actions.project import Runtime
+    from kmenv.actions.upgrade import apply_upgrade, plan_upgrade
+    from kmenv.errors import UsageError
+
+    publish_round_two(lab)
+    project = Runtime().project(lab.project)
+    plan = plan_upgrade(project, ["vision"], dry_run=True)
+    assert plan.dry_run and [(m.name, m.new) for m in plan.moves] == [("vision", 2)]
+    with pytest.raises(UsageError, match="dry-run"):
+        apply_upgrade(project, plan)
+    assert lab.versions()["vision"] == 1

@@ -4,6 +4,8 @@ Everything goes through :class:`~kmenv.registry.kaggle.KaggleRegistry`, so answe
 (``--offline`` works after one online run, ``--refresh`` bypasses the cache). Results are plain
 values with ``as_dict`` for ``--json``; the CLI only renders them. Fetching files into a folder is
 :mod:`kmenv.actions.download`, which reads handles and names folders as this module does.
+Search, card, version list and version diff are one responsibility: what a user reads about a
+model before depending on it, from metadata alone; no function here fetches a file's bytes.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ if TYPE_CHECKING:
     from kmenv.registry.kaggle.mapping import InstanceInfo, ModelInfo, RemoteFile
 
 __all__ = [
+    "COMPARISONS",
     "SORTS",
+    "FileComparison",
     "ModelCard",
     "SearchResult",
     "VersionDiff",
     "VersionRow",
+    "compare_file",
     "default_download_dir",
     "diff_versions",
     "fill_usage",
@@ -285,17 +290,48 @@ def list_versions(registry: KaggleRegistry, text: str) -> list[VersionRow]:
     return rows
 
 
+#: How two files of the same path were compared, strongest first.
+COMPARISONS = ("sha256", "md5", "size")
+
+
+@dataclass(frozen=True)
+class FileComparison:
+    """One path both versions have: its sizes, whether its content differs, and by what that was judged.
+
+    ``compared`` is ``"sha256"`` or ``"md5"`` when that digest is known for both sides, else ``"size"``
+    (then equal sizes only mean the content may be the same).
+    """
+
+    path: str
+    size_a: int
+    size_b: int
+    differs: bool
+    compared: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "size_a": self.size_a, "size_b": self.size_b, "compared": self.compared}
+
+
 @dataclass(frozen=True)
 class VersionDiff:
-    """Files added, removed and changed in size from version ``a`` to ``b``, and the licences of both."""
+    """Files added, removed, changed and unchanged from version ``a`` to ``b``, and the licences of both."""
 
     handle: Handle
     a: VersionRow
     b: VersionRow
     added: tuple[RemoteFile, ...]
     removed: tuple[RemoteFile, ...]
-    changed: tuple[tuple[str, int, int], ...]
-    unchanged: int
+    changed: tuple[FileComparison, ...]
+    same: tuple[FileComparison, ...]
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.same)
+
+    def compared(self) -> dict[str, int]:
+        """How many common files were compared by each means (``COMPARISONS``)."""
+        both = (*self.changed, *self.same)
+        return {how: sum(1 for f in both if f.compared == how) for how in COMPARISONS}
 
     @property
     def licence_changed(self) -> bool | None:
@@ -311,14 +347,39 @@ class VersionDiff:
             "b": self.b.as_dict(),
             "added": [{"path": f.path, "size": f.size} for f in self.added],
             "removed": [{"path": f.path, "size": f.size} for f in self.removed],
-            "changed": [{"path": p, "size_a": x, "size_b": y} for p, x, y in self.changed],
+            "changed": [f.as_dict() for f in self.changed],
             "unchanged": self.unchanged,
+            "unchanged_files": [{"path": f.path, "size": f.size_b, "compared": f.compared} for f in self.same],
+            "compared": self.compared(),
             "license_changed": self.licence_changed,
         }
 
 
+def _digests(registry: KaggleRegistry, handle: Handle, files: dict[str, RemoteFile]) -> dict[str, dict[str, str]]:
+    """The digests this machine learned for a version's files (by a lock or a download), where sizes still agree.
+
+    Kaggle's listing carries no digest; nothing is downloaded to learn one here.
+    """
+    learned = registry._learned(handle)  # the metadata cache's record; reading it costs no request
+    found: dict[str, dict[str, str]] = {}
+    for path, entry in learned.items():
+        remote = files.get(path)
+        if remote is not None and remote.size == entry.size:
+            found[path] = {"sha256": entry.sha256, **{k.lower(): v for k, v in entry.digests.items()}}
+    return found
+
+
+def compare_file(path: str, size_a: int, size_b: int, a: dict[str, str], b: dict[str, str]) -> FileComparison:
+    """Compare by the strongest digest both sides know (sha256, then md5), else by size. Pure."""
+    for how in COMPARISONS[:-1]:
+        if a.get(how) and b.get(how):
+            differs = size_a != size_b or a[how] != b[how]
+            return FileComparison(path, size_a, size_b, differs, how)
+    return FileComparison(path, size_a, size_b, size_a != size_b, "size")
+
+
 def diff_versions(registry: KaggleRegistry, text: str, a: int, b: int) -> VersionDiff:
-    """Compare two versions' file lists (paths and sizes; Kaggle publishes no per-file hash) and licences."""
+    """Compare two versions' file lists and licences; files by digest where this machine knows one, else by size."""
     from kmenv.errors import ModelNotFoundError
     from kmenv.registry.kaggle.mapping import version_licence
 
@@ -337,16 +398,18 @@ def diff_versions(registry: KaggleRegistry, text: str, a: int, b: int) -> Versio
     for n, files in ((a, files_a), (b, files_b)):
         licence, observed = version_licence(n, info, seen)
         rows.append(VersionRow(n, n == info.latest, len(files), sum(f.size for f in files.values()), licence, observed))
+    digests_a = _digests(registry, handle.with_version(a), files_a)
+    digests_b = _digests(registry, handle.with_version(b), files_b)
+    common = [
+        compare_file(p, files_a[p].size, files_b[p].size, digests_a.get(p, {}), digests_b.get(p, {}))
+        for p in sorted(files_a.keys() & files_b.keys())
+    ]
     return VersionDiff(
         handle=handle,
         a=rows[0],
         b=rows[1],
         added=tuple(files_b[p] for p in sorted(files_b.keys() - files_a.keys())),
         removed=tuple(files_a[p] for p in sorted(files_a.keys() - files_b.keys())),
-        changed=tuple(
-            (p, files_a[p].size, files_b[p].size)
-            for p in sorted(files_a.keys() & files_b.keys())
-            if files_a[p].size != files_b[p].size
-        ),
-        unchanged=sum(1 for p in files_a.keys() & files_b.keys() if files_a[p].size == files_b[p].size),
+        changed=tuple(f for f in common if f.differs),
+        same=tuple(f for f in common if not f.differs),
     )

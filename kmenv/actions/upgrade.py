@@ -6,25 +6,36 @@ newest versions the constraints allow. ``latest=True`` first widens the named mo
 constraints in kmodels.yaml just enough to admit the newest published version (the text edit
 keeps comments and layout). :func:`plan_upgrade` writes nothing; :func:`apply_upgrade` writes
 kmodels.yaml and kmodels.lock and installs a new generation, so ``kmenv rollback`` undoes it.
+
+A dry run (``plan_upgrade(..., dry_run=True)``) reads metadata only. Kaggle lists no sha256, and
+learning one downloads the file, so a dry plan takes a file's sha256 from the old lock when the
+version is the locked one and otherwise leaves it unknown: that file counts as to be downloaded
+(``UpgradePlan.unhashed``), and such a plan cannot be applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kmenv.actions.state import ProjectState
-from kmenv.errors import NotInstalledError
+from kmenv.errors import NotInstalledError, UsageError
 from kmenv.ledger.events import Event
 from kmenv.lockfile.document import LockedModel, LockFile
+from kmenv.registry.base import Registry
+from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome, InstallReporter
     from kmenv.actions.project import Project
-    from kmenv.registry.base import Registry
+    from kmenv.fetch.source import FileSource
+    from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.store.blobstore import Store
+
+#: The sha256 a dry plan records for a file it did not download to hash (no blob is ever named so).
+UNKNOWN_SHA256 = "0" * 64
 
 __all__ = ["ConstraintEdit", "Move", "UpgradePlan", "apply_upgrade", "plan_upgrade", "widen"]
 
@@ -90,6 +101,8 @@ class UpgradePlan:
     spec_text: str | None
     lock_changed: bool
     warnings: tuple[str, ...] = ()
+    dry_run: bool = False
+    unhashed: int = 0
 
     @property
     def changes_anything(self) -> bool:
@@ -110,6 +123,7 @@ class UpgradePlan:
             "download": self.download,
             "size_delta": self.size_delta,
             "warnings": list(self.warnings),
+            "unhashed_files": self.unhashed,
         }
 
 
@@ -148,6 +162,58 @@ def _moves(store: Store, old: LockFile, new: LockFile) -> list[Move]:
     return moves
 
 
+class _ListingOnly(Registry):
+    """A Kaggle registry seen by a dry run: its files come from the listing (sizes), never downloaded to hash.
+
+    A file's sha256 comes from the old lock when the version is the locked one, else it is
+    :data:`UNKNOWN_SHA256`; ``unhashed`` counts those files.
+    """
+
+    def __init__(self, inner: KaggleRegistry, lock: LockFile) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.unhashed = 0
+        self._hints: dict[Handle, dict[str, tuple[int, str, dict[str, str]]]] = {
+            m.full_handle: {f.path: (f.size, f.sha256, dict(f.digests)) for f in m.files}
+            for m in lock.models.values()
+            if m.registry == inner.name
+        }
+
+    def instances(self, owner: str, model: str) -> Sequence[Handle]:
+        return self.inner.instances(owner, model)
+
+    def versions(self, instance: Handle) -> Sequence[Candidate]:
+        return self.inner.versions(instance)
+
+    def files(self, candidate: Candidate) -> Sequence[FileEntry]:
+        hints = dict(self._hints.get(candidate.handle, {}))
+        hints.update({f.path: (f.size, f.sha256, dict(f.digests)) for f in candidate.files})
+        entries = []
+        for remote in self.inner.list_files(candidate.handle):
+            size, sha256, digests = hints.get(remote.path, (-1, UNKNOWN_SHA256, {}))
+            if size == remote.size:
+                entries.append(FileEntry(remote.path, remote.size, sha256, digests=digests))
+            else:
+                self.unhashed += 1
+                entries.append(FileEntry(remote.path, remote.size, UNKNOWN_SHA256))
+        return sorted(entries, key=lambda f: f.path)
+
+    def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
+        return self.inner.source(candidate, file)
+
+    def prefetch(self, handles: Iterable[Handle | str]) -> None:
+        self.inner.prefetch(handles)
+
+
+def _metadata_only(registries: Mapping[str, Registry], lock: LockFile) -> dict[str, Registry]:
+    """``registries`` with each one that downloads files to hash them (Kaggle) seen through :class:`_ListingOnly`."""
+    from kmenv.registry.kaggle import KaggleRegistry
+
+    return {
+        name: _ListingOnly(reg, lock) if isinstance(reg, KaggleRegistry) else reg for name, reg in registries.items()
+    }
+
+
 def _latest_edits(
     state: ProjectState, registries: Mapping[str, Registry], lock: LockFile, targets: Sequence[str]
 ) -> tuple[list[ConstraintEdit], str]:
@@ -173,11 +239,18 @@ def _latest_edits(
 
 
 def plan_upgrade(
-    project: Project, names: Sequence[str] = (), *, latest: bool = False, state: ProjectState | None = None
+    project: Project,
+    names: Sequence[str] = (),
+    *,
+    latest: bool = False,
+    state: ProjectState | None = None,
+    dry_run: bool = False,
 ) -> UpgradePlan:
     """Resolve the upgrade of ``names`` (all models when empty) and describe it; writes nothing.
 
-    ``state`` is the project as already read (default: read it now). Raises
+    ``dry_run`` reads metadata only, never a file's bytes (see the module docstring); the plan it
+    returns is for showing, not for :func:`apply_upgrade`. ``state`` is the project as already
+    read (default: read it now). Raises
     :class:`NotInstalledError` for a name the lock lacks, and the resolver's errors when no
     resolution exists (then nothing changes).
     """
@@ -205,7 +278,10 @@ def plan_upgrade(
     # that a new demand excludes, so preferring every unnamed model still lets forced moves happen.
     free = set(names) if names else set(old.models)
     preferred = {n: m.version for n, m in old.models.items() if n not in free}
-    resolved = resolve_lock(target.inputs, project.registries(target.inputs), preferred=preferred)
+    registries: Mapping[str, Registry] = project.registries(target.inputs)
+    if dry_run:
+        registries = _metadata_only(registries, old)
+    resolved = resolve_lock(target.inputs, registries, preferred=preferred)
     new = resolved.lock
     text = dumps_lock(new)
     return UpgradePlan(
@@ -217,6 +293,8 @@ def plan_upgrade(
         spec_text=spec_text,
         lock_changed=text != state.lock_text,
         warnings=resolved.warnings,
+        dry_run=dry_run,
+        unhashed=sum(r.unhashed for r in registries.values() if isinstance(r, _ListingOnly)),
     )
 
 
@@ -225,8 +303,11 @@ def apply_upgrade(
 ) -> InstallOutcome | None:
     """Write kmodels.yaml (when ``--latest`` edited it) and kmodels.lock, record the moves, then install.
 
-    Returns the install's outcome (a new generation), or None with ``install=False``.
+    Returns the install's outcome (a new generation), or None with ``install=False``. A dry-run
+    plan is refused: its lock may lack sha256s.
     """
+    if plan.dry_run:
+        raise UsageError("a dry-run upgrade plan cannot be applied", hint="plan again without dry_run")
     from kmenv.actions.install import install as run_install
     from kmenv.actions.state import write_lock
     from kmenv.fs.atomic import write_atomic

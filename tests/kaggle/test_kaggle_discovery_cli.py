@@ -152,3 +152,50 @@ def test_kaggle_api_environment_is_honoured_like_the_official_clients(
     result = kmenv("show", "keras/bert", "--json")
     assert result.code == 0, result.err
     assert emulator.requests_to("GetModel")[0].path == "/api/v1/models.ModelApiService/GetModel"
+
+
+SAME_SIZE = "acme/same-size/pyTorch/v"
+
+
+def test_diff_compares_by_digest_once_known_and_says_when_only_sizes_were(
+    emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path
+) -> None:
+    emulator.add_instance(
+        "acme",
+        "same-size",
+        "pyTorch",
+        "v",
+        {n: {"weights.bin": f"weights {n}".encode() * 10, "config.json": b'{"layers": 2}'} for n in (1, 2)},
+        license="MIT",
+    )
+    sizes_only = kmenv("versions", SAME_SIZE, "--diff", "1", "2")
+    assert sizes_only.code == 0, sizes_only.err
+    assert "  2 file(s) unchanged in size (no digest known on this machine: only sizes could be compared)" in (
+        sizes_only.out
+    )
+    data = json.loads(kmenv("versions", SAME_SIZE, "--diff", "1", "2", "--json").out)
+    assert (data["changed"], data["unchanged"]) == ([], 2)
+    assert data["compared"] == {"sha256": 0, "md5": 0, "size": 2}
+    # a download learns both versions' sha256s; the diff then sees the content change of equal size
+    for n in (1, 2):
+        assert kmenv("download", f"{SAME_SIZE}/{n}", "--path", tmp_path).code == 0
+    diff = kmenv("versions", SAME_SIZE, "--diff", "1", "2")
+    assert "  ~ weights.bin (90 B, same size, sha256 differs)" in diff.out
+    assert "  1 file(s) unchanged (1 by sha256)" in diff.out
+    data = json.loads(kmenv("versions", SAME_SIZE, "--diff", "1", "2", "--json").out)
+    assert data["changed"] == [{"path": "weights.bin", "size_a": 90, "size_b": 90, "compared": "sha256"}]
+    assert data["unchanged"] == 1
+    assert data["unchanged_files"] == [{"path": "config.json", "size": 13, "compared": "sha256"}]
+    assert data["compared"] == {"sha256": 2, "md5": 0, "size": 0}
+
+
+def test_compare_file_prefers_sha256_then_md5_then_size() -> None:
+    from kmenv.actions.discovery import compare_file
+
+    same_md5 = {"md5": "AAA=="}
+    assert compare_file("f", 4, 4, {"sha256": "a", **same_md5}, {"sha256": "b", **same_md5}).differs
+    md5 = compare_file("f", 4, 4, {"md5": "AAA=="}, {"sha256": "b", "md5": "BBB=="})
+    assert (md5.differs, md5.compared) == (True, "md5")
+    size = compare_file("f", 4, 4, {"sha256": "a"}, {"md5": "BBB=="})
+    assert (size.differs, size.compared) == (False, "size")
+    assert compare_file("f", 4, 5, {}, {}).differs

@@ -45,7 +45,9 @@ def render_plan(ui: UI, plan: UpgradePlan) -> None:
     if plan.lock_changed and not plan.moves and not plan.edits:
         ui.line("  no version moves; kmodels.lock records the current inputs anew")
     if plan.moves:
-        ui.line(f"Download {format_size(plan.download)}; installed size {_signed(plan.size_delta)}")
+        # a dry run downloads nothing to learn a Kaggle file's sha256, so it cannot tell which the store holds
+        bound = "at most " if plan.unhashed else ""
+        ui.line(f"Download {bound}{format_size(plan.download)}; installed size {_signed(plan.size_delta)}")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.progress import CliReporter
 
     project = open_project(args, ui)
-    plan = plan_upgrade(project, args.names, latest=args.latest)
+    plan = plan_upgrade(project, args.names, latest=args.latest, dry_run=args.dry_run)
     for warning in plan.warnings:
         ui.warn(warning)
     if not args.json:
@@ -69,6 +71,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         if args.json:
             ui.emit_json({**plan.as_dict(), "applied": False, "generation": None})
         else:
+            if plan.unhashed:
+                ui.line(f"  ({plan.unhashed} new file(s) not hashed: a dry run reads listings, not file contents)")
             ui.line("Dry run: nothing was changed.")
         return 0
     reporter = CliReporter(ui)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.ui import UI
+
+if TYPE_CHECKING:
+    from kmenv.actions.discovery import VersionDiff
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +24,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _licence(text: str | None, observed: bool) -> str:
     shown = text or "-"
     return shown if observed else f"{shown} (current; not published per version)"
+
+
+def _unchanged_line(diff: VersionDiff) -> str:
+    """How many common files are unchanged, and by what: a digest proves it, an equal size only suggests it."""
+    count = len(diff.same)
+    by = {how: sum(1 for f in diff.same if f.compared == how) for how in ("sha256", "md5", "size")}
+    if not count:
+        return "  0 file(s) unchanged"
+    if by["size"] == count:
+        return f"  {count} file(s) unchanged in size (no digest known on this machine: only sizes could be compared)"
+    parts = [f"{by[how]} by {how}" for how in ("sha256", "md5") if by[how]]
+    if by["size"]:
+        parts.append(f"{by['size']} in size only (no digest known on this machine)")
+    return f"  {count} file(s) unchanged ({', '.join(parts)})"
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -38,9 +56,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.line(f"  + {f.path} ({format_size(f.size)})")
         for f in diff.removed:
             ui.line(f"  - {f.path} ({format_size(f.size)})")
-        for path, old, new in diff.changed:
-            ui.line(f"  ~ {path} ({format_size(old)} → {format_size(new)})")
-        ui.line(f"  {diff.unchanged} file(s) unchanged in size")
+        for c in diff.changed:
+            if c.size_a != c.size_b:
+                ui.line(f"  ~ {c.path} ({format_size(c.size_a)} → {format_size(c.size_b)})")
+            else:
+                ui.line(f"  ~ {c.path} ({format_size(c.size_b)}, same size, {c.compared} differs)")
+        ui.line(_unchanged_line(diff))
         if diff.licence_changed is None:
             ui.line(f"  license: {diff.a.license or '-'} (Kaggle publishes only the current licence; no change seen)")
         elif diff.licence_changed:
