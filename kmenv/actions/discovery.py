@@ -360,7 +360,7 @@ def _digests(registry: KaggleRegistry, handle: Handle, files: dict[str, RemoteFi
 
     Kaggle's listing carries no digest; nothing is downloaded to learn one here.
     """
-    learned = registry._learned(handle)  # the metadata cache's record; reading it costs no request
+    learned = registry.learned_files(handle)
     found: dict[str, dict[str, str]] = {}
     for path, entry in learned.items():
         remote = files.get(path)

@@ -140,7 +140,7 @@ class KaggleRegistry(Registry):
         if only is not None:
             keep = set(only)
             listing = [f for f in listing if f.path in keep]
-        known = self._learned(handle)
+        known = self.learned_files(handle)
         for f in hints:
             known.setdefault(f.path, f)
         result: dict[str, FileEntry] = {}
@@ -162,7 +162,7 @@ class KaggleRegistry(Registry):
                 result.update(self._learn_from_archive(handle, unknown))
             else:
                 result.update(self._learn_per_file(handle, unknown))
-            self._remember_files(handle, {**self._learned(handle), **result}.values())
+            self._remember_files(handle, {**self.learned_files(handle), **result}.values())
         return [result[p] for p in sorted(result)]
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
@@ -363,7 +363,11 @@ class KaggleRegistry(Registry):
 
     # -- what this machine learned -----------------------------------------------------------------
 
-    def _learned(self, handle: Handle) -> dict[str, FileEntry]:
+    def learned_files(self, handle: Handle) -> dict[str, FileEntry]:
+        """Path → entry (size, sha256, md5) of what this machine learned of a version's files; no request is made.
+
+        Kaggle publishes no sha256: these come from earlier locks and downloads, through the metadata cache.
+        """
         doc = self.client.cache.read_doc(f"files/{handle}")
         found: dict[str, FileEntry] = {}
         for item in doc.get("files", []) if isinstance(doc, dict) else []:
