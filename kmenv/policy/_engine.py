@@ -21,7 +21,8 @@ expression, and a base whose licence forbids derivatives — is judged by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from kmenv.policy._entries import Clarification, PolicyException
@@ -41,7 +42,9 @@ RULE_UNKNOWN = "policy.licenses.unknown"
 RULE_EXCEPTIONS = "policy.licenses.exceptions"
 
 
-def _ids(values: Sequence[str] | None) -> frozenset[str] | None:
+@lru_cache(maxsize=64)
+def _ids(values: tuple[str, ...] | None) -> frozenset[str] | None:
+    """Lower-cased ids of one rule list; cached because every candidate of a resolve is judged against them."""
     return None if values is None else frozenset(v.lower() for v in values)
 
 
@@ -57,12 +60,23 @@ class RulePolicy:
     deny_categories: tuple[str, ...] = ()
     clarify: Sequence[Clarification] = ()
     aliases: tuple[tuple[str, str], ...] = ()
+    #: Verdicts that depend on the licence alone, by published string; a resolve judges thousands of versions
+    #: that share a handful of licences.
+    _by_licence: dict[str | None, Verdict] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     # --- the protocol -----------------------------------------------------------------------------------------------
 
     def evaluate(self, name: str, handle: Handle, license: str | None) -> Verdict:
+        personal = any(e.covers(name, handle) for e in self.exceptions) or any(
+            c.covers(name, handle) for c in self.clarify
+        )
+        if not personal and license in self._by_licence:
+            return self._by_licence[license]
         normalised, clarified = self.normalise(name, handle, license)
-        return self.judge(name, handle, normalised, clarified=clarified)
+        verdict = self.judge(name, handle, normalised, clarified=clarified)
+        if not personal and verdict.warning is None:  # a warning names the model, so it is not shared
+            self._by_licence[license] = verdict
+        return verdict
 
     def fingerprint(self) -> dict[str, object]:
         return {

@@ -19,6 +19,11 @@ compatible with it. When the sure models admit no solution at all, the resolver 
 without searching (see ``ModelProvider.contradiction``).
 
 Discovery fetches only the sure models, which the search would fetch anyway.
+
+The same walk splits the project into independent groups (:meth:`Lookahead.groups`): declared models
+whose sure trees share no model cannot constrain each other, so each group can be searched on its
+own. resolvelib re-examines every pinned model each round, which is quadratic in the models one
+search holds; searching groups apart keeps lock time linear in the number of models.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ class Lookahead:
         self._fits: dict[Identity, dict[int, frozenset[int]]] = {}
         self._possible: dict[Identity, frozenset[int]] = {}
         self._plan: dict[Identity, int] = {}
+        self._closed: set[Identity] = set()  # every usable version's base is known (none, or one sure base)
+        self._domains_seen: set[Identity] = set()
 
     def allowed(self, identity: Identity, candidate: Candidate) -> bool:
         """False only for a version of a sure model that no resolution can contain."""
@@ -91,6 +98,28 @@ class Lookahead:
         """The version the plan chose for a sure model; ``None`` for other models or when there is no plan."""
         self._run()
         return self._plan.get(identity)
+
+    def groups(self) -> list[list[Identity]]:
+        """The declared models split into groups no search of another group can touch, in name order.
+
+        Two declared models share a group when their sure trees meet. A model whose base is not sure
+        (versions that need different bases, or a base behind a partial handle) may reach any model
+        during the search, so every such tree falls into one shared group, searched jointly.
+        """
+        self._run()
+
+        def root_of(identity: Identity) -> Identity:
+            while identity in self._parents:
+                identity = self._parents[identity]
+            return identity
+
+        open_trees = {root_of(i) for i in self._domains_seen if i not in self._closed}
+        grouped: dict[Identity | None, list[Identity]] = {}
+        for identity in self._roots:
+            tree = root_of(identity)
+            key = None if identity not in self._closed or tree in open_trees else tree
+            grouped.setdefault(key, []).append(identity)
+        return sorted(grouped.values())
 
     # -- the work, once ------------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -128,6 +157,8 @@ class Lookahead:
             domains[identity] = {v.version for v in versions}
             found = {v.version: self._base(identity, v) for v in versions}
             bases = {link[0] if link is not None else None for link in found.values()}
+            if bases <= {None}:
+                self._closed.add(identity)  # no usable version needs a base
             if len(bases) != 1 or None in bases:
                 continue  # some usable version needs no base, or another one: no base is sure
             [base] = bases
@@ -138,11 +169,13 @@ class Lookahead:
             if base not in seen:
                 seen.add(base)
                 queue.append(base)
+        self._domains_seen = set(domains)
         for child, base in list(self._parents.items()):
             if base not in domains:  # a base behind a partial handle: no look-ahead across that edge
                 del self._parents[child]
                 self._children[base].remove(child)
                 continue
+            self._closed.add(child)
             self._fits[child] = {
                 version: frozenset(b for b in domains[base] if version_allowed(spec, b))
                 for version, spec in links[child].items()

@@ -136,6 +136,10 @@ class ModelProvider(_Provider):
         """True when the models sure to be resolved already contradict each other, before any search."""
         return self._lookahead.contradicted()
 
+    def independent_groups(self) -> list[list[Requirement]]:
+        """The declared requirements split into groups that can be searched apart (see ``Lookahead.groups``)."""
+        return [[r for (name,) in group for r in self._declared[name]] for group in self._lookahead.groups()]
+
     def contradiction(self) -> list[Demand]:
         """When doomed: every demand on the base where the sure models disagree, from its declaration and fine-tunes."""
         point = self._lookahead.conflict_point()

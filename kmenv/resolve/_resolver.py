@@ -46,6 +46,10 @@ class _Progress(_Reporter):
     def __init__(self, reporter: ResolveReporter | None) -> None:
         self._reporter = reporter
         self.rejections: Counter[str] = Counter()
+        self.rounds = 0
+
+    def starting_round(self, index: int) -> None:
+        self.rounds += 1
 
     def pinning(self, candidate: Choice) -> None:
         if self._reporter is not None:
@@ -110,13 +114,36 @@ def resolve(
     if provider.doomed() and (proven := _proven_impossible(provider, declared)) is not None:
         raise proven
     try:
-        result = resolvelib.Resolver(provider, progress).resolve(roots, max_rounds=max_rounds)
+        mapping = _search(provider, progress, roots, max_rounds)
     except (resolvelib.ResolutionTooDeep, SearchExhausted):
         raise explain_unusable(declared, provider) or too_deep(max_rounds, progress.rejections.most_common()) from None
     except resolvelib.ResolutionImpossible as exc:
         failing = [Demand(c.requirement, () if c.parent is None else (c.parent.candidate.version,)) for c in exc.causes]
         raise explain_failure(failing, declared, provider) from None
-    return _resolution(provider, catalog, result.mapping)
+    return _resolution(provider, catalog, mapping)
+
+
+def _search(
+    provider: ModelProvider, progress: _Progress, roots: list[Requirement], max_rounds: int
+) -> dict[Identity, Choice]:
+    """Search each independent group apart, and all together if the groups met after all.
+
+    resolvelib re-checks every pin each round, so one search over n models costs n² checks; groups of
+    the look-ahead's forest cannot constrain each other, so searching them apart gives the same
+    choices at linear cost. A group whose bases were not sure may pin a model another group pinned;
+    then the groups were not independent and one joint search decides.
+    """
+    groups = provider.independent_groups()
+    if len(groups) > 1:
+        mapping: dict[Identity, Choice] = {}
+        for group in groups:
+            found = resolvelib.Resolver(provider, progress).resolve(group, max_rounds=max_rounds - progress.rounds)
+            if not mapping.keys().isdisjoint(found.mapping):
+                break
+            mapping.update(found.mapping)
+        else:
+            return mapping
+    return dict(resolvelib.Resolver(provider, progress).resolve(roots, max_rounds=max_rounds).mapping)
 
 
 def _proven_impossible(provider: ModelProvider, declared: list[Demand]) -> ResolutionImpossible | None:
