@@ -45,6 +45,7 @@ class BoundedComposer(Composer):
         self.warn_double_anchors = False  # YAML lets an anchor be redefined; a warning per one would flood stderr
         self._sizes: dict[int, int] = {}  # id(node) -> nodes it stands for once aliases are expanded
         self._expanded = 0
+        self._depth = 0  # our own count: ruamel.yaml keeps one only from 0.19 on
 
     def compose_document(self) -> Any:
         self._sizes, self._expanded = {}, 0
@@ -57,7 +58,7 @@ class BoundedComposer(Composer):
             if target is not None:
                 self._charge_alias(target, event.start_mark)
             return super().compose_node(parent, index)
-        if self.depth >= MAX_DEPTH:
+        if self._depth >= MAX_DEPTH:
             raise BoundExceeded(
                 f"nested more than {MAX_DEPTH} levels deep",
                 "kmodels.yaml nests a few levels; check for unclosed brackets or runaway indentation",
@@ -71,7 +72,11 @@ class BoundedComposer(Composer):
                 event.start_mark,
             )
         is_key = isinstance(parent, MappingNode) and index is None
-        node = super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
         if is_key and not isinstance(node, ScalarNode):
             raise BoundExceeded(
                 "a key must be text, not a list or a mapping",

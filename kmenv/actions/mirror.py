@@ -1,0 +1,236 @@
+"""``kmenv mirror``: copy every model version a lock names into another registry a team or site controls.
+
+A project that points its ``registries`` at the mirror locks to the same versions and the same sha256s and
+installs without reaching the original source. The plan asks each source registry only for metadata (the
+versions, their licence, requirements, base model and files); bytes come from the store, and what the
+store lacks is downloaded through the verified pipeline first. The target is handed in (a static registry
+folder today; anything with the :class:`MirrorTarget` methods), checked blob by blob before anything is
+written, so a second run writes nothing and an interrupted one resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kmenv.values.handles import Handle
+
+if TYPE_CHECKING:
+    from kmenv.actions.install import InstallReporter
+    from kmenv.actions.project import Project
+    from kmenv.actions.state import ProjectState
+    from kmenv.fetch import FetchJob
+    from kmenv.registry.base import Registry
+    from kmenv.values.candidates import Candidate
+
+__all__ = ["MirrorOutcome", "MirrorTarget", "mirror_lock"]
+
+#: What a version needs when its source publishes no date (the static format requires one).
+_UNDATED = "1970-01-01T00:00:00Z"
+
+
+class MirrorTarget(Protocol):
+    """Where mirrored versions go; see :class:`kmenv.registry.static.mirror.FolderMirror`."""
+
+    def has_blob(self, sha256: str, size: int) -> bool: ...
+
+    def put_blob(self, sha256: str, size: int, source: Path) -> int: ...
+
+    def put_instance(self, handle: Handle, title: str | None, versions: Sequence[Any]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class MirrorOutcome:
+    """What a mirror run did (or, with ``dry_run``, would do)."""
+
+    target: str
+    versions: list[tuple[str, int]]  # (instance handle, version), sorted
+    files: int
+    total_bytes: int
+    blobs_present: int
+    blobs_written: int
+    bytes_written: int
+    fetched_files: int = 0
+    fetched_bytes: int = 0
+    dry_run: bool = False
+    to_fetch: int = 0
+    to_write: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "versions": [{"handle": h, "version": v} for h, v in self.versions],
+            "files": self.files,
+            "total_bytes": self.total_bytes,
+            "blobs_present": self.blobs_present,
+            "blobs_written": self.blobs_written,
+            "bytes_written": self.bytes_written,
+            "fetched_files": self.fetched_files,
+            "fetched_bytes": self.fetched_bytes,
+            "bytes_to_fetch": self.to_fetch,
+            "bytes_to_write": self.to_write,
+        }
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One version to mirror, as its source registry describes it."""
+
+    registry: str
+    candidate: Candidate
+
+
+def _plan(
+    registries: Mapping[str, Registry], lock_models: Sequence[tuple[str, str, int]], *, all_versions: bool
+) -> list[_Planned]:
+    """Every version to mirror: the locked ones, or every version of each locked instance; bases are locked too."""
+    planned: dict[tuple[str, int], _Planned] = {}
+    for registry_name, handle, version in lock_models:
+        instance = Handle.parse(handle)
+        for candidate in registries[registry_name].versions(instance):
+            if all_versions or candidate.version == version:
+                planned.setdefault((handle, candidate.version), _Planned(registry_name, candidate))
+    return [planned[key] for key in sorted(planned)]
+
+
+def mirror_lock(
+    project: Project,
+    state: ProjectState,
+    target: MirrorTarget,
+    *,
+    all_versions: bool = False,
+    dry_run: bool = False,
+    reporter: InstallReporter | None = None,
+) -> MirrorOutcome:
+    """Copy the lock's model versions (with ``all_versions``, every version of their instances) into ``target``."""
+    from kmenv.actions.install import InstallReporter
+    from kmenv.fetch import FetchJob
+
+    reporter = reporter or InstallReporter()
+    lock = state.require_lock()
+    registries = project.registries(state.inputs)
+    reporter.phase("reading metadata")
+    planned = _plan(
+        registries,
+        sorted({(m.registry, m.handle, m.version) for m in lock.models.values()}),
+        all_versions=all_versions,
+    )
+    store = project.store
+    listings: dict[tuple[str, int], Sequence[Any]] = {}
+    jobs: list[FetchJob] = []
+    queued: set[str] = set()
+    blobs: dict[str, int] = {}
+    for item in planned:
+        registry = registries[item.registry]
+        files = registry.files(item.candidate)
+        listings[(str(item.candidate.handle.unversioned()), item.candidate.version)] = files
+        for entry in files:
+            blobs[entry.sha256] = entry.size
+            if entry.sha256 not in queued and not store.has_blob(entry.sha256, entry.size):
+                queued.add(entry.sha256)
+                label = f"{item.candidate.handle}/{entry.path}"
+                jobs.append(FetchJob(source=registry.source(item.candidate, entry), entry=entry, label=label))
+    missing = [(sha, size) for sha, size in sorted(blobs.items()) if not target.has_blob(sha, size)]
+    versions = [(str(p.candidate.handle.unversioned()), p.candidate.version) for p in planned]
+    total = sum(blobs.values())
+    if dry_run:
+        return MirrorOutcome(
+            str(target),
+            versions,
+            len(blobs),
+            total,
+            len(blobs) - len(missing),
+            0,
+            0,
+            dry_run=True,
+            to_fetch=sum(job.entry.size for job in jobs),
+            to_write=sum(size for _, size in missing),
+        )
+    fetched_files = fetched_bytes = 0
+    if jobs:
+        from kmenv.fetch import fetch_all
+
+        reporter.phase(f"fetching {len(jobs)} files")
+        report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
+        fetched_files, fetched_bytes = report.files, report.bytes_downloaded
+    reporter.phase(f"writing {len(missing)} blobs to {target}")
+    written = sum(target.put_blob(sha, size, store.blob_path(sha)) for sha, size in missing)
+    _write_documents(target, planned, listings)
+    target.finish()
+    return MirrorOutcome(
+        str(target),
+        versions,
+        len(blobs),
+        total,
+        len(blobs) - len(missing),
+        len(missing),
+        written,
+        fetched_files,
+        fetched_bytes,
+    )
+
+
+def _write_documents(
+    target: MirrorTarget, planned: Sequence[_Planned], listings: Mapping[tuple[str, int], Sequence[Any]]
+) -> None:
+    """One document per instance, each version with what a resolver reads from it."""
+    from kmenv.registry.static.mirror import MirroredFile, MirroredVersion
+
+    by_instance: dict[Handle, list[_Planned]] = {}
+    for item in planned:
+        by_instance.setdefault(item.candidate.handle.unversioned(), []).append(item)
+    for instance, items in sorted(by_instance.items(), key=lambda kv: str(kv[0])):
+        versions = []
+        for item in items:
+            c = item.candidate
+            base = None
+            if c.base is not None:
+                pin = f"=={c.base.handle.version}" if c.base.handle.version else ""
+                base = (str(c.base.handle.unversioned()), ",".join(v for v in (c.base.versions, pin) if v))
+            files = listings[(str(instance), c.version)]
+            versions.append(
+                MirroredVersion(
+                    version=c.version,
+                    license=c.license,
+                    requires=_own_requirements(c),
+                    base=base,
+                    published=_published(c.published),
+                    files=tuple(MirroredFile(f.path, f.size, f.sha256) for f in files),
+                )
+            )
+        target.put_instance(instance, items[0].candidate.title, versions)
+
+
+def _own_requirements(candidate: Candidate) -> dict[str, str]:
+    """The version's requirements without what its framework implies (the reading registry adds those back)."""
+    from kmenv.values.target import framework_requirements
+
+    implied = framework_requirements(candidate.framework)
+    own = {}
+    for name, spec in candidate.requires.items():
+        base = implied.get(name)
+        if base is None:
+            own[name] = spec
+        elif spec != base:
+            own[name] = spec.removeprefix(f"{base},")
+    return own
+
+
+def _published(text: str | None) -> str:
+    """The publication time as the static format spells it (UTC, whole seconds, ``Z``)."""
+    if not text:
+        return _UNDATED
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return _UNDATED
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
