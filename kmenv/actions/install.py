@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from kmenv.actions.lock import lock_project
@@ -134,6 +135,27 @@ def _fetch_jobs(
     return jobs
 
 
+def _authorise(
+    registries: Callable[[], Mapping[str, Registry]],
+    lock: LockFile,
+    models: Sequence[tuple[str, LockedModel]],
+    downloading: set[str],
+    *,
+    fetched: bool,
+) -> None:
+    """Let each model's registry refuse this caller the blobs the shared store holds (``Registry.authorise``).
+
+    ``fetched=False``, before fetching: the models this run downloads nothing of, whose blobs would come from the
+    store alone (another identity may have fetched them). ``fetched=True``, after: the models in ``downloading``,
+    whose own downloads just proved it. Registries locked as ``static`` serve everyone alike and are not opened.
+    """
+    for name, model in models:
+        declared = lock.inputs.registries.get(model.registry)
+        if (name in downloading) != fetched or (declared is not None and declared.type == "static"):
+            continue
+        registries()[model.registry].authorise(locked_candidate(model), fetched=fetched)
+
+
 def install(
     project: Project,
     state: ProjectState | None = None,
@@ -169,7 +191,10 @@ def install(
             return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
 
         models = sorted(lock.models.items())
-        jobs = _fetch_jobs(lambda: project.registries(state.inputs), store, models, ready.listings)
+        registries = partial(project.registries, state.inputs)  # opened on first need, once
+        jobs = _fetch_jobs(registries, store, models, ready.listings)
+        downloading = {job.label.split("/", 1)[0] for job in jobs}  # labels are "<model name>/<path>"
+        _authorise(registries, lock, models, downloading, fetched=False)
         fetched_files = fetched_bytes = 0
         fetch_seconds = 0.0
         _check_space(project, jobs, models)
@@ -179,6 +204,7 @@ def install(
             reporter.phase(f"fetching {len(jobs)} files")
             report = fetch_all(store, jobs, workers=settings.max_workers, progress=reporter.downloads())
             fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
+        _authorise(registries, lock, models, downloading, fetched=True)
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=settings.link_mode)
