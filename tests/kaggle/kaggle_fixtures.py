@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from catalogue import populate
+from identities import Who, add_people
 from kaggle_emulator import KaggleEmulator
 
 
@@ -20,3 +21,15 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[KaggleEmulator]:
         populate(emu)
         monkeypatch.setenv("KMENV_KAGGLE_URL", emu.url)
         yield emu
+
+
+@pytest.fixture
+def people(emulator: KaggleEmulator) -> KaggleEmulator:
+    """The emulator with the people of ``identities.py`` (bob, carol) beside the catalogue's alice."""
+    return add_people(emulator)
+
+
+@pytest.fixture
+def who(monkeypatch: pytest.MonkeyPatch) -> Who:
+    """Sets the Kaggle credentials the next run reads (``who()`` for none)."""
+    return Who(monkeypatch)

@@ -127,7 +127,8 @@ class KaggleRegistry(Registry):
         self, handle: Handle, *, hints: Iterable[FileEntry] = (), only: Iterable[str] | None = None
     ) -> list[FileEntry]:
         """The files of a version with their sha256; ``only`` limits it to some paths, ``hints`` are trusted
-        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded."""
+        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded.
+        Hashes this machine learned before are given only to an identity Kaggle authorised (:meth:`authorise`)."""
         listing = self.list_files(handle)
         if only is not None:
             keep = set(only)
@@ -156,6 +157,8 @@ class KaggleRegistry(Registry):
                 result.update(self._learn_per_file(handle, unknown))
             self.entitlements.record(handle, self.client.identity)  # Kaggle just served them to this identity
             self._remember_files(handle, {**self.learned_files(handle), **result}.values())
+        elif set(result) - {f.path for f in hints}:  # what another identity may have learned: only if authorised
+            self.authorise(Candidate(handle=handle, registry=self.name, license=None, files=tuple(result.values())))
         return [result[p] for p in sorted(result)]
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:

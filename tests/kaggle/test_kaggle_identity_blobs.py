@@ -1,0 +1,173 @@
+"""Blobs of private and gated Kaggle models leave the shared store only for an identity Kaggle authorised.
+
+download, lock (learning sha256s) and install, online and offline, for no credentials, a wrong key,
+another user and a second consenting identity; public blobs stay shared.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from catalogue import bert_files
+from identities import CAROL_TOKEN, GATED, PRIVATE, Who
+from kaggle_emulator import KaggleEmulator
+
+if TYPE_CHECKING:
+    from conftest import Runner
+
+pytest_plugins = ["kaggle_fixtures"]  # `emulator`, `people`, `who`
+
+SPEC = "version: 1\nregistries:\n  kaggle:\n    type: kaggle\nmodels:\n  {name}: {handle}\n"
+PUBLIC = "keras/bert/keras/bert_tiny_en_uncased"
+
+
+def _project(root: Path, handle: str, *, like: Path | None = None) -> Path:
+    """A project declaring one model; ``like``: copy that project's lock too (a clone of a repository)."""
+    root.mkdir(parents=True)
+    (root / "kmodels.yaml").write_text(SPEC.format(name="m", handle=handle))
+    if like is not None:
+        shutil.copy(like / "kmodels.lock", root / "kmodels.lock")
+    return root
+
+
+def _blobs(emu: KaggleEmulator) -> int:
+    return len(emu.requests_to("blob"))
+
+
+def _installed(project: Path) -> list[str]:
+    models = project / ".kmenv" / "models" / "m"
+    return sorted(p.name for p in models.iterdir()) if models.exists() else []
+
+
+def test_download_of_a_private_model_needs_kaggles_yes_for_each_identity(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+) -> None:
+    who("alice")
+    assert kmenv("download", PRIVATE, "--path", tmp_path / "alice").code == 0
+    blobs = _blobs(people)
+    for n, run in enumerate(({}, {"user": "bob"}, {"user": "alice", "key": "wrong-key-9999"})):
+        who(**run)
+        result = kmenv("download", PRIVATE, "--path", tmp_path / f"other{n}")
+        assert result.code == 5, (run, result.out)
+        assert not list((tmp_path / f"other{n}").rglob("secret.txt")), run
+    assert "HTTP 401" in result.err
+    who(token=CAROL_TOKEN)
+    asked = len(people.requests_to("DownloadModelInstanceVersion"))
+    assert kmenv("download", PRIVATE, "--path", tmp_path / "carol").code == 0
+    [copy] = (tmp_path / "carol").rglob("secret.txt")
+    assert copy.read_bytes() == b"shh"
+    assert _blobs(people) == blobs  # the shared blob, not a second download
+    probes = people.requests_to("DownloadModelInstanceVersion")[asked:]
+    assert [p.headers["Authorization"] for p in probes] == [f"Bearer {CAROL_TOKEN}"]  # asked once, as carol
+
+
+def test_gated_files_go_to_consenting_identities_only(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+) -> None:
+    who("alice")
+    assert kmenv("download", GATED, "--path", tmp_path / "alice").code == 0
+    blobs = _blobs(people)
+    for run in ({}, {"user": "bob"}):
+        who(**run)
+        result = kmenv("download", GATED, "--path", tmp_path / "refused")
+        assert result.code == 5 and "licence must be accepted" in result.err, run
+    assert not list((tmp_path / "refused").rglob("model.ckpt"))
+    who(token=CAROL_TOKEN)  # a second consenting identity gets the shared blob
+    assert kmenv("download", GATED, "--path", tmp_path / "carol").code == 0
+    assert list((tmp_path / "carol").rglob("model.ckpt")) and _blobs(people) == blobs
+
+
+def test_a_withdrawn_consent_is_noticed_on_refresh(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+) -> None:
+    who(token=CAROL_TOKEN)
+    assert kmenv("download", GATED, "--path", tmp_path / "a").code == 0
+    people.consented.discard("carol")
+    assert kmenv("download", GATED, "--path", tmp_path / "b").code == 0  # the record stands until asked again
+    assert kmenv("download", GATED, "--path", tmp_path / "c", "--refresh").code == 5
+    result = kmenv("download", GATED, "--path", tmp_path / "d")  # the refusal dropped the record
+    assert result.code == 5 and "licence must be accepted" in result.err
+
+
+def test_install_from_a_cloned_lock_needs_authorisation(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+) -> None:
+    who("alice")
+    owner = _project(tmp_path / "owner", PRIVATE)
+    assert kmenv("-C", owner, "install").code == 0
+    assert _installed(owner) == ["secret.txt"]
+    blobs = _blobs(people)
+    for n, (run, flags) in enumerate(
+        (({}, ()), ({}, ("--frozen",)), ({"user": "bob"}, ()), ({"user": "alice", "key": "wrong-key-9999"}, ()))
+    ):
+        who(**run)
+        clone = _project(tmp_path / f"clone{n}", PRIVATE, like=owner)
+        result = kmenv("-C", clone, "install", *flags)
+        assert result.code == 5, (run, flags, result.out)
+        assert _installed(clone) == [], (run, flags)
+    who(token=CAROL_TOKEN)
+    shared = _project(tmp_path / "carol", PRIVATE, like=owner)
+    assert kmenv("-C", shared, "install").code == 0
+    assert (shared / ".kmenv" / "models" / "m" / "secret.txt").read_bytes() == b"shh"
+    assert _blobs(people) == blobs
+
+
+def test_lock_learns_private_hashes_only_for_authorised_identities(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+) -> None:
+    who("alice")
+    owner = _project(tmp_path / "owner", GATED)
+    assert kmenv("-C", owner, "lock").code == 0
+    who("bob")  # gated metadata is public, but the hashes alice learned are not handed to bob
+    refused = _project(tmp_path / "bob", GATED)
+    result = kmenv("-C", refused, "lock")
+    assert result.code == 5 and "licence must be accepted" in result.err
+    assert not (refused / "kmodels.lock").exists()
+    who(token=CAROL_TOKEN)
+    again = _project(tmp_path / "carol", GATED)
+    assert kmenv("-C", again, "lock").code == 0
+    assert (again / "kmodels.lock").read_text() == (owner / "kmodels.lock").read_text()
+
+
+def test_offline_hands_blobs_only_to_the_identity_that_fetched_them(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+) -> None:
+    who("alice")
+    owner = _project(tmp_path / "owner", PRIVATE)
+    assert kmenv("-C", owner, "install").code == 0
+    seen = len(people.seen)
+    again = _project(tmp_path / "again", PRIVATE, like=owner)
+    assert kmenv("-C", again, "--offline", "install").code == 0  # she fetched them: no need to ask
+    assert _installed(again) == ["secret.txt"]
+    for n, run in enumerate(({}, {"token": CAROL_TOKEN}, {"user": "alice", "key": "wrong-key-9999"})):
+        who(**run)  # type: ignore[arg-type]
+        clone = _project(tmp_path / f"offline{n}", PRIVATE, like=owner)
+        result = kmenv("-C", clone, "--offline", "install")
+        assert result.code == 5, run
+        assert "offline: Kaggle has not yet authorised" in result.err and f"for {PRIVATE}/1" in result.err
+        assert "run the command once online with these credentials" in result.err
+        assert len(result.err.strip().splitlines()) == 2 and _installed(clone) == []
+    assert len(people.seen) == seen  # offline means offline
+    who(token=CAROL_TOKEN)  # once online, carol is remembered
+    assert kmenv("-C", _project(tmp_path / "online", PRIVATE, like=owner), "install").code == 0
+    assert kmenv("-C", _project(tmp_path / "later", PRIVATE, like=owner), "--offline", "install").code == 0
+
+
+def test_public_blobs_stay_shared(people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path) -> None:
+    who("alice")
+    first = _project(tmp_path / "first", PUBLIC)
+    assert kmenv("-C", first, "install").code == 0
+    blobs = _blobs(people)
+    who()  # anonymous: Kaggle is asked once whether it hands the version to anyone
+    asked = len(people.requests_to("DownloadModelInstanceVersion"))
+    assert kmenv("-C", _project(tmp_path / "anon", PUBLIC, like=first), "install").code == 0
+    probes = people.requests_to("DownloadModelInstanceVersion")[asked:]
+    assert len(probes) == 1 and "Authorization" not in probes[0].headers
+    assert _blobs(people) == blobs
+    who("bob")  # and now anyone may have it, even offline: it is public
+    bob = _project(tmp_path / "bob", PUBLIC, like=first)
+    assert kmenv("-C", bob, "--offline", "install").code == 0
+    installed = bob / ".kmenv" / "models" / "m"
+    assert all((installed / path).read_bytes() == data for path, data in bert_files(2).items())
