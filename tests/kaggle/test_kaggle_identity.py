@@ -111,7 +111,7 @@ def test_offline_serves_each_identity_only_its_own_answers(people: KaggleEmulato
     assert kmenv("versions", PRIVATE).code == 0
     seen = len(people.seen)
     assert kmenv("--offline", "versions", PRIVATE).code == 0
-    for run, named in (({}, "no credentials (anonymous)"), ({"user": "alice", "key": "wrong-key-9999"}, "user alice")):
+    for run, named in (({}, "anonymous (no credentials)"), ({"user": "alice", "key": "wrong-key-9999"}, "user alice")):
         who(**run)
         result = kmenv("--offline", "versions", PRIVATE)
         assert result.code == 5
@@ -124,7 +124,7 @@ def test_cache_names_identities_by_digest_and_keeps_no_secret(
     people: KaggleEmulator, kmenv: Runner, who: Who, isolated_dirs: Path
 ) -> None:
     for run in ({}, {"user": "alice"}, {"user": "bob"}, {"token": CAROL_TOKEN}):
-        who(**run)  # type: ignore[arg-type]
+        who(**run)
         kmenv("search", "--json")
     scopes = sorted(p.name for p in isolated_dirs.glob("cache/http/kaggle/*/rpc/*"))
     assert len(scopes) == 4 and ANONYMOUS in scopes

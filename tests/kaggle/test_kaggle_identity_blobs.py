@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from catalogue import bert_files
 from identities import CAROL_TOKEN, GATED, PRIVATE, Who
 from kaggle_emulator import KaggleEmulator
@@ -91,26 +92,32 @@ def test_a_withdrawn_consent_is_noticed_on_refresh(
     assert result.code == 5 and "licence must be accepted" in result.err
 
 
+@pytest.mark.parametrize(("handle", "refusal"), [(PRIVATE, "HTTP 404 to "), (GATED, "licence must be accepted")])
 def test_install_from_a_cloned_lock_needs_authorisation(
-    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path, handle: str, refusal: str
 ) -> None:
     who("alice")
-    owner = _project(tmp_path / "owner", PRIVATE)
+    owner = _project(tmp_path / "owner", handle)
     assert kmenv("-C", owner, "install").code == 0
-    assert _installed(owner) == ["secret.txt"]
+    files = _installed(owner)
     blobs = _blobs(people)
-    for n, (run, flags) in enumerate(
-        (({}, ()), ({}, ("--frozen",)), ({"user": "bob"}, ()), ({"user": "alice", "key": "wrong-key-9999"}, ()))
+    for n, (run, flags, says) in enumerate(
+        (
+            ({}, (), refusal),
+            ({}, ("--frozen",), refusal),
+            ({"user": "bob"}, (), refusal),
+            ({"user": "alice", "key": "wrong-key-9999"}, (), "HTTP 401"),
+        )
     ):
         who(**run)
-        clone = _project(tmp_path / f"clone{n}", PRIVATE, like=owner)
+        clone = _project(tmp_path / f"clone{n}", handle, like=owner)
         result = kmenv("-C", clone, "install", *flags)
-        assert result.code == 5, (run, flags, result.out)
-        assert _installed(clone) == [], (run, flags)
+        assert result.code == 5 and says in result.err, (run, flags, result.err)
+        assert _installed(clone) == [] and len(result.err.strip().splitlines()) == 2, (run, flags)
     who(token=CAROL_TOKEN)
-    shared = _project(tmp_path / "carol", PRIVATE, like=owner)
+    shared = _project(tmp_path / "carol", handle, like=owner)
     assert kmenv("-C", shared, "install").code == 0
-    assert (shared / ".kmenv" / "models" / "m" / "secret.txt").read_bytes() == b"shh"
+    assert _installed(shared) == files != []
     assert _blobs(people) == blobs
 
 
@@ -142,7 +149,7 @@ def test_offline_hands_blobs_only_to_the_identity_that_fetched_them(
     assert kmenv("-C", again, "--offline", "install").code == 0  # she fetched them: no need to ask
     assert _installed(again) == ["secret.txt"]
     for n, run in enumerate(({}, {"token": CAROL_TOKEN}, {"user": "alice", "key": "wrong-key-9999"})):
-        who(**run)  # type: ignore[arg-type]
+        who(**run)
         clone = _project(tmp_path / f"offline{n}", PRIVATE, like=owner)
         result = kmenv("-C", clone, "--offline", "install")
         assert result.code == 5, run

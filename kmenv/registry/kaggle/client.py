@@ -162,8 +162,8 @@ class KaggleClient:
         return identity_of(self.credentials)
 
     def who(self) -> str:
-        """The caller, safe to show: ``user alice from kaggle.json`` or ``no credentials (anonymous)``."""
-        return self.credentials.describe() if self.credentials else "no credentials (anonymous)"
+        """The caller, safe to show: ``user alice from kaggle.json`` or ``anonymous (no credentials)``."""
+        return self.credentials.describe() if self.credentials else "anonymous (no credentials)"
 
     def auth_headers(self) -> dict[str, str]:
         """Headers for API calls: credentials, plus the IAP token staging/admin hosts need."""

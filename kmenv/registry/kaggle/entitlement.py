@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.errors import NetworkError, RegistryError
+from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError
 from kmenv.registry.kaggle.auth import ANONYMOUS
 from kmenv.registry.kaggle.cache import safe_part
 from kmenv.registry.kaggle.mapping import web_url
@@ -99,12 +99,18 @@ def authorise(
             "so its files in the shared cache are not handed over",
             hint="run the command once online with these credentials; kmenv asks Kaggle once and remembers it",
         )
+    page = web_url(handle.unversioned())
     try:
-        client.redirect_location(
-            "DownloadModelInstanceVersion", probe, what=f"the files of {handle}", page_url=web_url(handle.unversioned())
-        )
+        client.redirect_location("DownloadModelInstanceVersion", probe, what=f"version {handle}", page_url=page)
     except NetworkError:
         raise  # Kaggle did not answer: what it said before still stands
+    except ModelNotFoundError:
+        table.forget(handle, identity)
+        raise ModelNotFoundError(
+            f"Kaggle answers HTTP 404 to {client.who()} for version {handle}: it is private to other accounts, "
+            "or gone; its files in the shared cache are not handed over",
+            hint=f"use the credentials of an account it is shared with, or check {page}",
+        ) from None
     except RegistryError:
         table.forget(handle, identity)
         raise
