@@ -36,6 +36,12 @@ def test_identity_is_a_one_way_digest_that_changes_with_every_part() -> None:
     assert len({alice.identity(), wrong.identity(), token.identity(), ANONYMOUS}) == 4
     assert alice.identity().startswith("id-") and len(alice.identity()) == 43
     assert ALICE_KEY not in alice.identity() and "alice" not in alice.identity()
+    # parts cannot be shifted between fields to reach another identity's digest
+    shifted = (
+        Credentials("basic", "f", username="a\0b", secret="c"),
+        Credentials("basic", "f", username="a", secret="b\0c"),
+    )
+    assert shifted[0].identity() != shifted[1].identity()
 
 
 def test_cache_answers_are_kept_apart_by_scope(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ class Credentials:
 
     def identity(self) -> str:
         """A one-way digest naming who these credentials are (see :func:`identity_of`)."""
-        material = "\0".join((self.kind, self.username or "", self.secret)).encode()
+        material = json.dumps([self.kind, self.username or "", self.secret]).encode()  # unambiguous, unlike a join
         return "id-" + hashlib.sha256(_IDENTITY_DOMAIN + material).hexdigest()[:40]
 
     def __repr__(self) -> str:
