@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from catalogue import bert_files
+from catalogue import ALICE_KEY, bert_files, make_registry
 from identities import CAROL_TOKEN, GATED, PRIVATE, Who
 from kaggle_emulator import KaggleEmulator
 
@@ -178,3 +178,33 @@ def test_public_blobs_stay_shared(people: KaggleEmulator, kmenv: Runner, who: Wh
     assert kmenv("-C", bob, "--offline", "install").code == 0
     installed = bob / ".kmenv" / "models" / "m"
     assert all((installed / path).read_bytes() == data for path, data in bert_files(2).items())
+
+
+def test_records_survive_an_outage_and_without_a_cache_kaggle_is_always_asked(
+    people: KaggleEmulator, tmp_path: Path
+) -> None:
+    from kmenv.errors import NetworkError
+    from kmenv.registry.kaggle import KaggleRegistry
+    from kmenv.registry.kaggle.client import KaggleClient
+    from kmenv.values.candidates import Candidate, FileEntry
+    from kmenv.values.handles import Handle
+
+    alice = {"KAGGLE_USERNAME": "alice", "KAGGLE_KEY": ALICE_KEY}
+    handle = Handle.parse(f"{PRIVATE}/1")
+    candidate = Candidate(handle=handle, registry="kaggle", license=None, files=(FileEntry("secret.txt", 3, "0" * 64),))
+    probes = people.requests_to
+
+    bare = KaggleRegistry("kaggle", KaggleClient(people.url, env=alice), store=None, frameworks={})
+    bare.authorise(candidate)
+    bare.authorise(candidate)  # nothing is remembered without a cache: Kaggle is asked each time
+    assert len(probes("DownloadModelInstanceVersion")) == 2
+
+    registry = make_registry(people, tmp_path, env=alice)
+    registry.authorise(candidate)
+    assert registry.entitlements.allows(handle, registry.client.identity)
+    registry.authorise(candidate)
+    assert len(probes("DownloadModelInstanceVersion")) == 3  # remembered
+    people.fault("DownloadModelInstanceVersion", status=503, times=4)
+    with pytest.raises(NetworkError):
+        make_registry(people, tmp_path, env=alice, refresh=True).authorise(candidate)
+    assert registry.entitlements.allows(handle, registry.client.identity)  # an outage withdraws nothing
