@@ -120,9 +120,11 @@ def download_models(
         ]
         if len(jobs) < len(entries):  # blobs another identity may have fetched: only for one Kaggle authorised
             registry.authorise(candidate)
-        fetched = fetch_all(store, jobs, workers=workers).files if jobs else 0
+        fetched = 0
         if jobs:
-            registry.authorise(candidate, fetched=True)
+            report = fetch_all(store, jobs, workers=workers)
+            fetched = report.files
+            registry.authorise(candidate, fetched=report.files_reused == 0)  # a blob that appeared meanwhile: ask
         folder = path / default_download_dir(versioned)
         for entry in entries:
             target = folder.joinpath(*entry.path.split("/"))

@@ -1,4 +1,5 @@
-"""The ``emulator`` fixture, loaded by the Kaggle test modules with ``pytest_plugins = ["kaggle_fixtures"]``.
+"""The ``emulator`` fixture (and ``people``, ``who`` for the identity tests), loaded by the Kaggle test
+modules with ``pytest_plugins = ["kaggle_fixtures"]``.
 
 A plugin module rather than a conftest.py: a second conftest module would shadow ``tests/conftest.py``
 for the tests that import helpers from it.

@@ -6,6 +6,7 @@ another user and a second consenting identity; public blobs stay shared.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -208,3 +209,32 @@ def test_records_survive_an_outage_and_without_a_cache_kaggle_is_always_asked(
     with pytest.raises(NetworkError):
         make_registry(people, tmp_path, env=alice, refresh=True).authorise(candidate)
     assert registry.entitlements.allows(handle, registry.client.identity)  # an outage withdraws nothing
+
+
+def test_a_blob_that_appears_while_installing_proves_nothing(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import kmenv.actions.install as installing
+    from kmenv.store.blobstore import Store
+
+    who("alice")
+    owner = _project(tmp_path / "owner", GATED)
+    assert kmenv("-C", owner, "install").code == 0
+    [locked] = json.loads((owner / "kmodels.lock").read_text())["models"]["m"]["files"]
+    blob = Store(Path(os.environ["KMENV_CACHE_DIR"])).blob_path(locked["sha256"])
+    data = blob.read_bytes()
+    blob.unlink()
+    planned = installing._check_space
+
+    def alice_fetches_it_meanwhile(*args: object) -> None:
+        blob.write_bytes(data)  # as a concurrent run would publish it, after bob's run planned its download
+        planned(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(installing, "_check_space", alice_fetches_it_meanwhile)
+    who("bob")
+    clone = _project(tmp_path / "bob", GATED, like=owner)
+    result = kmenv("-C", clone, "install")
+    assert result.code == 5 and "licence must be accepted" in result.err
+    assert _installed(clone) == []
