@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING
 
 from kmenv.actions.lock import lock_project
@@ -189,7 +188,11 @@ def install(
             return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
 
         models = sorted(lock.models.items())
-        registries = partial(project.registries, state.inputs)  # opened on first need, once
+        opened = state
+
+        def registries() -> Mapping[str, Registry]:
+            return project.registries(opened.inputs)  # read and opened on first need (--frozen may not need them)
+
         jobs = _fetch_jobs(registries, store, models, ready.listings)
         # Blobs of models this run downloads nothing of come from the store alone (another identity may have
         # fetched them): their registry is asked first. Labels are "<model name>/<path>".
