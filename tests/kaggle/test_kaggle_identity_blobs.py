@@ -238,3 +238,14 @@ def test_a_blob_that_appears_while_installing_proves_nothing(
     result = kmenv("-C", clone, "install")
     assert result.code == 5 and "licence must be accepted" in result.err
     assert _installed(clone) == []
+
+
+def test_static_registries_are_not_opened_to_authorise(example: Path, kmenv: Runner) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    clone = example.parent / "clone"
+    clone.mkdir()
+    shutil.copy(example / "kmodels.lock", clone / "kmodels.lock")
+    (clone / "kmodels.yaml").write_text("::: not read by a frozen install whose blobs are all present\n")
+    result = kmenv("-C", clone, "install", "--frozen")
+    assert result.code == 0, result.err
+    assert (clone / ".kmenv" / "models").is_dir()
