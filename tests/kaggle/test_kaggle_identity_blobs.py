@@ -122,9 +122,14 @@ def test_install_from_a_cloned_lock_needs_authorisation(
     assert _blobs(people) == blobs
 
 
-def test_lock_learns_private_hashes_only_for_authorised_identities(
+def test_lock_hands_learned_hashes_only_to_authorised_identities(
     people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path
 ) -> None:
+    who("alice")
+    assert kmenv("-C", _project(tmp_path / "private", PRIVATE), "lock").code == 0
+    who()  # a private model: its listing is already refused
+    nobody = _project(tmp_path / "nobody", PRIVATE)
+    assert kmenv("-C", nobody, "lock").code == 5 and not (nobody / "kmodels.lock").exists()
     who("alice")
     owner = _project(tmp_path / "owner", GATED)
     assert kmenv("-C", owner, "lock").code == 0
