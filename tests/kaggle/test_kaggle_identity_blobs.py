@@ -254,3 +254,22 @@ def test_static_registries_are_not_opened_to_authorise(example: Path, kmenv: Run
     result = kmenv("-C", clone, "install", "--frozen")
     assert result.code == 0, result.err
     assert (clone / ".kmenv" / "models").is_dir()
+
+
+def test_records_in_use_outlive_gc_and_unused_ones_go(
+    people: KaggleEmulator, kmenv: Runner, who: Who, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    who("alice")
+    owner = _project(tmp_path / "owner", PRIVATE)
+    assert kmenv("-C", owner, "install").code == 0
+    [marker] = isolated_dirs.glob("cache/http/kaggle/*/entitled/alice/private-thing/other/v1/1/id-*")
+    month_ago = marker.stat().st_mtime - 40 * 86400
+    os.utime(marker, (month_ago, month_ago))
+    assert kmenv("-C", _project(tmp_path / "used", PRIVATE, like=owner), "--offline", "install").code == 0
+    assert kmenv("gc").code == 0
+    assert marker.is_file()  # used a moment ago: kept
+    os.utime(marker, (month_ago, month_ago))
+    assert kmenv("gc").code == 0
+    assert not marker.exists()  # unused for a month: dropped like other metadata, so offline must ask again
+    result = kmenv("-C", _project(tmp_path / "later", PRIVATE, like=owner), "--offline", "install")
+    assert result.code == 5 and "offline: Kaggle has not yet authorised" in result.err

@@ -52,11 +52,20 @@ class Entitlements:
         return self.dir.joinpath(*(safe_part(p) for p in parts))
 
     def allows(self, handle: Handle, identity: str) -> bool:
-        """True when Kaggle authorised ``identity``, or anyone (the anonymous identity), for this version."""
+        """True when Kaggle authorised ``identity``, or anyone (the anonymous identity), for this version.
+
+        The record used is touched, so one in use never looks unused to ``kmenv gc`` (which drops cached
+        metadata untouched for a month).
+        """
         folder = self._folder(handle)
         if folder is None:
             return False
-        return (folder / safe_part(identity)).is_file() or (folder / ANONYMOUS).is_file()
+        for marker in (folder / safe_part(identity), folder / ANONYMOUS):
+            if marker.is_file():
+                with contextlib.suppress(OSError):
+                    marker.touch()
+                return True
+        return False
 
     def record(self, handle: Handle, identity: str) -> None:
         """Remember that Kaggle authorised ``identity`` for this version (best effort: a read-only cache
