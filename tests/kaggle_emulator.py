@@ -13,6 +13,11 @@ Faults are queued per route and used up in order (:meth:`KaggleEmulator.fault`):
 ``retry_after`` and the error ``shape``), ``drop`` (close the connection after the headers and
 part of the body), ``wrong_md5``, ``no_hash``, ``ignore_range`` (200 with the whole body instead
 of 206) and ``zip`` (a zip archive instead of a gzip tarball).
+
+Who may see what follows Kaggle: credentials that do not check out are ``401`` on every RPC; a
+private model is ``404`` to anyone but its owner and collaborators (also absent from ``ListModels``);
+a gated instance's metadata is public but its download RPC is ``403`` until the user consented
+(``consented``), and ``ListModelInstances`` carries the signed-in caller's own agreement status.
 """
 
 from __future__ import annotations
@@ -152,6 +157,11 @@ class EmuModel:
     update_time: str = "2024-06-01T08:30:00.123Z"
     private: bool = False
     instances: list[EmuInstance] = field(default_factory=list)
+    collaborators: list[str] = field(default_factory=list)  # users a private model is shared with
+
+    def visible_to(self, user: str | None) -> bool:
+        """Kaggle shows a private model to its owner and collaborators only; to anyone else it does not exist."""
+        return not self.private or (user is not None and (user == self.owner or user in self.collaborators))
 
 
 @dataclass
@@ -324,6 +334,11 @@ def _page(items: list[Any], body: dict[str, Any], limit: int) -> tuple[list[Any]
     return items[start:end], following
 
 
+def _agreement(accepted: bool) -> str:
+    """The caller's own status for a licence that needs agreement (``ModelInstance.license.agreementStatus``)."""
+    return "USER_LICENSE_AGREEMENT_STATUS_" + ("ACCEPTED" if accepted else "UNSPECIFIED")
+
+
 class _Problem(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -473,7 +488,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
 
         def _model(self, body: dict[str, Any], user: str | None) -> EmuModel:
             model = emu.find(str(body.get("ownerSlug", "")), str(body.get("modelSlug", "")))
-            if model is None or (model.private and user != model.owner):
+            if model is None or not model.visible_to(user):
                 raise _Problem(404, "Model not found")
             return model
 
@@ -561,7 +576,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
             found = [
                 m
                 for m in emu.models.values()
-                if (not m.private or user == m.owner)
+                if m.visible_to(user)
                 and (not owner or m.owner == owner)
                 and (not query or query in f"{m.owner} {m.slug} {m.title} {m.subtitle}".lower())
             ]
@@ -598,7 +613,8 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                         "ownerSlug": model.owner,
                         "modelSlug": model.slug,
                         "versionNotes": f"version {inst.latest}",
-                        "license": {"id": 1, "name": inst.license, "agreementRequired": inst.gated},
+                        "license": {"id": 1, "name": inst.license, "agreementRequired": inst.gated}
+                        | ({"agreementStatus": _agreement(user in emu.consented)} if inst.gated and user else {}),
                         "metrics": "accuracy: 0.91" if inst.fine_tunable else "",
                         "downloadSummary": {"totalDownloads": inst.total_downloads},
                     }

@@ -114,11 +114,17 @@ def download_models(
         entries = registry.learn_files(versioned, only=only)
         from kmenv.values.candidates import Candidate
 
-        candidate = Candidate(handle=versioned, registry=registry.name, license=None)
+        candidate = Candidate(handle=versioned, registry=registry.name, license=None, files=tuple(entries))
         jobs = [
             FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}") for e in entries if not store.has(e)
         ]
-        fetched = fetch_all(store, jobs, workers=workers).files if jobs else 0
+        if len(jobs) < len(entries):  # blobs another identity may have fetched: only for one Kaggle authorised
+            registry.authorise(candidate)
+        fetched = 0
+        if jobs:
+            report = fetch_all(store, jobs, workers=workers)
+            fetched = report.files
+            registry.authorise(candidate, fetched=report.files_reused == 0)  # a blob that appeared meanwhile: ask
         folder = path / default_download_dir(versioned)
         for entry in entries:
             target = folder.joinpath(*entry.path.split("/"))

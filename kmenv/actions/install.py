@@ -7,7 +7,7 @@ a complete new generation is built beside the current one, and only then does th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -134,6 +134,25 @@ def _fetch_jobs(
     return jobs
 
 
+def _authorise(
+    registries: Callable[[], Mapping[str, Registry]],
+    lock: LockFile,
+    models: Sequence[tuple[str, LockedModel]],
+    names: Collection[str],
+    *,
+    fetched: bool,
+) -> None:
+    """Let the registry of each model in ``names`` refuse this caller the blobs the shared store holds.
+
+    ``fetched``: the caller just downloaded files of these models itself, which proves it (see
+    ``Registry.authorise``). Registries locked as ``static`` serve everyone alike and are not opened for this.
+    """
+    for name, model in models:
+        declared = lock.inputs.registries.get(model.registry)
+        if name in names and (declared is None or declared.type != "static"):
+            registries()[model.registry].authorise(locked_candidate(model), fetched=fetched)
+
+
 def install(
     project: Project,
     state: ProjectState | None = None,
@@ -169,7 +188,16 @@ def install(
             return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
 
         models = sorted(lock.models.items())
-        jobs = _fetch_jobs(lambda: project.registries(state.inputs), store, models, ready.listings)
+        opened = state
+
+        def registries() -> Mapping[str, Registry]:
+            return project.registries(opened.inputs)  # read and opened on first need (--frozen may not need them)
+
+        jobs = _fetch_jobs(registries, store, models, ready.listings)
+        # Blobs of models this run downloads nothing of come from the store alone (another identity may have
+        # fetched them): their registry is asked first. Labels are "<model name>/<path>".
+        downloading = {job.label.split("/", 1)[0] for job in jobs}
+        _authorise(registries, lock, models, {name for name, _ in models} - downloading, fetched=False)
         fetched_files = fetched_bytes = 0
         fetch_seconds = 0.0
         _check_space(project, jobs, models)
@@ -179,6 +207,8 @@ def install(
             reporter.phase(f"fetching {len(jobs)} files")
             report = fetch_all(store, jobs, workers=settings.max_workers, progress=reporter.downloads())
             fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
+            # a blob that appeared meanwhile was not downloaded by this caller, so it proves nothing
+            _authorise(registries, lock, models, downloading, fetched=report.files_reused == 0)
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=settings.link_mode)

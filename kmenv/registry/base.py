@@ -2,7 +2,7 @@
 
 Implementations live beside this module (static registry, Kaggle, in-memory for tests) and
 subclass :class:`Registry`, so they inherit the defaults of its optional capabilities
-(:meth:`Registry.prefetch`). They do the I/O; everything they return is a plain value from
+(:meth:`Registry.prefetch`, :meth:`Registry.authorise`). They do the I/O; everything they return is a plain value from
 :mod:`kmenv.values.candidates`, and where to fetch a file is a :class:`~kmenv.fetch.source.FileSource`.
 """
 
@@ -24,8 +24,8 @@ class Registry(Protocol):
 
     ``name`` is the key the project gives the registry in kmodels.yaml. Methods raise
     :class:`kmenv.errors.RegistryError` subclasses; ``ModelNotFoundError`` when the
-    registry has no such model. The four query methods are required; :meth:`prefetch` has a
-    default that does nothing.
+    registry has no such model. The four query methods are required; :meth:`prefetch` and
+    :meth:`authorise` have defaults that do nothing.
     """
 
     name: str
@@ -55,5 +55,16 @@ class Registry(Protocol):
 
         A hint, never required: registries whose answers are cheap (a folder, memory) keep this
         default, which does nothing. Errors are left for the resolver to meet when it asks.
+        """
+        return None
+
+    def authorise(self, candidate: Candidate, *, fetched: bool = False) -> None:
+        """Raise unless the caller may be handed the files of ``candidate`` that the shared store holds.
+
+        The store keeps one copy of each blob for every run on the machine; a registry that serves
+        some callers only (Kaggle: private and gated models) checks here that the current caller was
+        authorised for this version before its blobs are linked or copied out. ``fetched``: the caller
+        itself just downloaded some of these files from the registry, which proves it. Registries that
+        serve everyone alike keep this default, which allows all.
         """
         return None

@@ -1,4 +1,5 @@
-"""The ``emulator`` fixture, loaded by the Kaggle test modules with ``pytest_plugins = ["kaggle_fixtures"]``.
+"""The ``emulator`` fixture (and ``people``, ``who`` for the identity tests), loaded by the Kaggle test
+modules with ``pytest_plugins = ["kaggle_fixtures"]``.
 
 A plugin module rather than a conftest.py: a second conftest module would shadow ``tests/conftest.py``
 for the tests that import helpers from it.
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from catalogue import populate
+from identities import Who, add_people
 from kaggle_emulator import KaggleEmulator
 
 
@@ -20,3 +22,15 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[KaggleEmulator]:
         populate(emu)
         monkeypatch.setenv("KMENV_KAGGLE_URL", emu.url)
         yield emu
+
+
+@pytest.fixture
+def people(emulator: KaggleEmulator) -> KaggleEmulator:
+    """The emulator with the people of ``identities.py`` (bob, carol) beside the catalogue's alice."""
+    return add_people(emulator)
+
+
+@pytest.fixture
+def who(monkeypatch: pytest.MonkeyPatch) -> Who:
+    """Sets the Kaggle credentials the next run reads (``who()`` for none)."""
+    return Who(monkeypatch)

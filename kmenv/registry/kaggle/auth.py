@@ -13,11 +13,16 @@ Order (first match wins), as kagglehub/kagglesdk and the kaggle CLI read them:
 
 Tokens go out as ``Authorization: Bearer``, username/key as HTTP Basic. The secret is excluded
 from ``repr`` and never enters a message: errors name the *source* (``KAGGLE_KEY``), not the value.
+
+What Kaggle answered is cached per *identity* (:func:`identity_of`): a one-way digest of the
+credentials (sha256 over a domain prefix, the kind, the username and the secret), never the
+credentials themselves; no credentials is the identity :data:`ANONYMOUS`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import stat
@@ -27,7 +32,12 @@ from pathlib import Path
 
 from kmenv.errors import UsageError
 
-__all__ = ["CREDENTIALS_HINT", "Credentials", "find_credentials"]
+__all__ = ["ANONYMOUS", "CREDENTIALS_HINT", "Credentials", "find_credentials", "identity_of"]
+
+#: The identity of a run without credentials; what it was handed, Kaggle hands to anyone.
+ANONYMOUS = "anonymous"
+#: Keeps these digests apart from any other sha256 of the same secret.
+_IDENTITY_DOMAIN = b"kmenv/kaggle-identity/v1\0"
 
 CREDENTIALS_HINT = (
     "set KAGGLE_API_TOKEN (a token from https://www.kaggle.com/settings → API), or KAGGLE_USERNAME and "
@@ -59,10 +69,25 @@ class Credentials:
         who = f"user {self.username}" if self.username else "token"
         return f"{who} from {self.source}"
 
+    def identity(self) -> str:
+        """A one-way digest naming who these credentials are (see :func:`identity_of`)."""
+        material = json.dumps([self.kind, self.username or "", self.secret]).encode()  # unambiguous, unlike a join
+        return "id-" + hashlib.sha256(_IDENTITY_DOMAIN + material).hexdigest()[:40]
+
     def __repr__(self) -> str:
         return f"Credentials({self.describe()})"
 
     __str__ = __repr__
+
+
+def identity_of(credentials: Credentials | None) -> str:
+    """The cache scope of whoever sends ``credentials``: :data:`ANONYMOUS`, or ``id-`` and 40 hex digits.
+
+    The digest changes with any part of the credentials, so a wrong key is a different identity
+    (and is answered by Kaggle, not by what the right key was told). It is safe to keep on disk:
+    Kaggle keys and tokens are long random strings, so the digest cannot be reversed into one.
+    """
+    return ANONYMOUS if credentials is None else credentials.identity()
 
 
 def _read_text(path: Path) -> str | None:

@@ -1,11 +1,18 @@
 """Kaggle metadata cache under ``<cache>/http/kaggle/<host>/``: API answers with a TTL and validators.
 
-Every RPC answer is kept (keyed by method and request body, never by credentials) with the time it
-was stored and its ``ETag``/``Last-Modified``; a stale entry is revalidated (``304`` keeps it).
+Every RPC answer is kept under the *scope* of the identity that received it
+(:func:`~kmenv.registry.kaggle.auth.identity_of`: a one-way digest of the credentials, never the
+credentials, or ``anonymous``), keyed by method and request body, with the time it was stored and its
+``ETag``/``Last-Modified``; a stale entry is revalidated (``304`` keeps it). No answer is shared
+between identities: Kaggle's answers differ by caller (a private model exists for its owner only,
+a search lists the caller's own private models, an instance listing carries the caller's licence
+agreement), and no answer proves that every caller would get the same one.
 Answers about a fixed version (its file list) never change on Kaggle and never go stale. In
 offline mode every entry is served whatever its age, and a missing one is an error that says
 what is missing. Besides answers, small JSON documents kmenv learns (a version's files with their
-sha256, the licence seen for each version) live under ``docs/``. Writes are atomic (temp + rename).
+sha256, the licence seen for each version) live under ``docs/``; they are facts about bytes and
+versions, shared by every identity, and read only after a scoped answer about the same version
+succeeded for the caller. Writes are atomic (temp + rename).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from urllib.parse import urlsplit
 
 from kmenv.fs.atomic import write_atomic
 
-__all__ = ["DEFAULT_TTL", "CachedAnswer", "MetadataCache"]
+__all__ = ["DEFAULT_TTL", "CachedAnswer", "MetadataCache", "safe_part"]
 
 DEFAULT_TTL = 600.0
 
@@ -42,6 +49,12 @@ def _safe_host(base_url: str) -> str:
     parts = urlsplit(base_url)
     host = (parts.hostname or "local") + (f"_{parts.port}" if parts.port else "")
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in host)
+
+
+def safe_part(part: str) -> str:
+    """One path component made of safe characters only (never ``..``)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in part)
+    return "_" if safe in ("", ".", "..") else safe
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -81,20 +94,20 @@ class MetadataCache:
         self.refresh = refresh
         self._clock = clock
 
-    def _answer_path(self, method: str, body: Mapping[str, object]) -> Path | None:
+    def _answer_path(self, method: str, body: Mapping[str, object], scope: str) -> Path | None:
         if self.dir is None:
             return None
-        canonical = json.dumps({"url": self.base_url, "method": method, "body": body}, sort_keys=True)
+        canonical = json.dumps({"url": self.base_url, "method": method, "body": body, "scope": scope}, sort_keys=True)
         digest = hashlib.sha256(canonical.encode()).hexdigest()
-        return self.dir / "rpc" / method / f"{digest}.json"
+        return self.dir / "rpc" / safe_part(scope) / method / f"{digest}.json"
 
-    def get(self, method: str, body: Mapping[str, object]) -> CachedAnswer | None:
-        """The stored answer (fresh or not), or ``None``; ``None`` always under ``refresh``."""
-        path = self._answer_path(method, body)
+    def get(self, method: str, body: Mapping[str, object], *, scope: str) -> CachedAnswer | None:
+        """The answer ``scope`` (an identity) was given, fresh or not; ``None`` if none and under ``refresh``."""
+        path = self._answer_path(method, body, scope)
         if path is None or (self.refresh and not self.offline):
             return None
         raw = _read_json(path)
-        if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict):
+        if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict) or raw.get("scope") != scope:
             return None
         return CachedAnswer(
             data=raw["data"],
@@ -113,14 +126,17 @@ class MetadataCache:
         body: Mapping[str, object],
         data: dict[str, Any],
         *,
+        scope: str,
         etag: str | None = None,
         last_modified: str | None = None,
         immutable: bool = False,
     ) -> None:
-        path = self._answer_path(method, body)
+        """Keep ``data`` as the answer ``scope`` was given."""
+        path = self._answer_path(method, body, scope)
         if path is None:
             return
         record = {
+            "scope": scope,
             "method": method,
             "body": dict(body),
             "data": data,
@@ -132,10 +148,16 @@ class MetadataCache:
         with contextlib.suppress(OSError):  # a read-only cache must not break a working call
             _write_json(path, record)
 
-    def touch(self, method: str, body: Mapping[str, object], answer: CachedAnswer) -> None:
-        """The server confirmed (304) that ``answer`` is current: make it fresh again."""
+    def touch(self, method: str, body: Mapping[str, object], answer: CachedAnswer, *, scope: str) -> None:
+        """The server confirmed (304) to ``scope`` that ``answer`` is current: make it fresh again."""
         self.put(
-            method, body, answer.data, etag=answer.etag, last_modified=answer.last_modified, immutable=answer.immutable
+            method,
+            body,
+            answer.data,
+            scope=scope,
+            etag=answer.etag,
+            last_modified=answer.last_modified,
+            immutable=answer.immutable,
         )
 
     # -- learned documents -----------------------------------------------------------------
@@ -143,8 +165,7 @@ class MetadataCache:
     def _doc_path(self, name: str) -> Path | None:
         if self.dir is None:
             return None
-        safe = "/".join("".join(c if c.isalnum() or c in "._-" else "_" for c in part) for part in name.split("/"))
-        return self.dir / "docs" / f"{safe}.json"
+        return self.dir / "docs" / f"{'/'.join(safe_part(part) for part in name.split('/'))}.json"
 
     def read_doc(self, name: str) -> Any:
         path = self._doc_path(name)

@@ -22,7 +22,7 @@ from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError, UsageE
 from kmenv.fetch.http import TIMEOUT, make_session
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy, retry_after
 from kmenv.fetch.source import FileSource
-from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials
+from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials, identity_of
 from kmenv.registry.kaggle.cache import MetadataCache
 
 __all__ = ["API_RETRY", "DEFAULT_URL", "KaggleClient", "resolve_base_url"]
@@ -156,6 +156,15 @@ class KaggleClient:
                 self._looked_up = True
             return self._credentials
 
+    @property
+    def identity(self) -> str:
+        """Whom Kaggle answers: the cache scope of these credentials (a digest, or ``anonymous``)."""
+        return identity_of(self.credentials)
+
+    def who(self) -> str:
+        """The caller, safe to show: ``user alice from kaggle.json`` or ``anonymous (no credentials)``."""
+        return self.credentials.describe() if self.credentials else "anonymous (no credentials)"
+
     def auth_headers(self) -> dict[str, str]:
         """Headers for API calls: credentials, plus the IAP token staging/admin hosts need."""
         headers = dict(self.credentials.headers()) if self.credentials else {}
@@ -186,12 +195,14 @@ class KaggleClient:
     ) -> dict[str, Any]:
         """One RPC answer as JSON, from the cache when fresh; ``what`` names the subject in messages."""
         body = {k: v for k, v in body.items() if v not in (None, "", 0, False)}
-        cached = self.cache.get(method, body)
+        scope = self.identity
+        cached = self.cache.get(method, body, scope=scope)
         if self.cache.offline:
             if cached is None:
                 raise RegistryError(
-                    f"offline: the metadata cache has no Kaggle answer for {what} ({method})",
-                    hint="run the same command once without --offline / KMENV_OFFLINE to fill the cache",
+                    f"offline: the metadata cache has no Kaggle answer for {what} ({method}) given to {self.who()}",
+                    hint="run the same command once online with these credentials (without --offline / "
+                    "KMENV_OFFLINE); answers are kept per identity",
                 )
             return cached.data
         if cached is not None and self.cache.is_fresh(cached):
@@ -203,7 +214,7 @@ class KaggleClient:
             headers["If-Modified-Since"] = cached.last_modified
         status, data, response_headers = self._post(method, body, headers, what=what, page_url=page_url)
         if status == 304 and cached is not None:
-            self.cache.touch(method, body, cached)
+            self.cache.touch(method, body, cached, scope=scope)
             return cached.data
         if not isinstance(data, dict):
             raise RegistryError(
@@ -214,6 +225,7 @@ class KaggleClient:
             method,
             body,
             data,
+            scope=scope,
             etag=response_headers.get("ETag"),
             last_modified=response_headers.get("Last-Modified"),
             immutable=immutable,

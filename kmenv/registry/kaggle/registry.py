@@ -9,30 +9,27 @@ the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte 
 by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
 that follows instant. More than :data:`ARCHIVE_THRESHOLD` unknown files are fetched as one
 whole-version archive instead, verified, then unpacked into the store member by member
-(:mod:`kmenv.registry.kaggle.archive`).
+(:mod:`kmenv.registry.kaggle.archive`). Metadata answers are cached per identity, and blobs the
+shared store already holds are handed over only to an identity Kaggle authorised for the version
+(:meth:`KaggleRegistry.authorise`, :mod:`kmenv.registry.kaggle.entitlement`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-import requests
-
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
-from kmenv.fetch.download import goog_hashes
-from kmenv.fetch.http import same_origin
-from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.archive import unpack_into_store
-from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
+from kmenv.registry.kaggle.client import KaggleClient
+from kmenv.registry.kaggle.entitlement import Entitlements, authorise
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
@@ -46,6 +43,7 @@ from kmenv.registry.kaggle.mapping import (
     version_licence,
     web_url,
 )
+from kmenv.registry.kaggle.probe import parse_goog_hash, probe_md5
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
@@ -54,13 +52,6 @@ __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
 #: Beyond this many files to learn, one archive beats one request per file (kagglehub's rule too).
 ARCHIVE_THRESHOLD = 25
-#: The md5 probe is an optimisation (without it the file is downloaded), so it tries three times without waiting.
-_PROBE_RETRY = RetryPolicy(attempts=3, backoff=0.0, statuses=API_RETRY.statuses)
-
-
-def parse_goog_hash(header: str | None) -> dict[str, str]:
-    """``crc32c=<b64>,md5=<b64>`` → ``{"crc32c": ..., "md5": ...}``; malformed parts are skipped."""
-    return dict(goog_hashes(header or ""))
 
 
 def _instance_body(handle: Handle) -> dict[str, object]:
@@ -94,6 +85,7 @@ class KaggleRegistry(Registry):
         self.store = store
         self.frameworks = frameworks
         self.workers = max(1, workers)
+        self.entitlements = Entitlements(client.cache.dir)
         self._lock = threading.RLock()
         self._infos: dict[Handle, InstanceInfo] = {}
         self._numbers: dict[Handle, tuple[list[int], str | None]] = {}
@@ -135,7 +127,8 @@ class KaggleRegistry(Registry):
         self, handle: Handle, *, hints: Iterable[FileEntry] = (), only: Iterable[str] | None = None
     ) -> list[FileEntry]:
         """The files of a version with their sha256; ``only`` limits it to some paths, ``hints`` are trusted
-        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded."""
+        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded.
+        Hashes this machine learned before are given only to an identity Kaggle authorised (:meth:`authorise`)."""
         listing = self.list_files(handle)
         if only is not None:
             keep = set(only)
@@ -162,12 +155,22 @@ class KaggleRegistry(Registry):
                 result.update(self._learn_from_archive(handle, unknown))
             else:
                 result.update(self._learn_per_file(handle, unknown))
+            self.entitlements.record(handle, self.client.identity)  # Kaggle just served them to this identity
             self._remember_files(handle, {**self.learned_files(handle), **result}.values())
+        elif set(result) - {f.path for f in hints}:  # what another identity may have learned: only if authorised
+            self.authorise(Candidate(handle=handle, registry=self.name, license=None, files=tuple(result.values())))
         return [result[p] for p in sorted(result)]
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
         """The download request for one file; its redirect target (a signed URL) is never stored."""
         return self.client.download_source(self._file_body(candidate.handle, file.path))
+
+    def authorise(self, candidate: Candidate, *, fetched: bool = False) -> None:
+        """Raise unless Kaggle authorised the current identity for ``candidate``'s version (see
+        :func:`~kmenv.registry.kaggle.entitlement.authorise`: a record, or one download RPC not followed)."""
+        first = min((f.path for f in candidate.files), default=None)
+        probe = self._file_body(candidate.handle, first)
+        authorise(self.client, self.entitlements, candidate.handle, probe, fetched=fetched)
 
     def prefetch(self, handles: Iterable[Handle | str]) -> None:
         """Fetch metadata for many declared models at once, so the resolver then finds it in the cache.
@@ -294,7 +297,7 @@ class KaggleRegistry(Registry):
 
         def learn(remote: RemoteFile) -> FileEntry:
             body = self._file_body(handle, remote.path)
-            md5 = self._probe_md5(handle, body)
+            md5 = probe_md5(self.client, handle, body)
             digests = {"md5": md5} if md5 else {}
             sha = fetch_unknown(
                 store,
@@ -309,36 +312,6 @@ class KaggleRegistry(Registry):
         with ThreadPoolExecutor(max_workers=min(self.workers, len(files)), thread_name_prefix="kmenv-learn") as pool:
             entries = list(pool.map(learn, files))
         return {e.path: e for e in entries}
-
-    def _probe_md5(self, handle: Handle, body: Mapping[str, object]) -> str | None:
-        """The md5 ``x-goog-hash`` of a file's blob, from a one-byte range request; ``None`` when unavailable."""
-        location, direct = self.client.redirect_location(
-            "DownloadModelInstanceVersion",
-            body,
-            what=f"{handle}/{body.get('path')}",
-            page_url=web_url(handle.unversioned()),
-        )
-        if location is None:  # the bytes came straight back: their headers may carry the hash
-            return parse_goog_hash(direct.get("x-goog-hash")).get("md5")
-        headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
-        if same_origin(location, self.client.base_url):
-            headers.update(self.client.auth_headers())
-        failures = 0
-        while not _PROBE_RETRY.gives_up(failures):
-            if failures:
-                time.sleep(_PROBE_RETRY.delay(failures))
-            try:
-                with self.client.session().get(
-                    location, headers=headers, stream=True, timeout=(10, 30), allow_redirects=False
-                ) as reply:
-                    if reply.status_code in (200, 206):
-                        return parse_goog_hash(reply.headers.get("x-goog-hash")).get("md5")
-                    if not _PROBE_RETRY.retries_status(reply.status_code):
-                        return None
-            except requests.RequestException:
-                pass
-            failures += 1
-        return None
 
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
