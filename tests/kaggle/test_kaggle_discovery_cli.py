@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 
 BERT = "keras/bert/keras/bert_tiny_en_uncased"
+MANIFEST = ".kmenv-download.json"  # what kmenv download leaves beside the files, for `kmenv validate DIR`
 
 
 def test_search_table_and_json(emulator: KaggleEmulator, kmenv: Runner) -> None:
@@ -96,13 +97,13 @@ def test_download_writes_verified_files(emulator: KaggleEmulator, kmenv: Runner,
     for path, data in bert_files(1).items():
         assert (folder / path).read_bytes() == data
     shards = tmp_path / "acme/shards/pyTorch/many/1"
-    assert {p.name: p.read_bytes() for p in shards.iterdir()} == dict(iter_files(30))
+    assert {p.name: p.read_bytes() for p in shards.iterdir() if p.name != MANIFEST} == dict(iter_files(30))
 
 
 def test_download_one_file(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
     assert kmenv("download", BERT, "--file", "config.json", "--path", tmp_path).code == 0
     folder = tmp_path / "keras/bert/keras/bert_tiny_en_uncased/2"
-    assert [p.name for p in folder.iterdir()] == ["config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "config.json"]
     missing = kmenv("download", BERT, "--file", "nope.bin", "--path", tmp_path)
     assert missing.code == 2 and "matches no file" in missing.err
 
