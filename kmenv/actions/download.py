@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kmenv.actions.discovery import default_download_dir, full_handle
+from kmenv.actions.discovery.handles import default_download_dir, full_handle
 from kmenv.actions.download_manifest import Manifest, write_manifest
 from kmenv.errors import UsageError
 from kmenv.store.roots import record_download
