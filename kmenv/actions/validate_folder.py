@@ -1,8 +1,7 @@
 """``kmenv validate DIR``: check download folders against the manifests kmenv wrote in them.
 
 Needs neither a project nor the registry nor the store: the manifest (:mod:`.download_manifest`)
-records each file's size and sha256. Checking reads every byte, so sizes are compared first (a
-wrong size needs no read) and the rest is hashed by a pool of threads. ``DIR`` is one download
+records each file's size and sha256, and :func:`kmenv.actions.tree_check.check_tree` compares. ``DIR`` is one download
 folder or any folder above several (``--path`` of ``kmenv download``); every manifest below it is
 checked and every problem collected in one pass.
 """
@@ -10,13 +9,11 @@ checked and every problem collected in one pass.
 from __future__ import annotations
 
 import os
-import stat
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kmenv.actions.download_manifest import MANIFEST_FILE, read_manifest
-from kmenv.actions.validate import Damage, _sha256_of
+from kmenv.actions.tree_check import Damage, check_tree
 from kmenv.errors import UsageError
 
 __all__ = ["FolderReport", "FolderValidation", "validate_folders"]
@@ -48,9 +45,7 @@ class FolderReport:
             "ok": self.ok,
             "files": self.files,
             "bytes": self.bytes,
-            "problems": [
-                {"kind": d.kind, "path": d.path, "detail": d.detail, "sha256": d.sha256} for d in self.problems
-            ],
+            "problems": [d.as_dict() for d in self.problems],
         }
 
 
@@ -88,44 +83,7 @@ def _manifest_folders(root: Path) -> list[Path]:
 def _check(folder: Path, workers: int) -> FolderReport:
     manifest = read_manifest(folder)
     expected = {f.path: f for f in manifest.files}
-    parents = {"/".join(p.split("/")[:i]) for p in expected for i in range(1, p.count("/") + 1)}
-    problems: list[Damage] = []
-    to_hash: list[tuple[str, Path]] = []
-    seen: set[str] = set()
-
-    def visit(here: Path, prefix: str) -> None:
-        for entry in sorted(os.scandir(here), key=lambda e: e.name):
-            rel = prefix + entry.name
-            if not prefix and entry.name == MANIFEST_FILE:
-                continue
-            info = entry.stat(follow_symlinks=False)
-            if rel in parents and stat.S_ISDIR(info.st_mode):
-                visit(Path(entry.path), rel + "/")
-                continue
-            wanted = expected.get(rel)
-            if wanted is None:
-                problems.append(Damage("extra", rel, "folder" if stat.S_ISDIR(info.st_mode) else "file"))
-                continue
-            seen.add(rel)
-            if not stat.S_ISREG(info.st_mode):
-                problems.append(Damage("modified", rel, "not a regular file", wanted.sha256))
-            elif info.st_size != wanted.size:
-                problems.append(Damage("modified", rel, f"{info.st_size} bytes, recorded {wanted.size}", wanted.sha256))
-            else:
-                to_hash.append((rel, Path(entry.path)))
-
-    visit(folder, "")
-    for rel, f in expected.items():
-        if rel not in seen:
-            problems.append(Damage("missing", rel, f"{f.size} bytes", f.sha256))
-    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="kmenv-validate") as pool:
-        digests = list(pool.map(_sha256_of, [path for _, path in to_hash]))
-    for (rel, _), actual in zip(to_hash, digests, strict=True):
-        recorded = expected[rel].sha256
-        if actual != recorded:
-            problems.append(Damage("modified", rel, f"sha256 {actual}, recorded {recorded}", recorded))
-    order = {"missing": 0, "modified": 1, "extra": 2}
-    problems.sort(key=lambda d: (order[d.kind], d.path))
+    problems = check_tree(folder, expected, workers=workers, word="recorded", ignore=(MANIFEST_FILE,))
     total = sum(f.size for f in expected.values())
     return FolderReport(folder, manifest.handle, manifest.registry, len(expected), total, tuple(problems))
 

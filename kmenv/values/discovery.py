@@ -43,8 +43,9 @@ class Metric:
 class InstanceSummary:
     """One instance (framework/variation) of a model as its registry describes it, at its latest version.
 
-    ``fine_tunable`` is None when the registry does not say; ``base`` is the base model's handle (or a URL outside the registry) for a fine-tune; ``size`` the
-    latest version's bytes (0: unknown); ``usage`` an example with any template left unfilled;
+    ``fine_tunable`` is None when the registry does not say; ``base`` is the base model's handle (or a
+    URL outside the registry) for a fine-tune; ``size`` the latest version's bytes (0: unknown);
+    ``usage`` an example with any template left unfilled;
     ``metrics_text`` what the publisher wrote about metrics in prose; ``url`` the instance's web page
     (a version's page is ``url/<version>``), empty when the registry has none.
     """
