@@ -43,6 +43,8 @@ def test_validate_dir_passes_then_names_every_kind_of_damage(
     clean = kmenv("validate", tmp_path / FOLDER)
     assert clean.code == 0, clean.err
     assert f"{tmp_path / FOLDER}: {BERT}/2, 4 files," in clean.out and "all match the manifest" in clean.out
+    relative = kmenv("validate", "keras", cwd=tmp_path)  # folders are shown as DIR was written
+    assert relative.out.startswith(f"{Path('keras/bert/keras/bert_tiny_en_uncased/2')}: {BERT}/2, 4 files,")
     # from the --path root, every download below it is found
     assert kmenv("validate", tmp_path).code == 0
 

@@ -46,6 +46,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.emit_json(result.as_dict())
         return 0
     several = len(registries) > 1
+    models = result.as_dict()["models"]
+    votes = any(row["votes"] is not None for row in models)  # a static registry counts none: no empty column
     rows = [
         [
             *([row["registry"]] if several else []),
@@ -53,15 +55,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             row["title"],
             ", ".join(row["frameworks"]),
             ", ".join(row["licenses"]) or "-",
-            "-" if row["votes"] is None else str(row["votes"]),
+            *(["-" if row["votes"] is None else str(row["votes"])] if votes else []),
             (row["updated"] or "")[:10],
         ]
-        for row in (result.as_dict()["models"])
+        for row in models
     ]
     if not rows:
         ui.line("No models found.")
         return 0
-    headers = ["handle", "title", "frameworks", "license", "votes", "updated"]
+    headers = ["handle", "title", "frameworks", "license", *(["votes"] if votes else []), "updated"]
     ui.table(["registry", *headers] if several else headers, rows, right=["votes"])
     if result.more:
         ui.note(

@@ -88,12 +88,13 @@ def _run_folder(args: argparse.Namespace, ui: UI) -> int:
         ui.emit_json(result.to_dict())
         return 0 if result.ok else EXIT_INTEGRITY
     for report in result.folders:
+        shown = args.folder / report.folder.relative_to(result.root)  # as the user wrote DIR
         count = "1 file" if report.files == 1 else f"{report.files} files"
         if report.ok:
-            ui.line(f"{report.folder}: {report.handle}, {count}, {format_size(report.bytes)}, all match the manifest")
+            ui.line(f"{shown}: {report.handle}, {count}, {format_size(report.bytes)}, all match the manifest")
             continue
         problems = "1 problem" if len(report.problems) == 1 else f"{len(report.problems)} problems"
-        ui.line(f"{report.folder}: {report.handle}, {problems}")
+        ui.line(f"{shown}: {report.handle}, {problems}")
         for damage in report.problems[:_SHOWN]:
             ui.line(f"  {damage.render()}")
         if len(report.problems) > _SHOWN:
