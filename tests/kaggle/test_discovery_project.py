@@ -45,3 +45,13 @@ def test_search_show_and_versions_ask_every_declared_registry(
     before = len(emulator.requests_to("GetModel"))
     assert kmenv("-C", example, "show", "keras/bert", "--refresh").code == 0
     assert len(emulator.requests_to("GetModel")) == before + 1
+
+
+def test_a_model_kaggle_lacks_is_taken_from_the_next_registry(
+    emulator: KaggleEmulator, example: Path, kmenv: Runner
+) -> None:
+    kaggle_first = "version: 1\nregistries:\n  kg:\n    type: kaggle\n  example:\n    url: ../registry\nmodels: {}\n"
+    (example / "kmodels.yaml").write_text(kaggle_first)
+    iris = kmenv("-C", example, "versions", "kmenv-examples/iris/scikitLearn/logistic-regression", "--json")
+    assert iris.code == 0, iris.err
+    assert json.loads(iris.out)["registry"] == "example"
