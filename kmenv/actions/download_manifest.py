@@ -11,17 +11,19 @@ the old manifest or the new one, never half of one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from kmenv.errors import UsageError
 from kmenv.fs.atomic import write_atomic
 from kmenv.values.candidates import FileEntry
 from kmenv.values.paths import relative_path_problem
 
-__all__ = ["MANIFEST_FILE", "MANIFEST_FORMAT", "Manifest", "read_manifest", "write_manifest"]
+__all__ = ["MANIFEST_FILE", "MANIFEST_FORMAT", "Manifest", "ManifestDocument", "read_manifest", "write_manifest"]
 
 #: The manifest's file name inside a download folder (hidden, so it does not look like a model file).
 MANIFEST_FILE = ".kmenv-download.json"
@@ -99,6 +101,39 @@ def read_manifest(folder: Path) -> Manifest:
     return _parse(data, path, hint)
 
 
+class ManifestFile(BaseModel):
+    """One file placed in the folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: StrictStr = Field(description="Path inside the folder, '/'-separated, relative and safe.")
+    size: Annotated[StrictInt, Field(ge=0, description="Size in bytes.")]
+    sha256: StrictStr = Field(description="Lower-case hex SHA-256 of the bytes.", pattern="^[0-9a-f]{64}$")
+    digests: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="Other digests the registry published, e.g. {'md5': '<base64>'}."
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        problem = relative_path_problem(value)
+        if problem is not None:
+            raise ValueError(f"path {value!r}: {problem}")
+        return value
+
+
+class ManifestDocument(BaseModel):
+    """``.kmenv-download.json``: what ``kmenv download`` placed in one version folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal[1] = Field(description="Manifest format; this kmenv reads format 1.")
+    kind: Literal["kmenv-download"] = Field(description="Always 'kmenv-download'.")
+    handle: StrictStr = Field(description="The version downloaded: owner/model/framework/variation/version.")
+    registry: StrictStr = Field(description="The name of the registry it came from.")
+    files: tuple[ManifestFile, ...] = Field(description="Every file placed in the folder, sorted by path.")
+
+
 def _parse(data: object, path: Path, hint: str) -> Manifest:
     if not isinstance(data, dict) or data.get("kind") != _KIND:
         raise UsageError(f"{path}: not a kmenv download manifest", hint=hint)
@@ -107,27 +142,11 @@ def _parse(data: object, path: Path, hint: str) -> Manifest:
             f"{path}: manifest format {data.get('format')!r}; this kmenv reads format {MANIFEST_FORMAT}",
             hint="upgrade kmenv to validate this folder",
         )
-    handle, registry, files = data.get("handle"), data.get("registry"), data.get("files")
-    if not isinstance(handle, str) or not isinstance(registry, str) or not isinstance(files, list):
-        raise UsageError(f"{path}: 'handle', 'registry' and 'files' must be a string, a string and a list", hint=hint)
-    entries = []
-    for n, item in enumerate(files):
-        entry = _entry(item)
-        if entry is None:
-            raise UsageError(f"{path}: files[{n}] is not {{path, size, sha256}} with a safe relative path", hint=hint)
-        entries.append(entry)
-    return Manifest(handle, registry, tuple(entries))
-
-
-def _entry(item: object) -> FileEntry | None:
-    if not isinstance(item, Mapping):
-        return None
-    path, size, sha = item.get("path"), item.get("size"), item.get("sha256")
-    digests = item.get("digests", {})
-    if not isinstance(path, str) or relative_path_problem(path) is not None:
-        return None
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        return None
-    if not isinstance(sha, str) or len(sha) != 64 or not isinstance(digests, Mapping):
-        return None
-    return FileEntry(path, size, sha, digests={str(k): str(v) for k, v in digests.items()})
+    try:
+        document = ManifestDocument.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise UsageError(f"{path}: ${where}: {first['msg']}", hint=hint) from None
+    files = tuple(FileEntry(f.path, f.size, f.sha256, digests=dict(f.digests)) for f in document.files)
+    return Manifest(document.handle, document.registry, files)

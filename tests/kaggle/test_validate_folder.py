@@ -30,6 +30,12 @@ def test_download_leaves_a_versioned_manifest_of_sizes_and_digests(
     for entry in manifest["files"]:
         assert (folder / entry["path"]).stat().st_size == entry["size"] and len(entry["sha256"]) == 64
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]  # written atomically: no temp file left
+    from jsonschema import Draft202012Validator
+
+    from kmenv.actions.schemas import render
+
+    schema = Draft202012Validator(json.loads(render("kmenv-download.schema.json")))
+    assert list(schema.iter_errors(manifest)) == []
     # a second download of one more file into the same folder keeps what the first recorded
     assert kmenv("download", BERT, "--file", "config.json", "--path", tmp_path).code == 0
     again = json.loads((folder / ".kmenv-download.json").read_text())
