@@ -121,6 +121,21 @@ class Registry(Protocol):
             )
         return rows
 
+    def describe_version(self, version: Handle) -> VersionSummary:
+        """One version of a full handle, the newest when it names none (``ModelNotFoundError`` if absent).
+
+        The default picks it from :meth:`describe_versions`; a registry where that costs a request per
+        version (Kaggle) answers for one version alone.
+        """
+        rows = list(self.describe_versions(version.unversioned()))
+        found = rows[:1] if version.version is None else [r for r in rows if r.version == version.version]
+        if not found:
+            shown = ", ".join(str(r.version) for r in rows)
+            raise ModelNotFoundError(
+                f"{version.unversioned()} has no version {version.version}", hint=f"its versions are {shown}"
+            )
+        return found[0]
+
     def version_files(self, version: Handle) -> Sequence[ListedFile]:
         """The files of one versioned handle with the digests the registry knows, sorted by path."""
         for candidate in self.versions(version.unversioned()):

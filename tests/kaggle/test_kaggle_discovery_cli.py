@@ -248,3 +248,10 @@ def test_frameworks_json_applies_to_kaggle_candidates(emulator: KaggleEmulator, 
     (config / "frameworks.json").write_text('{"keras": {"keras": ">=3.3", "jax": ""}}')
     data = json.loads(kmenv("versions", BERT, "--json").out)
     assert data["versions"][0]["requires"] == {"jax": "", "keras": ">=3.3"}
+
+
+def test_show_and_compare_of_one_version_list_only_that_versions_files(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    assert kmenv("show", f"{BERT}/1").code == 0
+    assert kmenv("compare", f"{BERT}/1").code == 0
+    listed = [r.body for r in emulator.requests_to("ListModelInstanceVersionFiles")]
+    assert listed and all(b is not None and b["versionNumber"] == 1 for b in listed)

@@ -2,7 +2,7 @@
 
 ``owner/model`` gives the card (title, description) and every instance; no instance is picked for
 the user. A full handle adds that instance's usage, requirements, training data and metrics, at its
-newest version or the one named (an older version's own details need the version list: one more read).
+newest version or the one named (an older version's own details cost one more read).
 """
 
 from __future__ import annotations
@@ -134,12 +134,7 @@ def _card(registry: Registry, handle: Handle, text: str) -> ModelCard:
     version = handle.version or chosen.latest
     if version == chosen.latest:
         return ModelCard(model, chosen, version)
-    rows = {r.version: r for r in registry.describe_versions(chosen.handle)}
-    if version not in rows:
-        raise ModelNotFoundError(
-            f"{chosen.handle} has no version {version}", hint=f"its versions are {', '.join(map(str, sorted(rows)))}"
-        )
-    return ModelCard(model, chosen, version, rows[version])
+    return ModelCard(model, chosen, version, registry.describe_version(chosen.handle.with_version(version)))
 
 
 def show_model(registries: Sequence[Registry], text: str) -> ModelCard:

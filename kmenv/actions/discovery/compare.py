@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmenv.actions.discovery.sources import first_that_has
 from kmenv.actions.discovery.versions import metric_columns
-from kmenv.errors import ModelNotFoundError, UsageError
+from kmenv.errors import UsageError
 from kmenv.values.discovery import Metric
 from kmenv.values.handles import Handle
 
@@ -74,15 +74,9 @@ def _versions_of(registry: Registry, handle: Handle) -> list[ComparedVersion]:
             ComparedVersion(i.handle.with_version(i.latest), registry.name, i.license, i.size, i.metrics, note)
             for i in model.instances
         ]
-    rows = {r.version: r for r in registry.describe_versions(handle.unversioned())}
-    number = handle.version if handle.version is not None else max(rows)
-    row = rows.get(number)
-    if row is None:
-        raise ModelNotFoundError(
-            f"{handle.unversioned()} has no version {number}",
-            hint=f"its versions are {', '.join(map(str, sorted(rows, reverse=True)))}",
-        )
-    return [ComparedVersion(handle.with_version(number), registry.name, row.license, row.size, row.metrics, note)]
+    row = registry.describe_version(handle)
+    versioned = handle.with_version(row.version)
+    return [ComparedVersion(versioned, registry.name, row.license, row.size, row.metrics, note)]
 
 
 def _wanted(column: str, metric: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from kmenv.errors import ModelNotFoundError
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
@@ -159,6 +160,29 @@ class KaggleDiscovery:
                 )
             )
         return rows
+
+    def describe_version(self: _KaggleMetadata, version: Handle) -> VersionSummary:
+        """One version (the current one when none is named), its number checked, its files listed (one request)."""
+        handle = version.unversioned()
+        info = self.instance_info(handle)
+        number = version.version if version.version is not None else info.latest
+        numbers, _ = self.version_numbers(handle)
+        if number not in numbers:
+            raise ModelNotFoundError(
+                f"{handle} has no version {number}", hint=f"its versions are {', '.join(map(str, numbers))}"
+            )
+        files = self.list_files(handle.with_version(number))
+        licence, observed = version_licence(number, info, self.licences_seen(handle))
+        return VersionSummary(
+            version=number,
+            latest=number == info.latest,
+            files=len(files),
+            size=sum(f.size for f in files),
+            license=licence,
+            license_observed=observed,
+            requires=requirements_for(handle.framework or "", self.frameworks),
+            training_data=info.training_data,
+        )
 
     def version_files(self: _KaggleMetadata, version: Handle) -> Sequence[ListedFile]:
         """The version's listing, each file with the digests this machine learned (where sizes still agree)."""
