@@ -15,6 +15,9 @@ What the example demonstrates (the tests in ``tests/test_example.py`` hold it to
 - ``tiny-lm-lora``: a LoRA adapter whose v3 needs its base ``tiny-lm`` at version 2 or later.
 - licences of every kind: permissive (Apache 2.0, MIT), copyleft (CC BY-SA 4.0),
   non-commercial (CC BY-NC 4.0) and a custom, gated one (Gemma).
+- metrics and training data: ``tiny-bert``, ``iris`` and ``flower-classifier`` publish benchmark
+  figures per version (``kmenv versions`` shows one column per metric, ``kmenv compare`` a table);
+  the figures are illustrative, since the weights are random, and each says so in its ``source``.
 """
 
 from __future__ import annotations
@@ -296,6 +299,8 @@ class Version:
     files: dict[str, bytes]
     requires: dict[str, str] = field(default_factory=dict)
     base: dict[str, str] | None = None
+    metrics: list[dict[str, object]] = field(default_factory=list)
+    training_data: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -333,6 +338,15 @@ folder = kmenv.path("{usage}")  # "{usage}": whatever name your kmodels.yaml giv
 ```
 """
     )
+
+
+ILLUSTRATIVE = "illustrative figure: the example's weights are random"
+IRIS_DATA = "https://archive.ics.uci.edu/dataset/53/iris"
+
+
+def metric(dataset: str, name: str, value: float) -> dict[str, object]:
+    """One ``version.json`` metric, marked as illustrative."""
+    return {"dataset": dataset, "metric": name, "value": value, "source": ILLUSTRATIVE}
 
 
 BERT_WORDS = [
@@ -435,7 +449,9 @@ def tiny_bert() -> Instance:
             "vocab.txt": text_bytes("\n".join(vocab)),
         }
         requires = {"transformers": ">=4.50" if number == 4 else ">=4.30"}
-        versions.append(Version(number, "Apache 2.0", dates[number], files, requires))
+        scores = {1: (0.71, 0.68), 2: (0.74, 0.72), 3: (0.78, 0.75), 4: (0.79, 0.77)}[number]
+        metrics = [metric("glue/sst2", "accuracy", scores[0]), metric("glue/sst2", "f1", scores[1])]
+        versions.append(Version(number, "Apache 2.0", dates[number], files, requires, metrics=metrics))
     return Instance(
         "tiny-bert",
         "transformers",
@@ -578,7 +594,18 @@ def iris() -> Instance:
             "README.md": model_card(title, handle, number, "MIT", notes[number], "iris"),
             "parameters.json": json_bytes(parameters),
         }
-        versions.append(Version(number, "MIT", dates[number], files, {"scikit-learn": ">=1.3"}))
+        accuracy = {1: 0.953, 2: 0.967}[number]
+        versions.append(
+            Version(
+                number,
+                "MIT",
+                dates[number],
+                files,
+                {"scikit-learn": ">=1.3"},
+                metrics=[metric("iris", "accuracy", accuracy), metric("iris", "log_loss", round(1.15 - accuracy, 3))],
+                training_data=[IRIS_DATA],
+            )
+        )
     return Instance(
         "iris",
         "scikitLearn",
@@ -629,7 +656,17 @@ def flower_classifier() -> Instance:
             "config.json": json_bytes(config),
             "weights.npz": npz(weights),
         }
-        versions.append(Version(number, licence, dates[number], files))
+        accuracy = {1: 0.9, 2: 0.933}[number]
+        versions.append(
+            Version(
+                number,
+                licence,
+                dates[number],
+                files,
+                metrics=[metric("iris", "accuracy", accuracy)],
+                training_data=[IRIS_DATA],
+            )
+        )
     return Instance(
         "flower-classifier",
         "keras",
@@ -685,6 +722,10 @@ def write_sources(root: Path) -> None:
                 meta["requires"] = version.requires
             if version.base:
                 meta["base"] = version.base
+            if version.metrics:
+                meta["metrics"] = version.metrics
+            if version.training_data:
+                meta["training_data"] = version.training_data
             (version_folder / "version.json").write_bytes(json_bytes(meta))
             for path, data in version.files.items():
                 target = version_folder / path

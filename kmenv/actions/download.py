@@ -4,7 +4,8 @@ The bytes go through the same verified store the installer fills (checked agains
 recorded by sha256), so a download already made is not repeated and a half-written file never
 appears under its final name. Each folder written is recorded as a GC root
 (:func:`kmenv.store.roots.record_download`), so ``kmenv gc`` keeps its blobs until the folder is
-deleted. Handles are read and folders named as :mod:`kmenv.actions.discovery`
+deleted, and a manifest (:mod:`kmenv.actions.download_manifest`) is left in it, so ``kmenv validate
+DIR`` can check the folder later. Handles are read and folders named as :mod:`kmenv.actions.discovery`
 shows them (``kmenv show`` prints the folder this writes).
 """
 
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kmenv.actions.discovery import default_download_dir, full_handle
+from kmenv.actions.discovery.handles import default_download_dir, full_handle
+from kmenv.actions.download_manifest import Manifest, write_manifest
 from kmenv.errors import UsageError
 from kmenv.store.roots import record_download
 from kmenv.values.candidates import FileEntry
@@ -95,7 +97,7 @@ def download_models(
 
     Bytes go through the store (verified against Kaggle's md5 and recorded by sha256), then are
     copied out; a file is written under its final name only when complete. Each version's folder is
-    recorded as a GC root once its files are in place. ``on_start`` hears of
+    recorded as a GC root, and its manifest written, once its files are in place. ``on_start`` hears of
     each version as its download begins.
     """
     from kmenv.fetch import FetchJob, fetch_all
@@ -132,5 +134,7 @@ def download_models(
                 raise UsageError(f"{entry.path!r} would land outside {folder}", hint="report the model to its owner")
             _place(store.blob_path(entry.sha256), target)
         record_download(store.root, folder, {entry.path: entry.sha256 for entry in entries})
+        folder.mkdir(parents=True, exist_ok=True)
+        write_manifest(folder, Manifest(str(versioned), registry.name, tuple(entries)))
         results.append(DownloadedModel(versioned, folder, tuple(entries), fetched))
     return results

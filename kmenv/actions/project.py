@@ -80,6 +80,20 @@ class Runtime:
             "kaggle", None, settings=self.settings, store=self.store, refresh=refresh, warn=self.registry_warn
         )
 
+    def registry(self, name: str, kind: str, url: str | None, *, base_dir: Path, refresh: bool = False) -> Registry:
+        """One registry for the discovery commands, by declaration; ``refresh`` bypasses Kaggle's metadata cache."""
+        if kind == "kaggle":
+            from kmenv.registry.kaggle import open_kaggle
+
+            return open_kaggle(
+                name, url, settings=self.settings, store=self.store, refresh=refresh, warn=self.registry_warn
+            )
+        from kmenv.registry.open import open_registry
+
+        return open_registry(
+            name, kind, url, base_dir=base_dir, settings=self.settings, store=self.store, warn=self.registry_warn
+        )
+
     def project(self, root: str | Path) -> Project:
         """The project at ``root`` sharing this run's edges."""
         return Project(root, runtime=self)

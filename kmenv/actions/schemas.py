@@ -40,11 +40,18 @@ def _instance() -> dict[str, Any]:
     return InstanceDocument.model_json_schema(by_alias=True)
 
 
+def _download() -> dict[str, Any]:
+    from kmenv.actions.download_manifest import ManifestDocument
+
+    return ManifestDocument.model_json_schema(by_alias=True)
+
+
 SCHEMAS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
     "kmodels.schema.json": ("kmodels.yaml, the project's declaration", _spec),
     "kmodels-lock.schema.json": ("kmodels.lock, the resolved and hashed result", _lock),
     "registry-index.schema.json": ("index.json of a static registry", _index),
     "registry-instance.schema.json": ("one model instance document of a static registry", _instance),
+    "kmenv-download.schema.json": (".kmenv-download.json, the manifest kmenv download leaves in a folder", _download),
 }
 
 

@@ -1,21 +1,18 @@
 """``kmenv validate``: compare the environment with the lock (missing, modified, extra files) and repair it.
 
-Checking reads every installed byte (gigabytes for big models), so sizes are compared first (a
-wrong size needs no read) and the rest is hashed by a pool of threads (hashlib releases the GIL).
-Every problem is collected in one pass. Repair never edits a generation: it builds a new one
-from the store (re-downloading blobs that are missing or damaged) and switches to it.
+The comparison of a generation's files with the lock is :func:`kmenv.actions.tree_check.check_tree`
+(sizes first, then sha256 by a pool of threads; every problem collected in one pass). Repair never
+edits a generation: it builds a new one from the store (re-downloading blobs that are missing or
+damaged) and switches to it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import stat
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kmenv.actions.tree_check import Damage, check_tree, sha256_of
 from kmenv.environment.layout import read_install_state
 from kmenv.errors import NotInstalledError
 from kmenv.ledger.events import Event
@@ -39,24 +36,6 @@ __all__ = [
 ]
 
 _READ = 1 << 20
-
-
-@dataclass(frozen=True)
-class Damage:
-    """One difference between the environment and the lock.
-
-    ``kind`` is ``missing`` (a locked file is absent), ``modified`` (wrong size, wrong sha256,
-    or not a regular file) or ``extra`` (present but not in the lock). ``path`` is
-    ``<model>/<file>`` inside the generation; ``sha256`` the locked digest (None for extras).
-    """
-
-    kind: str
-    path: str
-    detail: str
-    sha256: str | None = None
-
-    def render(self) -> str:
-        return f"{self.kind}: {self.path}" + (f" ({self.detail})" if self.detail else "")
 
 
 @dataclass(frozen=True)
@@ -86,22 +65,6 @@ class ValidationReport:
         }
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while chunk := source.read(_READ):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _entries(folder: Path) -> list[tuple[str, Path, os.stat_result]]:
-    try:
-        found = sorted(os.scandir(folder), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [(e.name, Path(e.path), e.stat(follow_symlinks=False)) for e in found]
-
-
 def validate_environment(env: EnvironmentDir, lock: LockFile, *, workers: int = 4) -> ValidationReport:
     """Check the generation ``env`` uses against ``lock``; raise NotInstalledError when nothing is installed."""
     generation = env.current()
@@ -110,41 +73,7 @@ def validate_environment(env: EnvironmentDir, lock: LockFile, *, workers: int = 
             f"nothing is installed in {env.root}", hint="run `kmenv install` to create the environment"
         )
     expected = {f"{name}/{f.path}": f for name, model in lock.models.items() for f in model.files}
-    folders = {"/".join(p.split("/")[:i]) for p in expected for i in range(1, p.count("/") + 1)}
-    problems: list[Damage] = []
-    to_hash: list[tuple[str, Path]] = []
-    seen: set[str] = set()
-
-    def visit(folder: Path, prefix: str) -> None:
-        for name, path, info in _entries(folder):
-            rel = prefix + name
-            if rel in folders and stat.S_ISDIR(info.st_mode):
-                visit(path, rel + "/")
-                continue
-            wanted = expected.get(rel)
-            if wanted is None:  # an extra folder is reported once, not file by file
-                problems.append(Damage("extra", rel, "folder" if stat.S_ISDIR(info.st_mode) else "file"))
-                continue
-            seen.add(rel)
-            if not stat.S_ISREG(info.st_mode):
-                problems.append(Damage("modified", rel, "not a regular file", wanted.sha256))
-            elif info.st_size != wanted.size:
-                problems.append(Damage("modified", rel, f"{info.st_size} bytes, locked {wanted.size}", wanted.sha256))
-            else:
-                to_hash.append((rel, path))
-
-    visit(env.generation_path(generation), "")
-    for rel, f in expected.items():
-        if rel not in seen:
-            problems.append(Damage("missing", rel, f"{f.size} bytes", f.sha256))
-    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="kmenv-validate") as pool:
-        digests = list(pool.map(_sha256_of, [path for _, path in to_hash]))
-    for (rel, _), actual in zip(to_hash, digests, strict=True):
-        locked = expected[rel].sha256
-        if actual != locked:
-            problems.append(Damage("modified", rel, f"sha256 {actual}, locked {locked}", locked))
-    order = {"missing": 0, "modified": 1, "extra": 2}
-    problems.sort(key=lambda d: (order[d.kind], d.path))
+    problems = check_tree(env.generation_path(generation), expected, workers=workers, word="locked")
     total = sum(f.size for f in expected.values())
     return ValidationReport(env.root, generation, len(expected), total, tuple(problems))
 
@@ -158,7 +87,7 @@ def _drop_damaged_blobs(store: Store, report: ValidationReport) -> list[str]:
     for sha in sorted({d.sha256 for d in report.problems if d.sha256 is not None}):
         blob = store.blob_path(sha)
         try:
-            good = _sha256_of(blob) == sha
+            good = sha256_of(blob) == sha
         except FileNotFoundError:
             continue
         if not good:

@@ -7,6 +7,7 @@ from pathlib import Path
 from kmenv.config import Settings
 from kmenv.errors import RegistryError
 from kmenv.registry.base import Registry
+from kmenv.registry.frameworks import load_framework_table
 from kmenv.registry.warn import Warn, warn_once_to_stderr
 from kmenv.store.blobstore import Store
 
@@ -39,7 +40,7 @@ def open_registry(
                 f"offline: registry {name!r} is at {url.split('?', 1)[0]}, which needs the network",
                 hint="drop --offline / KMENV_OFFLINE, or use a local copy of the registry",
             )
-        return StaticRegistry(name, url, base_dir=base_dir)
+        return StaticRegistry(name, url, base_dir=base_dir, frameworks=load_framework_table(settings.config_dir))
     if kind == "kaggle":
         from kmenv.registry.kaggle import open_kaggle
 

@@ -36,9 +36,17 @@ FRAMEWORK_LIBRARIES: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def framework_requirements(framework: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The framework's implied requirements merged with a version's own (specifiers joined)."""
-    merged: dict[str, str] = {canonicalize_name(k): v for k, v in FRAMEWORK_LIBRARIES.get(framework, {}).items()}
+def framework_requirements(
+    framework: str,
+    extra: Mapping[str, str] | None = None,
+    table: Mapping[str, Mapping[str, str]] = FRAMEWORK_LIBRARIES,
+) -> dict[str, str]:
+    """The framework's implied requirements merged with a version's own (specifiers joined).
+
+    The one rule every registry applies to its candidates; ``table`` is the run's framework → library
+    table (the built-in one with the user's ``frameworks.json``, see :mod:`kmenv.registry.frameworks`).
+    """
+    merged: dict[str, str] = {canonicalize_name(k): v for k, v in table.get(framework, {}).items()}
     for name, spec in (extra or {}).items():
         key = "python" if name.lower() == "python" else canonicalize_name(name)
         merged[key] = ",".join(s for s in (merged.get(key, ""), spec) if s)

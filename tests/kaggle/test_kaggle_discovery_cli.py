@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 
 BERT = "keras/bert/keras/bert_tiny_en_uncased"
+MANIFEST = ".kmenv-download.json"  # what kmenv download leaves beside the files, for `kmenv validate DIR`
 
 
 def test_search_table_and_json(emulator: KaggleEmulator, kmenv: Runner) -> None:
@@ -62,7 +63,10 @@ def test_show_model_card_with_filled_usage(emulator: KaggleEmulator, kmenv: Runn
     card = json.loads(kmenv("show", "acme/chat-llm", "--json").out)
     assert card["instances"][0]["base"] == "acme/base-llm/pyTorch/small"
     assert card["instances"][0]["license"] == "MIT" and card["instances"][0]["fine_tunable"] is True
-    assert card["url"] == "https://www.kaggle.com/models/acme/chat-llm/pyTorch/small-chat/2"
+    assert card["url"] == "https://www.kaggle.com/models/acme/chat-llm" and card["chosen"] is None
+    one = json.loads(kmenv("show", "acme/chat-llm/pyTorch/small-chat", "--json").out)
+    assert one["url"] == "https://www.kaggle.com/models/acme/chat-llm/pyTorch/small-chat/2"
+    assert one["chosen"] == {"handle": "acme/chat-llm/pyTorch/small-chat/2", "version": 2}
 
 
 def test_show_unknown_model_exits_5(emulator: KaggleEmulator, kmenv: Runner) -> None:
@@ -96,13 +100,13 @@ def test_download_writes_verified_files(emulator: KaggleEmulator, kmenv: Runner,
     for path, data in bert_files(1).items():
         assert (folder / path).read_bytes() == data
     shards = tmp_path / "acme/shards/pyTorch/many/1"
-    assert {p.name: p.read_bytes() for p in shards.iterdir()} == dict(iter_files(30))
+    assert {p.name: p.read_bytes() for p in shards.iterdir() if p.name != MANIFEST} == dict(iter_files(30))
 
 
 def test_download_one_file(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
     assert kmenv("download", BERT, "--file", "config.json", "--path", tmp_path).code == 0
     folder = tmp_path / "keras/bert/keras/bert_tiny_en_uncased/2"
-    assert [p.name for p in folder.iterdir()] == ["config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "config.json"]
     missing = kmenv("download", BERT, "--file", "nope.bin", "--path", tmp_path)
     assert missing.code == 2 and "matches no file" in missing.err
 
@@ -199,3 +203,55 @@ def test_compare_file_prefers_sha256_then_md5_then_size() -> None:
     size = compare_file("f", 4, 4, {"sha256": "a"}, {"md5": "BBB=="})
     assert (size.differs, size.compared) == (False, "size")
     assert compare_file("f", 4, 5, {}, {}).differs
+
+
+def test_show_owner_model_lists_every_instance_and_the_card_without_picking_one(
+    emulator: KaggleEmulator, kmenv: Runner
+) -> None:
+    # a second instance whose name sorts first: `show keras/bert` used to describe it alone, with empty sections
+    emulator.add_instance("keras", "bert", "jax", "aaa_first", {1: {"w.bin": b"w"}}, license="MIT")
+    result = kmenv("show", "keras/bert")
+    assert result.code == 0, result.err
+    assert "  # BERT" in result.out and "  A tiny English BERT." in result.out  # the model card
+    lines = result.out.splitlines()
+    table = [line.split()[0] for line in lines[lines.index(next(x for x in lines if x.startswith("instance"))) + 1 :]]
+    assert "keras/bert/keras/bert_tiny_en_uncased" in table and "keras/bert/jax/aaa_first" in table
+    assert "for keras/bert" not in result.out and "usage:" not in result.out and "training data" not in result.out
+    card = json.loads(kmenv("show", "keras/bert", "--json").out)
+    assert card["chosen"] is None and card["usage"] == "" and card["training_data"] == []
+    assert card["description"] == "# BERT\nA tiny English BERT."
+    assert {i["handle"] for i in card["instances"]} == {
+        "keras/bert/keras/bert_tiny_en_uncased",
+        "keras/bert/jax/aaa_first",
+    }
+
+
+def test_kaggle_says_where_the_user_looks_that_it_publishes_no_metrics(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    shown = kmenv("show", BERT)
+    assert "metrics are not published by Kaggle" in shown.out
+    assert json.loads(kmenv("show", BERT, "--json").out)["metrics_note"].startswith("metrics are not published")
+    listed = kmenv("versions", BERT)
+    assert "metrics are not published by Kaggle" in listed.out
+    data = json.loads(kmenv("versions", BERT, "--json").out)
+    assert data["metrics"] == [] and data["metrics_note"].startswith("metrics are not published by Kaggle")
+    assert data["versions"][0]["requires"] == {"keras": ">=3"}
+    compared = kmenv("compare", f"{BERT}/1", f"{BERT}/2")
+    assert compared.code == 0, compared.err
+    assert "metrics are not published by Kaggle" in compared.out
+
+
+def test_frameworks_json_applies_to_kaggle_candidates(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
+    import os
+
+    config = Path(os.environ["KMENV_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "frameworks.json").write_text('{"keras": {"keras": ">=3.3", "jax": ""}}')
+    data = json.loads(kmenv("versions", BERT, "--json").out)
+    assert data["versions"][0]["requires"] == {"jax": "", "keras": ">=3.3"}
+
+
+def test_show_and_compare_of_one_version_list_only_that_versions_files(emulator: KaggleEmulator, kmenv: Runner) -> None:
+    assert kmenv("show", f"{BERT}/1").code == 0
+    assert kmenv("compare", f"{BERT}/1").code == 0
+    listed = [r.body for r in emulator.requests_to("ListModelInstanceVersionFiles")]
+    assert listed and all(b is not None and b["versionNumber"] == 1 for b in listed)

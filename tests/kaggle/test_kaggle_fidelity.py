@@ -57,7 +57,12 @@ def kagglehub_download(emulator: KaggleEmulator, tmp_path: Path, handles: list[s
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The model files of a folder (without the manifest kmenv download leaves for `kmenv validate DIR`)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".kmenv-download.json"
+    }
 
 
 def test_kagglehub_and_kmenv_get_byte_identical_files(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:

@@ -1,17 +1,18 @@
-"""``kmenv search``: find models on Kaggle (no project needed)."""
+"""``kmenv search``: find models in the project's registries, the one ``--registry`` names, or on Kaggle."""
 
 from __future__ import annotations
 
 import argparse
 
 from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 
 SORT_CHOICES = ("hotness", "downloads", "votes", "published", "updated")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("search", help="search Kaggle models")
+    p = sub.add_parser("search", help="search models (the project's registries, or Kaggle)")
     p.add_argument("query", nargs="?", default="", help="free text (matches owner, slug, title)")
     p.add_argument("--owner", help="only models of this user or organisation")
     p.add_argument("--framework", help="only models with an instance in this framework (e.g. pyTorch, keras)")
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--limit", type=int, default=20, metavar="N", help="at most N models (default 20)")
     group.add_argument("--all", action="store_true", help="every matching model (follows every page)")
+    add_registry(p)
     add_refresh(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -28,11 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.discovery import search_models
-    from kmenv.cli.commands._common import runtime
 
-    registry = runtime(args, ui).kaggle(refresh=args.refresh)
+    registries = sources(args, ui)
     result = search_models(
-        registry,
+        registries,
         args.query,
         owner=args.owner,
         framework=args.framework,
@@ -44,21 +45,26 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.json:
         ui.emit_json(result.as_dict())
         return 0
+    several = len(registries) > 1
+    models = result.as_dict()["models"]
+    votes = any(row["votes"] is not None for row in models)  # a static registry counts none: no empty column
     rows = [
         [
+            *([row["registry"]] if several else []),
             row["handle"],
             row["title"],
             ", ".join(row["frameworks"]),
             ", ".join(row["licenses"]) or "-",
-            "-" if row["votes"] is None else str(row["votes"]),
+            *(["-" if row["votes"] is None else str(row["votes"])] if votes else []),
             (row["updated"] or "")[:10],
         ]
-        for row in (result.as_dict()["models"])
+        for row in models
     ]
     if not rows:
         ui.line("No models found.")
         return 0
-    ui.table(["handle", "title", "frameworks", "license", "votes", "updated"], rows, right=["votes"])
+    headers = ["handle", "title", "frameworks", "license", *(["votes"] if votes else []), "updated"]
+    ui.table(["registry", *headers] if several else headers, rows, right=["votes"])
     if result.more:
         ui.note(
             f"showing {len(rows)} of {result.total if result.total is not None else 'more'}; use --limit N or --all"

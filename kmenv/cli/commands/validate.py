@@ -1,8 +1,10 @@
-"""``kmenv validate [--repair]``: check the environment against the lock; exit 6 on damage."""
+"""``kmenv validate [--repair]``: check the environment against the lock; ``kmenv validate DIR``: check download
+folders against their manifests. Exit 6 on damage."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
@@ -11,7 +13,16 @@ _SHOWN = 20
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("validate", help="check installed files against the lock (missing, modified, extra)")
+    p = sub.add_parser(
+        "validate", help="check installed files against the lock, or a download folder against its manifest"
+    )
+    p.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="a folder written by `kmenv download` (or one above several)",
+    )
     p.add_argument("--repair", action="store_true", help="rebuild a clean generation from the store (re-downloading)")
     add_json(p)
     p.set_defaults(run=run)
@@ -24,6 +35,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.errors import EXIT_INTEGRITY
     from kmenv.values.candidates import format_size
 
+    if args.folder is not None:
+        return _run_folder(args, ui)
     project = open_project(args, ui)
     reporter = CliReporter(ui)
     try:
@@ -55,4 +68,38 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "kmodels.lock describes newer models"
             )
         ui.warn("the environment does not match kmodels.lock; `kmenv validate --repair` rebuilds it")
+    return EXIT_INTEGRITY
+
+
+def _run_folder(args: argparse.Namespace, ui: UI) -> int:
+    """``kmenv validate DIR``: every manifest at or below DIR, its files' sizes and sha256s."""
+    from kmenv.actions.validate_folder import validate_folders
+    from kmenv.cli.commands._common import settings
+    from kmenv.errors import EXIT_INTEGRITY, UsageError
+    from kmenv.values.candidates import format_size
+
+    if args.repair:
+        raise UsageError(
+            "--repair rebuilds a project's environment, not a download folder",
+            hint=f"download it again: kmenv download HANDLE --path {args.folder}",
+        )
+    result = validate_folders(args.folder, workers=settings(args).max_workers)
+    if args.json:
+        ui.emit_json(result.to_dict())
+        return 0 if result.ok else EXIT_INTEGRITY
+    for report in result.folders:
+        shown = args.folder / report.folder.relative_to(result.root)  # as the user wrote DIR
+        count = "1 file" if report.files == 1 else f"{report.files} files"
+        if report.ok:
+            ui.line(f"{shown}: {report.handle}, {count}, {format_size(report.bytes)}, all match the manifest")
+            continue
+        problems = "1 problem" if len(report.problems) == 1 else f"{len(report.problems)} problems"
+        ui.line(f"{shown}: {report.handle}, {problems}")
+        for damage in report.problems[:_SHOWN]:
+            ui.line(f"  {damage.render()}")
+        if len(report.problems) > _SHOWN:
+            ui.line(f"  … and {len(report.problems) - _SHOWN} more (--json lists all)")
+    if result.ok:
+        return 0
+    ui.warn("a download folder does not match its manifest; download it again to restore it")
     return EXIT_INTEGRITY

@@ -1,4 +1,4 @@
-"""``kmenv versions``: a Kaggle model instance's versions, or what changed between two (no project needed)."""
+"""``kmenv versions``: an instance's versions with licence, requirements and one column per metric, or a diff."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -13,9 +14,12 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("versions", help="list a Kaggle model instance's versions, or diff two")
+    p = sub.add_parser(
+        "versions", help="list a model instance's versions (licence, requirements, metrics), or diff two"
+    )
     p.add_argument("handle", help="owner/model/framework/variation")
     p.add_argument("--diff", nargs=2, type=int, metavar=("A", "B"), help="files and licence changed from A to B")
+    add_registry(p)
     add_refresh(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -42,12 +46,11 @@ def _unchanged_line(diff: VersionDiff) -> str:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.discovery import diff_versions, list_versions
-    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
-    registry = runtime(args, ui).kaggle(refresh=args.refresh)
+    registries = sources(args, ui)
     if args.diff:
-        diff = diff_versions(registry, args.handle, args.diff[0], args.diff[1])
+        diff = diff_versions(registries, args.handle, args.diff[0], args.diff[1])
         if args.json:
             ui.emit_json(diff.as_dict())
             return 0
@@ -65,27 +68,45 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         if diff.licence_changed is None:
             ui.line(f"  license: {diff.a.license or '-'} (Kaggle publishes only the current licence; no change seen)")
         elif diff.licence_changed:
-            ui.line(
-                f"  license: {_licence(diff.a.license, diff.a.observed)} → {_licence(diff.b.license, diff.b.observed)}"
-            )
+            a, b = diff.a, diff.b
+            ui.line(f"  license: {_licence(a.license, a.license_observed)} → {_licence(b.license, b.license_observed)}")
         else:
             ui.line(f"  license: {diff.b.license or '-'} (unchanged)")
+        for label, before, after in _requirement_changes(dict(diff.a.requires), dict(diff.b.requires)):
+            ui.line(f"  requires {label}: {before or '-'} → {after or '-'}")
         return 0
-    rows = list_versions(registry, args.handle)
+    listing = list_versions(registries, args.handle)
     if args.json:
-        ui.emit_json({"handle": args.handle, "versions": [r.as_dict() for r in rows]})
+        ui.emit_json(listing.as_dict())
         return 0
-    ui.table(
-        ["version", "files", "size", "license"],
-        [
+    data = listing.as_dict()
+    columns = data["metrics"]
+    rows = []
+    for r in listing.rows:
+        values = {m.column: m for m in r.metrics}
+        rows.append(
             [
                 f"{r.version}{' (latest)' if r.latest else ''}",
-                str(r.files),
-                format_size(r.size),
-                _licence(r.license, r.observed),
+                "-" if r.files is None else str(r.files),
+                "-" if r.size is None else format_size(r.size),
+                _licence(r.license, r.license_observed),
+                ", ".join(f"{k}{v}" for k, v in r.requires.items()) or "-",
+                *[f"{values[c].value:g}" if c in values else "-" for c in columns],
             ]
-            for r in rows
-        ],
-        right=["files", "size"],
-    )
+        )
+    ui.table(["version", "files", "size", "license", "requires", *columns], rows, right=["files", "size", *columns])
+    trained = [(r.version, r.training_data) for r in listing.rows if r.training_data]
+    if trained and len(trained) == len(listing.rows) and len({items for _, items in trained}) == 1:
+        ui.line(f"training data (every version): {', '.join(trained[0][1])}")
+    elif trained:
+        ui.line("training data:")
+        for number, items in trained:
+            ui.line(f"  {number}: {', '.join(items)}")
+    if not columns:
+        ui.line(listing.metrics_note or "metrics: none published for any version")
     return 0
+
+
+def _requirement_changes(a: dict[str, str], b: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Each library whose requirement differs between two versions: (library, before, after)."""
+    return [(lib, a.get(lib, ""), b.get(lib, "")) for lib in sorted(a.keys() | b.keys()) if a.get(lib) != b.get(lib)]

@@ -29,9 +29,9 @@ def open_kaggle(
     ``warn`` receives credential-file warnings (they name a path, never a secret); by default
     they go to stderr once per run.
     """
+    from kmenv.registry.frameworks import load_framework_table
     from kmenv.registry.kaggle.cache import MetadataCache
     from kmenv.registry.kaggle.client import KaggleClient, resolve_base_url
-    from kmenv.registry.kaggle.mapping import load_framework_table
 
     base = resolve_base_url(url)
     cache = MetadataCache(settings.cache_dir / "http", base, offline=settings.offline, refresh=refresh)

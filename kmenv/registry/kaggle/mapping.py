@@ -6,28 +6,23 @@ Kaggle publishes a licence only for an instance's *current* version, so a versio
 one kmenv saw while that version was current (remembered in the metadata cache), else the current
 licence (see :func:`version_licence`).
 
-The framework → library table is :data:`kmenv.values.target.FRAMEWORK_LIBRARIES`, overridable per user by
-``$KMENV_CONFIG_DIR/frameworks.json``: ``{"pyTorch": {"torch": ">=2"}, "gguf": {"llama-cpp-python": ""}}``;
-an entry replaces the built-in one for that framework (``{}`` means "needs nothing").
+A candidate's library requirements come from the run's framework → library table
+(:mod:`kmenv.registry.frameworks`, the same for every registry), since Kaggle publishes none per version.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-
-from kmenv.errors import RegistryDocumentError, UsageError
+from kmenv.errors import RegistryDocumentError
+from kmenv.registry.frameworks import FRAMEWORKS_FILE, load_framework_table
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle, normalise_framework
 from kmenv.values.paths import is_relative_path
-from kmenv.values.target import FRAMEWORK_LIBRARIES
+from kmenv.values.target import framework_requirements
 
 __all__ = [
     "FRAMEWORKS_FILE",
@@ -45,7 +40,6 @@ __all__ = [
     "web_url",
 ]
 
-FRAMEWORKS_FILE = "frameworks.json"
 _WEB = "https://www.kaggle.com/models"
 
 
@@ -267,44 +261,9 @@ def version_licence(version: int, current: InstanceInfo, seen: Mapping[str, str]
     return current.license, False
 
 
-def load_framework_table(config_dir: Path | None) -> dict[str, dict[str, str]]:
-    """The built-in framework → library table with ``<config_dir>/frameworks.json`` applied."""
-    table = {fw: dict(libs) for fw, libs in FRAMEWORK_LIBRARIES.items()}
-    if config_dir is None:
-        return table
-    path = config_dir / FRAMEWORKS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return table
-    except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"{path}: cannot read it as JSON ({exc})", hint='write e.g. {"pyTorch": {"torch": ">=2"}}'
-        ) from None
-    if not isinstance(raw, dict):
-        raise UsageError(f"{path}: the top level must be an object", hint='write e.g. {"pyTorch": {"torch": ">=2"}}')
-    for key, libs in raw.items():
-        framework = normalise_framework(str(key))
-        if framework is None:
-            raise UsageError(
-                f"{path}: {key!r} is not a Kaggle framework", hint="use handle spellings such as pyTorch, keras, gguf"
-            )
-        if not isinstance(libs, dict) or not all(isinstance(v, str) for v in libs.values()):
-            raise UsageError(f"{path}: {key}: expected an object of library → version specifier strings")
-        for lib, spec in libs.items():
-            try:
-                SpecifierSet(spec)
-            except InvalidSpecifier:
-                raise UsageError(
-                    f"{path}: {key}.{lib}: {spec!r} is not a version specifier", hint='e.g. >=2 or ""'
-                ) from None
-        table[framework] = dict(libs)
-    return table
-
-
 def requirements_for(framework: str, table: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """A framework's library requirements, canonical names, sorted."""
-    return dict(sorted((canonicalize_name(k), v) for k, v in table.get(framework, {}).items()))
+    """A framework's library requirements, canonical names, sorted (Kaggle publishes no per-version ones)."""
+    return framework_requirements(framework, None, table)
 
 
 def make_candidate(

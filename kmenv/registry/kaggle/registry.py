@@ -29,6 +29,7 @@ from kmenv.fetch.unhashed import fetch_unknown
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.archive import unpack_into_store
 from kmenv.registry.kaggle.client import KaggleClient
+from kmenv.registry.kaggle.discovery import KaggleDiscovery
 from kmenv.registry.kaggle.entitlement import Entitlements, authorise
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
@@ -64,11 +65,10 @@ def _instance_body(handle: Handle) -> dict[str, object]:
     }
 
 
-class KaggleRegistry(Registry):
-    """Implements :class:`kmenv.registry.Registry` over :class:`KaggleClient`; also answers discovery queries.
+class KaggleRegistry(KaggleDiscovery, Registry):
+    """Implements :class:`kmenv.registry.Registry` over :class:`KaggleClient`, discovery too (:class:`KaggleDiscovery`).
 
-    ``store`` receives files whose sha256 must be learned; ``frameworks`` is the framework →
-    library table (:func:`~kmenv.registry.kaggle.mapping.load_framework_table`).
+    ``store`` receives files whose sha256 must be learned; ``frameworks``: :mod:`kmenv.registry.frameworks`.
     """
 
     def __init__(

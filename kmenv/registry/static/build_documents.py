@@ -60,16 +60,19 @@ def instance_document(
                 }
             )
         meta = version.meta
-        records.append(
-            {
-                "version": version.number,
-                "license": meta.license,
-                "requires": dict(sorted(meta.requires.items())),
-                "base": meta.base.model_dump(mode="json") if meta.base else None,
-                "published": meta.published,
-                "files": file_records,
-            }
-        )
+        record: dict[str, object] = {
+            "version": version.number,
+            "license": meta.license,
+            "requires": dict(sorted(meta.requires.items())),
+            "base": meta.base.model_dump(mode="json") if meta.base else None,
+            "published": meta.published,
+            "files": file_records,
+        }
+        if meta.metrics:  # optional keys are written only when present: a version without them reads as before
+            record["metrics"] = [m.model_dump(mode="json") for m in meta.metrics]
+        if meta.training_data:
+            record["training_data"] = list(meta.training_data)
+        records.append(record)
     return parse_instance(
         {
             "format": FORMAT,
@@ -93,4 +96,5 @@ def registry_index(name: str, instances: Iterable[SourceInstance], where: str) -
 
 def render_json(document: BaseModel) -> str:
     """Sorted keys, 2-space indent, trailing newline: the same document always gives the same bytes."""
-    return json.dumps(document.model_dump(mode="json"), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    data = document.model_dump(mode="json", exclude_unset=True)  # optional keys absent from the source stay absent
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

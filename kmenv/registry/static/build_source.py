@@ -211,13 +211,17 @@ def _meta_hint(model: type[BaseModel], key: str) -> str:
         return 'instance.json holds {"title": "...", "description": "..."}'
     if key.startswith("base"):
         return 'write "base": {"handle": "owner/model/framework/variation", "versions": ">=2"}'
+    if key.startswith("metrics"):
+        return 'write "metrics": [{"dataset": "glue/sst2", "metric": "accuracy", "value": 0.91, "source": "https://…"}]'
+    if key.startswith("training_data"):
+        return 'write "training_data": ["https://…/dataset", "BookCorpus"]'
     if key.startswith("requires"):
         return 'write "requires": {"transformers": ">=4.30"}'
     if key == "published":
         return 'write "published": "2024-05-01T12:00:00Z"'
     if key == "license":
         return 'write "license": "Apache 2.0", or null when the model publishes none'
-    return 'version.json holds "license", "published" and optionally "requires" and "base"'
+    return 'version.json holds "license", "published" and optionally "requires", "base", "metrics", "training_data"'
 
 
 def _base_problems(instances: list[SourceInstance]) -> list[Problem]:

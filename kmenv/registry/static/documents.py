@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from kmenv.errors import HandleError, RegistryDocumentError
 from kmenv.values.handles import Handle
@@ -27,6 +27,7 @@ __all__ = [
     "FileRecord",
     "IndexEntry",
     "InstanceDocument",
+    "MetricRecord",
     "RegistryIndex",
     "VersionMetadata",
     "VersionRecord",
@@ -163,6 +164,24 @@ class BaseRecord(_Document):
         return value
 
 
+class MetricRecord(_Document):
+    """One published measurement of a version: ``value`` of ``metric`` on ``dataset``, and its source."""
+
+    dataset: StrictStr = Field(min_length=1, description="What was measured on, e.g. 'glue/sst2' or a dataset URL.")
+    metric: StrictStr = Field(min_length=1, description="What was measured, e.g. 'accuracy' or 'f1'.")
+    value: StrictInt | StrictFloat = Field(description="The measurement (a JSON number).")
+    source: StrictStr | None = Field(
+        default=None, description="Where the number comes from: a URL or a short note (a paper, an eval run)."
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("a metric's value must be a finite number")
+        return value
+
+
 class VersionMetadata(_Document):
     """What a version says about itself; also the ``version.json`` the registry builder reads."""
 
@@ -176,6 +195,18 @@ class VersionMetadata(_Document):
         description="When the version was published: ISO-8601 UTC ending in 'Z'.",
         json_schema_extra={"pattern": _PUBLISHED.pattern},
     )
+    metrics: tuple[MetricRecord, ...] = Field(
+        default=(), description="Benchmarks of this version (optional; omitted when there are none)."
+    )
+    training_data: tuple[StrictStr, ...] = Field(
+        default=(), description="What the version was trained on: dataset URLs or names (optional)."
+    )
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: tuple[MetricRecord, ...]) -> tuple[MetricRecord, ...]:
+        _refuse_duplicates(((m.dataset, m.metric) for m in value), "metric (dataset, metric)")
+        return value
 
     @field_validator("requires")
     @classmethod

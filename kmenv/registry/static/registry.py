@@ -11,31 +11,30 @@ from __future__ import annotations
 import base64
 import difflib
 import json
-import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError, UsageError
+from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
 from kmenv.fetch.http import make_session
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
+from kmenv.registry.static.discovery import StaticDiscovery
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
+from kmenv.registry.static.location import INDEX, describe_failure, local_path, locate, scheme, shown
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
-from kmenv.values.target import framework_requirements
+from kmenv.values.target import FRAMEWORK_LIBRARIES, framework_requirements
 
 __all__ = ["STATIC_RETRY", "StaticRegistry"]
 
-_INDEX = "index.json"
 _HTTP = ("http", "https")
 #: Three retries after the first try, waiting 0.25, 0.5 and 1 s; 408, 429 and every 5xx are retried
 #: (the server is overloaded or briefly broken, not saying "no").
@@ -55,7 +54,7 @@ class _Listed:
     latest: int
 
 
-class StaticRegistry(Registry):
+class StaticRegistry(StaticDiscovery, Registry):
     """A registry read from a static index (implements :class:`kmenv.registry.base.Registry`).
 
     ``location`` is a folder path (relative to ``base_dir``, the folder of kmodels.yaml), a
@@ -63,6 +62,8 @@ class StaticRegistry(Registry):
     in an HTTP URL's user part are sent as Basic auth to that host only and never appear in a
     URL this object returns or an error message. HTTP reads retry ``retries`` times on connection
     errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`).
+    ``frameworks`` is the run's framework → library table (:mod:`kmenv.registry.frameworks`), merged
+    into each version's own requirements.
     """
 
     def __init__(
@@ -74,10 +75,11 @@ class StaticRegistry(Registry):
         session: requests.Session | None = None,
         timeout: float = 30,
         retries: int = STATIC_RETRY.retries,
+        frameworks: Mapping[str, Mapping[str, str]] = FRAMEWORK_LIBRARIES,
         backoff: float = STATIC_RETRY.backoff,
     ) -> None:
         self.name = name
-        self._root, self._auth = _locate(name, location, base_dir)
+        self._root, self._auth = locate(name, location, base_dir)
         self._session = session
         self._own_session: requests.Session | None = None
         self._timeout = timeout
@@ -85,11 +87,13 @@ class StaticRegistry(Registry):
         self._lock = threading.RLock()
         self._index: dict[Handle, _Listed] | None = None
         self._documents: dict[Handle, tuple[Candidate, ...]] = {}
+        self._parsed: dict[Handle, InstanceDocument] = {}
+        self.frameworks = frameworks
 
     @property
     def url(self) -> str:
         """The absolute URL of ``index.json`` (``file://`` for folders), without credentials."""
-        return self._root + _INDEX
+        return self._root + INDEX
 
     def __repr__(self) -> str:
         return f"StaticRegistry({self.name!r}, {self.url!r})"
@@ -136,6 +140,12 @@ class StaticRegistry(Registry):
         """Every instance the registry holds, sorted (reads only ``index.json``)."""
         return tuple(self._listing())
 
+    def document(self, instance: Handle) -> InstanceDocument:
+        """The parsed document of one instance (read once, on first use, like :meth:`versions`)."""
+        key = instance.unversioned()
+        self._candidates(key)
+        return self._parsed[key]
+
     def close(self) -> None:
         """Release the HTTP connections this object opened (a session passed in stays open)."""
         if self._own_session is not None:
@@ -158,9 +168,9 @@ class StaticRegistry(Registry):
                 url = self.url
                 data = self._read_json(
                     url,
-                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {_shown(url)}", hint=_HINT_URL),
+                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {shown(url)}", hint=_HINT_URL),
                 )
-                index = parse_index(data, _shown(url))
+                index = parse_index(data, shown(url))
                 listed = {}
                 for entry in index.instances:
                     handle = Handle.parse(entry.handle)
@@ -183,19 +193,20 @@ class StaticRegistry(Registry):
             data = self._read_json(
                 url,
                 lambda: RegistryError(
-                    f"registry {self.name!r}: the index lists {key} but its document {_shown(url)} is missing",
+                    f"registry {self.name!r}: the index lists {key} but its document {shown(url)} is missing",
                     hint=_HINT_REBUILD,
                 ),
             )
-            document = parse_instance(data, _shown(url))
+            document = parse_instance(data, shown(url))
             if document.handle != str(key):
                 raise RegistryDocumentError(
-                    f"{_shown(url)}: $.handle: the document describes {document.handle}, the index says {key}",
+                    f"{shown(url)}: $.handle: the document describes {document.handle}, the index says {key}",
                     hint=_HINT_REBUILD,
                 )
             newest_first = sorted(document.versions, key=lambda v: v.version, reverse=True)
             candidates = tuple(self._candidate(key, document, v, url) for v in newest_first)
             self._documents[key] = candidates
+            self._parsed[key] = document
             return candidates
 
     def _candidate(self, key: Handle, document: InstanceDocument, version: VersionRecord, url: str) -> Candidate:
@@ -211,7 +222,7 @@ class StaticRegistry(Registry):
             handle=key.with_version(version.version),
             registry=self.name,
             license=version.license,
-            requires=framework_requirements(key.framework, version.requires),
+            requires=framework_requirements(key.framework, version.requires, self.frameworks),
             base=base,
             files=files,
             title=document.title,
@@ -220,9 +231,9 @@ class StaticRegistry(Registry):
 
     def _file_url(self, document_url: str, url: str) -> str:
         absolute = urljoin(document_url, url)
-        if _scheme(self._root) in _HTTP and _scheme(absolute) not in _HTTP:
+        if scheme(self._root) in _HTTP and scheme(absolute) not in _HTTP:
             raise RegistryDocumentError(
-                f"{_shown(document_url)}: file url {url!r} points to the local disk from a registry served over HTTP",
+                f"{shown(document_url)}: file url {url!r} points to the local disk from a registry served over HTTP",
                 hint="a registry on a web server may only point to http(s) URLs; rebuild it",
             )
         return absolute
@@ -248,7 +259,7 @@ class StaticRegistry(Registry):
     # -- reading ---------------------------------------------------------------------------
 
     def _read_json(self, url: str, missing: Callable[[], RegistryError]) -> object:
-        data = self._read_local(url) if _scheme(url) == "file" else self._read_http(url)
+        data = self._read_local(url) if scheme(url) == "file" else self._read_http(url)
         if data is None:
             raise missing()
         try:
@@ -256,17 +267,17 @@ class StaticRegistry(Registry):
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
             raise RegistryDocumentError(
-                f"{_shown(url)} is not valid JSON ({exc.msg} at {where})",
+                f"{shown(url)} is not valid JSON ({exc.msg} at {where})",
                 hint="check that the url serves the registry's files; a web page instead of JSON gives this",
             ) from None
         except UnicodeDecodeError:
             raise RegistryDocumentError(
-                f"{_shown(url)} is not valid JSON (not UTF-8 text)",
+                f"{shown(url)} is not valid JSON (not UTF-8 text)",
                 hint="check that the url serves the registry's files",
             ) from None
 
     def _read_local(self, url: str) -> bytes | None:
-        path = _local_path(url)
+        path = local_path(url)
         try:
             return path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
@@ -290,7 +301,7 @@ class StaticRegistry(Registry):
             try:
                 response = session.get(url, timeout=self._timeout, auth=self._auth, headers=_HEADERS)
             except _RETRY_ERRORS as exc:
-                failure = _describe_failure(exc, self._timeout)
+                failure = describe_failure(exc, self._timeout)
                 failures += 1
                 continue
             except requests.RequestException as exc:
@@ -331,70 +342,3 @@ class StaticRegistry(Registry):
             return {}
         token = base64.b64encode(f"{self._auth[0]}:{self._auth[1]}".encode()).decode("ascii")
         return {"Authorization": f"Basic {token}"}
-
-
-def _locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple[str, str] | None]:
-    """The registry's root URL (ending in ``/``, no credentials) and any credentials it carried."""
-    parts = urlsplit(location)
-    scheme = parts.scheme.lower()
-    if scheme in _HTTP:
-        if not parts.hostname:
-            raise UsageError(f"registry {name!r}: url {location!r} has no host", hint="write https://host/path/")
-        if parts.query or parts.fragment:
-            raise UsageError(
-                f"registry {name!r}: a static registry url cannot carry '?' or '#'",
-                hint="serve the registry folder at a plain URL",
-            )
-        auth = None
-        if parts.username is not None:
-            auth = (unquote(parts.username), unquote(parts.password or ""))
-        host = parts.netloc.rpartition("@")[2]
-        return f"{scheme}://{host}{_folder(parts.path)}", auth
-    if scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise UsageError(
-                f"registry {name!r}: file url {location!r} names a remote host",
-                hint="write file:///absolute/path or a plain path",
-            )
-        path = Path(url2pathname(parts.path))
-    elif scheme and len(scheme) > 1:
-        raise UsageError(
-            f"registry {name!r}: url scheme {parts.scheme!r} is not supported",
-            hint="a static registry is a folder path, a file:// URL or an http(s):// URL",
-        )
-    else:
-        path = Path(os.path.expanduser(location))
-    if not path.is_absolute():
-        path = (base_dir if base_dir is not None else Path.cwd()) / path
-    path = Path(os.path.abspath(path))
-    if path.name == _INDEX:
-        path = path.parent
-    uri = path.as_uri()
-    return (uri if uri.endswith("/") else uri + "/"), None
-
-
-def _folder(path: str) -> str:
-    if path.endswith("/" + _INDEX):
-        return path[: -len(_INDEX)]
-    return path if path.endswith("/") else path + "/"
-
-
-def _scheme(url: str) -> str:
-    return urlsplit(url).scheme.lower()
-
-
-def _local_path(url: str) -> Path:
-    return Path(url2pathname(urlsplit(url).path))
-
-
-def _shown(url: str) -> str:
-    """How a document's place reads in messages: a plain path for local files, else the URL."""
-    return str(_local_path(url)) if _scheme(url) == "file" else url
-
-
-def _describe_failure(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the connection broke mid-answer"
-    return f"could not connect ({type(exc).__name__})"
