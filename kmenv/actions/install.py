@@ -17,6 +17,7 @@ from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
 from kmenv.lockfile.document import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.lockfile.groups import GroupRequest, lock_groups, select_groups, selected_models
 from kmenv.values.changes import VersionChange
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ class InstallOutcome:
     fetched_files: int = 0
     fetched_bytes: int = 0
     warnings: tuple[str, ...] = ()
+    #: the lock's groups the environment now holds (``default`` is ``models:``), and the models they take.
+    groups: tuple[str, ...] = ("default",)
+    models: Mapping[str, LockedModel] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,10 +145,12 @@ def install(
     locked: bool = False,
     frozen: bool = False,
     reporter: InstallReporter | None = None,
+    groups: GroupRequest | None = None,
 ) -> InstallOutcome:
     """Bring the environment in line with the lock (locking first if needed); see the module docstring.
 
-    ``state`` is the project as already read (default: read it now, under the environment's lock).
+    ``state`` is the project as already read (default: read it now, under the environment's lock). ``groups``
+    chooses which of the lock's groups the environment holds (default: ``models:`` only); the lock always holds all.
     """
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
@@ -152,8 +158,11 @@ def install(
         state = state or project.open()
         ready = _ensure_lock(project, state, locked=locked, frozen=frozen, reporter=reporter)
         lock, state = ready.lock, ready.state
-        lock_digest = state.lock_sha256
         recorded = read_install_state(env.root)
+        installed = recorded.groups if recorded is not None else ()
+        chosen = select_groups(groups or GroupRequest(), lock_groups(lock), installed)
+        wanted = selected_models(lock, chosen)
+        lock_digest = state.lock_sha256
         current = env.current()
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
@@ -164,11 +173,21 @@ def install(
             and recorded is not None
             and recorded.lock_sha256 == lock_digest
             and recorded.generation == current
+            and recorded.groups == chosen
         ):
-            env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast).to_json())
-            return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
+            env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
+            return InstallOutcome(
+                current,
+                False,
+                ready.relocked,
+                lock,
+                ready.changes,
+                warnings=ready.warnings,
+                groups=chosen,
+                models=wanted,
+            )
 
-        models = sorted(lock.models.items())
+        models = sorted(wanted.items())
         jobs = _fetch_jobs(lambda: project.registries(state.inputs), store, models, ready.listings)
         fetched_files = fetched_bytes = 0
         fetch_seconds = 0.0
@@ -184,9 +203,18 @@ def install(
         generation = env.build(layout, link_mode=settings.link_mode)
         _record_root(store, env, generation, models)
         env.switch(generation)
-        env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast).to_json())
+        env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
         outcome = InstallOutcome(
-            generation, True, ready.relocked, lock, ready.changes, fetched_files, fetched_bytes, ready.warnings
+            generation,
+            True,
+            ready.relocked,
+            lock,
+            ready.changes,
+            fetched_files,
+            fetched_bytes,
+            ready.warnings,
+            groups=chosen,
+            models=wanted,
         )
         project.ledger.record(install_events(state, outcome, jobs, fetch_seconds))  # never fails the install
         return outcome
@@ -233,7 +261,7 @@ def install_events(
             generation=outcome.generation,
             detail={"registry": model.registry, "license": model.license.spdx or model.license.published},
         )
-        for name, model in sorted(outcome.lock.models.items())
+        for name, model in sorted(outcome.models.items())
     ]
     planned: dict[str, int] = {}
     origins: dict[str, str] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from kmenv.environment.layout import read_install_state
 from kmenv.errors import NotInstalledError
 from kmenv.ledger.events import Event
+from kmenv.lockfile.groups import DEFAULT_SELECTION, GroupRequest, selected_models
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome, InstallReporter
@@ -102,14 +104,18 @@ def _entries(folder: Path) -> list[tuple[str, Path, os.stat_result]]:
     return [(e.name, Path(e.path), e.stat(follow_symlinks=False)) for e in found]
 
 
-def validate_environment(env: EnvironmentDir, lock: LockFile, *, workers: int = 4) -> ValidationReport:
-    """Check the generation ``env`` uses against ``lock``; raise NotInstalledError when nothing is installed."""
+def validate_environment(
+    env: EnvironmentDir, lock: LockFile, *, workers: int = 4, groups: Iterable[str] = DEFAULT_SELECTION
+) -> ValidationReport:
+    """Check the generation ``env`` uses against the models of ``lock`` that ``groups`` take (those it was built
+    with); raise NotInstalledError when nothing is installed."""
     generation = env.current()
     if generation is None:
         raise NotInstalledError(
             f"nothing is installed in {env.root}", hint="run `kmenv install` to create the environment"
         )
-    expected = {f"{name}/{f.path}": f for name, model in lock.models.items() for f in model.files}
+    models = selected_models(lock, groups)
+    expected = {f"{name}/{f.path}": f for name, model in models.items() for f in model.files}
     folders = {"/".join(p.split("/")[:i]) for p in expected for i in range(1, p.count("/") + 1)}
     problems: list[Damage] = []
     to_hash: list[tuple[str, Path]] = []
@@ -168,7 +174,12 @@ def _drop_damaged_blobs(store: Store, report: ValidationReport) -> list[str]:
 
 
 def repair_environment(
-    project: Project, state: ProjectState, report: ValidationReport, *, reporter: InstallReporter | None = None
+    project: Project,
+    state: ProjectState,
+    report: ValidationReport,
+    *,
+    reporter: InstallReporter | None = None,
+    groups: tuple[str, ...] = DEFAULT_SELECTION,
 ) -> InstallOutcome:
     """Build and switch to a fresh generation of the lock, re-fetching blobs that are missing or damaged."""
     from kmenv.actions.install import install
@@ -178,7 +189,7 @@ def repair_environment(
         _drop_damaged_blobs(project.store, report)
         env.write_state({})  # forget what was installed: the next step checks everything and rebuilds
     # install takes the environment lock itself (flock on its own descriptor, so not while we hold ours)
-    return install(project, state, frozen=True, reporter=reporter)
+    return install(project, state, frozen=True, reporter=reporter, groups=GroupRequest(only=groups))
 
 
 @dataclass(frozen=True)
@@ -221,11 +232,13 @@ def validate_project(
     state = state or project.open()
     lock = state.require_lock()
     env, workers = project.environment, project.settings.max_workers
-    report = validate_environment(env, lock, workers=workers)
+    installed = read_install_state(env.root)
+    groups = installed.groups if installed is not None else DEFAULT_SELECTION
+    report = validate_environment(env, lock, workers=workers, groups=groups)
     repaired = None
     if repair and not report.ok:
-        outcome = repair_environment(project, state, report, reporter=reporter)
-        after = validate_environment(env, lock, workers=workers)
+        outcome = repair_environment(project, state, report, reporter=reporter, groups=groups)
+        after = validate_environment(env, lock, workers=workers, groups=groups)
         repaired = Repair(outcome.generation, outcome.fetched_files, after.ok)
     event = Event(
         "validate",
