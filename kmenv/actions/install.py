@@ -8,7 +8,7 @@ a complete new generation is built beside the current one, and only then does th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kmenv.actions.lock import lock_project
@@ -21,6 +21,7 @@ from kmenv.lockfile.groups import GroupRequest, lock_groups, select_groups, sele
 from kmenv.values.changes import VersionChange
 
 if TYPE_CHECKING:
+    from kmenv.actions.gc import Cleanup, CleanupPolicy
     from kmenv.actions.project import Project
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.fetch import FetchJob, ProgressSink
@@ -63,6 +64,8 @@ class InstallOutcome:
     #: the lock's groups the environment now holds (``default`` is ``models:``), and the models they take.
     groups: tuple[str, ...] = ("default",)
     models: Mapping[str, LockedModel] = field(default_factory=dict)
+    #: what the cleanup after a switch removed (old generations, blobs over the budget); None when it did not run.
+    cleanup: Cleanup | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,8 @@ def install(
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=settings.link_mode)
-        _record_root(store, env, generation, models)
+        policy = _cleanup_policy(project, state)
+        _record_root(store, env, generation, models, keep=policy.keep)
         env.switch(generation)
         env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
         outcome = InstallOutcome(
@@ -217,7 +221,30 @@ def install(
             models=wanted,
         )
         project.ledger.record(install_events(state, outcome, jobs, fetch_seconds))  # never fails the install
-        return outcome
+    return _clean_up(project, outcome, policy)  # after the environment lock: gc takes it to delete a generation
+
+
+def _cleanup_policy(project: Project, state: ProjectState) -> CleanupPolicy:
+    """The project's cleanup settings; a kmodels.yaml that --frozen never read and cannot parse leaves the defaults."""
+    from kmenv.actions.gc import cleanup_policy
+    from kmenv.errors import KmenvError
+
+    try:
+        spec = state.spec if state.spec_bytes is not None else None
+    except KmenvError:
+        spec = None
+    return cleanup_policy(project.settings, spec.cleanup if spec is not None else None)
+
+
+def _clean_up(project: Project, outcome: InstallOutcome, policy: CleanupPolicy) -> InstallOutcome:
+    """Keep the last generations and the store's budget after a switch; trouble here is a warning, never a failure."""
+    from kmenv.actions.gc import cleanup_after_install
+
+    try:
+        done = cleanup_after_install(project.store, project.ledger, project.env_path, policy)
+    except Exception as exc:  # the install itself succeeded: say what went wrong and carry on
+        return replace(outcome, warnings=(*outcome.warnings, f"cleanup after install failed: {exc}"))
+    return replace(outcome, cleanup=done, warnings=(*outcome.warnings, *done.warnings))
 
 
 def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]) -> None:
@@ -231,12 +258,15 @@ def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tu
     )
 
 
-def _record_root(store: Store, env: EnvironmentDir, generation: int, models: Sequence[tuple[str, LockedModel]]) -> None:
-    """Tell the cache which blobs the new generation uses, so `kmenv gc` keeps them (before the switch)."""
+def _record_root(
+    store: Store, env: EnvironmentDir, generation: int, models: Sequence[tuple[str, LockedModel]], *, keep: int
+) -> None:
+    """Tell the cache which blobs the new generation uses, so `kmenv gc` keeps them (before the switch), and how
+    many generations the project keeps."""
     from kmenv.store.roots import record_generation
 
     files = {f.sha256: f"{name}/{f.path}" for name, model in models for f in model.files}
-    record_generation(store.root, env.root, generation, files, existing=env.generations())
+    record_generation(store.root, env.root, generation, files, existing=env.generations(), keep=keep)
 
 
 def install_events(

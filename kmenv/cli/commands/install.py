@@ -81,6 +81,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "models": {n: m.version for n, m in outcome.models.items()},
                 "groups": list(outcome.groups),
                 "environment": str(project.env_path),
+                "cleanup": None
+                if outcome.cleanup is None
+                else {
+                    "generations": outcome.cleanup.generations,
+                    "blobs": outcome.cleanup.blobs,
+                    "blob_bytes": outcome.cleanup.blob_bytes,
+                },
             }
         )
         return 0
@@ -96,6 +103,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             else ""
         )
         ui.line(f"Installed {models} into {project.env_path} (generation {outcome.generation}{fetched})")
+        summary = outcome.cleanup.summary if outcome.cleanup is not None else None
+        if summary:
+            ui.line(summary)
     else:
         ui.line(f"Environment up to date ({models}, generation {outcome.generation}); nothing to do.")
     return 0
