@@ -88,7 +88,7 @@ def test_a_plain_install_takes_models_only_and_group_flags_add_or_choose(grouped
     assert _installed(grouped) == MAIN | EVAL
 
     again = kmenv("-C", grouped, "install", "--group", "eval")
-    assert "Environment up to date (5 models (with groups: eval), generation 2)" in again.out
+    assert "Environment up to date (5 models with groups: eval, generation 2)" in again.out
 
     only = kmenv("-C", grouped, "install", "--only-group", "eval", "--json")
     assert only.code == 0, only.err

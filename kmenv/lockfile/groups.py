@@ -88,10 +88,10 @@ def selected_models(lock: LockFile, groups: Iterable[str]) -> dict[str, LockedMo
 
 
 def describe(groups: Iterable[str]) -> str:
-    """``" (with groups: eval)"`` or ``" (only groups: eval)"`` when more or other than ``models:`` was chosen, else
+    """``"with groups: eval"`` or ``"only groups: eval"`` when more or other than ``models:`` was chosen, else
     ``""``; for the summary line of an install."""
     chosen = sorted(groups)
     extra = ", ".join(g for g in chosen if g != DEFAULT_GROUP)
     if DEFAULT_GROUP not in chosen:
-        return f" (only groups: {extra or 'none'})"
-    return f" (with groups: {extra})" if extra else ""
+        return f"only groups: {extra or 'none'}"
+    return f"with groups: {extra}" if extra else ""

@@ -93,10 +93,14 @@ def show_plan(ui: UI, plan: GcPlan, *, dry_run: bool) -> None:
 
     if plan.budget is not None:
         budget, before, after = plan.budget
-        ui.line(
-            f"Store budget {format_size(budget)} (KMENV_CACHE_MAX): blobs hold {format_size(before)}"
-            + (f", {format_size(after)} after this plan" if after != before else ", within the budget")
+        state = (
+            f", {format_size(after)} after this plan"
+            if after != before
+            else ", within the budget"
+            if before <= budget
+            else ", and nothing unused may go"
         )
+        ui.line(f"Store budget {format_size(budget)} (KMENV_CACHE_MAX): blobs hold {format_size(before)}{state}")
     if not plan.deletions:
         ui.line("Nothing to delete.")
         return

@@ -95,17 +95,19 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.line(f"  {name}: {change_text(old, new)}")
     count = len(outcome.models)
     models = f"{count} model" if count == 1 else f"{count} models"
-    models += describe(outcome.groups)
+    chosen = describe(outcome.groups)
     if outcome.switched:
         fetched = (
             f", fetched {outcome.fetched_files} files, {format_size(outcome.fetched_bytes)}"
             if outcome.fetched_files
             else ""
         )
-        ui.line(f"Installed {models} into {project.env_path} (generation {outcome.generation}{fetched})")
+        which = f" ({chosen})" if chosen else ""
+        ui.line(f"Installed {models}{which} into {project.env_path} (generation {outcome.generation}{fetched})")
         summary = outcome.cleanup.summary if outcome.cleanup is not None else None
         if summary:
             ui.line(summary)
     else:
-        ui.line(f"Environment up to date ({models}, generation {outcome.generation}); nothing to do.")
+        which = f" {chosen}" if chosen else ""
+        ui.line(f"Environment up to date ({models}{which}, generation {outcome.generation}); nothing to do.")
     return 0
