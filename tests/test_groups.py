@@ -204,3 +204,15 @@ def test_validate_checks_the_groups_the_environment_was_built_with(grouped: Path
     assert "missing: iris/parameters.json" in damaged.out
     assert damaged.code == 0, damaged.err
     assert _installed(grouped) == MAIN | EVAL  # the repair kept the group
+
+
+def test_remove_drops_a_group_model_and_keeps_every_other_line() -> None:
+    from kmenv.spec.edit import add_model, remove_model
+
+    text = "version: 1\nmodels:\n  a: acme/a/pyTorch/v\ngroups:\n  eval:  # judges\n    models:\n"
+    text += "      b: acme/b/pyTorch/v  # the judge\n      c: acme/c/pyTorch/v\n"
+    edited = remove_model(text, "b")
+    assert edited == text.replace("      b: acme/b/pyTorch/v  # the judge\n", "")
+    assert remove_model(edited, "c").endswith("    models: {}\n")
+    with pytest.raises(UsageError, match="already declared"):
+        add_model(text, "c", "acme/d/pyTorch/v")
