@@ -13,12 +13,28 @@ from pathlib import Path
 
 from kmenv.errors import UsageError
 
-__all__ = ["LINK_MODES", "MAX_WORKERS", "Settings", "env_flag", "ledger_dir", "max_workers", "resolve_link_mode"]
+__all__ = [
+    "DEFAULT_KEEP_GENERATIONS",
+    "LINK_MODES",
+    "MAX_KEEP_GENERATIONS",
+    "MAX_WORKERS",
+    "Settings",
+    "cache_max",
+    "env_flag",
+    "keep_generations",
+    "ledger_dir",
+    "max_workers",
+    "resolve_link_mode",
+]
 
 APP = "kmenv"
 DEFAULT_WORKERS = 8
 #: The most parallel downloads ``KMENV_MAX_WORKERS`` may ask for; past it, threads and connections only contend.
 MAX_WORKERS = 256
+#: Generations an environment keeps after each install, the one in use included, when nothing says otherwise.
+DEFAULT_KEEP_GENERATIONS = 3
+#: The most ``KMENV_KEEP_GENERATIONS`` may ask for (the same bound as ``cleanup.keep-generations``).
+MAX_KEEP_GENERATIONS = 1000
 #: How much of a bad value an error message quotes.
 _SHOWN_CHARS = 40
 #: How store blobs enter an environment (``--link-mode``, ``KMENV_LINK_MODE``); ``auto`` tries the others in turn.
@@ -86,9 +102,50 @@ def max_workers(text: str | None) -> int:
     return workers
 
 
+def _whole_number(var: str, text: str, low: int, high: int, example: int) -> int:
+    """``text`` as a whole number from ``low`` to ``high``, or a usage error naming ``var`` (the
+    :func:`max_workers` rule: ASCII digits only, checked before any conversion)."""
+    hint = f"set {var} to a whole number from {low} to {high}, e.g. {example}, or unset it"
+    if not re.fullmatch(r"[0-9]+", text):
+        raise UsageError(f"{var}={_shown(text)} is not a whole number", hint=hint)
+    digits = text.lstrip("0")
+    number = int(digits) if 0 < len(digits) <= len(str(high)) else (0 if not digits else high + 1)
+    if not low <= number <= high:
+        raise UsageError(f"{var}={_shown(text)} is outside {low}–{high}", hint=hint)
+    return number
+
+
+def keep_generations(text: str | None) -> int | None:
+    """The generations ``KMENV_KEEP_GENERATIONS`` keeps per environment; None when unset (kmodels.yaml decides)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return _whole_number("KMENV_KEEP_GENERATIONS", text, 1, MAX_KEEP_GENERATIONS, DEFAULT_KEEP_GENERATIONS)
+
+
+def cache_max(text: str | None) -> int | None:
+    """The store's size budget in bytes ``KMENV_CACHE_MAX`` sets (``20GiB``); None when unset (no budget)."""
+    from kmenv.values.sizes import SIZE_HINT, parse_size
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    size = parse_size(text)
+    if size is None:
+        raise UsageError(
+            f"KMENV_CACHE_MAX={_shown(text)} is not a size",
+            hint=f"set KMENV_CACHE_MAX to a size: {SIZE_HINT}; or unset it",
+        )
+    return size
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Resolved run settings: directories, offline mode, link mode and parallelism."""
+    """Resolved run settings: directories, offline mode, link mode and parallelism.
+
+    ``keep_generations`` and ``cache_max`` are what ``KMENV_KEEP_GENERATIONS`` and ``KMENV_CACHE_MAX`` say (None
+    when unset); they win over a project's ``cleanup:`` section.
+    """
 
     cache_dir: Path
     data_dir: Path
@@ -97,6 +154,8 @@ class Settings:
     link_mode: str
     max_workers: int
     ledger: bool
+    keep_generations: int | None = None
+    cache_max: int | None = None
 
     @classmethod
     def load(
@@ -111,6 +170,8 @@ class Settings:
 
         mode = resolve_link_mode(link_mode or os.environ.get("KMENV_LINK_MODE"))
         workers = max_workers(os.environ.get("KMENV_MAX_WORKERS"))
+        keep = keep_generations(os.environ.get("KMENV_KEEP_GENERATIONS"))
+        budget = cache_max(os.environ.get("KMENV_CACHE_MAX"))
         return cls(
             cache_dir=_dir("KMENV_CACHE_DIR", cache_dir, platformdirs.user_cache_dir(APP)),
             data_dir=_dir("KMENV_DATA_DIR", None, platformdirs.user_data_dir(APP)),
@@ -119,6 +180,8 @@ class Settings:
             link_mode=mode,
             max_workers=workers,
             ledger=not env_flag("KMENV_NO_LEDGER"),
+            keep_generations=keep,
+            cache_max=budget,
         )
 
 

@@ -1,40 +1,85 @@
-"""``kmenv gc`` and ``kmenv cache prune`` as the CLI runs them: scan, plan, delete, record a ``gc`` event.
+"""``kmenv gc``, ``kmenv cache prune`` and the cleanup after ``install``: scan, plan, delete, record a ``gc`` event.
 
 The store owns the steps: :mod:`kmenv.store.gc_scan` reads the cache, :mod:`kmenv.store.gc_plan` decides
 what goes (pure, so ``--dry-run`` shows exactly what would happen) and :mod:`kmenv.store.gc_delete` deletes
 it references-first. This module adds what the store cannot know: when the ledger last saw each environment
-used, how to open an environment folder, and the event the run leaves in the ledger.
+and each model used, how to open an environment folder, and the event the run leaves in the ledger.
+
+After a successful install, :func:`cleanup_after_install` keeps the project's last ``keep-generations``
+generations and, with a size budget, evicts the least recently used blobs nothing kept needs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.actions.project import environment_at
-from kmenv.ledger.events import Event
+from kmenv.config import DEFAULT_KEEP_GENERATIONS
+from kmenv.ledger.events import LIVE_KINDS, Event
 from kmenv.store.gc_delete import GcResult, execute_plan
-from kmenv.store.gc_plan import CacheSnapshot, GcOptions, GcPlan, plan_gc
+from kmenv.store.gc_plan import CacheSnapshot, Deletion, GcOptions, GcPlan, plan_gc
 from kmenv.store.gc_scan import scan_cache
 
 if TYPE_CHECKING:
+    from kmenv.config import Settings
     from kmenv.ledger.database import UsageLedger
+    from kmenv.spec.document import CleanupSpec
     from kmenv.store.blobstore import Store
 
-__all__ = ["collect_garbage", "plan_collection", "scan"]
+__all__ = [
+    "Cleanup",
+    "CleanupPolicy",
+    "cleanup_after_install",
+    "cleanup_policy",
+    "collect_garbage",
+    "plan_collection",
+    "scan",
+]
 
 
-def scan(store: Store, ledger: UsageLedger) -> CacheSnapshot:
-    """The cache as it is now, with each environment's last use from the ledger (see :func:`scan_cache`)."""
+def _blob_last_use(snapshot: CacheSnapshot, ledger: UsageLedger) -> dict[str, float]:
+    """sha256 → the ledger's last install or use of a model whose recorded files hold it.
+
+    Roots name each file as ``model/path`` per generation, and the ledger records uses per environment and model,
+    so a blob's last use is the latest of the models that hold it (blobs of no recorded generation get none).
+    """
+    when: dict[tuple[str | None, str | None], float] = {}
+    for event in ledger.events(kinds=LIVE_KINDS):
+        key = (event.environment, event.model)
+        when[key] = max(when.get(key, 0.0), event.time or 0.0)
+    found: dict[str, float] = {}
+    for env in snapshot.environments:
+        place = str(env.root.environment)
+        for files in env.root.generations.values():
+            for sha, label in files.items():
+                used = when.get((place, label.split("/", 1)[0]))
+                if used is not None:
+                    found[sha] = max(found.get(sha, 0.0), used)
+    return found
+
+
+def scan(store: Store, ledger: UsageLedger, *, budget: int | None = None, now: float | None = None) -> CacheSnapshot:
+    """The cache as it is now, with each environment's last use from the ledger (see :func:`scan_cache`).
+
+    When the blobs hold more than ``budget`` bytes, also each blob's last use, which only eviction needs (it reads
+    every use event of the ledger).
+    """
     try:
         last_use = dict(ledger.last_use_times())
     except Exception:  # the ledger is optional: gc then relies on the roots' own timestamps
         last_use = {}
-    return scan_cache(store.root, open_environment=environment_at, last_use=last_use)
+    snapshot = scan_cache(store.root, open_environment=environment_at, last_use=last_use, now=now)
+    if budget is not None and sum(b.size for b in snapshot.blobs) > budget:
+        snapshot = dataclasses.replace(snapshot, last_use=_blob_last_use(snapshot, ledger))
+    return snapshot
 
 
-def plan_collection(store: Store, ledger: UsageLedger, options: GcOptions) -> GcPlan:
+def plan_collection(store: Store, ledger: UsageLedger, options: GcOptions, *, now: float | None = None) -> GcPlan:
     """What ``kmenv gc`` (or ``cache prune``) would delete now; nothing is touched."""
-    return plan_gc(scan(store, ledger), options)
+    return plan_gc(scan(store, ledger, budget=options.cache_max, now=now), options)
 
 
 def collect_garbage(plan: GcPlan, store: Store, ledger: UsageLedger) -> GcResult | None:
@@ -43,3 +88,86 @@ def collect_garbage(plan: GcPlan, store: Store, ledger: UsageLedger) -> GcResult
     freed, deleted = (result.freed, result.deleted) if result is not None else (0, 0)
     ledger.record([Event("gc", nbytes=freed, detail={"deleted": deleted})])
     return result
+
+
+# --- cleanup after an install ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CleanupPolicy:
+    """How much an install keeps: ``keep`` generations (the one in use among them) and at most ``cache_max`` bytes
+    of blobs (None: no budget). ``keep_from``/``cache_max_from`` say which setting decided, for messages."""
+
+    keep: int
+    cache_max: int | None
+    keep_from: str = "default"
+    cache_max_from: str | None = None
+
+
+def cleanup_policy(settings: Settings, cleanup: CleanupSpec | None) -> CleanupPolicy:
+    """``KMENV_KEEP_GENERATIONS``/``KMENV_CACHE_MAX`` first, then the project's ``cleanup:``, then the defaults."""
+    from kmenv.values.sizes import parse_size
+
+    keep, keep_from = DEFAULT_KEEP_GENERATIONS, "default"
+    if settings.keep_generations is not None:
+        keep, keep_from = settings.keep_generations, "KMENV_KEEP_GENERATIONS"
+    elif cleanup is not None and cleanup.keep_generations is not None:
+        keep, keep_from = cleanup.keep_generations, "cleanup.keep-generations"
+    budget, budget_from = None, None
+    if settings.cache_max is not None:
+        budget, budget_from = settings.cache_max, "KMENV_CACHE_MAX"
+    elif cleanup is not None and cleanup.cache_max is not None:
+        budget, budget_from = parse_size(cleanup.cache_max), "cleanup.cache-max"
+    return CleanupPolicy(keep, budget, keep_from, budget_from)
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """What the cleanup after an install removed: old ``generations`` and ``blobs`` (``blob_bytes`` of them)."""
+
+    generations: int
+    blobs: int
+    blob_bytes: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str | None:
+        """``Removed 2 old generations and 1.2 GiB of cached blobs``, or None when nothing went."""
+        from kmenv.values.candidates import format_size
+
+        parts = []
+        if self.generations:
+            parts.append(f"{self.generations} old generation{'s' if self.generations != 1 else ''}")
+        if self.blobs:
+            parts.append(f"{format_size(self.blob_bytes)} of cached blobs")
+        return f"Removed {' and '.join(parts)}" if parts else None
+
+
+def cleanup_after_install(
+    store: Store, ledger: UsageLedger, environment: Path, policy: CleanupPolicy, *, now: float | None = None
+) -> Cleanup:
+    """Keep ``policy.keep`` generations of ``environment`` and, over a budget, evict the least recently used blobs.
+
+    Nothing else is touched (other environments' generations, records, partials and metadata are ``kmenv gc``'s),
+    and every rule of :func:`~kmenv.store.gc_plan.plan_gc` holds: no blob a kept generation of any environment or a
+    download folder needs goes, nor one changed within the last hour.
+    """
+    options = GcOptions(
+        keep=policy.keep, cache_max=policy.cache_max, only=frozenset({Path(environment).absolute()}), tidy=False
+    )
+    if policy.cache_max is None:  # no budget: unused blobs stay as a cache, and only generations go
+        options = dataclasses.replace(options, cache_max=2**63)
+    plan = plan_collection(store, ledger, options, now=now)
+    generations = blobs = blob_bytes = 0
+    if plan.deletions:
+        counted: dict[str, list[int]] = {"generation": [0, 0], "blob": [0, 0]}
+
+        def count(item: Deletion) -> None:
+            if item.kind in counted:
+                counted[item.kind][0] += 1
+                counted[item.kind][1] += item.size
+
+        result = execute_plan(plan, store.root, open_environment=environment_at, on_delete=count)
+        generations, (blobs, blob_bytes) = counted["generation"][0], counted["blob"]
+        ledger.record([Event("gc", nbytes=result.freed, detail={"deleted": result.deleted, "after": "install"})])
+    return Cleanup(generations, blobs, blob_bytes, plan.warnings)

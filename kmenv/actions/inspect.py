@@ -23,6 +23,7 @@ class ModelRow:
     size: int
     path: str | None
     direct: bool
+    groups: tuple[str, ...] = ("default",)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -33,6 +34,7 @@ class ModelRow:
             "size": self.size,
             "path": self.path,
             "direct": self.direct,
+            "groups": list(self.groups),
         }
 
 
@@ -54,6 +56,7 @@ def list_rows(lock: LockFile, models_dir: Path | None) -> list[ModelRow]:
                 size=model.size,
                 path=str(where.resolve()) if where is not None and where.is_dir() else None,
                 direct=model.direct,
+                groups=tuple(model.groups),
             )
         )
     return rows

@@ -8,7 +8,7 @@ a complete new generation is built beside the current one, and only then does th
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kmenv.actions.lock import lock_project
@@ -17,9 +17,11 @@ from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
 from kmenv.lockfile.document import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.lockfile.groups import GroupRequest, lock_groups, select_groups, selected_models
 from kmenv.values.changes import VersionChange
 
 if TYPE_CHECKING:
+    from kmenv.actions.gc import Cleanup, CleanupPolicy
     from kmenv.actions.project import Project
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.fetch import FetchJob, ProgressSink
@@ -59,6 +61,11 @@ class InstallOutcome:
     fetched_files: int = 0
     fetched_bytes: int = 0
     warnings: tuple[str, ...] = ()
+    #: the lock's groups the environment now holds (``default`` is ``models:``), and the models they take.
+    groups: tuple[str, ...] = ("default",)
+    models: Mapping[str, LockedModel] = field(default_factory=dict)
+    #: what the cleanup after a switch removed (old generations, blobs over the budget); None when it did not run.
+    cleanup: Cleanup | None = None
 
 
 @dataclass(frozen=True)
@@ -160,10 +167,12 @@ def install(
     locked: bool = False,
     frozen: bool = False,
     reporter: InstallReporter | None = None,
+    groups: GroupRequest | None = None,
 ) -> InstallOutcome:
     """Bring the environment in line with the lock (locking first if needed); see the module docstring.
 
-    ``state`` is the project as already read (default: read it now, under the environment's lock).
+    ``state`` is the project as already read (default: read it now, under the environment's lock). ``groups``
+    chooses which of the lock's groups the environment holds (default: ``models:`` only); the lock always holds all.
     """
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
@@ -171,8 +180,11 @@ def install(
         state = state or project.open()
         ready = _ensure_lock(project, state, locked=locked, frozen=frozen, reporter=reporter)
         lock, state = ready.lock, ready.state
-        lock_digest = state.lock_sha256
         recorded = read_install_state(env.root)
+        installed = recorded.groups if recorded is not None else ()
+        chosen = select_groups(groups or GroupRequest(), lock_groups(lock), installed)
+        wanted = selected_models(lock, chosen)
+        lock_digest = state.lock_sha256
         current = env.current()
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
@@ -183,11 +195,21 @@ def install(
             and recorded is not None
             and recorded.lock_sha256 == lock_digest
             and recorded.generation == current
+            and recorded.groups == chosen
         ):
-            env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast).to_json())
-            return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
+            env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
+            return InstallOutcome(
+                current,
+                False,
+                ready.relocked,
+                lock,
+                ready.changes,
+                warnings=ready.warnings,
+                groups=chosen,
+                models=wanted,
+            )
 
-        models = sorted(lock.models.items())
+        models = sorted(wanted.items())
         opened = state
 
         def registries() -> Mapping[str, Registry]:
@@ -212,14 +234,47 @@ def install(
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=settings.link_mode)
-        _record_root(store, env, generation, models)
+        policy = _cleanup_policy(project, state)
+        _record_root(store, env, generation, models, keep=policy.keep)
         env.switch(generation)
-        env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast).to_json())
+        env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
         outcome = InstallOutcome(
-            generation, True, ready.relocked, lock, ready.changes, fetched_files, fetched_bytes, ready.warnings
+            generation,
+            True,
+            ready.relocked,
+            lock,
+            ready.changes,
+            fetched_files,
+            fetched_bytes,
+            ready.warnings,
+            groups=chosen,
+            models=wanted,
         )
         project.ledger.record(install_events(state, outcome, jobs, fetch_seconds))  # never fails the install
-        return outcome
+    return _clean_up(project, outcome, policy)  # after the environment lock: gc takes it to delete a generation
+
+
+def _cleanup_policy(project: Project, state: ProjectState) -> CleanupPolicy:
+    """The project's cleanup settings; a kmodels.yaml that --frozen never read and cannot parse leaves the defaults."""
+    from kmenv.actions.gc import cleanup_policy
+    from kmenv.errors import KmenvError
+
+    try:
+        spec = state.spec if state.spec_bytes is not None else None
+    except KmenvError:
+        spec = None
+    return cleanup_policy(project.settings, spec.cleanup if spec is not None else None)
+
+
+def _clean_up(project: Project, outcome: InstallOutcome, policy: CleanupPolicy) -> InstallOutcome:
+    """Keep the last generations and the store's budget after a switch; trouble here is a warning, never a failure."""
+    from kmenv.actions.gc import cleanup_after_install
+
+    try:
+        done = cleanup_after_install(project.store, project.ledger, project.env_path, policy)
+    except Exception as exc:  # the install itself succeeded: say what went wrong and carry on
+        return replace(outcome, warnings=(*outcome.warnings, f"cleanup after install failed: {exc}"))
+    return replace(outcome, cleanup=done, warnings=(*outcome.warnings, *done.warnings))
 
 
 def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]) -> None:
@@ -233,12 +288,15 @@ def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tu
     )
 
 
-def _record_root(store: Store, env: EnvironmentDir, generation: int, models: Sequence[tuple[str, LockedModel]]) -> None:
-    """Tell the cache which blobs the new generation uses, so `kmenv gc` keeps them (before the switch)."""
+def _record_root(
+    store: Store, env: EnvironmentDir, generation: int, models: Sequence[tuple[str, LockedModel]], *, keep: int
+) -> None:
+    """Tell the cache which blobs the new generation uses, so `kmenv gc` keeps them (before the switch), and how
+    many generations the project keeps."""
     from kmenv.store.roots import record_generation
 
     files = {f.sha256: f"{name}/{f.path}" for name, model in models for f in model.files}
-    record_generation(store.root, env.root, generation, files, existing=env.generations())
+    record_generation(store.root, env.root, generation, files, existing=env.generations(), keep=keep)
 
 
 def install_events(
@@ -263,7 +321,7 @@ def install_events(
             generation=outcome.generation,
             detail={"registry": model.registry, "license": model.license.spdx or model.license.published},
         )
-        for name, model in sorted(outcome.lock.models.items())
+        for name, model in sorted(outcome.models.items())
     ]
     planned: dict[str, int] = {}
     origins: dict[str, str] = {}

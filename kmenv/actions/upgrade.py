@@ -329,4 +329,6 @@ def apply_upgrade(
     project.ledger.record(events)
     if not install:
         return None
-    return run_install(project, state, reporter=reporter)
+    from kmenv.lockfile.groups import GroupRequest
+
+    return run_install(project, state, reporter=reporter, groups=GroupRequest(current=True))  # keep its groups

@@ -8,6 +8,7 @@ damaged) and switches to it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from kmenv.actions.tree_check import Damage, check_tree, sha256_of
 from kmenv.environment.layout import read_install_state
 from kmenv.errors import NotInstalledError
 from kmenv.ledger.events import Event
+from kmenv.lockfile.groups import DEFAULT_SELECTION, GroupRequest, selected_models
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome, InstallReporter
@@ -65,14 +67,18 @@ class ValidationReport:
         }
 
 
-def validate_environment(env: EnvironmentDir, lock: LockFile, *, workers: int = 4) -> ValidationReport:
-    """Check the generation ``env`` uses against ``lock``; raise NotInstalledError when nothing is installed."""
+def validate_environment(
+    env: EnvironmentDir, lock: LockFile, *, workers: int = 4, groups: Iterable[str] = DEFAULT_SELECTION
+) -> ValidationReport:
+    """Check the generation ``env`` uses against the models of ``lock`` that ``groups`` take (those it was built
+    with); raise NotInstalledError when nothing is installed."""
     generation = env.current()
     if generation is None:
         raise NotInstalledError(
             f"nothing is installed in {env.root}", hint="run `kmenv install` to create the environment"
         )
-    expected = {f"{name}/{f.path}": f for name, model in lock.models.items() for f in model.files}
+    models = selected_models(lock, groups)
+    expected = {f"{name}/{f.path}": f for name, model in models.items() for f in model.files}
     problems = check_tree(env.generation_path(generation), expected, workers=workers, word="locked")
     total = sum(f.size for f in expected.values())
     return ValidationReport(env.root, generation, len(expected), total, tuple(problems))
@@ -97,7 +103,12 @@ def _drop_damaged_blobs(store: Store, report: ValidationReport) -> list[str]:
 
 
 def repair_environment(
-    project: Project, state: ProjectState, report: ValidationReport, *, reporter: InstallReporter | None = None
+    project: Project,
+    state: ProjectState,
+    report: ValidationReport,
+    *,
+    reporter: InstallReporter | None = None,
+    groups: tuple[str, ...] = DEFAULT_SELECTION,
 ) -> InstallOutcome:
     """Build and switch to a fresh generation of the lock, re-fetching blobs that are missing or damaged."""
     from kmenv.actions.install import install
@@ -107,7 +118,7 @@ def repair_environment(
         _drop_damaged_blobs(project.store, report)
         env.write_state({})  # forget what was installed: the next step checks everything and rebuilds
     # install takes the environment lock itself (flock on its own descriptor, so not while we hold ours)
-    return install(project, state, frozen=True, reporter=reporter)
+    return install(project, state, frozen=True, reporter=reporter, groups=GroupRequest(only=groups))
 
 
 @dataclass(frozen=True)
@@ -150,11 +161,13 @@ def validate_project(
     state = state or project.open()
     lock = state.require_lock()
     env, workers = project.environment, project.settings.max_workers
-    report = validate_environment(env, lock, workers=workers)
+    installed = read_install_state(env.root)
+    groups = installed.groups if installed is not None else DEFAULT_SELECTION
+    report = validate_environment(env, lock, workers=workers, groups=groups)
     repaired = None
     if repair and not report.ok:
-        outcome = repair_environment(project, state, report, reporter=reporter)
-        after = validate_environment(env, lock, workers=workers)
+        outcome = repair_environment(project, state, report, reporter=reporter, groups=groups)
+        after = validate_environment(env, lock, workers=workers, groups=groups)
         repaired = Repair(outcome.generation, outcome.fetched_files, after.ok)
     event = Event(
         "validate",

@@ -98,6 +98,8 @@ def _fast_noop(args: argparse.Namespace, read_ahead: dict[str, bytes | None] | N
         return None
     if args.command not in ("install", "sync") or getattr(args, "json", False) or getattr(args, "link_mode", None):
         return None
+    if any(getattr(args, flag, None) for flag in ("group", "only_group", "no_group", "all_groups")):
+        return None  # the no-op check knows plain installs only: group flags may change what the generation holds
     from kmenv.environment.fastpath import locate_project, up_to_date
 
     root = locate_project(args.project, explicit=args.project is not None)

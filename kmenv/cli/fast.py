@@ -9,9 +9,10 @@ arguments itself, recognising only the exact shapes it can answer:
   ``-v``/``--verbose``, ``--offline``, ``--no-color``, ``-C``/``--project DIR`` (once) or ``--cache-dir DIR``
   (also ``--opt=DIR``); none of them changes what a no-op prints.
 
-Anything else (another option, an abbreviation, a bundled ``-qv``, ``--json``, ``--link-mode``, ``--help``, a
-value that looks like an option) is left to argparse, so the answer never differs from the full path's. The
-no-op itself is :mod:`kmenv.environment.fastpath`'s; when it says no, the bytes it read are handed on.
+Anything else (another option, an abbreviation, a bundled ``-qv``, ``--json``, ``--link-mode``, a group flag such
+as ``--group eval``, ``--help``, a value that looks like an option) is left to argparse, so the answer never differs
+from the full path's. The no-op itself is :mod:`kmenv.environment.fastpath`'s; when it says no, the bytes it read
+are handed on.
 """
 
 from __future__ import annotations

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
         fast_path: bool
         rolled_back_from: int | None
         format: int | None
+        groups: tuple[str, ...]
 
 
 __all__ = [
+    "DEFAULT_GROUPS",
     "ENV_DIRNAME",
     "LOCK_FILENAME",
     "SPEC_FILENAME",
@@ -44,6 +46,8 @@ LOCK_FILENAME = "kmodels.lock"
 ENV_DIRNAME = ".kmenv"
 STATE_FILENAME = "state.json"
 STATE_FORMAT = 1
+#: The groups of a plain ``kmenv install``: the models under ``models:`` (the lock calls them ``default``).
+DEFAULT_GROUPS = ("default",)
 
 
 def absolute(start: str | os.PathLike[str] | None) -> str:
@@ -82,6 +86,10 @@ def decode_state(data: object) -> StateFields | None:
         value = data.get(key)
         return value if isinstance(value, str) else None
 
+    groups = data.get("groups", list(DEFAULT_GROUPS))
+    chosen: tuple[str, ...] = ()  # ill-typed: matches no selection, so nothing trusts it
+    if isinstance(groups, list) and all(isinstance(g, str) for g in groups):
+        chosen = tuple(groups)
     return {
         "generation": number("generation"),
         "lock_sha256": digest("lock_sha256"),
@@ -89,6 +97,7 @@ def decode_state(data: object) -> StateFields | None:
         "fast_path": bool(data.get("fast_path")),
         "rolled_back_from": number("rolled_back_from"),
         "format": number("format"),
+        "groups": chosen,
     }
 
 
@@ -98,14 +107,20 @@ def encode_state(
     spec_sha256: str | None,
     fast_path: bool,
     rolled_back_from: int | None,
+    groups: tuple[str, ...] = DEFAULT_GROUPS,
 ) -> dict[str, object]:
-    """The object ``state.json`` holds, in this version's format (``rolled_back_from`` only when set)."""
+    """The object ``state.json`` holds, in this version's format (``rolled_back_from`` only when set).
+
+    ``groups`` are the lock's groups the generation holds (``default`` is ``models:``); a state without the key was
+    written before groups existed, when every install held just ``models:``.
+    """
     data: dict[str, object] = {
         "format": STATE_FORMAT,
         "generation": generation,
         "lock_sha256": lock_sha256,
         "spec_sha256": spec_sha256,
         "fast_path": fast_path,
+        "groups": list(groups),
     }
     if rolled_back_from is not None:
         data["rolled_back_from"] = rolled_back_from

@@ -3,8 +3,10 @@
 A full install costs imports of pydantic, ruamel.yaml, rich and requests (hundreds of
 milliseconds). Most runs have nothing to do, so the installer records in ``.kmenv/state.json``
 (see :class:`~kmenv.environment.layout.InstallState`) the digests of the exact ``kmodels.yaml``
-and ``kmodels.lock`` bytes it installed; when both still match and the environment still points
-at that generation, we are done.
+and ``kmodels.lock`` bytes it installed, and the groups of the lock it installed; when both digests still match,
+the generation holds just what a plain ``kmenv install`` takes (``models:``, no ``--group``), and the environment
+still points at that generation, we are done. (Group flags never reach this check: the command line leaves them to
+the full path.)
 
 Standard library only, and only what starting Python has loaded already plus ``json`` and a sha256:
 paths are strings, the rules come from :mod:`kmenv.environment._state_file`. The command line asks this
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 
 from kmenv.environment._state_file import (
+    DEFAULT_GROUPS,
     ENV_DIRNAME,
     LOCK_FILENAME,
     SPEC_FILENAME,
@@ -79,6 +82,8 @@ def up_to_date(project_dir: str | os.PathLike[str], *, seen: dict[str, bytes | N
     state = read_state(env)
     if state is None or state["format"] != STATE_FORMAT or not state["fast_path"]:
         return None
+    if state["groups"] != DEFAULT_GROUPS:
+        return None  # built with --group/--only-group: a plain install changes it
     generation = state["generation"]
     if generation is None:
         return None

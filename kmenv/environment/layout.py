@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kmenv.environment._state_file import (
+    DEFAULT_GROUPS,
     ENV_DIRNAME,
     LOCK_FILENAME,
     SPEC_FILENAME,
@@ -81,7 +82,8 @@ class InstallState:
     no-op check may trust these digests alone (not after ``--frozen``, nor with a detected
     environment, which can change while no file does). ``rolled_back_from`` is set by
     ``kmenv rollback``, which also clears ``lock_sha256`` so that nothing reports "up to date".
-    ``format`` is :data:`STATE_FORMAT` for states this version wrote (None when absent).
+    ``format`` is :data:`STATE_FORMAT` for states this version wrote (None when absent). ``groups``: the lock's
+    groups the generation holds (``default`` is ``models:``).
     """
 
     generation: int | None
@@ -90,6 +92,7 @@ class InstallState:
     fast_path: bool
     rolled_back_from: int | None = None
     format: int | None = STATE_FORMAT
+    groups: tuple[str, ...] = DEFAULT_GROUPS
 
     @classmethod
     def from_json(cls, data: object) -> InstallState | None:
@@ -99,7 +102,9 @@ class InstallState:
 
     def to_json(self) -> dict[str, object]:
         """The object ``state.json`` holds (``rolled_back_from`` only when set)."""
-        return encode_state(self.generation, self.lock_sha256, self.spec_sha256, self.fast_path, self.rolled_back_from)
+        return encode_state(
+            self.generation, self.lock_sha256, self.spec_sha256, self.fast_path, self.rolled_back_from, self.groups
+        )
 
     def rolled_back(self, generation: int, *, current: int) -> InstallState:
         """This state after ``kmenv rollback`` from generation ``current`` to ``generation``."""

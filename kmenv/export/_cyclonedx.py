@@ -83,6 +83,7 @@ def _component(lock: LockFile, name: str, model: LockedModel, policy: LicencePol
             {"name": "kmenv:framework", "value": model.framework},
             {"name": "kmenv:registry", "value": model.registry},
             {"name": "kmenv:direct", "value": "true" if model.direct else "false"},
+            *({"name": "kmenv:group", "value": g} for g in model.groups if model.groups != ["default"]),
             *({"name": f"kmenv:requires:{lib}", "value": spec} for lib, spec in sorted(model.requires.items())),
         ],
         "components": files,

@@ -1,7 +1,8 @@
 """The merged library requirements of the locked models, as a pip requirements file.
 
 Each model's requirements (its framework's libraries plus what the version itself declares) are
-merged per distribution by joining specifiers; ``python`` constraints become a comment.
+merged per distribution by joining specifiers; ``python`` constraints become a comment. Every group of the lock
+is covered; a model only a ``groups:`` entry needs is named with its groups (``judge [eval]``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ def merged_requirements(lock: LockFile) -> dict[str, tuple[str, tuple[str, ...]]
     for name, model in sorted(lock.models.items()):
         for library, spec in framework_requirements(model.framework, model.requires).items():
             specs.setdefault(library, [])
-            users.setdefault(library, []).append(name)
+            users.setdefault(library, []).append(
+                name if "default" in model.groups else f"{name} [{','.join(model.groups)}]"
+            )
             for part in SpecifierSet(spec):
                 if str(part) not in specs[library]:
                     specs[library].append(str(part))

@@ -23,6 +23,7 @@ from kmenv.values.paths import is_relative_path
 from kmenv.values.target import TargetEnvironment
 
 __all__ = [
+    "DEFAULT_GROUP",
     "LOCK_VERSION",
     "DeclaredInputs",
     "LockFile",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 LOCK_VERSION = 1
+#: The group of the models declared under ``models:`` (the ones a plain ``kmenv install`` installs).
+DEFAULT_GROUP = "default"
 _SHA256 = r"^[0-9a-f]{64}$"
 
 
@@ -72,6 +75,10 @@ class LockedModel(_Frozen):
     requires: dict[str, str] = Field(default_factory=dict)
     base: str | None = None
     required_by: list[str] = Field(default_factory=list, alias="required-by")
+    groups: list[str] = Field(
+        default_factory=lambda: [DEFAULT_GROUP],
+        description='the groups that need this model, sorted; "default" is models: (written only when not just that)',
+    )
     files: list[LockedFile]
 
     @property
@@ -88,6 +95,7 @@ class InputModel(_Frozen):
     versions: str
     registry: str
     files: list[str] | None = None
+    group: str | None = Field(None, description="the groups: entry declaring it; absent for models:")
 
 
 class InputRegistry(_Frozen):
@@ -102,6 +110,7 @@ class LockInputs(_Frozen):
     registries: dict[str, InputRegistry]
     environment: dict[str, Any]
     policy: dict[str, Any]
+    groups: list[str] = Field(default_factory=list, description="every declared group, sorted (written when any)")
 
 
 class LockFile(_Frozen):
@@ -121,6 +130,7 @@ class DeclaredInputs:
     environment: TargetEnvironment
     environment_record: Mapping[str, Any]
     policy: LicencePolicy
+    groups: tuple[str, ...] = ()
 
     def to_lock_inputs(self) -> LockInputs:
         return LockInputs(
@@ -128,6 +138,7 @@ class DeclaredInputs:
             registries=dict(sorted(self.registries.items())),
             environment=dict(self.environment_record),
             policy=self.policy.fingerprint(),
+            groups=sorted(self.groups),
         )
 
 
@@ -159,8 +170,10 @@ def build_lock(
 ) -> LockFile:
     """Assemble the lock from resolved models.
 
-    Each item is ``(name, candidate, direct, base_name, required_by, spdx, files)``.
+    Each item is ``(name, candidate, direct, base_name, required_by, spdx, files)``. A model's groups are its
+    declaration's, and a base model's are those of every model it is the base of.
     """
+    groups = _needed_by(inputs, {name: (direct, required_by) for name, _c, direct, _b, required_by, _s, _f in chosen})
     models: dict[str, LockedModel] = {}
     for name, cand, direct, base, required_by, spdx, files in chosen:
         models[name] = LockedModel(
@@ -173,6 +186,7 @@ def build_lock(
             requires=dict(sorted(cand.requires.items())),
             base=base,
             required_by=sorted(required_by),
+            groups=groups[name],
             files=[
                 LockedFile(path=f.path, size=f.size, sha256=f.sha256, digests=dict(sorted(f.digests.items())))
                 for f in sorted(files, key=lambda f: f.path)
@@ -181,9 +195,40 @@ def build_lock(
     return LockFile(lock_version=LOCK_VERSION, inputs=inputs.to_lock_inputs(), models=dict(sorted(models.items())))
 
 
+def _needed_by(inputs: DeclaredInputs, edges: Mapping[str, tuple[bool, Sequence[str]]]) -> dict[str, list[str]]:
+    """Model name → the sorted groups needing it: its own declaration's, plus those of every fine-tune built on it."""
+    found: dict[str, frozenset[str]] = {}
+
+    def of(name: str, visiting: frozenset[str]) -> frozenset[str]:
+        if name in found:
+            return found[name]
+        direct, required_by = edges.get(name, (False, ()))
+        declared = inputs.models.get(name)
+        own = {declared.group or DEFAULT_GROUP} if direct and declared is not None else set()
+        for parent in required_by:
+            if parent not in visiting:  # a cycle cannot be locked; never recurse forever on one
+                own |= of(parent, visiting | {name})
+        found[name] = frozenset(own or {DEFAULT_GROUP})
+        return found[name]
+
+    return {name: sorted(of(name, frozenset())) for name in edges}
+
+
 def dumps_lock(lock: LockFile) -> str:
-    """Deterministic text: sorted keys, two-space indent, trailing newline."""
+    """Deterministic text: sorted keys, two-space indent, trailing newline.
+
+    Group fields are written only where they say something (a model some group needs, a project with groups), so
+    the lock of a project without groups reads as it always did.
+    """
     data = lock.model_dump(by_alias=True, mode="json")
+    for entry in data["models"].values():
+        if entry["groups"] == [DEFAULT_GROUP]:
+            del entry["groups"]
+    for entry in data["inputs"]["models"].values():
+        if entry["group"] is None:
+            del entry["group"]
+    if not data["inputs"]["groups"]:
+        del data["inputs"]["groups"]
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -247,6 +292,9 @@ def _consistency_problems(lock: LockFile) -> list[str]:
                 problems.append(f"{where}.required-by: {parent!r} does not name {name!r} as its base")
         if not model.direct and not model.required_by:
             problems.append(f"{where}: neither declared nor required by another model")
+        unknown_groups = sorted(set(model.groups) - {DEFAULT_GROUP, *lock.inputs.groups})
+        if unknown_groups or not model.groups:
+            problems.append(f"{where}.groups: {model.groups!r} names no declared group")
         seen: set[str] = set()
         for i, f in enumerate(model.files):
             if not is_relative_path(f.path):
@@ -270,6 +318,10 @@ def locked_candidate(model: LockedModel) -> Candidate:
         base=None,
         files=tuple(FileEntry(path=f.path, size=f.size, sha256=f.sha256, digests=dict(f.digests)) for f in model.files),
     )
+
+
+def _group_text(group: str | None) -> str:
+    return "models:" if group is None else f"group {group!r}"
 
 
 def stale_reasons(lock: LockFile, inputs: DeclaredInputs) -> list[str]:
@@ -304,9 +356,15 @@ def stale_reasons(lock: LockFile, inputs: DeclaredInputs) -> list[str]:
         locked_input = lock.inputs.models.get(name)
         if (locked_input.files if locked_input else None) != declared.files:
             reasons.append(f"model {name!r}: files selection changed")
+        was = locked_input.group if locked_input else None
+        if was != declared.group:
+            reasons.append(f"model {name!r} moved from {_group_text(was)} to {_group_text(declared.group)}")
     for name, model in lock.models.items():
         if model.direct and name not in inputs.models:
             reasons.append(f"model {name!r} was removed")
+    for group in sorted(set(inputs.groups) ^ set(lock.inputs.groups)):
+        change = "added" if group in inputs.groups else "removed"
+        reasons.append(f"group {group!r} was {change}")
 
     for name, model in lock.models.items():
         for unmet in inputs.environment.unmet(model.requires):

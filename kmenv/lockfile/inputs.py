@@ -82,9 +82,11 @@ def declared_inputs(spec: ProjectSpec, *, detected: Detected | None = None) -> D
                 versions=d.versions,
                 registry=d.registry,
                 files=list(d.files) if d.files is not None else None,
+                group=d.group,
             )
             for d in spec.declared_models()
         },
+        groups=tuple(sorted(spec.groups)),
         registries={r.name: InputRegistry(type=r.type, url=r.url) for r in spec.declared_registries()},
         environment=environment,
         environment_record=record,

@@ -22,12 +22,14 @@ from kmenv.values.paths import model_name_problem
 __all__ = [
     "Expression",
     "FileGlob",
+    "GroupName",
     "HandleText",
     "InstanceOrName",
     "LicenceId",
     "ModelName",
     "PackageName",
     "Shorthand",
+    "SizeText",
     "Text",
     "Url",
     "VersionText",
@@ -63,6 +65,32 @@ def _check_model_name(name: str) -> str:
     if name.split(".")[0].lower() in _WINDOWS_DEVICES:
         raise invalid(f"model name {name!r} is a reserved device name on Windows", "choose another name")
     return name
+
+
+#: The group the main ``models:`` form in the lock and on the command line; no ``groups:`` entry may take its name.
+DEFAULT_GROUP = "default"
+
+
+def _check_group_name(name: str) -> str:
+    """A group name is typed on the command line (``--group NAME``) and stored in the lock: a model name's shape."""
+    if model_name_problem(name) is not None:
+        raise invalid(f"group name {name!r} is not a plain name", "use letters, digits, '.', '_' and '-'")
+    if name == DEFAULT_GROUP:
+        raise invalid(
+            f"group name {DEFAULT_GROUP!r} is reserved for the models under models:",
+            "declare those models under models:, or choose another group name",
+        )
+    return name
+
+
+def _check_size(value: object) -> str:
+    """A size budget such as ``20GiB``; YAML may read a bare number of bytes as an int."""
+    from kmenv.values.sizes import SIZE_HINT, parse_size
+
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or parse_size(text) is None:
+        raise invalid(f"{text!r} is not a size", SIZE_HINT)
+    return text.strip()
 
 
 def _check_handle(text: str) -> str:
@@ -219,3 +247,7 @@ Shorthand = Annotated[str, AfterValidator(_check_shorthand)]
 PackageName = Annotated[str, AfterValidator(_check_package_name)]
 InstanceOrName = Annotated[Text, AfterValidator(_check_instance_or_name)]
 Expression = Annotated[Text, AfterValidator(_check_expression)]
+GroupName = Annotated[str, AfterValidator(_check_group_name)]
+SizeText = Annotated[
+    str, BeforeValidator(_check_size), WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+]

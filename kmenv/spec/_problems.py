@@ -86,7 +86,7 @@ def _duplicate_keys(node: Node, path: tuple[str | int, ...]) -> Iterator[tuple[s
             name = str(key.value) if isinstance(key, ScalarNode) else ""
             mark = key.start_mark
             if name in first:
-                what = "model name" if path == ("models",) else "key"
+                what = "model name" if path[-1:] == ("models",) else "key"
                 message = f"duplicate {what} {name!r} (first on line {first[name]})"
                 yield (
                     _dotted((*path, name)),
@@ -157,25 +157,58 @@ def lossy_numbers(root: Mapping[Any, Any], text: str) -> Iterator[Finding]:
                 )
 
 
+def _declarations(root: Mapping[Any, Any]) -> Iterator[tuple[Loc, Any, Any, str | None]]:
+    """``(loc of the entry, name, declaration, group)`` for every model under ``models:`` and ``groups.*.models:``."""
+    models = root.get("models")
+    for name, declaration in (models if isinstance(models, dict) else {}).items():
+        yield ("models", name), name, declaration, None
+    groups = root.get("groups")
+    for group, entry in (groups if isinstance(groups, dict) else {}).items():
+        members = entry.get("models") if isinstance(entry, dict) else None
+        for name, declaration in (members if isinstance(members, dict) else {}).items():
+            yield ("groups", group, "models", name), name, declaration, str(group)
+
+
+def _where(group: str | None) -> str:
+    return "models:" if group is None else f"groups.{group}.models:"
+
+
 def cross_references(root: Mapping[Any, Any]) -> Iterator[Finding]:
-    """Checks that span keys: registries named by models exist, each model is declared once, exceptions match."""
+    """Checks that span keys: registries named by models exist, each model is declared once (across every group),
+    names are unique across groups, exceptions match."""
     registries = root.get("registries")
     declared = [str(name) for name in registries] if isinstance(registries, dict) and registries else ["kaggle"]
-    models = root.get("models")
-    models = models if isinstance(models, dict) else {}
     by_instance: dict[str, str] = {}
-    by_folded_name: dict[str, str] = {}
-    for name, declaration in models.items():
+    by_folded_name: dict[str, tuple[str, str | None]] = {}
+    names: list[str] = []
+    for at, name, declaration, group in _declarations(root):
         entry = declaration if isinstance(declaration, dict) else {}
         handle_text = entry.get("handle") if entry else declaration
-        handle_loc: Loc = ("models", name, "handle") if entry else ("models", name)
+        handle_loc: Loc = (*at, "handle") if entry else at
         registry = entry.get("registry")
         if isinstance(registry, str) and registry.strip() and registry.strip() not in declared:
             yield (
-                ("models", name, "registry"),
+                (*at, "registry"),
                 f"registry {registry!r} is not declared",
                 _choices_hint(registry, declared, "declared"),
             )
+        folded = str(name).lower()
+        if folded in by_folded_name:
+            first, first_group = by_folded_name[folded]
+            if first == str(name):
+                yield (
+                    (*at, "[key]"),
+                    f"model name {name!r} is already declared under {_where(first_group)}",
+                    "model names are unique across models: and every group (each is a folder); rename one",
+                )
+                continue
+            yield (
+                (*at, "[key]"),
+                f"model name {name!r} differs from {first!r} only in case",
+                "their folders would collide on case-insensitive file systems; rename one",
+            )
+        by_folded_name.setdefault(folded, (str(name), group))
+        names.append(str(name))
         handle = _quiet_handle(handle_text)
         if handle is not None:
             instance = str(handle.unversioned())
@@ -187,15 +220,7 @@ def cross_references(root: Mapping[Any, Any]) -> Iterator[Finding]:
                     f"declare each model once; remove {first!r} or this one",
                 )
             by_instance.setdefault(instance.lower(), str(name))
-        folded = str(name).lower()
-        if folded in by_folded_name:
-            yield (
-                ("models", name, "[key]"),
-                f"model name {name!r} differs from {by_folded_name[folded]!r} only in case",
-                "their folders would collide on case-insensitive file systems; rename one",
-            )
-        by_folded_name.setdefault(folded, str(name))
-    yield from _exception_references(root, [str(name) for name in models])
+    yield from _exception_references(root, names)
 
 
 def _exception_references(root: Mapping[Any, Any], names: list[str]) -> Iterator[Finding]:
@@ -350,8 +375,8 @@ class Placer:
         at_key = bool(loc) and loc[-1] == "[key]"
         parts = loc[:-1] if at_key else loc
         for index, part in enumerate(parts):
-            if index == 2 and parts[0] == "models" and part in ("shorthand", "entry"):
-                continue  # the union tag pydantic puts after a model's name
+            if index >= 2 and parts[index - 2] == "models" and part in ("shorthand", "entry"):
+                continue  # the union tag pydantic puts after a model's name (under models: or a group's)
             if isinstance(node, CommentedMap) and part in node:
                 kl, kc, vl, vc = node.lc.data[part]
                 key_at, value_at, node = (kl, kc), (vl, vc), node[part]

@@ -32,12 +32,14 @@ from kmenv.policy.table import Category
 from kmenv.spec._fields import (
     Expression,
     FileGlob,
+    GroupName,
     HandleText,
     InstanceOrName,
     LicenceId,
     ModelName,
     PackageName,
     Shorthand,
+    SizeText,
     Text,
     Url,
     VersionsText,
@@ -59,9 +61,11 @@ from kmenv.values.handles import Handle
 
 __all__ = [
     "FORMAT_VERSION",
+    "CleanupSpec",
     "DeclaredModel",
     "DeclaredRegistry",
     "EnvironmentSpec",
+    "GroupSpec",
     "LicenceClarificationSpec",
     "LicenceExceptionSpec",
     "LicencesSpec",
@@ -201,6 +205,25 @@ class PolicySpec(_Section):
     licenses: LicencesSpec | None = None
 
 
+class GroupSpec(_Section):
+    """One entry of ``groups:``: models installed only when asked for (``install --group NAME``)."""
+
+    models: dict[ModelName, _ModelDeclaration] = Field(
+        default_factory=dict, description="name -> handle, handle@versions, or a mapping, as under models:"
+    )
+
+
+class CleanupSpec(_Section):
+    """``cleanup:``: what a successful ``kmenv install`` tidies away by itself (``KMENV_*`` variables win)."""
+
+    keep_generations: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        None, description="generations of this environment kept after each install, the one in use included (3)"
+    )
+    cache_max: SizeText | None = Field(
+        None, description="store size budget, e.g. 20GiB: least recently used unreferenced blobs go past it"
+    )
+
+
 class ProjectSpec(_Section):
     """The whole ``kmodels.yaml``, as written. Build it with :func:`parse_spec`, which also checks cross-references."""
 
@@ -211,6 +234,10 @@ class ProjectSpec(_Section):
     environment: EnvironmentSpec | None = None
     policy: PolicySpec | None = None
     models: dict[ModelName, _ModelDeclaration] = Field(description="name -> handle, handle@versions, or a mapping")
+    groups: dict[GroupName, GroupSpec] = Field(
+        default_factory=dict, description="named groups of models installed only on request (install --group NAME)"
+    )
+    cleanup: CleanupSpec | None = None
 
     def declared_registries(self) -> tuple[DeclaredRegistry, ...]:
         """In file order; a project that declares none uses Kaggle."""
@@ -222,9 +249,13 @@ class ProjectSpec(_Section):
         return self.declared_registries()[0].name
 
     def declared_models(self) -> tuple[DeclaredModel, ...]:
-        """Every model, sorted by name, with shorthands split, pins made constraints and the registry filled in."""
+        """Every model of every group, sorted by name, with shorthands split, pins made constraints and the registry
+        filled in. Names are unique across groups (:func:`parse_spec` checks it)."""
         default = self.default_registry()
-        return tuple(_declare(name, self.models[name], default) for name in sorted(self.models))
+        found = [_declare(name, declaration, default, None) for name, declaration in self.models.items()]
+        for group, spec in self.groups.items():
+            found += [_declare(name, declaration, default, group) for name, declaration in spec.models.items()]
+        return tuple(sorted(found, key=lambda d: d.name))
 
 
 # --- the resolver-facing view ---------------------------------------------------------------------------------------
@@ -236,7 +267,8 @@ class DeclaredModel:
 
     ``name``: the project's key. ``handle``: possibly partial, never versioned. ``versions``: PEP 440 specifier
     over integer versions (``""`` admits all; a versioned handle becomes ``==N``). ``files``: globs to install,
-    ``None`` for all. ``registry``: a declared registry name.
+    ``None`` for all. ``registry``: a declared registry name. ``group``: the ``groups:`` entry declaring it, None
+    for the main ``models:``.
     """
 
     name: str
@@ -244,6 +276,7 @@ class DeclaredModel:
     versions: str
     files: tuple[str, ...] | None
     registry: str
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,7 +288,7 @@ class DeclaredRegistry:
     url: str | None
 
 
-def _declare(name: str, declaration: str | ModelSpec, default_registry: str) -> DeclaredModel:
+def _declare(name: str, declaration: str | ModelSpec, default_registry: str, group: str | None) -> DeclaredModel:
     if isinstance(declaration, ModelSpec):
         handle_text, versions = declaration.handle, declaration.version or ""
         files, registry = declaration.files, declaration.registry
@@ -267,7 +300,7 @@ def _declare(name: str, declaration: str | ModelSpec, default_registry: str) -> 
         versions = f"=={handle.version}"
     else:
         versions = ",".join(str(Specifier(part)) for part in versions.split(",") if part.strip())
-    return DeclaredModel(name, handle.unversioned(), versions, files, registry or default_registry)
+    return DeclaredModel(name, handle.unversioned(), versions, files, registry or default_registry, group)
 
 
 # --- parsing with positions -----------------------------------------------------------------------------------------
@@ -296,7 +329,7 @@ def parse_spec(text: str, filename: str = "kmodels.yaml") -> ProjectSpec:
         hint = "start with version: 1 and models: {} (kmenv init writes a commented starter file)"
         raise SpecError([Problem(filename, "", "the file is empty", hint)])
     if not isinstance(root, dict):
-        hint = "the top level holds keys: version, registries, environment, policy, models"
+        hint = "the top level holds keys: version, registries, environment, policy, models, groups, cleanup"
         raise SpecError([Problem(filename, "", "expected a mapping at the top level", hint, line=1, column=1)])
     place = Placer(filename, root)
     version_findings, readable = format_version_findings(root, FORMAT_VERSION)

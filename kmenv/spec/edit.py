@@ -110,7 +110,7 @@ def add_model(text: str, name: str, entry: str, *, filename: str = "kmodels.yaml
     the new entry is not valid. Never returns text that :func:`~kmenv.spec.document.parse_spec` rejects.
     """
     spec = parse_spec(text, filename)
-    if name in spec.models:
+    if name in {d.name for d in spec.declared_models()}:
         raise UsageError(
             f"{filename}: a model named {name!r} is already declared",
             hint=f"choose another name with --name, or run `kmenv remove {name}` first",
@@ -135,19 +135,21 @@ def add_model(text: str, name: str, entry: str, *, filename: str = "kmodels.yaml
 
 
 def remove_model(text: str, name: str, *, filename: str = "kmodels.yaml") -> str:
-    """``text`` without the ``models:`` entry ``name`` (its lines, comments inside it included).
+    """``text`` without the entry ``name`` of ``models:`` or of a group's ``models:`` (its lines, comments inside it
+    included).
 
     Comments above or below the entry stay. Removing the last entry leaves ``models: {}``. Raises
     :class:`NotInstalledError` for an undeclared name, and :class:`UsageError` when something still refers to it.
     """
     spec = parse_spec(text, filename)
-    if name not in spec.models:
-        close = difflib.get_close_matches(name, list(spec.models), n=3, cutoff=0.5)
+    declared = {d.name: d.group for d in spec.declared_models()}
+    if name not in declared:
+        close = difflib.get_close_matches(name, list(declared), n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, close))}?" if close else None
         if hint is None:
-            hint = f"declared: {', '.join(spec.models)}" if spec.models else "no models are declared"
+            hint = f"declared: {', '.join(declared)}" if declared else "no models are declared"
         raise NotInstalledError(f"{filename} declares no model named {name!r}", hint=hint)
-    models_key, models = _models(_root(text))
+    models_key, models = _models(_root(text), declared[name])
     index = next(i for i, (key, _) in enumerate(models.value) if isinstance(key, ScalarNode) and key.value == name)
     key, value = models.value[index]
     if len(models.value) == 1 and models.flow_style:
@@ -270,9 +272,21 @@ def _root(text: str) -> MappingNode:
     return node
 
 
-def _models(root: MappingNode) -> tuple[ScalarNode, MappingNode]:
-    """The ``models`` key and its mapping, with their marks in the text."""
-    key, value = next((k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == "models")
+def _entry(node: MappingNode, name: str) -> tuple[ScalarNode, Node]:
+    key, value = next((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == name)
+    assert isinstance(key, ScalarNode), "parse_spec has checked the keys"
+    return key, value
+
+
+def _models(root: MappingNode, group: str | None = None) -> tuple[ScalarNode, MappingNode]:
+    """The ``models`` key and its mapping (of ``groups.<group>`` when ``group`` is given), with their marks."""
+    if group is not None:
+        groups = _entry(root, "groups")[1]
+        assert isinstance(groups, MappingNode), "parse_spec has checked groups:"
+        holder = _entry(groups, group)[1]
+        assert isinstance(holder, MappingNode), "parse_spec has checked the group"
+        root = holder
+    key, value = _entry(root, "models")
     assert isinstance(value, MappingNode), "parse_spec has checked models:"
     return key, value
 

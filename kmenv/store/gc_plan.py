@@ -11,6 +11,10 @@ copied from it, when it was written or linked within ``grace`` seconds (an insta
 record it), or when any root is unreadable. The last two hold back blobs nothing uses; the plan says
 how many and why (:attr:`GcPlan.held_back`), so ``cache info`` can say it too.
 Deletions are listed in :data:`ORDER`: references before what they reference.
+
+With a size budget (:attr:`GcOptions.cache_max`) unprotected blobs are a cache rather than garbage: they go
+only as far as the budget needs, least recently used first (:mod:`kmenv.store.gc_budget` picks them). That is what
+``kmenv install`` runs after it switches, limited to its own environment's generations (:attr:`GcOptions.only`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmenv.errors import UsageError
+from kmenv.store.gc_budget import choose_evictions
 from kmenv.store.roots import DownloadRoot, Root
 
 __all__ = [
@@ -119,6 +124,8 @@ class CacheSnapshot:
     loose: tuple[LooseFile, ...]
     environments: tuple[EnvironmentSnapshot, ...]
     downloads: tuple[DownloadSnapshot, ...] = ()
+    #: sha256 → the last time (UNIX) something used it, as the usage ledger knows (see :mod:`kmenv.actions.gc`).
+    last_use: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,10 @@ class GcOptions:
     many seconds keeps only its current generation and no longer protects any blob.
     ``partial_age``/``metadata_age``: seconds after which partial downloads / cached registry
     answers count as stale. ``grace``: blobs changed more recently are never deleted.
+    ``recorded_keep``: an environment whose root records its project's ``keep`` keeps that many instead.
+    ``cache_max``: a size budget in bytes: unprotected blobs go only while the store is over it, least recently
+    used first (None: every unprotected blob goes). ``only``: just these environments may lose generations.
+    ``tidy``: also drop records of vanished environments and downloads, stale partials and old metadata.
     """
 
     keep: int | None = 2
@@ -137,6 +148,10 @@ class GcOptions:
     partial_age: float = 7 * DAY
     metadata_age: float = 30 * DAY
     grace: float = 3600.0
+    recorded_keep: bool = False
+    cache_max: int | None = None
+    only: frozenset[Path] | None = None
+    tidy: bool = True
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,8 @@ class GcPlan:
     seen: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     #: blobs nothing uses that still stay, by reason (:data:`GRACE` or :data:`UNREADABLE_ROOT`) → (count, bytes).
     held_back: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: with a size budget: (budget, blob bytes before the plan, blob bytes after it), else None.
+    budget: tuple[int, int, int] | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -193,6 +210,9 @@ class GcPlan:
             "kept_generations": {env: list(gens) for env, gens in self.kept.items()},
             "warnings": list(self.warnings),
             "held_back": {k: {"count": c, "bytes": b} for k, (c, b) in self.held_back.items()},
+            "budget": None
+            if self.budget is None
+            else dict(zip(("cache_max", "blob_bytes", "blob_bytes_after"), self.budget, strict=True)),
         }
 
 
@@ -213,16 +233,18 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
             warnings.append(f"cannot read {root.file}: no blob is deleted (delete that file if it is garbage)")
             continue
         if not env.exists:
-            deletions.append(
-                Deletion("root", root.file, 0, f"environment {root.environment} no longer exists", root.environment)
-            )
+            if options.tidy:
+                deletions.append(
+                    Deletion("root", root.file, 0, f"environment {root.environment} no longer exists", root.environment)
+                )
             continue
         stale = options.unused_for is not None and now - env.last_use > options.unused_for
         numbers = sorted(env.generations)
-        if options.keep is None and not stale:
+        wanted = root.keep if options.recorded_keep and root.keep is not None else options.keep
+        if (wanted is None and not stale) or (options.only is not None and root.environment not in options.only):
             keep = set(numbers)
         else:
-            count = 1 if stale else max(options.keep or 1, 1)
+            count = 1 if stale else max(wanted or 1, 1)
             keep = set(numbers[-count:])
         if env.current is not None:
             keep.add(env.current)
@@ -255,15 +277,15 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
         if dl.damaged:
             protect_everything = True
             warnings.append(f"cannot read {dl.file}: no blob is deleted (delete that file if it is garbage)")
-        elif not download.exists:
+        elif not download.exists and options.tidy:
             deletions.append(
                 Deletion("download", dl.file, 0, f"download folder {dl.folder} no longer exists", dl.folder)
             )
         else:
             protected |= dl.blobs()
-    doomed: set[str] = set()
     present = {b.sha256 for b in snapshot.blobs}
     held: dict[str, tuple[int, int]] = {}
+    unused: list[BlobFile] = []
     for blob in snapshot.blobs:
         if blob.sha256 in protected:
             continue
@@ -272,9 +294,29 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
             count, size = held.get(reason, (0, 0))
             held[reason] = (count + 1, size + blob.size)
             continue
-        doomed.add(blob.sha256)
-        deletions.append(Deletion("blob", blob.path, blob.size, "no kept generation or download uses it"))
+        unused.append(blob)
+    budget = None
+    if options.cache_max is None:
+        doomed_blobs = [Deletion("blob", b.path, b.size, "no kept generation or download uses it") for b in unused]
+    else:
+        total = sum(b.size for b in snapshot.blobs)
+        evicted, left = choose_evictions(total, unused, snapshot.last_use, options.cache_max)
+        limit = _size(options.cache_max)
+        doomed_blobs = [
+            Deletion("blob", b.path, b.size, f"least recently used (last used {_days(now - used)} ago), over {limit}")
+            for b, used in evicted
+        ]
+        budget = (options.cache_max, total, left)
+        if left > options.cache_max:
+            warnings.append(
+                f"the store holds {_size(left)} that kept generations and download folders need (or that changed "
+                f"within the last hour), more than the {limit} budget"
+            )
+    deletions += doomed_blobs
+    doomed = {d.path.name for d in doomed_blobs}
     for item in snapshot.loose:
+        if not options.tidy and item.kind != "index":
+            continue
         if item.kind == "index" and (item.points_to not in present or item.points_to in doomed):
             deletions.append(Deletion("index", item.path, item.size, "its blob is gone"))
         elif item.kind == "partial" and not item.alive:
@@ -289,7 +331,13 @@ def plan_gc(snapshot: CacheSnapshot, options: GcOptions) -> GcPlan:
             if now - item.modified > age:
                 deletions.append(Deletion("metadata", item.path, item.size, f"cached {_days(now - item.modified)} ago"))
     deletions.sort(key=lambda d: (ORDER.index(d.kind), str(d.path)))
-    return GcPlan(tuple(deletions), kept, tuple(warnings), seen, held)
+    return GcPlan(tuple(deletions), kept, tuple(warnings), seen, held, budget)
+
+
+def _size(n: int) -> str:
+    from kmenv.values.candidates import format_size
+
+    return format_size(n)
 
 
 def _days(seconds: float) -> str:

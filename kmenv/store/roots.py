@@ -45,7 +45,9 @@ class Root:
     ``file``: the root file; ``environment``: the absolute ``.kmenv`` path (as recorded, symlinks
     not resolved); ``generations``: generation number → ``{sha256: "model/path"}`` of its files;
     ``updated``: UNIX time of the last install that wrote it; ``damaged``: the file could not be
-    read (gc then deletes no blob at all, since it cannot know what this environment needs).
+    read (gc then deletes no blob at all, since it cannot know what this environment needs); ``keep``: how many
+    generations its project keeps (``cleanup.keep-generations`` or ``KMENV_KEEP_GENERATIONS`` when it installed),
+    which ``kmenv gc`` honours unless told otherwise.
     """
 
     file: Path
@@ -53,6 +55,7 @@ class Root:
     generations: Mapping[int, Mapping[str, str]]
     updated: float
     damaged: bool = False
+    keep: int | None = None
 
     def blobs(self, generations: Iterable[int] | None = None) -> set[str]:
         """The sha256 of every blob the given generations (default: all recorded) use."""
@@ -72,7 +75,9 @@ def _load(file: Path) -> Root:
         generations = {
             int(n): {str(sha): str(label) for sha, label in files.items()} for n, files in data["generations"].items()
         }
-        return Root(file, Path(data["environment"]), generations, float(data.get("updated", 0.0)))
+        keep = data.get("keep")
+        keep = keep if isinstance(keep, int) and not isinstance(keep, bool) and keep >= 1 else None
+        return Root(file, Path(data["environment"]), generations, float(data.get("updated", 0.0)), keep=keep)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Root(file, Path(), {}, 0.0, damaged=True)
 
@@ -84,6 +89,8 @@ def _save(root: Root) -> None:
         "updated": root.updated,
         "generations": {str(n): dict(sorted(files.items())) for n, files in sorted(root.generations.items())},
     }
+    if root.keep is not None:
+        data["keep"] = root.keep
     root.file.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(root.file, json.dumps(data, indent=1, sort_keys=True) + "\n")  # gc trusts it: durable
 
@@ -99,19 +106,27 @@ def read_roots(cache: Path) -> list[Root]:
 
 
 def record_generation(
-    cache: Path, environment: Path, generation: int, files: Mapping[str, str], *, existing: Iterable[int]
+    cache: Path,
+    environment: Path,
+    generation: int,
+    files: Mapping[str, str],
+    *,
+    existing: Iterable[int],
+    keep: int | None = None,
 ) -> None:
     """Add ``generation`` (``{sha256: "model/path"}``) to the root; forget generations not in ``existing``.
+
+    ``keep`` is the number of generations the project keeps, recorded for ``kmenv gc``.
 
     Called with the environment lock held, so one writer per root at a time; the write is atomic.
     """
     environment = Path(environment).absolute()
     file = root_file(cache, environment)
     old = _load(file) if file.exists() else None
-    keep = set(existing) | {generation}
-    generations = {n: g for n, g in (old.generations.items() if old and not old.damaged else []) if n in keep}
+    present = set(existing) | {generation}
+    generations = {n: g for n, g in (old.generations.items() if old and not old.damaged else []) if n in present}
     generations[generation] = dict(files)
-    _save(Root(file, environment, generations, time.time()))
+    _save(Root(file, environment, generations, time.time(), keep=keep))
 
 
 def forget_generations(root: Root, generations: Iterable[int]) -> None:
@@ -121,7 +136,7 @@ def forget_generations(root: Root, generations: Iterable[int]) -> None:
     if current.damaged:
         return
     kept = {n: g for n, g in current.generations.items() if n not in gone}
-    _save(Root(current.file, current.environment, kept, current.updated))
+    _save(Root(current.file, current.environment, kept, current.updated, keep=current.keep))
 
 
 @dataclass(frozen=True)

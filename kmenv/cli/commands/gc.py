@@ -30,7 +30,13 @@ def _keep(text: str) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("gc", help="free space: old generations, unreferenced blobs, stale partials, old metadata")
-    p.add_argument("--keep", type=_keep, default=2, metavar="N", help="generations kept per environment (default 2)")
+    p.add_argument(
+        "--keep",
+        type=_keep,
+        metavar="N",
+        help="generations kept per environment (default: KMENV_KEEP_GENERATIONS, else each project's "
+        "cleanup.keep-generations, else 3)",
+    )
     p.add_argument(
         "--unused-for",
         metavar="AGE",
@@ -42,10 +48,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.cli.commands._common import settings
+    from kmenv.config import DEFAULT_KEEP_GENERATIONS
     from kmenv.store.gc_plan import GcOptions, parse_duration
 
     unused = parse_duration(args.unused_for) if args.unused_for else None
-    return run_plan(args, ui, GcOptions(keep=args.keep, unused_for=unused))
+    run = settings(args)
+    keep = args.keep or run.keep_generations
+    options = GcOptions(
+        keep=keep or DEFAULT_KEEP_GENERATIONS, unused_for=unused, recorded_keep=keep is None, cache_max=run.cache_max
+    )
+    return run_plan(args, ui, options)
 
 
 def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
@@ -78,6 +91,16 @@ def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
 def show_plan(ui: UI, plan: GcPlan, *, dry_run: bool) -> None:
     from kmenv.values.candidates import format_size
 
+    if plan.budget is not None:
+        budget, before, after = plan.budget
+        state = (
+            f", {format_size(after)} after this plan"
+            if after != before
+            else ", within the budget"
+            if before <= budget
+            else ", and nothing unused may go"
+        )
+        ui.line(f"Store budget {format_size(budget)} (KMENV_CACHE_MAX): blobs hold {format_size(before)}{state}")
     if not plan.deletions:
         ui.line("Nothing to delete.")
         return

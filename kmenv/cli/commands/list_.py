@@ -24,8 +24,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.json:
         ui.emit_json([r.as_dict() for r in rows])
         return 0
+    grouped = any(r.groups != ("default",) for r in rows)  # a group column only when kmodels.yaml has groups
     ui.table(
-        ["name", "handle", "version", "licence", "size", "path"],
+        ["name", "handle", "version", "licence", "size", *(["groups"] if grouped else []), "path"],
         [
             [
                 r.name if r.direct else f"{r.name} (base)",
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 str(r.version),
                 r.license,
                 format_size(r.size),
+                *([",".join(r.groups)] if grouped else []),
                 r.path or "(not installed)",
             ]
             for r in rows

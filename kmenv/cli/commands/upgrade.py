@@ -89,4 +89,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.line(
             f"Upgraded {project.env_path} to generation {generation} (`kmenv rollback` returns to the previous one)"
         )
+        if outcome.cleanup is not None and outcome.cleanup.summary:
+            ui.line(outcome.cleanup.summary)
     return 0

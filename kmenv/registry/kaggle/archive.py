@@ -1,4 +1,11 @@
-"""Unpacking a Kaggle whole-version archive into the store, member by member, refusing anything unsafe.
+"""Learning many files of a Kaggle version at once: one file at a time or one whole-version archive, by bytes.
+
+An upgrade of a version with many files usually changes few of them. :func:`choose_fetch` finds the files whose
+bytes the store already holds (a file of the same path and size in an earlier version this machine learned, whose
+md5 ``x-goog-hash`` the store's digest index knows) and weighs what is left to download file by file against the
+archive, which always holds the whole version: the archive is taken only when it moves fewer bytes (counting each
+file's requests as :data:`REQUEST_BYTES`). Without an earlier version there is nothing to reuse, and the archive
+saves a request per file.
 
 Kaggle serves a version with many files as one tar (any compression) or zip. Its members become
 blobs only after every member has been checked: links, devices and names that would leave the
@@ -13,18 +20,106 @@ import base64
 import hashlib
 import tarfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO
 
+import requests
+
 from kmenv.errors import IntegrityError
+from kmenv.fetch.source import FileSource
+from kmenv.fetch.unhashed import fetch_unknown
 from kmenv.registry.kaggle.mapping import RemoteFile
 from kmenv.store.blobstore import CHUNK_SIZE, BlobWriter, Store
 from kmenv.values.candidates import FileEntry
 from kmenv.values.paths import is_relative_path
 
-__all__ = ["unpack_into_store"]
+__all__ = ["REQUEST_BYTES", "FetchChoice", "choose_fetch", "earlier_sizes", "learn_from_archive", "unpack_into_store"]
+
+#: What one file's own requests (the API call, its redirect, the md5 probe) cost, in bytes of transfer they are
+#: worth on a typical link: enough that hundreds of tiny files still come as one archive.
+REQUEST_BYTES = 64 * 1024
+#: How many earlier versions :func:`earlier_sizes` looks at for files that may be unchanged.
+LOOK_BACK = 5
+
+
+@dataclass(frozen=True)
+class FetchChoice:
+    """How to learn a version's unknown files.
+
+    ``reused``: entries whose blob the store already holds (found by md5, nothing downloaded); ``fetch``: the files
+    still to download; ``md5s``: path → md5 probed on the way, for the downloads to verify against; ``archive``:
+    whether one whole-version archive moves fewer bytes than ``fetch`` file by file.
+    """
+
+    reused: dict[str, FileEntry]
+    fetch: list[RemoteFile]
+    md5s: dict[str, str]
+    archive: bool
+
+
+def earlier_sizes(version: int | None, learned: Callable[[int], Mapping[str, FileEntry]]) -> dict[str, int]:
+    """Path → size of the newest earlier version (of the :data:`LOOK_BACK` before ``version``) this machine learned."""
+    for earlier in range((version or 1) - 1, max((version or 1) - 1 - LOOK_BACK, 0), -1):
+        files = learned(earlier)
+        if files:
+            return {path: entry.size for path, entry in files.items()}
+    return {}
+
+
+def choose_fetch(
+    unknown: Sequence[RemoteFile],
+    *,
+    version_bytes: int,
+    earlier: Mapping[str, int],
+    probe: Callable[[RemoteFile], str | None],
+    known: Callable[[str, int], str | None],
+    workers: int,
+) -> FetchChoice:
+    """Which of ``unknown`` the store holds already and whether the rest comes file by file or as the archive.
+
+    ``earlier``: path → size in an earlier version (:func:`earlier_sizes`); only files of the same path and size are
+    probed for their md5 (``probe``, in parallel), and ``known(md5, size)`` gives the sha256 of a blob the store
+    holds. ``version_bytes`` is the size of every file of the version: what the archive downloads.
+    """
+    if not earlier:
+        return FetchChoice({}, list(unknown), {}, True)
+    maybe = [f for f in unknown if earlier.get(f.path) == f.size]
+    md5s: dict[str, str] = {}
+    if maybe:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(maybe))), thread_name_prefix="kmenv-md5") as pool:
+            md5s = {f.path: md5 for f, md5 in zip(maybe, pool.map(probe, maybe), strict=True) if md5}
+    reused: dict[str, FileEntry] = {}
+    fetch: list[RemoteFile] = []
+    for f in unknown:
+        md5 = md5s.get(f.path)
+        sha = known(md5, f.size) if md5 else None
+        if md5 and sha:
+            reused[f.path] = FileEntry(f.path, f.size, sha, digests={"md5": md5})
+        else:
+            fetch.append(f)
+    one_by_one = sum(f.size + REQUEST_BYTES for f in fetch)
+    return FetchChoice(reused, fetch, md5s, bool(fetch) and version_bytes + REQUEST_BYTES < one_by_one)
+
+
+def learn_from_archive(
+    store: Store, source: FileSource, session: requests.Session, files: Sequence[RemoteFile], *, label: str
+) -> dict[str, FileEntry]:
+    """Download the whole-version archive from ``source`` (verified by the fetch layer) and unpack ``files`` of it
+    into ``store``; every one of them must be there."""
+    archive_sha = fetch_unknown(store, source, size=None, digests={}, label=f"{label} (archive)", session=session)
+    wanted = {f.path: f for f in files}
+    learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=label)
+    missing = sorted(set(wanted) - set(learned))
+    if missing:
+        raise IntegrityError(
+            f"the archive of {label} lacks {len(missing)} listed file(s), e.g. {missing[0]}",
+            hint="Kaggle's archive and file list disagree; try again later",
+        )
+    return learned
 
 
 def _member_name(name: str) -> str:

@@ -7,11 +7,12 @@ which the lock needs, so ``files`` learns it: from the candidate itself (a lock 
 what this machine learned before (metadata cache), from the store's md5 index (the md5 comes from
 the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte range request), or
 by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
-that follows instant. More than :data:`ARCHIVE_THRESHOLD` unknown files are fetched as one
-whole-version archive instead, verified, then unpacked into the store member by member
-(:mod:`kmenv.registry.kaggle.archive`). Metadata answers are cached per identity, and blobs the
-shared store already holds are handed over only to an identity Kaggle authorised for the version
-(:meth:`KaggleRegistry.authorise`, :mod:`kmenv.registry.kaggle.entitlement`).
+that follows instant. Past :data:`ARCHIVE_THRESHOLD` unknown files, the one whole-version archive is fetched
+instead when it moves fewer bytes than the files the store lacks (:func:`~kmenv.registry.kaggle.archive.choose_fetch`),
+verified, then unpacked into the store member by member (:mod:`kmenv.registry.kaggle.archive`). Metadata
+answers are cached per identity, and blobs the shared store already holds are handed over only to an
+identity Kaggle authorised for the version (:meth:`KaggleRegistry.authorise`,
+:mod:`kmenv.registry.kaggle.entitlement`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
+from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
 from kmenv.registry.base import Registry
-from kmenv.registry.kaggle.archive import unpack_into_store
+from kmenv.registry.kaggle.archive import choose_fetch, earlier_sizes, learn_from_archive
 from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.discovery import KaggleDiscovery
 from kmenv.registry.kaggle.entitlement import Entitlements, authorise
@@ -152,7 +153,17 @@ class KaggleRegistry(KaggleDiscovery, Registry):
                     hint="run the command once online (kmenv learns the hashes by downloading the files)",
                 )
             if len(unknown) > ARCHIVE_THRESHOLD:
-                result.update(self._learn_from_archive(handle, unknown))
+                choice = choose_fetch(
+                    unknown,
+                    version_bytes=sum(f.size for f in self.list_files(handle)),
+                    earlier=earlier_sizes(handle.version, lambda n: self.learned_files(handle.with_version(n))),
+                    probe=lambda f: probe_md5(self.client, handle, self._file_body(handle, f.path)),
+                    known=self._known_blob,
+                    workers=self.workers,
+                )
+                result.update(choice.reused)
+                learn = self._learn_from_archive if choice.archive else partial(self._learn_per_file, md5s=choice.md5s)
+                result.update(learn(handle, choice.fetch) if choice.fetch else {})
             else:
                 result.update(self._learn_per_file(handle, unknown))
             self.entitlements.record(handle, self.client.identity)  # Kaggle just served them to this identity
@@ -292,12 +303,18 @@ class KaggleRegistry(KaggleDiscovery, Registry):
             raise RegistryError("this Kaggle registry has no store to learn file hashes into")
         return self.store
 
-    def _learn_per_file(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
+    def _known_blob(self, md5: str, size: int) -> str | None:
+        sha = self._require_store().lookup_digest("md5", md5)
+        return sha if sha is not None and self._require_store().has_blob(sha, size) else None
+
+    def _learn_per_file(
+        self, handle: Handle, files: Sequence[RemoteFile], md5s: Mapping[str, str] | None = None
+    ) -> dict[str, FileEntry]:
         store = self._require_store()
 
         def learn(remote: RemoteFile) -> FileEntry:
             body = self._file_body(handle, remote.path)
-            md5 = probe_md5(self.client, handle, body)
+            md5 = (md5s or {}).get(remote.path) or probe_md5(self.client, handle, body)
             digests = {"md5": md5} if md5 else {}
             sha = fetch_unknown(
                 store,
@@ -315,24 +332,8 @@ class KaggleRegistry(KaggleDiscovery, Registry):
 
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
-        store = self._require_store()
-        archive_sha = fetch_unknown(
-            store,
-            self.client.download_source(self._file_body(handle, None)),
-            size=None,
-            digests={},
-            label=f"{handle} (archive)",
-            session=self.client.session(),
-        )
-        wanted = {f.path: f for f in files}
-        learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=str(handle))
-        missing = sorted(set(wanted) - set(learned))
-        if missing:
-            raise IntegrityError(
-                f"the archive of {handle} lacks {len(missing)} listed file(s), e.g. {missing[0]}",
-                hint="Kaggle's archive and file list disagree; try again later",
-            )
-        return learned
+        source = self.client.download_source(self._file_body(handle, None))
+        return learn_from_archive(self._require_store(), source, self.client.session(), files, label=str(handle))
 
     # -- what this machine learned -----------------------------------------------------------------
 
