@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kmenv.errors import UsageError
+from kmenv.store.folders import folders_held
 from kmenv.store.gc_plan import Deletion, GcPlan
 from kmenv.store.roots import forget_generations, read_download_roots, read_roots
 
@@ -116,12 +117,22 @@ def _still_protected(cache: Path, plan: GcPlan) -> dict[str, str]:
 
 
 def _remove_empty_folders(cache: Path) -> None:
-    for sub in ("blobs/sha256", "index", "http"):
-        base = cache / sub
-        for dirpath, _dirs, _names in sorted(os.walk(base), key=lambda t: -len(t[0])):
-            if Path(dirpath) != base:
-                with contextlib.suppress(OSError):  # not empty: something new arrived
-                    os.rmdir(dirpath)
+    """Remove empty shard folders of blobs and index entries, holding the store's folder lock exclusively.
+
+    Writers create and fill those folders under the same lock, shared (:mod:`kmenv.store.folders`), so a
+    folder a blob is being published into is never swept away. ``http/`` is left alone: the registry
+    cache writes there without the lock, and its few host folders cost nothing. ``partial/`` and the
+    other top folders are never removed.
+    """
+    if not cache.is_dir():
+        return
+    with folders_held(cache, exclusive=True):
+        for sub in ("blobs/sha256", "index"):
+            base = cache / sub
+            for dirpath, _dirs, _names in sorted(os.walk(base), key=lambda t: -len(t[0])):
+                if Path(dirpath) != base:
+                    with contextlib.suppress(OSError):  # not empty: something new arrived
+                        os.rmdir(dirpath)
 
 
 def remove_tree(path: Path) -> None:

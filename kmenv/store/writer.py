@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from kmenv.errors import IntegrityError
 from kmenv.store.digests import digest_matches, hashable
+from kmenv.store.folders import place
 
 __all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "sidecar_of"]
 
@@ -243,8 +244,7 @@ class BlobWriter:
                 return digest
         os.fchmod(self._file.fileno(), _BLOB_MODE)
         self._file.close()
-        blob.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        os.replace(self.path, blob)
+        place(self.path, blob)  # the caller holds the store's folder lock (shared), so gc leaves the folder be
         sidecar_of(self.path).unlink(missing_ok=True)
         return digest
 
