@@ -193,7 +193,7 @@ def install(
 
 
 def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]) -> None:
-    """Fail before downloading when the cache or environment filesystem lacks room (UsageError, exit 2)."""
+    """Fail before downloading when the cache or environment filesystem lacks room (StorageError, exit 7)."""
     from kmenv.store.blobstore import check_install_space
 
     missing = sum(job.entry.size for job in jobs)

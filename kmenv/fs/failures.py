@@ -47,8 +47,8 @@ def storage_error(exc: OSError, path: Path | str | None = None, *, needed: int |
     code = exc.errno if exc.errno is not None else errno.EIO
     reason = exc.strerror or os.strerror(code)
     message = f"cannot write {place}: {reason}"
-    if code in _SPACE and needed is not None:
-        message += f" (needs {format_size(needed)}, {_free(place)} free)"
+    if code in _SPACE:
+        message += f" (needs {format_size(needed)}, {_free(place)} free)" if needed else f" ({_free(place)} free)"
     return StorageError(message, path=place, errno=code, needed=needed, hint=_HINTS.get(code, _DENIED_HINT))
 
 
