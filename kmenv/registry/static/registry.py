@@ -8,7 +8,6 @@ are then kept for the life of the object. Any static HTTP server or object store
 
 from __future__ import annotations
 
-import base64
 import difflib
 import json
 import os
@@ -23,15 +22,18 @@ from urllib.request import url2pathname
 
 import requests
 
+from kmenv.config import registry_token_variable
 from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError, UsageError
 from kmenv.fetch.http import make_session
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
+from kmenv.registry.static.credentials import Login
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
 from kmenv.values.target import framework_requirements
+from kmenv.values.urls import without_userinfo
 
 __all__ = ["STATIC_RETRY", "StaticRegistry"]
 
@@ -43,6 +45,7 @@ STATIC_RETRY = RetryPolicy(attempts=4, backoff=0.25, statuses=frozenset({408, 42
 _RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _HEADERS = {"Accept": "application/json"}
 _HINT_URL = "is the registry url right? it must name the folder or URL that holds index.json"
+_HINT_HOST = "write https://host/path/"
 _HINT_REBUILD = "the registry is incomplete; rebuild it with `kmenv registry build` and publish the whole folder"
 
 
@@ -59,9 +62,10 @@ class StaticRegistry(Registry):
     """A registry read from a static index (implements :class:`kmenv.registry.base.Registry`).
 
     ``location`` is a folder path (relative to ``base_dir``, the folder of kmodels.yaml), a
-    ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. Credentials
-    in an HTTP URL's user part are sent as Basic auth to that host only and never appear in a
-    URL this object returns or an error message. HTTP reads retry ``retries`` times on connection
+    ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. ``token``, else
+    credentials in an HTTP URL's user part, else ``~/.netrc``, go to that host only
+    (:mod:`~kmenv.registry.static.credentials`) and never appear in a URL this object returns or an
+    error message. HTTP reads retry ``retries`` times on connection
     errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`).
     """
 
@@ -75,9 +79,11 @@ class StaticRegistry(Registry):
         timeout: float = 30,
         retries: int = STATIC_RETRY.retries,
         backoff: float = STATIC_RETRY.backoff,
+        token: str | None = None,
     ) -> None:
         self.name = name
-        self._root, self._auth = _locate(name, location, base_dir)
+        self._root, basic = _locate(name, location, base_dir)
+        self._login = Login(self._root, token, basic)
         self._session = session
         self._own_session: requests.Session | None = None
         self._timeout = timeout
@@ -128,7 +134,7 @@ class StaticRegistry(Registry):
                 )
             url = matches[0].url
             assert url is not None, "this registry always sets a file's url"
-        return FileSource(url=url, headers=self._auth_headers(url))
+        return FileSource(url=url, headers=self._login.headers(url))
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -288,7 +294,7 @@ class StaticRegistry(Registry):
             if failures:
                 time.sleep(self._retry.delay(failures))
             try:
-                response = session.get(url, timeout=self._timeout, auth=self._auth, headers=_HEADERS)
+                response = session.get(url, timeout=self._timeout, auth=self._login.auth(), headers=_HEADERS)
             except _RETRY_ERRORS as exc:
                 failure = _describe_failure(exc, self._timeout)
                 failures += 1
@@ -308,7 +314,7 @@ class StaticRegistry(Registry):
                 if status >= 400:
                     raise RegistryError(
                         f"registry {self.name!r}: GET {url} answered HTTP {status}",
-                        hint="the server refused access; add a ~/.netrc entry for the host if it needs a login"
+                        hint=f"the server refused access; set {registry_token_variable(self.name)} or a ~/.netrc entry"
                         if status in (401, 403)
                         else _HINT_URL,
                     )
@@ -326,12 +332,6 @@ class StaticRegistry(Registry):
             self._own_session = make_session(1)
         return self._own_session
 
-    def _auth_headers(self, url: str) -> dict[str, str]:
-        if self._auth is None or urlsplit(url).netloc != urlsplit(self._root).netloc:
-            return {}
-        token = base64.b64encode(f"{self._auth[0]}:{self._auth[1]}".encode()).decode("ascii")
-        return {"Authorization": f"Basic {token}"}
-
 
 def _locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple[str, str] | None]:
     """The registry's root URL (ending in ``/``, no credentials) and any credentials it carried."""
@@ -339,7 +339,7 @@ def _locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple
     scheme = parts.scheme.lower()
     if scheme in _HTTP:
         if not parts.hostname:
-            raise UsageError(f"registry {name!r}: url {location!r} has no host", hint="write https://host/path/")
+            raise UsageError(f"registry {name!r}: url {without_userinfo(location)!r} has no host", hint=_HINT_HOST)
         if parts.query or parts.fragment:
             raise UsageError(
                 f"registry {name!r}: a static registry url cannot carry '?' or '#'",
@@ -353,7 +353,7 @@ def _locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise UsageError(
-                f"registry {name!r}: file url {location!r} names a remote host",
+                f"registry {name!r}: file url {without_userinfo(location)!r} names a remote host",
                 hint="write file:///absolute/path or a plain path",
             )
         path = Path(url2pathname(parts.path))
