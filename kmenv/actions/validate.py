@@ -2,8 +2,10 @@
 
 Checking reads every installed byte (gigabytes for big models), so sizes are compared first (a
 wrong size needs no read) and the rest is hashed by a pool of threads (hashlib releases the GIL).
-Every problem is collected in one pass. Repair never edits a generation: it builds a new one
-from the store (re-downloading blobs that are missing or damaged) and switches to it.
+Every problem is collected in one pass. Repair never edits the generation in use: it builds a new
+one from the store (re-downloading blobs that are missing or damaged) and switches to it. Older
+generations, which no reader uses through ``models``, are mended file by file from the store
+(:mod:`kmenv.actions.generation_check`), so ``rollback`` finds them intact.
 """
 
 from __future__ import annotations
@@ -183,14 +185,23 @@ def repair_environment(
 
 @dataclass(frozen=True)
 class Repair:
-    """What ``--repair`` did: the generation now in use, the files fetched again, and whether it checks clean."""
+    """What ``--repair`` did: the generation now in use, the files fetched again, whether all checks clean,
+    and in older generations the files ``mended`` from the store and those ``left`` (no intact blob for them)."""
 
     generation: int
     fetched_files: int
     ok: bool
+    mended: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"generation": self.generation, "fetched_files": self.fetched_files, "ok": self.ok}
+        return {
+            "generation": self.generation,
+            "fetched_files": self.fetched_files,
+            "ok": self.ok,
+            "mended": list(self.mended),
+            "left": list(self.left),
+        }
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,35 @@ class Validation:
         return self.report.ok or (self.repaired is not None and self.repaired.ok)
 
 
+def _repair(
+    project: Project, state: ProjectState, report: ValidationReport, reporter: InstallReporter | None
+) -> Repair | None:
+    """Rebuild the generation in use when damaged, then mend the older ones; None when nothing needed it."""
+    from kmenv.actions.generation_check import check_generation, mend_generation
+
+    env = project.environment
+    generation, fetched, ok = report.generation, 0, True
+    if not report.ok:
+        outcome = repair_environment(project, state, report, reporter=reporter)
+        after = validate_environment(env, state.require_lock(), workers=project.settings.max_workers)
+        generation, fetched, ok = outcome.generation, outcome.fetched_files, after.ok
+    mended, left = [], []
+    with env.lock():
+        for older in env.generations():
+            if older != env.current():
+                done, undone = mend_generation(
+                    project.store,
+                    env,
+                    check_generation(project.store, env, older),
+                    link_mode=project.settings.link_mode,
+                )
+                mended += [p.render() for p in done]
+                left += [p.render() for p in undone]
+    if report.ok and not mended and not left:
+        return None
+    return Repair(generation, fetched, ok and not left, tuple(mended), tuple(left))
+
+
 def validate_project(
     project: Project,
     state: ProjectState | None = None,
@@ -223,10 +263,8 @@ def validate_project(
     env, workers = project.environment, project.settings.max_workers
     report = validate_environment(env, lock, workers=workers)
     repaired = None
-    if repair and not report.ok:
-        outcome = repair_environment(project, state, report, reporter=reporter)
-        after = validate_environment(env, lock, workers=workers)
-        repaired = Repair(outcome.generation, outcome.fetched_files, after.ok)
+    if repair:
+        repaired = _repair(project, state, report, reporter)
     event = Event(
         "validate",
         project=str(project.root),

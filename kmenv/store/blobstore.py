@@ -41,6 +41,7 @@ from kmenv.fs.failures import refused_writes
 from kmenv.store._diskspace import check_free_space, check_install_space
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
 from kmenv.store.folders import folders_held
+from kmenv.store.integrity import check_blob, remove_blob, reseal_after_link, seal_blob
 from kmenv.store.partials import open_writer, partial_paths
 from kmenv.store.partials import pid_alive as pid_alive
 from kmenv.store.writer import CHUNK_SIZE as CHUNK_SIZE
@@ -56,11 +57,13 @@ _LOCK_POLL_SECONDS = 0.05
 class Store:
     """Blobs addressed by sha256 under ``root``; see the module docstring for the layout.
 
-    Constructing a store does no I/O; directories appear on first write.
+    Constructing a store does no I/O; directories appear on first write. ``damaged`` lists the blobs
+    :meth:`intact` found modified (and took out of the store) during this object's life.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.damaged: list[str] = []
 
     def blob_path(self, sha256: str) -> Path:
         """Where the blob with this digest lives (whether or not it exists yet)."""
@@ -73,6 +76,24 @@ class Store:
             return self.blob_path(sha256).stat().st_size == size
         except FileNotFoundError:
             return False
+
+    def intact(self, sha256: str, size: int) -> bool:
+        """True when the blob is present and its bytes still match its name (:mod:`kmenv.store.integrity`).
+
+        One ``stat`` for a blob whose inode is as it was when last proven; a full hash otherwise. A
+        damaged blob (written to through a hard link, say) is removed, so it is fetched again, and
+        noted in :attr:`damaged`. Ask this before linking a blob into an environment.
+        """
+        state = check_blob(self.root, require_sha256(sha256), size)
+        if state == "damaged":
+            remove_blob(self.root, sha256)
+            self.damaged.append(sha256)
+        return state == "intact"
+
+    def linked(self, sha256s: Iterable[str]) -> None:
+        """The store's own links to these blobs are made: keep their seals (a link changes only ctime)."""
+        for sha in set(sha256s):
+            reseal_after_link(self.root, require_sha256(sha))
 
     def has(self, entry: FileEntry) -> bool:
         """True when ``entry``'s blob exists with the expected size."""
@@ -175,6 +196,8 @@ class Store:
                     produce(writer)
                     with folders_held(self.root, exclusive=False):
                         digest = writer.publish(self.blob_path)
+                    if writer.placed:
+                        seal_blob(self.root, digest)  # proven just now: the next link needs no hash
                     break
                 except IntegrityError:
                     if attempt == 2 or not writer.resumed:

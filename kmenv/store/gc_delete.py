@@ -21,6 +21,7 @@ from typing import Protocol
 from kmenv.errors import UsageError
 from kmenv.store.folders import folders_held
 from kmenv.store.gc_plan import Deletion, GcPlan
+from kmenv.store.integrity import SEALS, forget_seal
 from kmenv.store.roots import forget_generations, read_download_roots, read_roots
 
 __all__ = ["EnvironmentRemover", "GcResult", "execute_plan", "remove_tree"]
@@ -86,6 +87,8 @@ def execute_plan(
                 item.path.unlink()
             except FileNotFoundError:
                 continue
+            if item.kind == "blob":
+                forget_seal(cache, item.path.name)
         if item.kind == "generation":
             root = roots.get(item.environment) if item.environment else None
             if root is not None:
@@ -127,7 +130,7 @@ def _remove_empty_folders(cache: Path) -> None:
     if not cache.is_dir():
         return
     with folders_held(cache, exclusive=True):
-        for sub in ("blobs/sha256", "index"):
+        for sub in ("blobs/sha256", "index", SEALS):
             base = cache / sub
             for dirpath, _dirs, _names in sorted(os.walk(base), key=lambda t: -len(t[0])):
                 if Path(dirpath) != base:

@@ -109,6 +109,7 @@ class BlobWriter:
         self.validator: str | None = None
         self.accepts_ranges: bool | None = None
         self.resumed = False
+        self.placed = False  # set by publish when these bytes became the blob (not dropped for an existing one)
         self._file = file
         self._pipe: _HashPipe | None = None
         self._expected: list[tuple[str, str]] = []
@@ -245,6 +246,7 @@ class BlobWriter:
         os.fchmod(self._file.fileno(), _BLOB_MODE)
         self._file.close()
         place(self.path, blob)  # the caller holds the store's folder lock (shared), so gc leaves the folder be
+        self.placed = True
         sidecar_of(self.path).unlink(missing_ok=True)
         return digest
 
