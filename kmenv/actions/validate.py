@@ -218,7 +218,7 @@ class Validation:
 
     @property
     def ok(self) -> bool:
-        return self.report.ok or (self.repaired is not None and self.repaired.ok)
+        return self.repaired.ok if self.repaired is not None else self.report.ok
 
 
 def _repair(
