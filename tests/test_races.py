@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import Runner
 
 from kmenv.actions.project import environment_at
 from kmenv.store.blobstore import Store
@@ -245,3 +246,22 @@ def test_a_live_writers_partial_stays_out_of_reach(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_an_upgrade_refuses_to_apply_over_files_changed_since_it_planned(example: Path, kmenv: Runner) -> None:
+    from kmenv.actions.project import Project
+    from kmenv.actions.upgrade import apply_upgrade, plan_upgrade
+    from kmenv.errors import UsageError
+
+    spec = example / "kmodels.yaml"
+    spec.write_text(spec.read_text().replace("logistic-regression@>=1,<3", "logistic-regression@<2"))
+    assert kmenv("-C", example, "lock").code == 0
+    spec.write_text(spec.read_text().replace("logistic-regression@<2", "logistic-regression@>=1,<3"))
+    plan = plan_upgrade(Project(example), ["iris"])
+    assert [m.name for m in plan.moves] == ["iris"]
+    meanwhile = spec.read_text() + "  # another edit, made while the upgrade was planned\n"
+    spec.write_text(meanwhile)
+    lock = (example / "kmodels.lock").read_bytes()
+    with pytest.raises(UsageError, match="changed while the upgrade was planned"):
+        apply_upgrade(Project(example), plan)
+    assert spec.read_text() == meanwhile and (example / "kmodels.lock").read_bytes() == lock

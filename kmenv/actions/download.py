@@ -116,7 +116,9 @@ def download_models(
 
         candidate = Candidate(handle=versioned, registry=registry.name, license=None)
         jobs = [
-            FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}") for e in entries if not store.has(e)
+            FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}")
+            for e in entries
+            if not store.intact(e.sha256, e.size)  # a blob damaged since it was proven is fetched again
         ]
         fetched = fetch_all(store, jobs, workers=workers).files if jobs else 0
         folder = path / default_download_dir(versioned)
