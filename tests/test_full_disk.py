@@ -230,3 +230,27 @@ def test_write_atomic_leaves_the_old_file_when_the_disk_is_full(small_disk: Moun
     assert "needs 200.0 KiB" in caught.value.message
     assert target.read_text() == "old and complete\n"
     assert sorted(p.name for p in disk.iterdir()) == ["filler", "kmodels.lock"]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.EACCES, ("Permission denied", "permissions")),
+        (errno.EDQUOT, ("quota", "quota")),
+        (errno.EROFS, ("Read-only file system", "read-only")),
+    ],
+)
+def test_every_refusal_the_disk_can_give_is_one_storage_error(
+    tmp_path: Path, code: int, words: tuple[str, str]
+) -> None:
+    """Refusals a root test cannot provoke for real (root ignores modes; quotas need a quota setup)."""
+    from kmenv.fs.failures import refused_writes
+
+    place = tmp_path / "kmodels.lock"
+    with pytest.raises(StorageError) as caught, refused_writes(place, needed=10):
+        raise OSError(code, os.strerror(code), str(tmp_path / ".kmodels.lock.1234.tmp"))
+    assert caught.value.errno == code and caught.value.exit_code == EXIT_STORAGE
+    assert caught.value.message.startswith(f"cannot write {place}: ") and words[0] in caught.value.message
+    assert caught.value.hint is not None and words[1] in caught.value.hint
+    with pytest.raises(FileNotFoundError), refused_writes(place):  # not a refusal: passes through untouched
+        raise FileNotFoundError(errno.ENOENT, "gone")
