@@ -12,6 +12,7 @@ not name, to one of the generation's digests). ``rollback`` checks its target th
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +83,9 @@ def check_generation(store: Store, env: EnvironmentDir, generation: int) -> list
     for rel, info in sorted(files.items()):
         wanted = by_path.get(rel)
         candidates = [wanted] if wanted is not None else list(recorded)
+        if not stat.S_ISREG(info.st_mode):  # a link or device in place of a file: never what was installed
+            problems.append(GenerationDamage(generation, "modified", rel, wanted))
+            continue
         if any(_same_intact_blob(store, sha, info) for sha in candidates):
             continue
         key = (info.st_dev, info.st_ino)
