@@ -97,7 +97,7 @@ def registry(tmp_path: Path) -> Iterator[FaultServer]:
     slow = {}
     for data in BIG.values():
         sha = hashlib.sha256(data).hexdigest()
-        slow[f"files/sha256/{sha[:2]}/{sha}"] = 0.05  # about 1.3 MiB/s: the test fills the disk meanwhile
+        slow[f"files/sha256/{sha[:2]}/{sha}"] = 0.1  # about 640 KiB/s: the test fills the disk meanwhile
     with fault_servers() as start:
         server = start()
         serve_folder(server, tmp_path / "registry", throttle=slow)
