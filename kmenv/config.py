@@ -24,6 +24,8 @@ __all__ = [
     "keep_generations",
     "ledger_dir",
     "max_workers",
+    "registry_token",
+    "registry_token_variable",
     "resolve_link_mode",
 ]
 
@@ -44,6 +46,17 @@ LINK_MODES = ("auto", "reflink", "hardlink", "copy")
 def env_flag(name: str) -> bool:
     """True when an environment variable is set to a truthy value (1, true, yes, on)."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def registry_token_variable(registry: str) -> str:
+    """``KMENV_REGISTRY_<NAME>_TOKEN`` for a registry named in kmodels.yaml: upper case, other characters ``_``."""
+    return "KMENV_REGISTRY_" + re.sub(r"[^A-Z0-9]", "_", registry.upper()) + "_TOKEN"
+
+
+def registry_token(registry: str) -> str | None:
+    """The bearer token the environment holds for ``registry`` (None when unset or blank); never logged."""
+    token = os.environ.get(registry_token_variable(registry), "").strip()
+    return token or None
 
 
 def _shown(value: str) -> str:

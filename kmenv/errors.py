@@ -20,6 +20,7 @@ leaf also inherits the builtin it resembles so that library users can catch it n
     │   ├── ModelNotFoundError (LookupError)    the registry has no such model, version or file
     │   └── NetworkError (ConnectionError)      after retries
     ├── IntegrityError                          exit 6   size or hash mismatch, damaged environment
+    ├── StorageError (OSError)                  exit 7   a disk is full, read-only or not writable
     └── Interrupted                             exit 130 Ctrl-C
 """
 
@@ -35,6 +36,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_POLICY",
     "EXIT_REGISTRY",
+    "EXIT_STORAGE",
     "EXIT_USAGE",
     "MAX_PROBLEMS_SHOWN",
     "HandleError",
@@ -55,6 +57,7 @@ __all__ = [
     "ResolutionImpossible",
     "SpecError",
     "StaleLockError",
+    "StorageError",
     "UsageError",
 ]
 
@@ -65,6 +68,7 @@ EXIT_NO_RESOLUTION = 3
 EXIT_POLICY = 4
 EXIT_REGISTRY = 5
 EXIT_INTEGRITY = 6
+EXIT_STORAGE = 7
 EXIT_INTERRUPTED = 130
 
 #: How many located problems an error lists under its headline; the rest are counted, so a file with thousands
@@ -251,6 +255,24 @@ class IntegrityError(KmenvError):
     """Bytes did not match their recorded size or hash, or an environment is damaged."""
 
     exit_code = EXIT_INTEGRITY
+
+
+class StorageError(KmenvError, OSError):
+    """A write failed because a disk is full (``ENOSPC``, ``EDQUOT``), read-only (``EROFS``) or refuses us
+    (``EACCES``, ``EPERM``); ``path`` is where, ``needed`` the bytes the write wanted (None when unknown).
+
+    Whatever the write was replacing is left as it was (see :func:`kmenv.fs.failures.storage_error`).
+    """
+
+    exit_code = EXIT_STORAGE
+
+    def __init__(
+        self, message: str, *, path: str, errno: int, needed: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+        self.errno = errno
+        self.needed = needed
 
 
 class Interrupted(KmenvError):

@@ -64,7 +64,8 @@ def test_clean_empties_the_store_and_installed_files_survive(
 ) -> None:
     cache = isolated_dirs / "cache"
     dry = kmenv("cache", "clean", "--dry-run")
-    assert dry.out.startswith("Would delete 17.4 KiB from")
+    assert dry.out.startswith("Would delete 19.0 KiB from")  # 17.4 KiB of blobs and their seals (verified/)
+    assert "  blobs/       17.4 KiB" in dry.out
     assert (cache / "blobs").is_dir()
 
     result = kmenv("cache", "clean")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kmenv.errors import IntegrityError, UsageError
+from kmenv.errors import IntegrityError, StorageError
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 from kmenv.values.candidates import FileEntry
 
@@ -258,7 +258,7 @@ def test_free_space_check_names_the_place_and_the_numbers(tmp_path: Path, monkey
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=512 << 20))
     target = tmp_path / "not-yet" / "cache"
-    with pytest.raises(UsageError, match=rf"needs 2.0 GiB at {target}, 512.0 MiB free") as caught:
+    with pytest.raises(StorageError, match=rf"needs 2.0 GiB at {target}, 512.0 MiB free") as caught:
         check_free_space(target, 2 << 30)
     assert caught.value.hint is not None and "KMENV_CACHE_DIR" in caught.value.hint
     check_free_space(target, 100 << 20)

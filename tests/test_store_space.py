@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Runner
 
-from kmenv.errors import UsageError
+from kmenv.errors import StorageError
 from kmenv.store.blobstore import check_install_space
 
 GiB = 1 << 30
@@ -35,7 +35,7 @@ def test_one_filesystem_with_hard_links_needs_only_the_missing_bytes(
 ) -> None:
     free_space["all"] = 3 * GiB
     check_install_space(tmp_path / "cache", tmp_path / "env", missing=2 * GiB, linked=10 * GiB, link_mode="auto")
-    with pytest.raises(UsageError, match=rf"needs 4.0 GiB at {tmp_path / 'cache'}, 3.0 GiB free"):
+    with pytest.raises(StorageError, match=rf"needs 4.0 GiB at {tmp_path / 'cache'}, 3.0 GiB free"):
         check_install_space(tmp_path / "cache", tmp_path / "env", missing=2 * GiB, linked=2 * GiB, link_mode="copy")
 
 
@@ -53,17 +53,17 @@ def test_another_filesystem_means_copies(
     monkeypatch.setattr(Path, "stat", stat)
     free_space["all"] = 3 * GiB
     env = Path("/") / "nonexistent-kmenv-test" / ".kmenv"  # its nearest existing folder is /, "another device"
-    with pytest.raises(UsageError, match=r"needs 5.0 GiB at /nonexistent-kmenv-test/.kmenv, 3.0 GiB free") as caught:
+    with pytest.raises(StorageError, match=r"needs 5.0 GiB at /nonexistent-kmenv-test/.kmenv, 3.0 GiB free") as caught:
         check_install_space(tmp_path / "cache", env, missing=1 * GiB, linked=5 * GiB, link_mode="auto")
     assert caught.value.hint is not None and "same filesystem" in caught.value.hint
 
 
-def test_install_fails_early_with_exit_2_and_downloads_nothing(
+def test_install_fails_early_with_exit_7_and_downloads_nothing(
     example: Path, kmenv: Runner, free_space: dict[str, int], isolated_dirs: Path
 ) -> None:
     free_space["all"] = 1000
     result = kmenv("-C", example, "install")
-    assert result.code == 2
+    assert result.code == 7
     assert "needs 17.4 KiB at" in result.err and "1000 B free" in result.err
     assert not (isolated_dirs / "cache" / "blobs").exists()
     assert not (example / ".kmenv" / "models").exists()

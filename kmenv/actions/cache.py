@@ -1,30 +1,50 @@
-"""``kmenv cache info|list|clean``: what the store holds, who uses it, and emptying it.
+"""``kmenv cache info|list|verify|clean``: what the store holds, who uses it, whether it is intact, emptying it.
 
 ``prune`` is :mod:`kmenv.actions.gc` keeping every generation (:data:`PRUNE`); ``info`` counts what it
 would delete from the same plan, and why the other unreferenced blobs stay. ``clean`` empties the
 store but keeps the roots (the record of environments) and the lock files (another process may
-hold one right now); environments keep working, since their files are links or copies.
+hold one right now); environments keep working, since their files are links or copies. ``verify``
+hashes every blob again (see :mod:`kmenv.store.integrity` for why installs usually need not).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmenv.store.gc_delete import remove_tree
 from kmenv.store.gc_plan import CacheSnapshot, GcOptions, plan_gc
 
-__all__ = ["CLEANED", "PRUNE", "BlobUse", "CacheInfo", "cache_info", "clean_cache", "list_blobs", "plan_clean"]
+if TYPE_CHECKING:
+    from kmenv.fetch.progress import ProgressSink
+    from kmenv.store.blobstore import Store
+
+__all__ = [
+    "CLEANED",
+    "PRUNE",
+    "BlobUse",
+    "CacheInfo",
+    "CacheVerification",
+    "DamagedBlob",
+    "cache_info",
+    "clean_cache",
+    "list_blobs",
+    "plan_clean",
+    "verify_cache",
+]
 
 #: What ``kmenv cache prune`` deletes: ``kmenv gc`` keeping every generation.
 PRUNE = GcOptions(keep=None)
 
 #: Folders ``clean`` empties; ``roots/`` and ``locks/`` stay.
-CLEANED = ("blobs", "partial", "tmp", "index", "http")
+CLEANED = ("blobs", "partial", "tmp", "index", "http", "verified", "quarantine")
 
 
 @dataclass(frozen=True)
@@ -182,3 +202,108 @@ def clean_cache(cache: Path) -> int:
     for leftover in cache.glob(".trash-*"):  # from an earlier, interrupted clean
         remove_tree(leftover)
     return freed
+
+
+@dataclass(frozen=True)
+class DamagedBlob:
+    """A blob whose bytes no longer match its name: what was done (``kept``, ``removed``, ``quarantined``),
+    where a quarantined one went, and the environments (generations) and download folders linking it."""
+
+    sha256: str
+    size: int
+    actual: str
+    action: str
+    moved_to: str | None
+    used_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CacheVerification:
+    """``kmenv cache verify``: how many blobs and bytes were hashed, and the damaged ones."""
+
+    cache: Path
+    blobs: int
+    bytes: int
+    damaged: tuple[DamagedBlob, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "cache": str(self.cache),
+            "ok": self.ok,
+            "blobs": self.blobs,
+            "bytes": self.bytes,
+            "damaged": [d.__dict__ | {"used_by": list(d.used_by)} for d in self.damaged],
+        }
+
+
+def _users(cache: Path) -> dict[str, set[str]]:
+    """sha256 → the environments (with generations) and download folders the cache's roots say use it."""
+    from kmenv.store.roots import read_download_roots, read_roots
+
+    users: dict[str, set[str]] = {}
+    for root in read_roots(cache):
+        for number, files in root.generations.items():
+            for sha in files:
+                users.setdefault(sha, set()).add(f"{root.environment} (generation {number})")
+    for download in read_download_roots(cache):
+        for sha in download.blobs():
+            users.setdefault(sha, set()).add(f"{download.folder} (download)")
+    return users
+
+
+def verify_cache(
+    store: Store, *, workers: int = 4, progress: ProgressSink | None = None, fix: str | None = None
+) -> CacheVerification:
+    """Hash every blob again, whatever its seal says; seal the intact ones; ``fix`` (``remove`` or
+    ``quarantine``) takes damaged ones out of the store so the next install fetches them again."""
+    from kmenv.fetch.progress import NullProgress, SerialProgress
+    from kmenv.store.digests import is_sha256
+    from kmenv.store.integrity import hash_file, quarantine_blob, remove_blob, seal_blob
+
+    blobs: list[tuple[str, Path, os.stat_result]] = []
+    for dirpath, _dirs, names in os.walk(store.root / "blobs" / "sha256"):
+        for name in sorted(names):
+            path = Path(dirpath) / name
+            with contextlib.suppress(FileNotFoundError):
+                if is_sha256(name):
+                    blobs.append((name, path, path.stat()))
+    sink = SerialProgress(progress or NullProgress())
+    sink.begin(len(blobs), sum(info.st_size for _, _, info in blobs))
+
+    def check(blob: tuple[str, Path, os.stat_result]) -> str | None:
+        sha, path, info = blob
+        sink.start(sha[:16], info.st_size)
+        try:
+            actual = hash_file(path, lambda n: sink.advance(sha[:16], n))
+        except FileNotFoundError:  # gc or another verify took it meanwhile
+            return None
+        finally:
+            sink.finish(sha[:16])
+        if actual == sha:
+            seal_blob(store.root, sha, info)
+            return None
+        return actual
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="kmenv-verify") as pool:
+            results = list(pool.map(check, blobs))
+    finally:
+        sink.end()
+    users = _users(store.root)
+    damaged = []
+    for (sha, _path, info), actual in zip(blobs, results, strict=True):
+        if actual is None:
+            continue
+        moved = None
+        if fix == "quarantine":
+            moved = str(quarantine_blob(store.root, sha))
+        elif fix == "remove":
+            remove_blob(store.root, sha)
+        action = {"quarantine": "quarantined", "remove": "removed"}.get(fix or "", "kept")
+        damaged.append(DamagedBlob(sha, info.st_size, actual, action, moved, tuple(sorted(users.get(sha, ())))))
+    total = sum(info.st_size for _, _, info in blobs)
+    return CacheVerification(store.root, len(blobs), total, tuple(damaged))

@@ -118,7 +118,9 @@ def download_models(
 
         candidate = Candidate(handle=versioned, registry=registry.name, license=None, files=tuple(entries))
         jobs = [
-            FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}") for e in entries if not store.has(e)
+            FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}")
+            for e in entries
+            if not store.intact(e.sha256, e.size)  # a blob damaged since it was proven is fetched again
         ]
         if len(jobs) < len(entries):  # blobs another identity may have fetched: only for one Kaggle authorised
             registry.authorise(candidate)

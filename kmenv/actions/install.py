@@ -119,7 +119,7 @@ def _fetch_jobs(
     jobs: list[FetchJob] = []
     queued: set[str] = set()
     for name, model in models:
-        wanted = [f for f in model.files if f.sha256 not in queued and not store.has_blob(f.sha256, f.size)]
+        wanted = [f for f in model.files if f.sha256 not in queued and not store.intact(f.sha256, f.size)]
         if not wanted:
             continue
         registry = registries()[model.registry]
@@ -234,10 +234,12 @@ def install(
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=settings.link_mode)
+        store.linked(f.sha256 for _, model in models for f in model.files)
         policy = _cleanup_policy(project, state)
         _record_root(store, env, generation, models, keep=policy.keep)
         env.switch(generation)
         env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
+        warnings = ready.warnings + tuple(_damage_notes(store.damaged))
         outcome = InstallOutcome(
             generation,
             True,
@@ -246,7 +248,7 @@ def install(
             ready.changes,
             fetched_files,
             fetched_bytes,
-            ready.warnings,
+            warnings,
             groups=chosen,
             models=wanted,
         )
@@ -277,8 +279,16 @@ def _clean_up(project: Project, outcome: InstallOutcome, policy: CleanupPolicy) 
     return replace(outcome, cleanup=done, warnings=(*outcome.warnings, *done.warnings))
 
 
+def _damage_notes(damaged: Sequence[str]) -> list[str]:
+    return [
+        f"store blob {sha} had been modified in place (a hard-linked file written to?); it was fetched again. "
+        "Other projects linking it are damaged too: `kmenv validate --repair` there, `kmenv cache verify` checks all"
+        for sha in damaged
+    ]
+
+
 def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]) -> None:
-    """Fail before downloading when the cache or environment filesystem lacks room (UsageError, exit 2)."""
+    """Fail before downloading when the cache or environment filesystem lacks room (StorageError, exit 7)."""
     from kmenv.store.blobstore import check_install_space
 
     missing = sum(job.entry.size for job in jobs)

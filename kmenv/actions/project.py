@@ -167,7 +167,7 @@ class Project(ProjectPaths):
                 registry = self._registries[key] = open_registry(
                     name,
                     declared.type,
-                    declared.url,
+                    inputs.locations.get(name, declared.url),  # as written: a login in it goes to its host only
                     base_dir=self.root,
                     settings=self.settings,
                     store=self.store,

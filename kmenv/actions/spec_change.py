@@ -2,13 +2,17 @@
 
 Adding is one transaction: a model that cannot be locked is not left half-added, so the
 declaration is put back as it was when the lock fails. Removing needs no undo (a lock
-without the model always exists), so it records the removal and leaves the re-lock to
-:func:`~kmenv.actions.lock.lock_project`.
+without the model always exists), so it records the removal and re-locks when asked.
+
+Each edit holds the project's lock (the environment's, which installs hold too) from reading
+kmodels.yaml to writing kmodels.lock, and reads both files again once it has it: two ``kmenv add``
+run at once each see the other's model instead of writing back what they read before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +23,7 @@ from kmenv.ledger.events import Event
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
 
-__all__ = ["SpecChange", "add_model", "declared_name", "remove_model"]
+__all__ = ["SpecChange", "add_model", "declared_name", "editing", "remove_model"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,21 @@ class SpecChange:
     name: str
     state: ProjectState
     lock: LockOutcome | None = None
+
+
+@contextlib.contextmanager
+def editing(project: Project, state: ProjectState | None = None) -> Iterator[ProjectState]:
+    """Hold the project's lock and yield its files as they are now, read under it.
+
+    ``state`` (what the caller read earlier) is kept when the files still hold those bytes, so
+    what it already parsed is not parsed again; otherwise the files are read afresh.
+    """
+    with project.environment.lock():
+        fresh = ProjectState(project.root)
+        if state is not None and state.spec_bytes == fresh.spec_bytes and state.lock_bytes == fresh.lock_bytes:
+            yield state
+        else:
+            yield fresh
 
 
 def declared_name(requirement: str, name: str | None = None) -> str:
@@ -51,31 +70,34 @@ def add_model(
     """Declare ``requirement`` (``HANDLE[@SPEC]``) under ``name``, then re-lock unless ``relock`` is false.
 
     When the lock fails, kmodels.yaml is written back as it was, ``on_restore`` hears the name,
-    and the error propagates.
+    and the error propagates. The whole edit holds the project's lock (see the module docstring).
     """
     from kmenv.spec.edit import add_model as edit
 
     chosen = declared_name(requirement, name)
-    state = state or project.open()
-    original = state.spec_text
-    edited = write_spec(state, edit(original, chosen, requirement, filename=str(state.spec_path)))
-    if not relock:
-        return SpecChange(chosen, edited)
-    try:
-        outcome = lock_project(project, edited)
-    except BaseException:
-        write_spec(state, original)  # a model that cannot be locked is not left half-added
-        if on_restore is not None:
-            on_restore(chosen)
-        raise
-    return SpecChange(chosen, outcome.state, outcome)
+    with editing(project, state) as state:
+        original = state.spec_text
+        edited = write_spec(state, edit(original, chosen, requirement, filename=str(state.spec_path)))
+        if not relock:
+            return SpecChange(chosen, edited)
+        try:
+            outcome = lock_project(project, edited)
+        except BaseException:
+            write_spec(state, original)  # a model that cannot be locked is not left half-added
+            if on_restore is not None:
+                on_restore(chosen)
+            raise
+        return SpecChange(chosen, outcome.state, outcome)
 
 
-def remove_model(project: Project, name: str, *, state: ProjectState | None = None) -> SpecChange:
-    """Drop ``name`` from kmodels.yaml and record the removal; re-lock with :func:`lock_project` on the result."""
+def remove_model(project: Project, name: str, *, state: ProjectState | None = None, relock: bool = False) -> SpecChange:
+    """Drop ``name`` from kmodels.yaml and record the removal; with ``relock``, re-lock under the same lock."""
     from kmenv.spec.edit import remove_model as edit
 
-    state = state or project.open()
-    edited = write_spec(state, edit(state.spec_text, name, filename=str(state.spec_path)))
-    project.ledger.record([Event("remove", project=str(state.root), environment=str(state.env_path), model=name)])
-    return SpecChange(name, edited)
+    with editing(project, state) as state:
+        edited = write_spec(state, edit(state.spec_text, name, filename=str(state.spec_path)))
+        project.ledger.record([Event("remove", project=str(state.root), environment=str(state.env_path), model=name)])
+        if not relock:
+            return SpecChange(name, edited)
+        outcome = lock_project(project, edited)
+        return SpecChange(name, outcome.state, outcome)

@@ -91,6 +91,7 @@ class UpgradePlan:
 
     ``state`` is the project as the plan leaves it before writing: its declaration already holds
     ``spec_text`` when ``--latest`` edited it (parsed once, while planning), its lock is the one read.
+    ``read`` is what kmodels.yaml and kmodels.lock held when planning: applying refuses when either changed.
     """
 
     state: ProjectState
@@ -103,6 +104,7 @@ class UpgradePlan:
     warnings: tuple[str, ...] = ()
     dry_run: bool = False
     unhashed: int = 0
+    read: tuple[bytes | None, bytes | None] | None = None
 
     @property
     def changes_anything(self) -> bool:
@@ -295,6 +297,7 @@ def plan_upgrade(
         warnings=resolved.warnings,
         dry_run=dry_run,
         unhashed=sum(r.unhashed for r in registries.values() if isinstance(r, _ListingOnly)),
+        read=(state.spec_bytes, state.lock_bytes),
     )
 
 
@@ -308,6 +311,21 @@ def apply_upgrade(
     """
     if plan.dry_run:
         raise UsageError("a dry-run upgrade plan cannot be applied", hint="plan again without dry_run")
+    from kmenv.actions.spec_change import editing
+
+    with editing(project) as now:  # the project's lock, held until the new generation is in use
+        if plan.read is not None and (now.spec_bytes, now.lock_bytes) != plan.read:
+            raise UsageError(
+                f"{now.spec_path.name} or {now.lock_path.name} changed while the upgrade was planned; "
+                "nothing was written",
+                hint="run `kmenv upgrade` again to plan from the files as they are now",
+            )
+        return _apply(project, plan, install=install, reporter=reporter)
+
+
+def _apply(
+    project: Project, plan: UpgradePlan, *, install: bool, reporter: InstallReporter | None
+) -> InstallOutcome | None:
     from kmenv.actions.install import install as run_install
     from kmenv.actions.state import write_lock
     from kmenv.fs.atomic import write_atomic

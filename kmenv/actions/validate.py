@@ -1,9 +1,7 @@
 """``kmenv validate``: compare the environment with the lock (missing, modified, extra files) and repair it.
 
-The comparison of a generation's files with the lock is :func:`kmenv.actions.tree_check.check_tree`
-(sizes first, then sha256 by a pool of threads; every problem collected in one pass). Repair never
-edits a generation: it builds a new one from the store (re-downloading blobs that are missing or
-damaged) and switches to it.
+if repair:
+    repaired = _repair(project, state, report, reporter, groups)
 """
 
 from __future__ import annotations
@@ -123,14 +121,23 @@ def repair_environment(
 
 @dataclass(frozen=True)
 class Repair:
-    """What ``--repair`` did: the generation now in use, the files fetched again, and whether it checks clean."""
+    """What ``--repair`` did: the generation now in use, the files fetched again, whether all checks clean,
+    and in older generations the files ``mended`` from the store and those ``left`` (no intact blob for them)."""
 
     generation: int
     fetched_files: int
     ok: bool
+    mended: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"generation": self.generation, "fetched_files": self.fetched_files, "ok": self.ok}
+        return {
+            "generation": self.generation,
+            "fetched_files": self.fetched_files,
+            "ok": self.ok,
+            "mended": list(self.mended),
+            "left": list(self.left),
+        }
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,40 @@ class Validation:
 
     @property
     def ok(self) -> bool:
-        return self.report.ok or (self.repaired is not None and self.repaired.ok)
+        return self.repaired.ok if self.repaired is not None else self.report.ok
+
+
+def _repair(
+    project: Project,
+    state: ProjectState,
+    report: ValidationReport,
+    reporter: InstallReporter | None,
+    groups: tuple[str, ...] = DEFAULT_SELECTION,
+) -> Repair | None:
+    """Rebuild the generation in use when damaged, then mend the older ones; None when nothing needed it."""
+    from kmenv.actions.generation_check import check_generation, mend_generation
+
+    env = project.environment
+    generation, fetched, ok = report.generation, 0, True
+    if not report.ok:
+        outcome = repair_environment(project, state, report, reporter=reporter, groups=groups)
+        after = validate_environment(env, state.require_lock(), workers=project.settings.max_workers, groups=groups)
+        generation, fetched, ok = outcome.generation, outcome.fetched_files, after.ok
+    mended, left = [], []
+    with env.lock():
+        for older in env.generations():
+            if older != env.current():
+                done, undone = mend_generation(
+                    project.store,
+                    env,
+                    check_generation(project.store, env, older),
+                    link_mode=project.settings.link_mode,
+                )
+                mended += [p.render() for p in done]
+                left += [p.render() for p in undone]
+    if report.ok and not mended and not left:
+        return None
+    return Repair(generation, fetched, ok and not left, tuple(mended), tuple(left))
 
 
 def validate_project(
@@ -165,10 +205,8 @@ def validate_project(
     groups = installed.groups if installed is not None else DEFAULT_SELECTION
     report = validate_environment(env, lock, workers=workers, groups=groups)
     repaired = None
-    if repair and not report.ok:
-        outcome = repair_environment(project, state, report, reporter=reporter, groups=groups)
-        after = validate_environment(env, lock, workers=workers, groups=groups)
-        repaired = Repair(outcome.generation, outcome.fetched_files, after.ok)
+    if repair:
+        repaired = _repair(project, state, report, reporter, groups)
     event = Event(
         "validate",
         project=str(project.root),

@@ -18,11 +18,13 @@ from kmenv._version import __version__
 from kmenv.cli.commands import COMMANDS
 from kmenv.cli.ui import UI
 from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError
+from kmenv.fs.failures import is_storage_error, storage_error
 
 __all__ = ["build_parser", "main", "run"]
 
 EPILOG = """exit codes: 0 ok · 1 unexpected failure · 2 usage or input error · 3 no resolution ·
-4 licence policy violated · 5 registry or network error · 6 integrity problem · 130 interrupted"""
+4 licence policy violated · 5 registry or network error · 6 integrity problem · 7 disk full or not writable ·
+130 interrupted"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,6 +157,10 @@ def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None
     except Exception as exc:  # the last line of defence: never a bare traceback unless asked
         if args.verbose:
             traceback.print_exc()
+        if isinstance(exc, OSError) and is_storage_error(exc):  # a refused write no edge worded itself
+            refused = storage_error(exc)
+            ui.error(refused)
+            return refused.exit_code
         print(f"error: unexpected failure: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("hint: rerun with -v for the traceback, and please report it", file=sys.stderr)
         return EXIT_FAILURE

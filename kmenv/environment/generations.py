@@ -27,8 +27,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from kmenv.environment.linking import Linker
-from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, UsageError
+from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, StorageError, UsageError
 from kmenv.fs.atomic import write_atomic
+from kmenv.fs.failures import refused_writes
 from kmenv.values.paths import is_relative_path, model_name_problem
 
 __all__ = ["EnvironmentDir", "check_model_name", "check_relative_path"]
@@ -100,10 +101,13 @@ class EnvironmentDir:
         return self.root / "models"
 
     def _ensure_root(self) -> None:
-        if not self.root.is_dir():
-            self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-            (self.root / ".gitignore").write_text("# created by kmenv: the environment is rebuilt from the lock\n*\n")
-        self._generations_dir.mkdir(mode=_DIR_MODE, exist_ok=True)
+        with refused_writes(self.root):  # a full or read-only project disk: one clean error
+            if not self.root.is_dir():
+                self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+                (self.root / ".gitignore").write_text(
+                    "# created by kmenv: the environment is rebuilt from the lock\n*\n"
+                )
+            self._generations_dir.mkdir(mode=_DIR_MODE, exist_ok=True)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -196,6 +200,8 @@ class EnvironmentDir:
                 f"{blob} is missing from the store (needed for {what})",
                 hint="run `kmenv install` again to fetch it",
             ) from None
+        except StorageError:
+            raise  # a full or read-only disk, already worded by the linker
         except OSError as exc:
             raise KmenvError(
                 f"cannot place {what} at {target}: {exc.strerror}", hint="check free space and permissions"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from kmenv.config import resolve_link_mode
 from kmenv.errors import UsageError
+from kmenv.fs.failures import is_storage_error, storage_error
 
 __all__ = ["Linker", "link_file"]
 
@@ -69,6 +70,13 @@ def _copy(src: Path, dst: Path) -> None:
         os.close(fd)
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 _METHODS: dict[str, Callable[[Path, Path], None]] = {"reflink": _reflink, "hardlink": _hardlink, "copy": _copy}
 
 
@@ -86,8 +94,9 @@ class Linker:
     def link(self, src: Path, dst: Path) -> str:
         """Make ``dst`` (which must not exist) hold ``src``'s bytes; the mode that did it.
 
-        An explicit mode the filesystem refuses is a :class:`UsageError`; other ``OSError`` s
-        (missing source, full disk) propagate.
+        An explicit mode the filesystem refuses is a :class:`UsageError`; a full, read-only or
+        forbidden disk a :class:`~kmenv.errors.StorageError` naming ``dst``; other ``OSError`` s
+        (a missing source) propagate.
         """
         while True:
             mode = self._chain[0]
@@ -95,6 +104,8 @@ class Linker:
                 _METHODS[mode](src, dst)
             except OSError as exc:
                 if mode == "copy" or exc.errno not in _UNSUPPORTED:
+                    if is_storage_error(exc):
+                        raise storage_error(exc, dst, needed=_size(src)) from exc
                     raise  # real I/O trouble, not a missing filesystem feature
                 if len(self._chain) == 1:
                     raise UsageError(

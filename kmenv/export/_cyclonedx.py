@@ -15,6 +15,7 @@ from typing import Any
 
 from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock
 from kmenv.policy.base import LicencePolicy
+from kmenv.values.urls import without_userinfo
 
 __all__ = ["cyclonedx_bom", "render_cyclonedx"]
 
@@ -31,8 +32,8 @@ def _source_url(lock: LockFile, model: LockedModel) -> str | None:
         return None
     if registry.type == "kaggle":
         return f"{_KAGGLE_MODELS}/{model.handle}/{model.version}"
-    if registry.url:
-        return f"{registry.url.rstrip('/')}/models/{model.handle}.json"
+    if registry.url:  # a lock written before logins were dropped from URLs may still hold one
+        return f"{without_userinfo(registry.url).rstrip('/')}/models/{model.handle}.json"
     return None
 
 

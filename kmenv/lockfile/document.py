@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -123,7 +123,11 @@ class LockFile(_Frozen):
 
 @dataclass(frozen=True)
 class DeclaredInputs:
-    """What the project declares, reduced to what resolution depends on."""
+    """What the project declares, reduced to what resolution depends on.
+
+    ``registries`` hold each URL without any login (:func:`kmenv.values.urls.without_userinfo`): they
+    are written into the lock. ``locations`` hold the URLs as written, for opening the registries only.
+    """
 
     models: Mapping[str, InputModel]
     registries: Mapping[str, InputRegistry]
@@ -131,6 +135,7 @@ class DeclaredInputs:
     environment_record: Mapping[str, Any]
     policy: LicencePolicy
     groups: tuple[str, ...] = ()
+    locations: Mapping[str, str] = field(default_factory=dict)
 
     def to_lock_inputs(self) -> LockInputs:
         return LockInputs(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from kmenv.lockfile.document import DeclaredInputs, InputModel, InputRegistry
 from kmenv.policy import AllowAll, Clarification, LicencePolicy, PolicyException, RulePolicy
 from kmenv.values.target import TargetEnvironment
+from kmenv.values.urls import without_userinfo
 
 if TYPE_CHECKING:
     from kmenv.resolve import Requirement
@@ -87,10 +88,14 @@ def declared_inputs(spec: ProjectSpec, *, detected: Detected | None = None) -> D
             for d in spec.declared_models()
         },
         groups=tuple(sorted(spec.groups)),
-        registries={r.name: InputRegistry(type=r.type, url=r.url) for r in spec.declared_registries()},
+        registries={
+            r.name: InputRegistry(type=r.type, url=without_userinfo(r.url) if r.url else None)
+            for r in spec.declared_registries()
+        },
         environment=environment,
         environment_record=record,
         policy=_policy(spec),
+        locations={r.name: r.url for r in spec.declared_registries() if r.url},
     )
 
 

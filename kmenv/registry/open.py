@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kmenv.config import Settings
+from kmenv.config import Settings, registry_token
 from kmenv.errors import RegistryError
 from kmenv.registry.base import Registry
 from kmenv.registry.frameworks import load_framework_table
 from kmenv.registry.warn import Warn, warn_once_to_stderr
 from kmenv.store.blobstore import Store
+from kmenv.values.urls import without_userinfo
 
 __all__ = ["open_registry"]
 
@@ -37,10 +38,16 @@ def open_registry(
             raise RegistryError(f"registry {name!r} has no url", hint=f"set registries.{name}.url in kmodels.yaml")
         if settings.offline and url.lower().startswith(("http://", "https://")):
             raise RegistryError(
-                f"offline: registry {name!r} is at {url.split('?', 1)[0]}, which needs the network",
+                f"offline: registry {name!r} is at {without_userinfo(url).split('?', 1)[0]}, which needs the network",
                 hint="drop --offline / KMENV_OFFLINE, or use a local copy of the registry",
             )
-        return StaticRegistry(name, url, base_dir=base_dir, frameworks=load_framework_table(settings.config_dir))
+        return StaticRegistry(
+            name,
+            url,
+            base_dir=base_dir,
+            frameworks=load_framework_table(settings.config_dir),
+            token=registry_token(name),
+        )
     if kind == "kaggle":
         from kmenv.registry.kaggle import open_kaggle
 

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 
-from kmenv.errors import UsageError
+from kmenv.errors import StorageError
 from kmenv.values.candidates import format_size
 
 __all__ = ["check_free_space", "check_install_space"]
 
 
 def check_free_space(path: Path, needed_bytes: int, *, hint: str | None = None) -> None:
-    """Raise :class:`UsageError` when the filesystem holding ``path`` has less than ``needed_bytes`` free.
-
-    A usage error (exit 2) rather than an integrity or network one: nothing is wrong with the
-    data or the registry; the user's setup needs changing (free space, or another cache dir).
+    """Raise :class:`~kmenv.errors.StorageError` when the filesystem holding ``path`` has less than
+    ``needed_bytes`` free: the same error (exit 7) as a write the full disk refuses, only earlier.
     """
     free = shutil.disk_usage(_existing(path)).free
     if free < needed_bytes:
-        raise UsageError(
+        raise StorageError(
             f"needs {format_size(needed_bytes)} at {path}, {format_size(free)} free",
+            path=str(path),
+            errno=errno.ENOSPC,
+            needed=needed_bytes,
             hint=hint
             or "free some disk space (`kmenv gc` helps), or point KMENV_CACHE_DIR (--cache-dir) at a larger disk",
         )
@@ -34,7 +36,7 @@ def _existing(path: Path) -> Path:
 
 
 def check_install_space(cache: Path, environment: Path, *, missing: int, linked: int, link_mode: str) -> None:
-    """Fail early (UsageError, exit 2) unless both filesystems can take an install.
+    """Fail early (:class:`~kmenv.errors.StorageError`, exit 7) unless both filesystems can take an install.
 
     The cache needs ``missing`` bytes (blobs not yet in the store). The environment needs
     ``linked`` bytes (the whole new generation) only when its files will be copies: with

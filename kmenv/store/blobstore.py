@@ -37,8 +37,11 @@ from pathlib import Path
 
 from kmenv.errors import IntegrityError
 from kmenv.fs.atomic import write_atomic
+from kmenv.fs.failures import refused_writes
 from kmenv.store._diskspace import check_free_space, check_install_space
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
+from kmenv.store.folders import folders_held
+from kmenv.store.integrity import check_blob, remove_blob, reseal_after_link, seal_blob
 from kmenv.store.partials import open_writer, partial_paths
 from kmenv.store.partials import pid_alive as pid_alive
 from kmenv.store.writer import CHUNK_SIZE as CHUNK_SIZE
@@ -54,11 +57,13 @@ _LOCK_POLL_SECONDS = 0.05
 class Store:
     """Blobs addressed by sha256 under ``root``; see the module docstring for the layout.
 
-    Constructing a store does no I/O; directories appear on first write.
+    Constructing a store does no I/O; directories appear on first write. ``damaged`` lists the blobs
+    :meth:`intact` found modified (and took out of the store) during this object's life.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.damaged: list[str] = []
 
     def blob_path(self, sha256: str) -> Path:
         """Where the blob with this digest lives (whether or not it exists yet)."""
@@ -71,6 +76,24 @@ class Store:
             return self.blob_path(sha256).stat().st_size == size
         except FileNotFoundError:
             return False
+
+    def intact(self, sha256: str, size: int) -> bool:
+        """True when the blob is present and its bytes still match its name (:mod:`kmenv.store.integrity`).
+
+        One ``stat`` for a blob whose inode is as it was when last proven; a full hash otherwise. A
+        damaged blob (written to through a hard link, say) is removed, so it is fetched again, and
+        noted in :attr:`damaged`. Ask this before linking a blob into an environment.
+        """
+        state = check_blob(self.root, require_sha256(sha256), size)
+        if state == "damaged":
+            remove_blob(self.root, sha256)
+            self.damaged.append(sha256)
+        return state == "intact"
+
+    def linked(self, sha256s: Iterable[str]) -> None:
+        """The store's own links to these blobs are made: keep their seals (a link changes only ctime)."""
+        for sha in set(sha256s):
+            reseal_after_link(self.root, require_sha256(sha))
 
     def has(self, entry: FileEntry) -> bool:
         """True when ``entry``'s blob exists with the expected size."""
@@ -104,12 +127,12 @@ class Store:
         in the digest index (:meth:`lookup_digest`). A mismatch discards the temp file and raises
         :class:`IntegrityError` (after one clean retry from zero when the bytes were resumed);
         any other exception keeps the bytes as a partial for resume. ``poll`` is called while
-        waiting for another process's lock; raise from it to give up waiting.
+        waiting for another process's lock; raise from it to give up waiting. A disk that refuses
+        the bytes (full, read-only) raises :class:`~kmenv.errors.StorageError`; nothing is published.
         """
         if self.has(entry):
             return False
-        self._ensure_layout()
-        with self._blob_lock(require_sha256(entry.sha256), poll):
+        with refused_writes(self.root, needed=entry.size), self._blob_lock(require_sha256(entry.sha256), poll):
             if self.has(entry):
                 return False
             self._write(
@@ -141,9 +164,8 @@ class Store:
         known = self._known_blob(size, digests)
         if known is not None:
             return known
-        self._ensure_layout()
         key = "u-" + hashlib.sha256(resume_key.encode("utf-8")).hexdigest()
-        with self._blob_lock(key, poll):
+        with refused_writes(self.root, needed=size), self._blob_lock(key, poll):
             known = self._known_blob(size, digests)
             if known is not None:
                 return known
@@ -172,7 +194,10 @@ class Store:
             for attempt in (1, 2):
                 try:
                     produce(writer)
-                    digest = writer.publish(self.blob_path)
+                    with folders_held(self.root, exclusive=False):
+                        digest = writer.publish(self.blob_path)
+                    if writer.placed:
+                        seal_blob(self.root, digest)  # proven just now: the next link needs no hash
                     break
                 except IntegrityError:
                     if attempt == 2 or not writer.resumed:
@@ -184,7 +209,8 @@ class Store:
             writer.discard()
             raise
         except BaseException:
-            writer.keep_partial(*partial_paths(self.root / "partial", key))
+            with contextlib.suppress(OSError):  # a full disk may refuse even that: the orphan is adopted later
+                writer.keep_partial(*partial_paths(self.root / "partial", key))
             raise
         for name, value in writer.verified_digests():
             with contextlib.suppress(OSError):  # the index only saves downloads; the blob is what counts
@@ -230,8 +256,9 @@ class Store:
         with contextlib.suppress(OSError):
             if path.read_text(encoding="ascii").strip() == sha256:
                 return
-        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        write_atomic(path, sha256 + "\n", durable=False)  # the index only saves downloads: it may be lost
+        with folders_held(self.root, exclusive=False):  # gc sweeps empty shard folders under it
+            path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            write_atomic(path, sha256 + "\n", durable=False)  # the index only saves downloads: it may be lost
 
     def _ensure_layout(self) -> None:
         for sub in ("blobs/sha256", "partial", "locks", "tmp"):
@@ -239,7 +266,8 @@ class Store:
 
     @contextlib.contextmanager
     def _blob_lock(self, key: str, poll: Callable[[], None] | None) -> Iterator[None]:
-        """An exclusive flock on ``locks/<key>.lock``, polled so that waiting can be abandoned."""
+        """An exclusive flock on ``locks/<key>.lock`` (the layout made first), polled so waiting can be abandoned."""
+        self._ensure_layout()
         fd = os.open(self.root / "locks" / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             while True:

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from kmenv.errors import UsageError
+from kmenv.store.folders import folders_held
 from kmenv.store.gc_plan import Deletion, GcPlan
+from kmenv.store.integrity import SEALS, forget_seal
 from kmenv.store.roots import forget_generations, read_download_roots, read_roots
 
 __all__ = ["EnvironmentRemover", "GcResult", "execute_plan", "remove_tree"]
@@ -85,6 +87,8 @@ def execute_plan(
                 item.path.unlink()
             except FileNotFoundError:
                 continue
+            if item.kind == "blob":
+                forget_seal(cache, item.path.name)
         if item.kind == "generation":
             root = roots.get(item.environment) if item.environment else None
             if root is not None:
@@ -116,12 +120,22 @@ def _still_protected(cache: Path, plan: GcPlan) -> dict[str, str]:
 
 
 def _remove_empty_folders(cache: Path) -> None:
-    for sub in ("blobs/sha256", "index", "http"):
-        base = cache / sub
-        for dirpath, _dirs, _names in sorted(os.walk(base), key=lambda t: -len(t[0])):
-            if Path(dirpath) != base:
-                with contextlib.suppress(OSError):  # not empty: something new arrived
-                    os.rmdir(dirpath)
+    """Remove empty shard folders of blobs and index entries, holding the store's folder lock exclusively.
+
+    Writers create and fill those folders under the same lock, shared (:mod:`kmenv.store.folders`), so a
+    folder a blob is being published into is never swept away. ``http/`` is left alone: the registry
+    cache writes there without the lock, and its few host folders cost nothing. ``partial/`` and the
+    other top folders are never removed.
+    """
+    if not cache.is_dir():
+        return
+    with folders_held(cache, exclusive=True):
+        for sub in ("blobs/sha256", "index", SEALS):
+            base = cache / sub
+            for dirpath, _dirs, _names in sorted(os.walk(base), key=lambda t: -len(t[0])):
+                if Path(dirpath) != base:
+                    with contextlib.suppress(OSError):  # not empty: something new arrived
+                        os.rmdir(dirpath)
 
 
 def remove_tree(path: Path) -> None:

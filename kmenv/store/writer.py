@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from kmenv.errors import IntegrityError
 from kmenv.store.digests import digest_matches, hashable
+from kmenv.store.folders import place
 
 __all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "sidecar_of"]
 
@@ -108,6 +109,7 @@ class BlobWriter:
         self.validator: str | None = None
         self.accepts_ranges: bool | None = None
         self.resumed = False
+        self.placed = False  # set by publish when these bytes became the blob (not dropped for an existing one)
         self._file = file
         self._pipe: _HashPipe | None = None
         self._expected: list[tuple[str, str]] = []
@@ -243,8 +245,8 @@ class BlobWriter:
                 return digest
         os.fchmod(self._file.fileno(), _BLOB_MODE)
         self._file.close()
-        blob.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        os.replace(self.path, blob)
+        place(self.path, blob)  # the caller holds the store's folder lock (shared), so gc leaves the folder be
+        self.placed = True
         sidecar_of(self.path).unlink(missing_ok=True)
         return digest
 

@@ -1,4 +1,4 @@
-"""``kmenv cache info|list|prune|clean``: inspect and empty the store."""
+"""``kmenv cache info|list|verify|prune|clean``: inspect, check and empty the store."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = actions.add_parser("list", help="every blob with its size and the environments using it")
     add_json(listing)
     listing.set_defaults(run=run_list)
+    verify = actions.add_parser("verify", help="hash every blob again; exit 6 when one is damaged")
+    fix = verify.add_mutually_exclusive_group()
+    fix.add_argument("--remove", action="store_const", const="remove", dest="fix", help="delete damaged blobs")
+    fix.add_argument(
+        "--quarantine", action="store_const", const="quarantine", dest="fix", help="move damaged blobs to quarantine/"
+    )
+    add_json(verify)
+    verify.set_defaults(run=run_verify, fix=None)
     prune = actions.add_parser("prune", help="delete unreferenced blobs, stale partials and old metadata")
     add_dry_run(prune)
     add_json(prune)
@@ -90,6 +98,37 @@ def run_list(args: argparse.Namespace, ui: UI) -> int:
             row[2] += f" and {len(blob.used_by) - 1} more"
     ui.table(["sha256", "size", "used by"], rows, right=["size"])
     return 0
+
+
+def run_verify(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.cache import verify_cache
+    from kmenv.cli.commands._common import runtime
+    from kmenv.cli.progress import CliReporter
+    from kmenv.errors import EXIT_INTEGRITY
+    from kmenv.values.candidates import format_size
+
+    run = runtime(args, ui)
+    reporter = CliReporter(ui)
+    try:
+        report = verify_cache(run.store, workers=run.settings.max_workers, progress=reporter.downloads(), fix=args.fix)
+    finally:
+        reporter.close()
+    if args.json:
+        ui.emit_json(report.to_dict())
+        return 0 if report.ok else EXIT_INTEGRITY
+    if report.ok:
+        ui.line(f"{report.cache}: {report.blobs} blobs, {format_size(report.bytes)}, all intact")
+        return 0
+    ui.line(f"{report.cache}: {report.blobs} blobs, {format_size(report.bytes)}, {len(report.damaged)} damaged")
+    for blob in report.damaged:
+        where = f" → {blob.moved_to}" if blob.moved_to else ""
+        ui.line(f"  {blob.action}: {blob.sha256} ({format_size(blob.size)}, now hashes to {blob.actual[:16]}…){where}")
+        for user in blob.used_by:
+            ui.line(f"    linked by {user}")
+    if args.fix is None:
+        ui.warn("run `kmenv cache verify --remove` (or --quarantine) so installs fetch them again")
+    ui.warn("environments linking a damaged blob hold the damage too: run `kmenv validate --repair` in each")
+    return EXIT_INTEGRITY
 
 
 def run_prune(args: argparse.Namespace, ui: UI) -> int:

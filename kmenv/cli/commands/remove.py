@@ -15,15 +15,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.actions.lock import lock_project
     from kmenv.actions.spec_change import remove_model
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import report_lock
 
     project = open_project(args, ui)
-    change = remove_model(project, args.name)
+    change = remove_model(project, args.name, relock=not args.no_lock)
     ui.line(f"Removed {args.name}")
-    if not args.no_lock:
-        report_lock(ui, lock_project(project, change.state))
+    if change.lock is not None:
+        report_lock(ui, change.lock)
         ui.note("run `kmenv install` to remove it from the environment")
     return 0

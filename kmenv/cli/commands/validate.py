@@ -59,6 +59,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         if repaired is not None:
             fetched = f", re-fetched {repaired.fetched_files} files" if repaired.fetched_files else ""
             ui.line(f"Repaired: generation {repaired.generation} is in use{fetched}")
+            for line in repaired.mended:
+                ui.line(f"  mended {line}")
+            for line in repaired.left:
+                ui.warn(f"cannot mend {line}: its blob is no longer in the store (`kmenv gc --keep 1` drops it)")
     if validation.ok:
         return 0
     if repaired is None:

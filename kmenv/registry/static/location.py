@@ -15,6 +15,7 @@ from urllib.request import url2pathname
 import requests
 
 from kmenv.errors import UsageError
+from kmenv.values.urls import without_userinfo
 
 __all__ = ["INDEX", "describe_failure", "local_path", "locate", "scheme", "shown"]
 
@@ -28,7 +29,9 @@ def locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple[
     kind = parts.scheme.lower()
     if kind in _HTTP:
         if not parts.hostname:
-            raise UsageError(f"registry {name!r}: url {location!r} has no host", hint="write https://host/path/")
+            raise UsageError(
+                f"registry {name!r}: url {without_userinfo(location)!r} has no host", hint="write https://host/path/"
+            )
         if parts.query or parts.fragment:
             raise UsageError(
                 f"registry {name!r}: a static registry url cannot carry '?' or '#'",
@@ -42,7 +45,7 @@ def locate(name: str, location: str, base_dir: Path | None) -> tuple[str, tuple[
     if kind == "file":
         if parts.netloc not in ("", "localhost"):
             raise UsageError(
-                f"registry {name!r}: file url {location!r} names a remote host",
+                f"registry {name!r}: file url {without_userinfo(location)!r} names a remote host",
                 hint="write file:///absolute/path or a plain path",
             )
         path = Path(url2pathname(parts.path))

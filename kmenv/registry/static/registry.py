@@ -8,7 +8,6 @@ are then kept for the life of the object. Any static HTTP server or object store
 
 from __future__ import annotations
 
-import base64
 import difflib
 import json
 import threading
@@ -17,15 +16,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
+from kmenv.config import registry_token_variable
 from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
 from kmenv.fetch.http import make_session
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
+from kmenv.registry.static.credentials import Login
 from kmenv.registry.static.discovery import StaticDiscovery
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
 from kmenv.registry.static.location import INDEX, describe_failure, local_path, locate, scheme, shown
@@ -42,6 +43,7 @@ STATIC_RETRY = RetryPolicy(attempts=4, backoff=0.25, statuses=frozenset({408, 42
 _RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _HEADERS = {"Accept": "application/json"}
 _HINT_URL = "is the registry url right? it must name the folder or URL that holds index.json"
+_HINT_HOST = "write https://host/path/"
 _HINT_REBUILD = "the registry is incomplete; rebuild it with `kmenv registry build` and publish the whole folder"
 
 
@@ -58,9 +60,10 @@ class StaticRegistry(StaticDiscovery, Registry):
     """A registry read from a static index (implements :class:`kmenv.registry.base.Registry`).
 
     ``location`` is a folder path (relative to ``base_dir``, the folder of kmodels.yaml), a
-    ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. Credentials
-    in an HTTP URL's user part are sent as Basic auth to that host only and never appear in a
-    URL this object returns or an error message. HTTP reads retry ``retries`` times on connection
+    ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. ``token``, else
+    credentials in an HTTP URL's user part, else ``~/.netrc``, go to that host only
+    (:mod:`~kmenv.registry.static.credentials`) and never appear in a URL this object returns or an
+    error message. HTTP reads retry ``retries`` times on connection
     errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`).
     ``frameworks`` is the run's framework → library table (:mod:`kmenv.registry.frameworks`), merged
     into each version's own requirements.
@@ -77,9 +80,11 @@ class StaticRegistry(StaticDiscovery, Registry):
         retries: int = STATIC_RETRY.retries,
         frameworks: Mapping[str, Mapping[str, str]] = FRAMEWORK_LIBRARIES,
         backoff: float = STATIC_RETRY.backoff,
+        token: str | None = None,
     ) -> None:
         self.name = name
-        self._root, self._auth = locate(name, location, base_dir)
+        self._root, basic = locate(name, location, base_dir)
+        self._login = Login(self._root, token, basic)
         self._session = session
         self._own_session: requests.Session | None = None
         self._timeout = timeout
@@ -132,7 +137,7 @@ class StaticRegistry(StaticDiscovery, Registry):
                 )
             url = matches[0].url
             assert url is not None, "this registry always sets a file's url"
-        return FileSource(url=url, headers=self._auth_headers(url))
+        return FileSource(url=url, headers=self._login.headers(url))
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -299,7 +304,7 @@ class StaticRegistry(StaticDiscovery, Registry):
             if failures:
                 time.sleep(self._retry.delay(failures))
             try:
-                response = session.get(url, timeout=self._timeout, auth=self._auth, headers=_HEADERS)
+                response = session.get(url, timeout=self._timeout, auth=self._login.auth(), headers=_HEADERS)
             except _RETRY_ERRORS as exc:
                 failure = describe_failure(exc, self._timeout)
                 failures += 1
@@ -319,7 +324,7 @@ class StaticRegistry(StaticDiscovery, Registry):
                 if status >= 400:
                     raise RegistryError(
                         f"registry {self.name!r}: GET {url} answered HTTP {status}",
-                        hint="the server refused access; add a ~/.netrc entry for the host if it needs a login"
+                        hint=f"the server refused access; set {registry_token_variable(self.name)} or a ~/.netrc entry"
                         if status in (401, 403)
                         else _HINT_URL,
                     )
@@ -336,9 +341,3 @@ class StaticRegistry(StaticDiscovery, Registry):
         if self._own_session is None:
             self._own_session = make_session(1)
         return self._own_session
-
-    def _auth_headers(self, url: str) -> dict[str, str]:
-        if self._auth is None or urlsplit(url).netloc != urlsplit(self._root).netloc:
-            return {}
-        token = base64.b64encode(f"{self._auth[0]}:{self._auth[1]}".encode()).decode("ascii")
-        return {"Authorization": f"Basic {token}"}
