@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.environment.layout import LOCK_FILENAME, ProjectPaths
-from kmenv.environment.project_files import read_project_file, read_spec_bytes
+from kmenv.environment.project_files import read_lock_bytes, read_spec_bytes
 from kmenv.errors import LockfileError, ProjectNotFoundError, UsageError
 from kmenv.fs.atomic import write_atomic
 
@@ -96,8 +96,9 @@ class ProjectState(ProjectPaths):
     # kmodels.lock -----------------------------------------------------------------------------
     @cached_property
     def lock_bytes(self) -> bytes | None:
-        """The lock's bytes; None when there is no kmodels.lock yet."""
-        return read_project_file(self.lock_path)
+        """The lock's bytes; None when there is no kmodels.lock yet. A folder, a device or a file past the size
+        cap is a LockfileError."""
+        return read_lock_bytes(self.lock_path)
 
     @property
     def lock_sha256(self) -> str | None:
