@@ -3,8 +3,8 @@
 A lock, a registry document or a cache entry can be replaced by a folder, a FIFO (which blocks ``open`` until a
 writer comes), or a symlink to ``/dev/zero`` (endless). :func:`read_capped` opens without blocking, checks what
 it opened, and reads at most one byte past the cap, so each of those is a one-line refusal rather than a hang or
-a ``MemoryError``. Standard library only (``os``, ``stat``): the no-op install's fast path reads ``state.json``
-with it.
+a ``MemoryError``; :func:`read_json_file` adds the bounded JSON reader of :mod:`kmenv.values.documents`.
+Standard library only at import (``os``, ``stat``): the no-op install's fast path reads ``state.json`` with it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["NotAFileError", "TooLargeError", "read_capped"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see the fast path)
+if TYPE_CHECKING:
+    from kmenv.values.documents import JsonBounds
+
+__all__ = ["NotAFileError", "TooLargeError", "read_capped", "read_json_file"]
 
 
 class NotAFileError(OSError):
@@ -76,3 +80,21 @@ def read_capped(path: str | os.PathLike[str], limit: int) -> bytes | None:
     if left <= 0:
         raise TooLargeError(name, limit, data)
     return data
+
+
+def read_json_file(path: str | os.PathLike[str], bounds: JsonBounds) -> object | None:
+    """The JSON value of the file at ``path``, read within ``bounds``; None when nothing is there.
+
+    Everything about the file's content (not a regular file, past the size cap, not UTF-8, not JSON, past a
+    bound, a key given twice) raises :class:`~kmenv.values.documents.DocumentRefused` with the place where it
+    can; other trouble (permissions) raises its ``OSError``.
+    """
+    from kmenv.values.documents import DocumentRefused, oversized, parse_json
+
+    try:
+        data = read_capped(path, bounds.max_bytes)
+    except NotAFileError as exc:
+        raise DocumentRefused(f"it is {exc.kind}, not a file", "point kmenv at the file itself") from None
+    except TooLargeError:
+        raise oversized(bounds) from None
+    return None if data is None else parse_json(data, bounds)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "DocumentRefused", "JsonBounds", "parse_json"]
+__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "DocumentRefused", "JsonBounds", "oversized", "parse_json"]
 
 #: The deepest nesting of objects and arrays; kmenv's documents nest five levels (models.x.files[0].digests).
 DEFAULT_MAX_DEPTH = 64
@@ -81,12 +81,17 @@ def _shown(literal: str) -> str:
     return literal if len(literal) <= 40 else literal[:20] + "…" + literal[-8:]
 
 
+def oversized(bounds: JsonBounds) -> DocumentRefused:
+    """The refusal of a document past ``bounds.max_bytes`` (its readers stop reading one byte past it)."""
+    return DocumentRefused(
+        f"larger than {bounds.max_bytes:,} bytes, the most kmenv reads for this document",
+        "is this the right file? a document this large is damaged or not one of kmenv's",
+    )
+
+
 def _decode(data: str | bytes, bounds: JsonBounds) -> str:
     if len(data) > bounds.max_bytes:
-        raise DocumentRefused(
-            f"larger than {bounds.max_bytes:,} bytes, the most kmenv reads for this document",
-            "is this the right file? a document this large is damaged or not one of kmenv's",
-        )
+        raise oversized(bounds)
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import base64
 import difflib
-import json
 import os
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,26 +21,23 @@ from urllib.request import url2pathname
 
 import requests
 
-from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError, UsageError
-from kmenv.fetch.http import make_session
+from kmenv.errors import ModelNotFoundError, RegistryDocumentError, RegistryError, UsageError
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
+from kmenv.registry.static.reading import DOCUMENT_DEADLINE, HINT_URL, DocumentReader, scheme, shown
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
 from kmenv.values.target import framework_requirements
 
-__all__ = ["STATIC_RETRY", "StaticRegistry"]
+__all__ = ["DOCUMENT_DEADLINE", "STATIC_RETRY", "StaticRegistry"]
 
 _INDEX = "index.json"
 _HTTP = ("http", "https")
 #: Three retries after the first try, waiting 0.25, 0.5 and 1 s; 408, 429 and every 5xx are retried
 #: (the server is overloaded or briefly broken, not saying "no").
 STATIC_RETRY = RetryPolicy(attempts=4, backoff=0.25, statuses=frozenset({408, 429}) | SERVER_ERRORS)
-_RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-_HEADERS = {"Accept": "application/json"}
-_HINT_URL = "is the registry url right? it must name the folder or URL that holds index.json"
 _HINT_REBUILD = "the registry is incomplete; rebuild it with `kmenv registry build` and publish the whole folder"
 
 
@@ -62,7 +57,9 @@ class StaticRegistry(Registry):
     ``file://`` URL or an ``http(s)://`` URL; naming ``index.json`` itself works too. Credentials
     in an HTTP URL's user part are sent as Basic auth to that host only and never appear in a
     URL this object returns or an error message. HTTP reads retry ``retries`` times on connection
-    errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`).
+    errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`);
+    each read waits at most ``timeout`` seconds, and one document's tries together at most ``deadline``.
+    Every document is read within :data:`DOCUMENT_BOUNDS` (size, depth, numbers, duplicate keys).
     """
 
     def __init__(
@@ -73,15 +70,20 @@ class StaticRegistry(Registry):
         base_dir: Path | None = None,
         session: requests.Session | None = None,
         timeout: float = 30,
+        deadline: float = DOCUMENT_DEADLINE,
         retries: int = STATIC_RETRY.retries,
         backoff: float = STATIC_RETRY.backoff,
     ) -> None:
         self.name = name
         self._root, self._auth = _locate(name, location, base_dir)
-        self._session = session
-        self._own_session: requests.Session | None = None
-        self._timeout = timeout
-        self._retry = STATIC_RETRY.with_retries(retries, backoff=backoff)
+        self._reader = DocumentReader(
+            name,
+            auth=self._auth,
+            session=session,
+            timeout=timeout,
+            deadline=deadline,
+            retry=STATIC_RETRY.with_retries(retries, backoff=backoff),
+        )
         self._lock = threading.RLock()
         self._index: dict[Handle, _Listed] | None = None
         self._documents: dict[Handle, tuple[Candidate, ...]] = {}
@@ -138,9 +140,7 @@ class StaticRegistry(Registry):
 
     def close(self) -> None:
         """Release the HTTP connections this object opened (a session passed in stays open)."""
-        if self._own_session is not None:
-            self._own_session.close()
-            self._own_session = None
+        self._reader.close()
 
     def __enter__(self) -> StaticRegistry:
         return self
@@ -156,11 +156,11 @@ class StaticRegistry(Registry):
         with self._lock:
             if self._index is None:
                 url = self.url
-                data = self._read_json(
+                data = self._reader.read_json(
                     url,
-                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {_shown(url)}", hint=_HINT_URL),
+                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {shown(url)}", hint=HINT_URL),
                 )
-                index = parse_index(data, _shown(url))
+                index = parse_index(data, shown(url))
                 listed = {}
                 for entry in index.instances:
                     handle = Handle.parse(entry.handle)
@@ -180,17 +180,17 @@ class StaticRegistry(Registry):
                     hint=self._suggest(str(key), [str(h) for h in self._listing()]),
                 )
             url = listed.document_url
-            data = self._read_json(
+            data = self._reader.read_json(
                 url,
                 lambda: RegistryError(
-                    f"registry {self.name!r}: the index lists {key} but its document {_shown(url)} is missing",
+                    f"registry {self.name!r}: the index lists {key} but its document {shown(url)} is missing",
                     hint=_HINT_REBUILD,
                 ),
             )
-            document = parse_instance(data, _shown(url))
+            document = parse_instance(data, shown(url))
             if document.handle != str(key):
                 raise RegistryDocumentError(
-                    f"{_shown(url)}: $.handle: the document describes {document.handle}, the index says {key}",
+                    f"{shown(url)}: $.handle: the document describes {document.handle}, the index says {key}",
                     hint=_HINT_REBUILD,
                 )
             newest_first = sorted(document.versions, key=lambda v: v.version, reverse=True)
@@ -220,9 +220,9 @@ class StaticRegistry(Registry):
 
     def _file_url(self, document_url: str, url: str) -> str:
         absolute = urljoin(document_url, url)
-        if _scheme(self._root) in _HTTP and _scheme(absolute) not in _HTTP:
+        if scheme(self._root) in _HTTP and scheme(absolute) not in _HTTP:
             raise RegistryDocumentError(
-                f"{_shown(document_url)}: file url {url!r} points to the local disk from a registry served over HTTP",
+                f"{shown(document_url)}: file url {url!r} points to the local disk from a registry served over HTTP",
                 hint="a registry on a web server may only point to http(s) URLs; rebuild it",
             )
         return absolute
@@ -246,85 +246,6 @@ class StaticRegistry(Registry):
         return f"registry {self.name!r} holds {len(known)} of them; `kmenv search` lists them"
 
     # -- reading ---------------------------------------------------------------------------
-
-    def _read_json(self, url: str, missing: Callable[[], RegistryError]) -> object:
-        data = self._read_local(url) if _scheme(url) == "file" else self._read_http(url)
-        if data is None:
-            raise missing()
-        try:
-            return json.loads(data)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno} column {exc.colno}"
-            raise RegistryDocumentError(
-                f"{_shown(url)} is not valid JSON ({exc.msg} at {where})",
-                hint="check that the url serves the registry's files; a web page instead of JSON gives this",
-            ) from None
-        except UnicodeDecodeError:
-            raise RegistryDocumentError(
-                f"{_shown(url)} is not valid JSON (not UTF-8 text)",
-                hint="check that the url serves the registry's files",
-            ) from None
-
-    def _read_local(self, url: str) -> bytes | None:
-        path = _local_path(url)
-        try:
-            return path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except IsADirectoryError:
-            raise RegistryError(f"registry {self.name!r}: {path} is a folder, not a file", hint=_HINT_URL) from None
-        except OSError as exc:
-            raise RegistryError(
-                f"registry {self.name!r}: cannot read {path}: {exc.strerror or exc}",
-                hint="check that the registry folder is readable",
-            ) from None
-
-    def _read_http(self, url: str) -> bytes | None:
-        """GET ``url``; ``None`` when the server says it does not exist (404/410)."""
-        session = self._http_session()
-        failure = ""
-        failures = 0
-        while not self._retry.gives_up(failures):
-            if failures:
-                time.sleep(self._retry.delay(failures))
-            try:
-                response = session.get(url, timeout=self._timeout, auth=self._auth, headers=_HEADERS)
-            except _RETRY_ERRORS as exc:
-                failure = _describe_failure(exc, self._timeout)
-                failures += 1
-                continue
-            except requests.RequestException as exc:
-                raise NetworkError(
-                    f"registry {self.name!r}: GET {url} failed ({type(exc).__name__})", hint=_HINT_URL
-                ) from None
-            with response:
-                status = response.status_code
-                if self._retry.retries_status(status):
-                    failure = f"the server answered HTTP {status}"
-                    failures += 1
-                    continue
-                if status in (404, 410):
-                    return None
-                if status >= 400:
-                    raise RegistryError(
-                        f"registry {self.name!r}: GET {url} answered HTTP {status}",
-                        hint="the server refused access; add a ~/.netrc entry for the host if it needs a login"
-                        if status in (401, 403)
-                        else _HINT_URL,
-                    )
-                return response.content
-        tries = "once" if failures == 1 else f"{failures} times"
-        raise NetworkError(
-            f"registry {self.name!r}: GET {url} failed, tried {tries}: {failure}",
-            hint="check the network and the registry url, then try again (or pass --offline to use the cache)",
-        )
-
-    def _http_session(self) -> requests.Session:
-        if self._session is not None:
-            return self._session
-        if self._own_session is None:
-            self._own_session = make_session(1)
-        return self._own_session
 
     def _auth_headers(self, url: str) -> dict[str, str]:
         if self._auth is None or urlsplit(url).netloc != urlsplit(self._root).netloc:
@@ -377,24 +298,3 @@ def _folder(path: str) -> str:
     if path.endswith("/" + _INDEX):
         return path[: -len(_INDEX)]
     return path if path.endswith("/") else path + "/"
-
-
-def _scheme(url: str) -> str:
-    return urlsplit(url).scheme.lower()
-
-
-def _local_path(url: str) -> Path:
-    return Path(url2pathname(urlsplit(url).path))
-
-
-def _shown(url: str) -> str:
-    """How a document's place reads in messages: a plain path for local files, else the URL."""
-    return str(_local_path(url)) if _scheme(url) == "file" else url
-
-
-def _describe_failure(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the connection broke mid-answer"
-    return f"could not connect ({type(exc).__name__})"
