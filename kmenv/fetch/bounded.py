@@ -1,9 +1,12 @@
-"""Reading a small HTTP answer (a registry document) whole, within a size cap and an overall deadline.
+"""Bounds on what a server may send: a small answer read whole within a size cap and a deadline, and a cap on a
+download whose exact size is not known.
 
 ``response.content`` reads until the server stops: an endless body fills memory, and a server that sends one
 byte a second never trips the per-read timeout. :func:`read_body` reads what has arrived as it arrives, counts
 it against ``limit`` (after decompression, so a gzip bomb counts at its real size) and stops at ``deadline``;
 each is a one-line :class:`~kmenv.errors.RegistryError`. The response must have been sent with ``stream=True``.
+:func:`refuse_past` is the same cap for a download into the store (a Kaggle version's archive, whose size only
+its files' listed sizes bound).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import time
 import requests
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
-from kmenv.errors import NetworkError, RegistryDocumentError
+from kmenv.errors import IntegrityError, NetworkError, RegistryDocumentError
+from kmenv.store.writer import BlobWriter
 
-__all__ = ["CHUNK_BYTES", "read_body"]
+__all__ = ["CHUNK_BYTES", "read_body", "refuse_past"]
 
 #: The most bytes asked of the connection at once; a read returns whatever has arrived, up to this.
 CHUNK_BYTES = 64 * 1024
@@ -66,3 +70,14 @@ def read_body(response: requests.Response, *, limit: int, deadline: float, label
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def refuse_past(limit: int | None, writing: list[BlobWriter], label: str) -> None:
+    """Refuse (``IntegrityError``, so the store discards the partial) once the writer in ``writing`` holds more
+    than ``limit`` bytes; called after each chunk is written, so at most one chunk past the cap is on disk."""
+    if limit is None or not writing or writing[0].offset <= limit:
+        return
+    raise IntegrityError(
+        f"{label}: the source sent more than {limit:,} bytes, the most expected of it; nothing was kept",
+        hint="the server sent more than the version's files add up to; try again later, or report it to Kaggle",
+    )

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import tarfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -24,7 +24,22 @@ from kmenv.store.blobstore import CHUNK_SIZE, BlobWriter, Store
 from kmenv.values.candidates import FileEntry
 from kmenv.values.paths import is_relative_path
 
-__all__ = ["unpack_into_store"]
+__all__ = ["archive_cap", "unpack_into_store"]
+
+#: What an archive may add to its members' bytes: a tar's header (with a long-name record) per member, and a
+#: margin for the end records, compression framing and a zip's directory.
+_PER_MEMBER = 4096
+_MARGIN = 1024 * 1024
+
+
+def archive_cap(files: Sequence[RemoteFile]) -> int:
+    """The most bytes a version's archive may take, from the sizes its file list declares.
+
+    Compression only shrinks what it can; an archive past this holds more than the listing, and an endless
+    body is refused here instead of filling the store.
+    """
+    total = sum(f.size for f in files)
+    return total + total // 64 + _PER_MEMBER * len(files) + _MARGIN
 
 
 def _member_name(name: str) -> str:

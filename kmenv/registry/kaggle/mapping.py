@@ -13,7 +13,6 @@ an entry replaces the built-in one for that framework (``{}`` means "needs nothi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from kmenv.errors import RegistryDocumentError, UsageError
+from kmenv.fs.bounded import read_json_file
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.documents import DocumentRefused, JsonBounds
 from kmenv.values.handles import Handle, normalise_framework
 from kmenv.values.paths import is_relative_path
 from kmenv.values.target import FRAMEWORK_LIBRARIES
@@ -267,6 +268,10 @@ def version_licence(version: int, current: InstanceInfo, seen: Mapping[str, str]
     return current.license, False
 
 
+#: How ``frameworks.json`` is bounded when read: a table of a few dozen frameworks is a few KiB.
+_FRAMEWORKS_BOUNDS = JsonBounds(1024 * 1024)
+
+
 def load_framework_table(config_dir: Path | None) -> dict[str, dict[str, str]]:
     """The built-in framework → library table with ``<config_dir>/frameworks.json`` applied."""
     table = {fw: dict(libs) for fw, libs in FRAMEWORK_LIBRARIES.items()}
@@ -274,13 +279,15 @@ def load_framework_table(config_dir: Path | None) -> dict[str, dict[str, str]]:
         return table
     path = config_dir / FRAMEWORKS_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return table
-    except (OSError, ValueError) as exc:
+        raw = read_json_file(path, _FRAMEWORKS_BOUNDS)
+    except DocumentRefused as refused:
         raise UsageError(
-            f"{path}: cannot read it as JSON ({exc})", hint='write e.g. {"pyTorch": {"torch": ">=2"}}'
+            f"{refused.place(str(path))}: {refused.message}", hint='write e.g. {"pyTorch": {"torch": ">=2"}}'
         ) from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})", hint="check its permissions") from None
+    if raw is None:
+        return table
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: the top level must be an object", hint='write e.g. {"pyTorch": {"torch": ">=2"}}')
     for key, libs in raw.items():

@@ -31,7 +31,7 @@ from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
 from kmenv.registry.base import Registry
-from kmenv.registry.kaggle.archive import unpack_into_store
+from kmenv.registry.kaggle.archive import archive_cap, unpack_into_store
 from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
@@ -350,10 +350,10 @@ class KaggleRegistry(Registry):
             digests={},
             label=f"{handle} (archive)",
             session=self.client.session(),
+            limit=archive_cap(self.list_files(handle)),  # the archive holds every file, not only those wanted
         )
-        wanted = {f.path: f for f in files}
-        learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=str(handle))
-        missing = sorted(set(wanted) - set(learned))
+        learned = unpack_into_store(store, store.blob_path(archive_sha), {f.path: f for f in files}, label=str(handle))
+        missing = sorted({f.path for f in files} - set(learned))
         if missing:
             raise IntegrityError(
                 f"the archive of {handle} lacks {len(missing)} listed file(s), e.g. {missing[0]}",
