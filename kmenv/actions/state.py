@@ -19,6 +19,7 @@ from kmenv.environment.layout import LOCK_FILENAME, ProjectPaths
 from kmenv.environment.project_files import read_lock_bytes, read_spec_bytes
 from kmenv.errors import LockfileError, ProjectNotFoundError, UsageError
 from kmenv.fs.atomic import write_atomic
+from kmenv.values.documents import DocumentRefused, decode_utf8
 
 if TYPE_CHECKING:
     from kmenv.lockfile.document import DeclaredInputs, LockFile
@@ -112,14 +113,20 @@ class ProjectState(ProjectPaths):
         try:
             return _text(self.lock_bytes)
         except UnicodeDecodeError:
-            raise LockfileError(f"{self.lock_path}: not UTF-8 text", hint="regenerate it with `kmenv lock`") from None
+            pass
+        try:
+            decode_utf8(self.lock_bytes)
+        except DocumentRefused as refused:  # says where, and names UTF-16
+            where = refused.place(str(self.lock_path))
+            raise LockfileError(f"{where}: {refused.message}", hint="regenerate it with `kmenv lock`") from None
+        raise LockfileError(f"{self.lock_path}: not UTF-8 text", hint="regenerate it with `kmenv lock`")
 
     @cached_property
     def lock(self) -> LockFile | None:
         """The parsed lock, or None when there is none yet; raises :class:`LockfileError` when it is damaged."""
         from kmenv.lockfile.document import parse_lock
 
-        text = self.lock_text
+        text = self.lock_text  # bytes that are no text are refused here, with their place
         return None if text is None else parse_lock(text, str(self.lock_path))
 
     def require_lock(self) -> LockFile:

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "DocumentRefused", "JsonBounds", "oversized", "parse_json"]
+__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "DocumentRefused", "JsonBounds", "decode_utf8", "oversized", "parse_json"]
 
 #: The deepest nesting of objects and arrays; kmenv's documents nest five levels (models.x.files[0].digests).
 DEFAULT_MAX_DEPTH = 64
@@ -92,6 +92,11 @@ def oversized(bounds: JsonBounds) -> DocumentRefused:
 def _decode(data: str | bytes, bounds: JsonBounds) -> str:
     if len(data) > bounds.max_bytes:
         raise oversized(bounds)
+    return decode_utf8(data)
+
+
+def decode_utf8(data: str | bytes) -> str:
+    """The text of a document's bytes (UTF-8, a byte-order mark allowed), or :class:`DocumentRefused` where not."""
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
