@@ -21,7 +21,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "DocumentRefused", "JsonBounds", "decode_utf8", "oversized", "parse_json"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "MAX_NUMBER_CHARS",
+    "DocumentRefused",
+    "JsonBounds",
+    "decode_utf8",
+    "oversized",
+    "parse_json",
+]
 
 #: The deepest nesting of objects and arrays; kmenv's documents nest five levels (models.x.files[0].digests).
 DEFAULT_MAX_DEPTH = 64
