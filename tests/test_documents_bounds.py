@@ -447,3 +447,17 @@ def test_error_details_are_capped_and_every_line_is_clipped() -> None:
 
 def test_registry_errors_stay_registry_errors() -> None:
     assert issubclass(RegistryDocumentError, RegistryError) and RegistryDocumentError("x").exit_code == EXIT_REGISTRY
+
+
+@pytest.mark.parametrize(
+    "make", [lambda p: p.symlink_to("/dev/zero"), lambda p: os.mkfifo(p)], ids=["dev-zero", "fifo"]
+)
+def test_a_gc_root_that_is_not_a_file_is_unreadable_not_a_hang(
+    make: Callable[[Path], None], kmenv: Runner, locked: Path, isolated_dirs: Path
+) -> None:
+    garbage = isolated_dirs / "cache" / "roots" / "downloads" / "broken.json"
+    garbage.parent.mkdir(parents=True, exist_ok=True)
+    make(garbage)
+    with quick():
+        result = kmenv("cache", "info", "--json")
+    assert result.code == 0 and json.loads(result.out)["unreadable_roots"] == [str(garbage)]

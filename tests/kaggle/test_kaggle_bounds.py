@@ -3,14 +3,17 @@ answers and cache entries past their caps. Each ends in one error, quickly, with
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from catalogue import make_registry
 from kaggle_emulator import KaggleEmulator
 
-from kmenv.errors import EXIT_INTEGRITY, EXIT_REGISTRY, IntegrityError, RegistryError
+from kmenv.errors import EXIT_INTEGRITY, EXIT_REGISTRY, EXIT_USAGE, IntegrityError, RegistryError, UsageError
+from kmenv.registry.kaggle.auth import find_credentials
 from kmenv.registry.kaggle.client import MAX_EMPTY_PAGES
 from kmenv.values.handles import Handle
 
@@ -73,3 +76,16 @@ def test_a_cache_entry_that_is_dev_zero_is_asked_again(emulator: KaggleEmulator,
     with_deadline = time.monotonic()
     assert [c.version for c in make_registry(emulator, tmp_path).versions(CHAT)] == [2, 1]
     assert len(emulator.seen) > before and time.monotonic() - with_deadline < SECONDS
+
+
+@pytest.mark.parametrize(
+    "make", [lambda p: p.symlink_to("/dev/zero"), lambda p: os.mkfifo(p)], ids=["dev-zero", "fifo"]
+)
+def test_a_credentials_file_that_is_not_a_file_is_refused_not_waited_on(
+    make: Callable[[Path], None], tmp_path: Path
+) -> None:
+    make(tmp_path / "kaggle.json")
+    started = time.monotonic()
+    with pytest.raises(UsageError, match=r"it is a (device|named pipe)") as caught:
+        find_credentials({"KAGGLE_CONFIG_DIR": str(tmp_path)}, home=tmp_path)
+    assert caught.value.exit_code == EXIT_USAGE and time.monotonic() - started < SECONDS
