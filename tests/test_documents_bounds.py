@@ -184,6 +184,18 @@ def test_a_lock_that_is_not_a_file_is_one_line_for_every_command(
         one_line(result, EXIT_USAGE, f"{lock}: it is {kind}, not a file")
 
 
+def test_lock_replaces_a_lock_that_is_dev_zero_and_refuses_to_write_over_a_folder(kmenv: Runner, locked: Path) -> None:
+    lock = locked / "kmodels.lock"
+    lock.unlink()
+    lock.symlink_to("/dev/zero")
+    with quick():
+        assert kmenv("-C", locked, "lock").code == 0  # a damaged lock is replaced by a fresh resolution
+    assert lock.is_file() and not lock.is_symlink() and json.loads(lock.read_text())["lock-version"] == 1
+    lock.unlink()
+    lock.mkdir()
+    one_line(kmenv("-C", locked, "lock"), EXIT_USAGE, f"{lock} is a folder, not a file")
+
+
 def test_a_lock_past_the_size_cap_is_read_no_further(kmenv: Runner, locked: Path) -> None:
     lock = locked / "kmodels.lock"
     lock.unlink()

@@ -156,13 +156,23 @@ class ProjectState(ProjectPaths):
         return state
 
 
+def _replace(path: Path, text: str) -> None:
+    """``write_atomic``, with a folder standing where the file goes as a usage error rather than a traceback."""
+    try:
+        write_atomic(path, text)
+    except IsADirectoryError:
+        raise UsageError(
+            f"{path} is a folder, not a file", hint=f"remove the folder {path.name}, then run again"
+        ) from None
+
+
 def write_spec(state: ProjectState, text: str) -> ProjectState:
     """Replace kmodels.yaml with ``text`` atomically; the project as it now stands."""
-    write_atomic(state.spec_path, text)
+    _replace(state.spec_path, text)
     return state.with_spec(text)
 
 
 def write_lock(state: ProjectState, text: str, lock: LockFile) -> ProjectState:
     """Replace kmodels.lock with ``text`` (the serialised ``lock``) atomically; the project as it now stands."""
-    write_atomic(state.lock_path, text)
+    _replace(state.lock_path, text)
     return state.with_lock(text, lock)

@@ -89,7 +89,13 @@ def resolve_base_url(url: str | None = None, env: Mapping[str, str] | None = Non
 def _json(response: requests.Response) -> Any:
     """The answer's JSON (None when it is not JSON), read within :data:`ANSWER_BOUNDS` and :data:`ANSWER_DEADLINE`."""
     label = f"Kaggle API {redact_url(response.url or '')}"
-    data = read_body(response, limit=ANSWER_BOUNDS.max_bytes, deadline=time.monotonic() + ANSWER_DEADLINE, label=label)
+    deadline = time.monotonic() + ANSWER_DEADLINE
+    try:
+        data = read_body(response, limit=ANSWER_BOUNDS.max_bytes, deadline=deadline, label=label)
+    except requests.RequestException as exc:  # the connection broke or stalled while the answer arrived
+        raise NetworkError(
+            f"{label}: the answer broke off ({type(exc).__name__})", hint="check the network and try again"
+        ) from None
     try:
         return parse_json(data, ANSWER_BOUNDS)
     except DocumentRefused:
