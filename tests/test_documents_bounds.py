@@ -122,7 +122,7 @@ def test_a_large_lock_sized_document_parses_in_about_the_time_json_takes() -> No
     plain = time.monotonic() - started
     started = time.monotonic()
     assert parse_json(text, JsonBounds(64 << 20)) == doc
-    assert time.monotonic() - started < 4 * plain + 1.0
+    assert time.monotonic() - started < 5 * plain + 2.0
 
 
 # -- the capped file reader ----------------------------------------------------------------------------------------
