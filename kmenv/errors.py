@@ -26,6 +26,8 @@ leaf also inherits the builtin it resembles so that library users can catch it n
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -38,7 +40,9 @@ __all__ = [
     "EXIT_REGISTRY",
     "EXIT_STORAGE",
     "EXIT_USAGE",
+    "MAX_LINE_CHARS",
     "MAX_PROBLEMS_SHOWN",
+    "MAX_QUOTED_CHARS",
     "HandleError",
     "IntegrityError",
     "Interrupted",
@@ -59,6 +63,8 @@ __all__ = [
     "StaleLockError",
     "StorageError",
     "UsageError",
+    "clip_text",
+    "shown_lines",
 ]
 
 EXIT_OK = 0
@@ -74,6 +80,31 @@ EXIT_INTERRUPTED = 130
 #: How many located problems an error lists under its headline; the rest are counted, so a file with thousands
 #: of problems prints a screenful, not megabytes.
 MAX_PROBLEMS_SHOWN = 50
+#: The longest run of text without a space an error line keeps (a path fits; a 2 MB line or a 5,000-byte name
+#: quoted whole does not); longer runs are cut short with an ellipsis.
+MAX_QUOTED_CHARS = 240
+#: The longest line an error prints (its message, a detail or the hint), in characters.
+MAX_LINE_CHARS = 1000
+_LONG_RUN = re.compile(rf"\S{{{MAX_QUOTED_CHARS + 1},}}")
+
+
+def clip_text(text: str) -> str:
+    """``text`` on one line with each run of more than :data:`MAX_QUOTED_CHARS` non-space characters, and the
+    whole past :data:`MAX_LINE_CHARS`, cut short (an ellipsis says where): quoting hostile input prints a line,
+    not megabytes."""
+    text = " ".join(text[: 4 * MAX_LINE_CHARS].splitlines())  # the rest is cut anyway: never scan megabytes
+    text = _LONG_RUN.sub(lambda m: m.group()[:MAX_QUOTED_CHARS] + "…", text)
+    return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS] + "…"
+
+
+def shown_lines(lines: Sequence[str], *, total: int | None = None) -> list[str]:
+    """The first :data:`MAX_PROBLEMS_SHOWN` of ``lines``, each clipped (:func:`clip_text`), then how many more
+    there are (of ``total``, when the caller rendered only the first few of many)."""
+    shown = [clip_text(line) for line in lines[:MAX_PROBLEMS_SHOWN]]
+    more = (len(lines) if total is None else total) - len(shown)
+    if more > 0:
+        shown.append(f"... and {more} more problem{'s' if more > 1 else ''} (fix these and run again to see them)")
+    return shown
 
 
 class KmenvError(Exception):
@@ -94,8 +125,9 @@ class KmenvError(Exception):
         return self.message
 
     def details(self) -> list[str]:
-        """Further lines (one per problem) the CLI prints under the message."""
-        return list(self._details)
+        """Further lines (one per problem) the CLI prints under the message: at most :data:`MAX_PROBLEMS_SHOWN`
+        and a count of the rest, each clipped."""
+        return shown_lines(self._details)
 
 
 class UsageError(KmenvError, ValueError):
@@ -171,11 +203,7 @@ class LocatedProblemsError(UsageError):
         :data:`MAX_PROBLEMS_SHOWN`, then how many more there are (``problems`` keeps them all)."""
         if len(self.problems) < 2:
             return []
-        lines = [p.render() for p in self.problems[:MAX_PROBLEMS_SHOWN]]
-        more = len(self.problems) - MAX_PROBLEMS_SHOWN
-        if more > 0:
-            lines.append(f"... and {more} more problem{'s' if more > 1 else ''} (fix these and run again to see them)")
-        return lines
+        return shown_lines([p.render() for p in self.problems[: MAX_PROBLEMS_SHOWN + 1]], total=len(self.problems))
 
 
 class SpecError(LocatedProblemsError):
@@ -224,7 +252,7 @@ class ResolutionImpossible(KmenvError):
         self.causes = list(causes or [])
 
     def details(self) -> list[str]:
-        return list(self.causes)
+        return shown_lines(self.causes)
 
 
 class PolicyViolation(KmenvError):

@@ -12,7 +12,9 @@ leaves the RPC origin the way a signed storage URL does.
 Faults are queued per route and used up in order (:meth:`KaggleEmulator.fault`): ``status`` (with
 ``retry_after`` and the error ``shape``), ``drop`` (close the connection after the headers and
 part of the body), ``wrong_md5``, ``no_hash``, ``ignore_range`` (200 with the whole body instead
-of 206) and ``zip`` (a zip archive instead of a gzip tarball).
+of 206) and ``zip`` (a zip archive instead of a gzip tarball). Broken servers, for kmenv's bounds: ``endless``
+(a blob body without length or end), ``new_token`` and ``same_token`` (a list RPC answering an empty page that
+points at another page, a new one or the same one each time).
 
 Who may see what follows Kaggle: credentials that do not check out are ``401`` on every RPC; a
 private model is ``404`` to anyone but its owner and collaborators (also absent from ``ListModels``);
@@ -468,6 +470,10 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return True
+            if fault.kind in ("new_token", "same_token"):
+                token = "again" if fault.kind == "same_token" else f"t{fault.times}-{time.monotonic_ns()}"
+                self._json(200, {"nextPageToken": token})
+                return True
             return False
 
         def _ok(self, data: Any) -> None:
@@ -704,6 +710,19 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 chunk = data[start : end + 1]
                 headers["Content-Range"] = f"bytes {start}-{start + len(chunk) - 1}/{len(data)}"
                 self._send(206, chunk, headers)
+                return
+            if fault is not None and fault.kind == "endless":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                junk = b"\0" * 65536
+                try:
+                    for _ in range(65536):  # 4 GiB at most, should nobody hang up
+                        self.wfile.write(junk)
+                except OSError:
+                    pass
                 return
             if fault is not None and fault.kind == "drop":
                 self.send_response(200)

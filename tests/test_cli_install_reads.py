@@ -1,7 +1,8 @@
 """One ``kmenv install`` reads and parses kmodels.yaml and kmodels.lock once each, and lists each version's files once.
 
 Every open of the two project files is counted (``Path.read_bytes`` and ``Path.read_text`` go
-through ``Path.open`` on every supported Python; anything else opens with the builtin ``open``),
+through ``Path.open`` on every supported Python; anything else opens with the builtin ``open``, or with
+``os.open`` as the capped reader does),
 as are the parses and the registry's file listings, in-process through both the Python API and
 the CLI, with and without a relock.
 """
@@ -9,6 +10,7 @@ the CLI, with and without a relock.
 from __future__ import annotations
 
 import builtins
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -65,7 +67,14 @@ def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
 
         monkeypatch.setattr(module, attr, wrapper)
 
+    real_os_open = os.open
+
+    def counting_os_open(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        count(file, "w" if flags & (os.O_WRONLY | os.O_RDWR) else "r")
+        return real_os_open(file, flags, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(os, "open", counting_os_open)
     monkeypatch.setattr(Path, "open", counting_path_open)
     counted(spec_document, "parse_spec", "kmodels.yaml", found.parses)
     counted(lock_document, "parse_lock", "kmodels.lock", found.parses)

@@ -28,8 +28,11 @@ def test_bytes_that_are_not_utf8_are_reported_like_the_spec_loader_does(tmp_path
     with pytest.raises(SpecError) as caught:
         _ = state.spec
     assert (caught.value.problems[0].line, caught.value.problems[0].message) == (3, "the file is not UTF-8 text")
-    with pytest.raises(LockfileError, match="not UTF-8 text"):
+    with pytest.raises(LockfileError, match=r"kmodels\.lock:1:1: the file is UTF-16 text"):  # \xff\xfe: its BOM
         _ = state.lock
+    (tmp_path / "kmodels.lock").write_bytes(b'{"a":\n "caf\xe9"}')
+    with pytest.raises(LockfileError, match=r"kmodels\.lock:2:6: not UTF-8 text"):
+        _ = ProjectState(tmp_path).lock
 
 
 def test_a_missing_declaration_or_lock_says_what_to_run(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from kmenv.actions.state import UNREAD, ProjectState
 from kmenv.config import Settings
 from kmenv.environment.layout import ProjectPaths, find_project_dir
+from kmenv.errors import UsageError
 
 if TYPE_CHECKING:
     from kmenv.environment.generations import EnvironmentDir
@@ -40,6 +41,21 @@ def environment_at(folder: Path) -> EnvironmentDir:
     from kmenv.environment.generations import EnvironmentDir
 
     return EnvironmentDir(folder)
+
+
+class _Declared(dict[str, "Registry"]):
+    """The registries a project declares, by name; asking for another is a usage error, not a ``KeyError``.
+
+    Every registry name an action looks up comes from the lock (or a candidate resolved from it), and a lock
+    copied from another project, or edited by hand, may name one this project's kmodels.yaml does not declare.
+    """
+
+    def __missing__(self, name: str) -> Registry:
+        declared = ", ".join(repr(n) for n in sorted(self)) or "none"
+        raise UsageError(
+            f"kmodels.lock names the registry {name!r}, which kmodels.yaml does not declare (it declares {declared})",
+            hint=f"declare {name!r} under registries: in kmodels.yaml, or run `kmenv lock` to lock from those declared",
+        )
 
 
 class Runtime:
@@ -159,7 +175,7 @@ class Project(ProjectPaths):
         """The registries ``inputs`` declare, by name; each declaration is opened once for the project's life."""
         from kmenv.registry.open import open_registry
 
-        found: dict[str, Registry] = {}
+        found = _Declared()
         for name, declared in inputs.registries.items():
             key = (name, declared.type, declared.url)
             registry = self._registries.get(key)

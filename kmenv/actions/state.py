@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.environment.layout import LOCK_FILENAME, ProjectPaths
-from kmenv.environment.project_files import read_project_file, read_spec_bytes
+from kmenv.environment.project_files import read_lock_bytes, read_spec_bytes
 from kmenv.errors import LockfileError, ProjectNotFoundError, UsageError
 from kmenv.fs.atomic import write_atomic
+from kmenv.values.documents import DocumentRefused, decode_utf8
 
 if TYPE_CHECKING:
     from kmenv.lockfile.document import DeclaredInputs, LockFile
@@ -96,8 +97,9 @@ class ProjectState(ProjectPaths):
     # kmodels.lock -----------------------------------------------------------------------------
     @cached_property
     def lock_bytes(self) -> bytes | None:
-        """The lock's bytes; None when there is no kmodels.lock yet."""
-        return read_project_file(self.lock_path)
+        """The lock's bytes; None when there is no kmodels.lock yet. A folder, a device or a file past the size
+        cap is a LockfileError."""
+        return read_lock_bytes(self.lock_path)
 
     @property
     def lock_sha256(self) -> str | None:
@@ -111,14 +113,20 @@ class ProjectState(ProjectPaths):
         try:
             return _text(self.lock_bytes)
         except UnicodeDecodeError:
-            raise LockfileError(f"{self.lock_path}: not UTF-8 text", hint="regenerate it with `kmenv lock`") from None
+            pass
+        try:
+            decode_utf8(self.lock_bytes)
+        except DocumentRefused as refused:  # says where, and names UTF-16
+            where = refused.place(str(self.lock_path))
+            raise LockfileError(f"{where}: {refused.message}", hint="regenerate it with `kmenv lock`") from None
+        raise LockfileError(f"{self.lock_path}: not UTF-8 text", hint="regenerate it with `kmenv lock`")
 
     @cached_property
     def lock(self) -> LockFile | None:
         """The parsed lock, or None when there is none yet; raises :class:`LockfileError` when it is damaged."""
         from kmenv.lockfile.document import parse_lock
 
-        text = self.lock_text
+        text = self.lock_text  # bytes that are no text are refused here, with their place
         return None if text is None else parse_lock(text, str(self.lock_path))
 
     def require_lock(self) -> LockFile:
@@ -148,13 +156,23 @@ class ProjectState(ProjectPaths):
         return state
 
 
+def _replace(path: Path, text: str) -> None:
+    """``write_atomic``, with a folder standing where the file goes as a usage error rather than a traceback."""
+    try:
+        write_atomic(path, text)
+    except IsADirectoryError:
+        raise UsageError(
+            f"{path} is a folder, not a file", hint=f"remove the folder {path.name}, then run again"
+        ) from None
+
+
 def write_spec(state: ProjectState, text: str) -> ProjectState:
     """Replace kmodels.yaml with ``text`` atomically; the project as it now stands."""
-    write_atomic(state.spec_path, text)
+    _replace(state.spec_path, text)
     return state.with_spec(text)
 
 
 def write_lock(state: ProjectState, text: str, lock: LockFile) -> ProjectState:
     """Replace kmodels.lock with ``text`` (the serialised ``lock``) atomically; the project as it now stands."""
-    write_atomic(state.lock_path, text)
+    _replace(state.lock_path, text)
     return state.with_lock(text, lock)

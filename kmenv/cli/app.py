@@ -17,7 +17,7 @@ from pathlib import Path
 from kmenv._version import __version__
 from kmenv.cli.commands import COMMANDS
 from kmenv.cli.ui import UI
-from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError
+from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError, clip_text
 from kmenv.fs.failures import is_storage_error, storage_error
 
 __all__ = ["build_parser", "main", "run"]
@@ -161,6 +161,6 @@ def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None
             refused = storage_error(exc)
             ui.error(refused)
             return refused.exit_code
-        print(f"error: unexpected failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: unexpected failure: {type(exc).__name__}: {clip_text(str(exc))}", file=sys.stderr)
         print("hint: rerun with -v for the traceback, and please report it", file=sys.stderr)
         return EXIT_FAILURE

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from kmenv.errors import KmenvError
+from kmenv.errors import KmenvError, clip_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -112,9 +112,9 @@ class UI:
 
     def error(self, exc: KmenvError) -> None:
         """One line for the error, one per detail, one for the hint."""
-        print(self._style(f"error: {exc.message}", "red"), file=sys.stderr)
+        print(self._style(f"error: {clip_text(exc.message)}", "red"), file=sys.stderr)
         for item in exc.details():
-            print(f"  {item}", file=sys.stderr)
+            print(f"  {clip_text(item)}", file=sys.stderr)
         if exc.hint:
-            print(self._style(f"hint: {exc.hint}", "dim"), file=sys.stderr)
+            print(self._style(f"hint: {clip_text(exc.hint)}", "dim"), file=sys.stderr)
         sys.stderr.flush()

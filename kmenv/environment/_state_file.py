@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from kmenv.fs.bounded import read_capped
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which costs more than the rest of the check
 if TYPE_CHECKING:
     from typing import TypedDict
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_GROUPS",
     "ENV_DIRNAME",
     "LOCK_FILENAME",
+    "MAX_STATE_BYTES",
     "SPEC_FILENAME",
     "STATE_FILENAME",
     "STATE_FORMAT",
@@ -48,6 +51,9 @@ STATE_FILENAME = "state.json"
 STATE_FORMAT = 1
 #: The groups of a plain ``kmenv install``: the models under ``models:`` (the lock calls them ``default``).
 DEFAULT_GROUPS = ("default",)
+
+#: The largest ``state.json`` read; the installer writes about 300 bytes.
+MAX_STATE_BYTES = 1024 * 1024
 
 
 def absolute(start: str | os.PathLike[str] | None) -> str:
@@ -132,8 +138,8 @@ def read_state(env_dir: str | os.PathLike[str]) -> StateFields | None:
     import json
 
     try:
-        with open(os.path.join(env_dir, STATE_FILENAME), encoding="utf-8") as file:
-            data = json.loads(file.read())
-    except (OSError, ValueError):
+        raw = read_capped(os.path.join(env_dir, STATE_FILENAME), MAX_STATE_BYTES)
+        data = None if raw is None else json.loads(raw)
+    except (OSError, ValueError, RecursionError):  # a folder, /dev/zero, damaged or absurdly nested: not a state
         return None
     return decode_state(data)

@@ -29,6 +29,8 @@ from kmenv.environment._state_file import (
     locate_project,
     read_state,
 )
+from kmenv.fs.bounded import read_capped
+from kmenv.lockfile.limits import MAX_LOCK_BYTES
 from kmenv.spec.limits import MAX_SPEC_BYTES
 
 __all__ = ["digest_file", "locate_project", "sha256_hex", "up_to_date"]
@@ -52,18 +54,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def digest_file(path: str, seen: dict[str, bytes | None] | None = None, *, limit: int | None = None) -> str | None:
+def digest_file(path: str, seen: dict[str, bytes | None] | None = None, *, limit: int) -> str | None:
     """sha256 of a file's bytes, or None when it does not exist; the bytes (None: absent) go into ``seen``.
 
-    A file past ``limit`` bytes (read no further) matches no digest and is left out of ``seen``, for the full path
-    to read and refuse.
+    A file past ``limit`` bytes (read no further), or anything but a regular file, matches no digest and is left
+    out of ``seen``, for the full path to read and refuse.
     """
     try:
-        with open(path, "rb") as file:
-            data: bytes | None = file.read() if limit is None else file.read(limit + 1)
-    except FileNotFoundError:
-        data = None
-    if limit is not None and data is not None and len(data) > limit:
+        data = read_capped(path, limit)
+    except OSError:  # a folder, a FIFO, a device, past the cap, unreadable: the full path says which
         return ""
     if seen is not None:
         seen[path] = data
@@ -96,6 +95,6 @@ def up_to_date(project_dir: str | os.PathLike[str], *, seen: dict[str, bytes | N
         return None
     if state["spec_sha256"] != digest_file(os.path.join(root, SPEC_FILENAME), seen, limit=MAX_SPEC_BYTES):
         return None
-    if state["lock_sha256"] != digest_file(os.path.join(root, LOCK_FILENAME), seen):
+    if state["lock_sha256"] != digest_file(os.path.join(root, LOCK_FILENAME), seen, limit=MAX_LOCK_BYTES):
         return None
     return generation

@@ -26,10 +26,13 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from kmenv.environment._state_file import MAX_STATE_BYTES
 from kmenv.environment.linking import Linker
 from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, StorageError, UsageError
 from kmenv.fs.atomic import write_atomic
+from kmenv.fs.bounded import read_capped
 from kmenv.fs.failures import refused_writes
+from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 from kmenv.values.paths import is_relative_path, model_name_problem
 
 __all__ = ["EnvironmentDir", "check_model_name", "check_relative_path"]
@@ -248,8 +251,9 @@ class EnvironmentDir:
     def read_state(self) -> dict[str, object] | None:
         """The installer's record, or None when absent or unreadable (which means: check everything)."""
         try:
-            state = json.loads((self.root / "state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            raw = read_capped(self.root / "state.json", MAX_STATE_BYTES)
+            state = None if raw is None else parse_json(raw, JsonBounds(MAX_STATE_BYTES))
+        except (OSError, DocumentRefused):
             return None
         return state if isinstance(state, dict) else None
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import requests
 
+from kmenv.fetch.bounded import refuse_past
 from kmenv.fetch.download import DOWNLOAD_RETRY, Meter, stream_into
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
@@ -41,6 +42,7 @@ def fetch_unknown(
     session: requests.Session | None = None,
     retries: int = DOWNLOAD_RETRY.retries,
     backoff: float = DOWNLOAD_RETRY.backoff,
+    limit: int | None = None,
 ) -> str:
     """Bring ``source``'s bytes into ``store`` and return their sha256.
 
@@ -48,17 +50,20 @@ def fetch_unknown(
     must match, as must any ``x-goog-hash`` md5 of the reply; otherwise ``IntegrityError``
     (exit 6) and nothing is kept. When the digest index already maps one of ``digests`` to a
     blob in the store, nothing is downloaded. Resume, retries, redirects and credential
-    handling are those of :func:`~kmenv.fetch.fetch_all`.
+    handling are those of :func:`~kmenv.fetch.fetch_all`. Without a ``size``, ``limit`` caps the bytes
+    accepted: one chunk past it the download is refused (``IntegrityError``) and nothing is kept.
     """
     sink = SerialProgress(progress or NullProgress())
     cancel = threading.Event()
     policy = DOWNLOAD_RETRY.with_retries(retries, backoff=backoff)
-    meter = Meter(label, sink, lambda nbytes: None)
+    writing: list[BlobWriter] = []
+    meter = Meter(label, sink, lambda nbytes: refuse_past(limit, writing, label))
     started = False
     http: requests.Session | None = None
 
     def produce(writer: BlobWriter) -> None:
         nonlocal started, http
+        writing[:] = [writer]
         if not started:
             sink.begin(1, size or 0)
             sink.start(label, size or 0)

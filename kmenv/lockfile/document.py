@@ -16,14 +16,17 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kmenv.errors import HandleError, LockfileError, UsageError
+from kmenv.lockfile.limits import MAX_LOCK_BYTES
 from kmenv.policy.base import LicencePolicy
 from kmenv.values.candidates import Candidate, FileEntry
+from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 from kmenv.values.handles import Handle
-from kmenv.values.paths import is_relative_path
+from kmenv.values.paths import model_name_problem, relative_path_problem
 from kmenv.values.target import TargetEnvironment
 
 __all__ = [
     "DEFAULT_GROUP",
+    "LOCK_BOUNDS",
     "LOCK_VERSION",
     "DeclaredInputs",
     "LockFile",
@@ -40,6 +43,9 @@ __all__ = [
 LOCK_VERSION = 1
 #: The group of the models declared under ``models:`` (the ones a plain ``kmenv install`` installs).
 DEFAULT_GROUP = "default"
+
+#: How the lock's JSON is bounded when read (:mod:`kmenv.lockfile.limits` holds the byte cap).
+LOCK_BOUNDS = JsonBounds(MAX_LOCK_BYTES)
 _SHA256 = r"^[0-9a-f]{64}$"
 
 
@@ -241,14 +247,16 @@ def _fix_hint(filename: str) -> str:
     return f"regenerate it with `kmenv lock` (or restore {filename} from version control)"
 
 
-def parse_lock(text: str, filename: str = "kmodels.lock") -> LockFile:
-    """Parse and check a lock; every problem raises :class:`LockfileError` naming the place."""
+def parse_lock(text: str | bytes, filename: str = "kmodels.lock") -> LockFile:
+    """Parse and check a lock; every problem raises :class:`LockfileError` naming the place.
+
+    The JSON is read within :data:`LOCK_BOUNDS` (size, depth, number length; a key given twice, such as a model
+    locked twice, is refused), then checked against the schema and for consistency.
+    """
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LockfileError(
-            f"{filename}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})", hint=_fix_hint(filename)
-        ) from None
+        data = parse_json(text, LOCK_BOUNDS)
+    except DocumentRefused as refused:
+        raise LockfileError(f"{refused.place(filename)}: {refused.message}", hint=_fix_hint(filename)) from None
     if isinstance(data, dict) and data.get("lock-version") not in (None, LOCK_VERSION):
         raise LockfileError(
             f"{filename}: lock-version {data.get('lock-version')!r} is not supported "
@@ -277,8 +285,15 @@ def parse_lock(text: str, filename: str = "kmodels.lock") -> LockFile:
 def _consistency_problems(lock: LockFile) -> list[str]:
     """Checks a schema cannot express: edges point at entries, paths stay inside, names agree."""
     problems: list[str] = []
+    for where, names in (("inputs.models", lock.inputs.models), ("models", lock.models)):
+        for name in names:
+            bad_name = model_name_problem(name)
+            if bad_name is not None:
+                problems.append(f"{where}.{name}: {bad_name}")
     for name, model in lock.models.items():
         where = f"models.{name}"
+        if model.registry not in lock.inputs.registries:
+            problems.append(f"{where}.registry: {model.registry!r} is not among inputs.registries")
         try:
             handle = Handle.parse(model.handle)
         except HandleError as exc:
@@ -302,8 +317,9 @@ def _consistency_problems(lock: LockFile) -> list[str]:
             problems.append(f"{where}.groups: {model.groups!r} names no declared group")
         seen: set[str] = set()
         for i, f in enumerate(model.files):
-            if not is_relative_path(f.path):
-                problems.append(f"{where}.files.{i}.path: {f.path!r} is not a safe relative path")
+            bad_path = relative_path_problem(f.path)
+            if bad_path is not None:
+                problems.append(f"{where}.files.{i}.path: {f.path!r} is not a safe relative path: {bad_path}")
             if f.path in seen:
                 problems.append(f"{where}.files.{i}.path: {f.path!r} appears twice")
             seen.add(f.path)

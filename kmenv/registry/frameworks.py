@@ -9,12 +9,13 @@ the table with a version's own requirements is :func:`kmenv.values.target.framew
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from kmenv.errors import UsageError
+from kmenv.fs.bounded import read_json_file
+from kmenv.values.documents import DocumentRefused, JsonBounds
 from kmenv.values.handles import normalise_framework
 from kmenv.values.target import FRAMEWORK_LIBRARIES
 
@@ -22,6 +23,8 @@ __all__ = ["FRAMEWORKS_FILE", "load_framework_table"]
 
 FRAMEWORKS_FILE = "frameworks.json"
 _EXAMPLE = 'write e.g. {"pyTorch": {"torch": ">=2"}}'
+#: How ``frameworks.json`` is bounded when read: a table of a few dozen frameworks is a few KiB.
+_BOUNDS = JsonBounds(1024 * 1024)
 
 
 def load_framework_table(config_dir: Path | None) -> dict[str, dict[str, str]]:
@@ -31,11 +34,13 @@ def load_framework_table(config_dir: Path | None) -> dict[str, dict[str, str]]:
         return table
     path = config_dir / FRAMEWORKS_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        raw = read_json_file(path, _BOUNDS)
+    except DocumentRefused as refused:
+        raise UsageError(f"{refused.place(str(path))}: {refused.message}", hint=_EXAMPLE) from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})", hint="check its permissions") from None
+    if raw is None:
         return table
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read it as JSON ({exc})", hint=_EXAMPLE) from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: the top level must be an object", hint=_EXAMPLE)
     for key, libs in raw.items():

@@ -10,18 +10,23 @@ Layout under the store's ``partial/`` folder (see :mod:`kmenv.store.blobstore`):
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from kmenv.fs.bounded import read_json_file
 from kmenv.store.writer import BlobWriter, sidecar_of
+from kmenv.values.documents import JsonBounds
 
 __all__ = ["open_writer", "partial_paths", "pid_alive"]
 
 _TEMP_MODE = 0o600
 _HOST = os.uname().nodename
+
+
+#: How a partial download's sidecar is bounded when read: it holds a validator and a few digests.
+_SIDECAR_BOUNDS = JsonBounds(1024 * 1024)
 
 
 def pid_alive(pid: int) -> bool:
@@ -102,7 +107,7 @@ def open_writer(
 
 def _read_sidecar(sidecar: Path) -> dict[str, object]:
     try:
-        state = json.loads(sidecar.read_text(encoding="utf-8"))
+        state = read_json_file(sidecar, _SIDECAR_BOUNDS)
     except (OSError, ValueError):
         return {}
     return state if isinstance(state, dict) else {}

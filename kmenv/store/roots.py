@@ -19,8 +19,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kmenv.fs.atomic import write_atomic
+from kmenv.fs.bounded import read_json_file
+from kmenv.values.documents import JsonBounds
 
 __all__ = [
     "ROOT_FORMAT",
@@ -36,6 +39,10 @@ __all__ = [
 ]
 
 ROOT_FORMAT = 1
+
+
+#: How a GC root is bounded when read: one entry per file of every generation kept, far below this.
+_ROOT_BOUNDS = JsonBounds(64 * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ def root_file(cache: Path, environment: Path) -> Path:
 
 def _load(file: Path) -> Root:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data: Any = read_json_file(file, _ROOT_BOUNDS)  # its shape is checked by using it
         generations = {
             int(n): {str(sha): str(label) for sha, label in files.items()} for n, files in data["generations"].items()
         }
@@ -167,7 +174,7 @@ def download_root_file(cache: Path, folder: Path) -> Path:
 
 def _load_download(file: Path) -> DownloadRoot:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data: Any = read_json_file(file, _ROOT_BOUNDS)  # its shape is checked by using it
         files = {str(path): str(sha) for path, sha in data["files"].items()}
         return DownloadRoot(file, Path(data["folder"]), files, float(data.get("updated", 0.0)))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

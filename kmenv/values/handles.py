@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from kmenv.errors import HandleError
+from kmenv.values.paths import component_problem
 
 __all__ = ["FRAMEWORKS", "Handle", "closest_framework", "normalise_framework"]
 
@@ -100,6 +101,12 @@ class Handle:
                     f"handle {text!r} has an invalid part {part!r}",
                     hint="parts use letters, digits, '-', '_' and '.'",
                 )
+            too_long = component_problem(part)
+            if too_long is not None:
+                raise HandleError(
+                    f"handle {text!r} has a part that {too_long.removeprefix('it ')}",
+                    hint="each part of a handle becomes a folder name; check the handle on its Kaggle page",
+                )
         if len(parts) == 2:
             return cls(parts[0], parts[1])
         if len(parts) == 3:
@@ -118,7 +125,7 @@ class Handle:
                 raise HandleError(f"handle {text!r}: unknown framework {parts[2]!r}", hint=hint)
             version = None
             if len(parts) == 5:
-                if not parts[4].isdigit() or int(parts[4]) < 1:
+                if not parts[4].isdigit() or len(parts[4]) > 18 or int(parts[4]) < 1:
                     raise HandleError(
                         f"handle {text!r}: version {parts[4]!r} is not a positive integer",
                         hint="Kaggle versions are whole numbers: 1, 2, 3, ...",

@@ -37,7 +37,31 @@ from kmenv.store.blobstore import CHUNK_SIZE, BlobWriter, Store
 from kmenv.values.candidates import FileEntry
 from kmenv.values.paths import is_relative_path
 
-__all__ = ["REQUEST_BYTES", "FetchChoice", "choose_fetch", "earlier_sizes", "learn_from_archive", "unpack_into_store"]
+__all__ = [
+    "REQUEST_BYTES",
+    "FetchChoice",
+    "archive_cap",
+    "choose_fetch",
+    "earlier_sizes",
+    "learn_from_archive",
+    "unpack_into_store",
+]
+
+#: What an archive may add to its members' bytes: a tar's header (with a long-name record) per member, and a
+#: margin for the end records, compression framing and a zip's directory.
+_PER_MEMBER = 4096
+_MARGIN = 1024 * 1024
+
+
+def archive_cap(files: Sequence[RemoteFile]) -> int:
+    """The most bytes a version's archive may take, from the sizes its file list declares.
+
+    Compression only shrinks what it can; an archive past this holds more than the listing, and an endless
+    body is refused here instead of filling the store.
+    """
+    total = sum(f.size for f in files)
+    return total + total // 64 + _PER_MEMBER * len(files) + _MARGIN
+
 
 #: What one file's own requests (the API call, its redirect, the md5 probe) cost, in bytes of transfer they are
 #: worth on a typical link: enough that hundreds of tiny files still come as one archive.
@@ -106,11 +130,20 @@ def choose_fetch(
 
 
 def learn_from_archive(
-    store: Store, source: FileSource, session: requests.Session, files: Sequence[RemoteFile], *, label: str
+    store: Store,
+    source: FileSource,
+    session: requests.Session,
+    files: Sequence[RemoteFile],
+    *,
+    listed: Sequence[RemoteFile],
+    label: str,
 ) -> dict[str, FileEntry]:
     """Download the whole-version archive from ``source`` (verified by the fetch layer) and unpack ``files`` of it
-    into ``store``; every one of them must be there."""
-    archive_sha = fetch_unknown(store, source, size=None, digests={}, label=f"{label} (archive)", session=session)
+    into ``store``; every one of them must be there. ``listed``: every file of the version, which the archive
+    holds and which caps its size (:func:`archive_cap`), so an endless body is refused."""
+    archive_sha = fetch_unknown(
+        store, source, size=None, digests={}, label=f"{label} (archive)", session=session, limit=archive_cap(listed)
+    )
     wanted = {f.path: f for f in files}
     learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=label)
     missing = sorted(set(wanted) - set(learned))

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmenv.errors import UsageError
+from kmenv.fs.bounded import NotAFileError, TooLargeError, read_capped
+from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 
 __all__ = ["ANONYMOUS", "CREDENTIALS_HINT", "Credentials", "find_credentials", "identity_of"]
 
@@ -90,13 +92,27 @@ def identity_of(credentials: Credentials | None) -> str:
     return ANONYMOUS if credentials is None else credentials.identity()
 
 
+_MAX_CREDENTIALS_BYTES = 64 * 1024
+_CREDENTIALS_BOUNDS = JsonBounds(_MAX_CREDENTIALS_BYTES)
+
+
 def _read_text(path: Path) -> str | None:
+    """A credentials file's text; None when there is none (or a folder stands there). Never more than 64 KiB is
+    read, and a FIFO or a device is refused, so a hostile path cannot hang the lookup."""
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
+        data = read_capped(path, _MAX_CREDENTIALS_BYTES)
+    except NotAFileError as exc:
+        if exc.kind == "a folder":
+            return None
+        raise UsageError(f"Kaggle credentials at {path}: it is {exc.kind}, not a file", hint=CREDENTIALS_HINT) from None
+    except TooLargeError:
+        raise UsageError(f"Kaggle credentials at {path}: larger than 64 KiB", hint=CREDENTIALS_HINT) from None
     except OSError as exc:
         raise UsageError(f"cannot read Kaggle credentials at {path}: {exc.strerror}", hint=CREDENTIALS_HINT) from None
+    try:
+        return None if data is None else data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise UsageError(f"Kaggle credentials at {path} are not UTF-8 text", hint=CREDENTIALS_HINT) from None
 
 
 def _token_file(path: Path, source: str) -> Credentials | None:
@@ -119,8 +135,8 @@ def _kaggle_json(path: Path, warn: Callable[[str], None]) -> Credentials | None:
     if text is None:
         return None
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = parse_json(text, _CREDENTIALS_BOUNDS)
+    except DocumentRefused:  # its message may quote the file; a credentials file is never quoted
         raise UsageError(
             f"{path} is not valid JSON", hint=f"it should read {{'username': ..., 'key': ...}}; {CREDENTIALS_HINT}"
         ) from None

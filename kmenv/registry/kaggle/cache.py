@@ -28,6 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kmenv.fs.atomic import write_atomic
+from kmenv.fs.bounded import read_json_file
+from kmenv.values.documents import DocumentRefused, JsonBounds
 
 __all__ = ["DEFAULT_TTL", "CachedAnswer", "MetadataCache", "safe_part"]
 
@@ -63,10 +65,15 @@ def _write_json(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data, sort_keys=True), durable=False)
 
 
+#: How one cache entry is bounded when read (an entry is one API answer, see the client's ``ANSWER_BOUNDS``).
+_ENTRY_BOUNDS = JsonBounds(16 * 1024 * 1024)
+
+
 def _read_json(path: Path) -> Any:
+    """A cache entry, or None when it is absent or unusable (a folder, endless, damaged): then it is asked again."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json_file(path, _ENTRY_BOUNDS)
+    except (OSError, DocumentRefused):
         return None
 
 

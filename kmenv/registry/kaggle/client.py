@@ -18,26 +18,19 @@ from urllib.parse import urljoin
 
 import requests
 
-from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError, UsageError
-from kmenv.fetch.http import TIMEOUT, make_session
+from kmenv.errors import ModelNotFoundError, NetworkError, RegistryError
+from kmenv.fetch.bounded import read_body
+from kmenv.fetch.http import TIMEOUT, make_session, redact_url
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy, retry_after
 from kmenv.fetch.source import FileSource
 from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials, identity_of
 from kmenv.registry.kaggle.cache import MetadataCache
+from kmenv.registry.kaggle.endpoint import DEFAULT_URL, resolve_base_url
+from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 
-__all__ = ["API_RETRY", "DEFAULT_URL", "KaggleClient", "resolve_base_url"]
+__all__ = ["API_RETRY", "DEFAULT_URL", "MAX_EMPTY_PAGES", "MAX_PAGES", "KaggleClient", "resolve_base_url"]
 
-DEFAULT_URL = "https://api.kaggle.com/v1"
 MODELS = "models.ModelApiService"
-#: What ``KAGGLE_API_ENVIRONMENT`` selects, as kagglesdk maps it (prod alone has no ``/api`` prefix).
-ENVIRONMENTS = {
-    "PROD": DEFAULT_URL,
-    "LOCALHOST": "http://localhost/api/v1",
-    "TEST": "http://localhost:7777/api/v1",
-    "STAGING": "https://staging.kaggle.com/api/v1",
-    "ADMIN": "https://admin.kaggle.com/api/v1",
-    "QA": "https://qa.kaggle.com/api/v1",
-}
 #: Four retries after the first try, waiting min(20 s, 0.5 s·2ⁿ) with jitter, or the server's ``Retry-After``
 #: up to 120 s (a longer one fails at once); 429 and every 5xx are retried, other answers are final.
 API_RETRY = RetryPolicy(
@@ -49,38 +42,43 @@ API_RETRY = RetryPolicy(
     max_retry_after=120.0,
     statuses=frozenset({429}) | SERVER_ERRORS,
 )
+#: How one API answer is bounded: a page of 50 items is a few KiB; 16 MiB is far past any.
+ANSWER_BOUNDS = JsonBounds(16 * 1024 * 1024)
+#: Seconds one API answer's body may take to arrive.
+ANSWER_DEADLINE = 120.0
+#: The most pages one listing follows: 50,000 items at the page size kmenv asks for, far past any real listing.
+MAX_PAGES = 1000
+#: Pages in a row that hold nothing but a token to another page, after which a listing is refused.
+MAX_EMPTY_PAGES = 5
 _RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = frozenset({200, 304})
 _ACCEPT_REDIRECT = _REDIRECTS | {200}
 
 
-def resolve_base_url(url: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """The API base: the registry's ``url:``, else ``KMENV_KAGGLE_URL``, else ``KAGGLE_API_ENVIRONMENT``, else prod."""
-    import os
-
-    env = os.environ if env is None else env
-    chosen = url or env.get("KMENV_KAGGLE_URL")
-    if chosen:
-        if not chosen.lower().startswith(("http://", "https://")):
-            raise UsageError(f"Kaggle API url {chosen!r} is not an http(s) URL", hint="e.g. https://api.kaggle.com/v1")
-        return chosen.rstrip("/")
-    name = (env.get("KAGGLE_API_ENVIRONMENT") or "").strip().upper()
-    if not name:
-        return DEFAULT_URL
-    if name not in ENVIRONMENTS:
-        raise UsageError(
-            f"unrecognised value in KAGGLE_API_ENVIRONMENT: {name!r}",
-            hint=f"use one of {', '.join(ENVIRONMENTS)}, or unset it",
-        )
-    return ENVIRONMENTS[name]
-
-
 def _json(response: requests.Response) -> Any:
+    """The answer's JSON (None when it is not JSON), read within :data:`ANSWER_BOUNDS` and :data:`ANSWER_DEADLINE`."""
+    label = f"Kaggle API {redact_url(response.url or '')}"
+    deadline = time.monotonic() + ANSWER_DEADLINE
     try:
-        return response.json()
-    except ValueError:
+        data = read_body(response, limit=ANSWER_BOUNDS.max_bytes, deadline=deadline, label=label)
+    except requests.RequestException as exc:  # the connection broke or stalled while the answer arrived
+        raise NetworkError(
+            f"{label}: the answer broke off ({type(exc).__name__})", hint="check the network and try again"
+        ) from None
+    try:
+        return parse_json(data, ANSWER_BOUNDS)
+    except DocumentRefused:
         return None
+
+
+def _holds_items(value: Any) -> bool:
+    """Whether a page (or part of one) lists anything: Kaggle's pages carry their items in lists."""
+    if isinstance(value, list):
+        return bool(value)
+    if isinstance(value, dict):
+        return any(_holds_items(v) for v in value.values())
+    return False
 
 
 def _server_message(data: Any) -> str:
@@ -106,7 +104,7 @@ class KaggleClient:
     """Calls the Kaggle Models API at ``base_url``.
 
     ``credentials`` are looked up lazily (first call) unless given; ``anonymous=True`` sends none.
-    ``sleep`` and ``rng`` are injectable so tests need not wait.
+    ``sleep`` and ``rng`` are injectable so tests need not wait. ``max_pages`` bounds one listing (:meth:`pages`).
     """
 
     def __init__(
@@ -123,6 +121,7 @@ class KaggleClient:
         rng: random.Random | None = None,
         env: Mapping[str, str] | None = None,
         warn: Callable[[str], None] = lambda _message: None,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         import os
 
@@ -137,6 +136,7 @@ class KaggleClient:
         self._rng = rng or random.Random()
         self._env = os.environ if env is None else env
         self._warn = warn
+        self.max_pages = max_pages
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -235,17 +235,36 @@ class KaggleClient:
     def pages(
         self, method: str, body: Mapping[str, object], *, what: str, page_size: int = 50, immutable: bool = False
     ) -> Iterator[dict[str, Any]]:
-        """Every page of a list call, following ``nextPageToken`` until it is empty."""
+        """Every page of a list call, following ``nextPageToken`` until it is empty.
+
+        A server that never stops is refused (:class:`~kmenv.errors.RegistryError`): a token sent twice, more
+        than ``max_pages`` pages, or :data:`MAX_EMPTY_PAGES` pages in a row that hold nothing but another token.
+        """
         token = ""
         seen: set[str] = set()
+        empty = number = 0
         while True:
+            number += 1
             page = self.call(
                 method, {**body, "pageSize": page_size, "pageToken": token}, what=what, immutable=immutable
             )
             yield page
             token = str(page.get("nextPageToken") or "")
-            if not token or token in seen:  # a repeated token would loop forever
+            if not token:
                 return
+            empty = 0 if _holds_items(page) else empty + 1
+            problem = None
+            if token in seen:
+                problem = "the server sent the same page token twice"
+            elif number >= self.max_pages:
+                problem = f"the server has more than {self.max_pages} pages"
+            elif empty >= MAX_EMPTY_PAGES:
+                problem = f"the server sent {empty} empty pages in a row, each pointing at another"
+            if problem is not None:
+                raise RegistryError(
+                    f"Kaggle API {method} for {what}: {problem}; stopped after {number} page(s)",
+                    hint="the listing would never end; try again later, or report it to Kaggle if it persists",
+                )
             seen.add(token)
 
     def download_source(self, body: Mapping[str, object]) -> FileSource:

@@ -333,7 +333,14 @@ class KaggleRegistry(KaggleDiscovery, Registry):
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
         source = self.client.download_source(self._file_body(handle, None))
-        return learn_from_archive(self._require_store(), source, self.client.session(), files, label=str(handle))
+        return learn_from_archive(
+            self._require_store(),
+            source,
+            self.client.session(),
+            files,
+            listed=self.list_files(handle),
+            label=str(handle),
+        )
 
     # -- what this machine learned -----------------------------------------------------------------
 

@@ -9,7 +9,6 @@ What the documents say is decided by :mod:`.build_documents`; this module only p
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 
 from kmenv.errors import UsageError
 from kmenv.fs.atomic import write_atomic
+from kmenv.fs.bounded import read_json_file
 from kmenv.registry.static.build_documents import (
     StoredFile,
     blob_path,
@@ -29,7 +29,7 @@ from kmenv.registry.static.build_documents import (
     render_json,
 )
 from kmenv.registry.static.build_source import SourceFile, SourceInstance
-from kmenv.registry.static.documents import InstanceDocument, parse_index
+from kmenv.registry.static.documents import DOCUMENT_BOUNDS, InstanceDocument, parse_index
 
 __all__ = ["is_previous_build", "write_registry"]
 
@@ -56,7 +56,7 @@ def is_previous_build(folder: Path) -> bool:
     if "index.json" not in entries or not entries <= _OUTPUT_ENTRIES:
         return False
     try:
-        parse_index(json.loads((folder / "index.json").read_bytes()), str(folder / "index.json"))
+        parse_index(read_json_file(folder / "index.json", DOCUMENT_BOUNDS), str(folder / "index.json"))
     except (ValueError, OSError):
         return False
     return True

@@ -8,7 +8,6 @@ as one :class:`~kmenv.errors.RegistrySourceError`, so one run shows everything t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -19,7 +18,14 @@ from packaging.specifiers import SpecifierSet
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from kmenv.errors import HandleError, Problem, RegistrySourceError
-from kmenv.registry.static.documents import VersionMetadata, check_relative_path, validation_problems
+from kmenv.fs.bounded import read_json_file
+from kmenv.registry.static.documents import (
+    DOCUMENT_BOUNDS,
+    VersionMetadata,
+    check_relative_path,
+    validation_problems,
+)
+from kmenv.values.documents import DocumentRefused
 from kmenv.values.handles import Handle, closest_framework, normalise_framework
 
 __all__ = ["LAYOUT_HINT", "InstanceMeta", "SourceFile", "SourceInstance", "SourceVersion", "scan_source"]
@@ -190,12 +196,13 @@ def _version_files(folder: Path, problems: list[Problem]) -> tuple[SourceFile, .
 
 def _read_meta(model: type[_Meta], where: Path, problems: list[Problem]) -> _Meta | None:
     try:
-        data = json.loads(where.read_bytes())
-    except json.JSONDecodeError as exc:
-        problems.append(Problem(str(where), "", f"is not valid JSON: {exc.msg}", "fix the JSON", exc.lineno, exc.colno))
+        data = read_json_file(where, DOCUMENT_BOUNDS)
+    except DocumentRefused as refused:
+        hint = f"fix the file ({refused.hint})"
+        problems.append(Problem(str(where), "", refused.message, hint, refused.line, refused.column))
         return None
-    except (UnicodeDecodeError, OSError) as exc:
-        problems.append(Problem(str(where), "", f"cannot be read: {exc}", "save it as UTF-8 JSON"))
+    except OSError as exc:
+        problems.append(Problem(str(where), "", f"cannot be read: {exc.strerror or exc}", "check its permissions"))
         return None
     try:
         return model.model_validate(data)

@@ -48,8 +48,10 @@ class Login:
         kind = "token" if self.token else "basic" if self.basic else "netrc or none"
         return f"Login({kind})"
 
-    def auth(self) -> AuthBase | None:
-        """What to hand requests for a read of the registry's own documents."""
+    def auth(self, url: str | None = None) -> AuthBase | None:
+        """What to hand requests for a read of a document at ``url`` (None: the root): nothing off the origin."""
+        if url is not None and _origin(url) != _origin(self.root):
+            return None
         if self.token:
             return _Bearer(self.token)
         if self.basic:

@@ -18,10 +18,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from kmenv.errors import HandleError, RegistryDocumentError
+from kmenv.values.documents import JsonBounds
 from kmenv.values.handles import Handle
 from kmenv.values.paths import relative_path_problem
 
 __all__ = [
+    "DOCUMENT_BOUNDS",
     "FORMAT",
     "BaseRecord",
     "FileRecord",
@@ -41,6 +43,9 @@ __all__ = [
 
 #: The document format this kmenv reads and writes.
 FORMAT = 1
+#: How every registry document is bounded when read: 64 MiB holds an index of 300,000 instances, or one
+#: instance's hundreds of versions of thousands of files.
+DOCUMENT_BOUNDS = JsonBounds(64 * 1024 * 1024)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _PUBLISHED = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?Z$")

@@ -9,10 +9,8 @@ are then kept for the life of the object. Any static HTTP server or object store
 from __future__ import annotations
 
 import difflib
-import json
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -21,29 +19,25 @@ from urllib.parse import urljoin
 import requests
 
 from kmenv.config import registry_token_variable
-from kmenv.errors import ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
-from kmenv.fetch.http import make_session
+from kmenv.errors import ModelNotFoundError, RegistryDocumentError, RegistryError
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
 from kmenv.registry.static.credentials import Login
 from kmenv.registry.static.discovery import StaticDiscovery
 from kmenv.registry.static.documents import InstanceDocument, VersionRecord, parse_index, parse_instance
-from kmenv.registry.static.location import INDEX, describe_failure, local_path, locate, scheme, shown
+from kmenv.registry.static.location import INDEX, locate
+from kmenv.registry.static.reading import DOCUMENT_DEADLINE, HINT_URL, DocumentReader, scheme, shown
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
 from kmenv.values.handles import Handle
 from kmenv.values.target import FRAMEWORK_LIBRARIES, framework_requirements
 
-__all__ = ["STATIC_RETRY", "StaticRegistry"]
+__all__ = ["DOCUMENT_DEADLINE", "STATIC_RETRY", "StaticRegistry"]
 
 _HTTP = ("http", "https")
 #: Three retries after the first try, waiting 0.25, 0.5 and 1 s; 408, 429 and every 5xx are retried
 #: (the server is overloaded or briefly broken, not saying "no").
 STATIC_RETRY = RetryPolicy(attempts=4, backoff=0.25, statuses=frozenset({408, 429}) | SERVER_ERRORS)
-_RETRY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-_HEADERS = {"Accept": "application/json"}
-_HINT_URL = "is the registry url right? it must name the folder or URL that holds index.json"
-_HINT_HOST = "write https://host/path/"
 _HINT_REBUILD = "the registry is incomplete; rebuild it with `kmenv registry build` and publish the whole folder"
 
 
@@ -66,7 +60,9 @@ class StaticRegistry(StaticDiscovery, Registry):
     error message. HTTP reads retry ``retries`` times on connection
     errors and 5xx answers, waiting ``backoff`` × 1, 2, 4, … seconds between tries (:data:`STATIC_RETRY`).
     ``frameworks`` is the run's framework → library table (:mod:`kmenv.registry.frameworks`), merged
-    into each version's own requirements.
+    into each version's own requirements. Each read waits at most ``timeout`` seconds, and one document's
+    tries together at most ``deadline``; every document is read within its bounds (size, depth, numbers,
+    duplicate keys).
     """
 
     def __init__(
@@ -77,6 +73,7 @@ class StaticRegistry(StaticDiscovery, Registry):
         base_dir: Path | None = None,
         session: requests.Session | None = None,
         timeout: float = 30,
+        deadline: float = DOCUMENT_DEADLINE,
         retries: int = STATIC_RETRY.retries,
         frameworks: Mapping[str, Mapping[str, str]] = FRAMEWORK_LIBRARIES,
         backoff: float = STATIC_RETRY.backoff,
@@ -85,10 +82,15 @@ class StaticRegistry(StaticDiscovery, Registry):
         self.name = name
         self._root, basic = locate(name, location, base_dir)
         self._login = Login(self._root, token, basic)
-        self._session = session
-        self._own_session: requests.Session | None = None
-        self._timeout = timeout
-        self._retry = STATIC_RETRY.with_retries(retries, backoff=backoff)
+        self._reader = DocumentReader(
+            name,
+            auth=self._login.auth,
+            session=session,
+            timeout=timeout,
+            deadline=deadline,
+            retry=STATIC_RETRY.with_retries(retries, backoff=backoff),
+            refused_hint=f"the server refused access; set {registry_token_variable(name)} or a ~/.netrc entry",
+        )
         self._lock = threading.RLock()
         self._index: dict[Handle, _Listed] | None = None
         self._documents: dict[Handle, tuple[Candidate, ...]] = {}
@@ -153,9 +155,7 @@ class StaticRegistry(StaticDiscovery, Registry):
 
     def close(self) -> None:
         """Release the HTTP connections this object opened (a session passed in stays open)."""
-        if self._own_session is not None:
-            self._own_session.close()
-            self._own_session = None
+        self._reader.close()
 
     def __enter__(self) -> StaticRegistry:
         return self
@@ -171,9 +171,9 @@ class StaticRegistry(StaticDiscovery, Registry):
         with self._lock:
             if self._index is None:
                 url = self.url
-                data = self._read_json(
+                data = self._reader.read_json(
                     url,
-                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {shown(url)}", hint=_HINT_URL),
+                    lambda: RegistryError(f"registry {self.name!r}: no index.json at {shown(url)}", hint=HINT_URL),
                 )
                 index = parse_index(data, shown(url))
                 listed = {}
@@ -195,7 +195,7 @@ class StaticRegistry(StaticDiscovery, Registry):
                     hint=self._suggest(str(key), [str(h) for h in self._listing()]),
                 )
             url = listed.document_url
-            data = self._read_json(
+            data = self._reader.read_json(
                 url,
                 lambda: RegistryError(
                     f"registry {self.name!r}: the index lists {key} but its document {shown(url)} is missing",
@@ -262,82 +262,3 @@ class StaticRegistry(StaticDiscovery, Registry):
         return f"registry {self.name!r} holds {len(known)} of them; `kmenv search` lists them"
 
     # -- reading ---------------------------------------------------------------------------
-
-    def _read_json(self, url: str, missing: Callable[[], RegistryError]) -> object:
-        data = self._read_local(url) if scheme(url) == "file" else self._read_http(url)
-        if data is None:
-            raise missing()
-        try:
-            return json.loads(data)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno} column {exc.colno}"
-            raise RegistryDocumentError(
-                f"{shown(url)} is not valid JSON ({exc.msg} at {where})",
-                hint="check that the url serves the registry's files; a web page instead of JSON gives this",
-            ) from None
-        except UnicodeDecodeError:
-            raise RegistryDocumentError(
-                f"{shown(url)} is not valid JSON (not UTF-8 text)",
-                hint="check that the url serves the registry's files",
-            ) from None
-
-    def _read_local(self, url: str) -> bytes | None:
-        path = local_path(url)
-        try:
-            return path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except IsADirectoryError:
-            raise RegistryError(f"registry {self.name!r}: {path} is a folder, not a file", hint=_HINT_URL) from None
-        except OSError as exc:
-            raise RegistryError(
-                f"registry {self.name!r}: cannot read {path}: {exc.strerror or exc}",
-                hint="check that the registry folder is readable",
-            ) from None
-
-    def _read_http(self, url: str) -> bytes | None:
-        """GET ``url``; ``None`` when the server says it does not exist (404/410)."""
-        session = self._http_session()
-        failure = ""
-        failures = 0
-        while not self._retry.gives_up(failures):
-            if failures:
-                time.sleep(self._retry.delay(failures))
-            try:
-                response = session.get(url, timeout=self._timeout, auth=self._login.auth(), headers=_HEADERS)
-            except _RETRY_ERRORS as exc:
-                failure = describe_failure(exc, self._timeout)
-                failures += 1
-                continue
-            except requests.RequestException as exc:
-                raise NetworkError(
-                    f"registry {self.name!r}: GET {url} failed ({type(exc).__name__})", hint=_HINT_URL
-                ) from None
-            with response:
-                status = response.status_code
-                if self._retry.retries_status(status):
-                    failure = f"the server answered HTTP {status}"
-                    failures += 1
-                    continue
-                if status in (404, 410):
-                    return None
-                if status >= 400:
-                    raise RegistryError(
-                        f"registry {self.name!r}: GET {url} answered HTTP {status}",
-                        hint=f"the server refused access; set {registry_token_variable(self.name)} or a ~/.netrc entry"
-                        if status in (401, 403)
-                        else _HINT_URL,
-                    )
-                return response.content
-        tries = "once" if failures == 1 else f"{failures} times"
-        raise NetworkError(
-            f"registry {self.name!r}: GET {url} failed, tried {tries}: {failure}",
-            hint="check the network and the registry url, then try again (or pass --offline to use the cache)",
-        )
-
-    def _http_session(self) -> requests.Session:
-        if self._session is not None:
-            return self._session
-        if self._own_session is None:
-            self._own_session = make_session(1)
-        return self._own_session
