@@ -55,6 +55,9 @@ def test_why_explains_the_chain(installed: Path, kmenv: Runner) -> None:
     assert data == {
         "name": "bert",
         "chains": [["bert 3 is declared in kmodels.yaml as kmenv-examples/tiny-bert/transformers/base"]],
+        "generation": 1,
+        "source": "generation",
+        "differences": [],
     }
 
 
@@ -97,3 +100,24 @@ def test_global_options_work_after_the_command_too(installed: Path, kmenv: Runne
     assert kmenv("-C", installed, "list", "--no-color").code == 0
     # a command's own option of the same name keeps the command's meaning
     assert kmenv("-C", installed, "usage", "--project", installed, "--json").code == 0
+
+
+def test_path_tells_an_undeclared_name_from_a_declared_one_not_installed(example: Path, kmenv: Runner) -> None:
+    kmenv("-C", example, "lock")
+    undeclared = kmenv("-C", example, "path", "bret")
+    assert undeclared.code == 2
+    assert "no model named 'bret' is declared in kmodels.yaml" in undeclared.err
+    assert "kmenv add" in undeclared.err and "run `kmenv install`" not in undeclared.err
+    declared = kmenv("-C", example, "path", "bert")
+    assert declared.code == 2
+    assert "'bert' is declared in kmodels.yaml but not installed" in declared.err
+    assert "run `kmenv install`" in declared.err
+    base = kmenv("-C", example, "path", "tiny-lm-base")
+    assert "locked as the base model of chat but not installed" in base.err
+    with pytest.raises(NotInstalledError, match=r"is declared in kmodels\.yaml but not installed"):
+        kmenv_api_path("bert", example)
+
+
+def kmenv_api_path(name: str, project: Path) -> Path:
+    """``kmenv.path`` (inside a test, ``kmenv`` names the CLI runner)."""
+    return kmenv.path(name, project)

@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kmenv.actions.generation_content import matching_generation
 from kmenv.actions.lock import lock_project
 from kmenv.actions.state import ProjectState
 from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
-from kmenv.lockfile.document import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock, locked_candidate, stale_reasons
 from kmenv.values.changes import VersionChange
 
 if TYPE_CHECKING:
@@ -141,10 +142,13 @@ def install(
     locked: bool = False,
     frozen: bool = False,
     reporter: InstallReporter | None = None,
+    rebuild: bool = False,
 ) -> InstallOutcome:
     """Bring the environment in line with the lock (locking first if needed); see the module docstring.
 
-    ``state`` is the project as already read (default: read it now, under the environment's lock).
+    ``state`` is the project as already read (default: read it now, under the environment's lock). A kept
+    generation whose content matches the lock is switched to rather than built again, unless ``rebuild``
+    (a repair, which must not reuse the damaged generation).
     """
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
@@ -169,6 +173,18 @@ def install(
             return InstallOutcome(current, False, ready.relocked, lock, ready.changes, warnings=ready.warnings)
 
         models = sorted(lock.models.items())
+        kept = None if rebuild else matching_generation(env, lock)
+        if kept is not None:  # a kept generation already holds exactly these files: use it, build no copy
+            env.write_record(kept, state.lock_text or dumps_lock(lock))
+            _record_root(store, env, kept, models)
+            env.switch(kept)
+            env.write_state(InstallState(kept, lock_digest, state.spec_sha256, fast).to_json())
+            outcome = InstallOutcome(
+                kept, kept != current, ready.relocked, lock, ready.changes, warnings=ready.warnings
+            )
+            project.ledger.record(install_events(state, outcome, [], 0.0))
+            return outcome
+
         jobs = _fetch_jobs(lambda: project.registries(state.inputs), store, models, ready.listings)
         fetched_files = fetched_bytes = 0
         fetch_seconds = 0.0
@@ -181,7 +197,7 @@ def install(
             fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
-        generation = env.build(layout, link_mode=settings.link_mode)
+        generation = env.build(layout, link_mode=settings.link_mode, record=state.lock_text or dumps_lock(lock))
         _record_root(store, env, generation, models)
         env.switch(generation)
         env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast).to_json())

@@ -1,8 +1,11 @@
 """``kmenv rollback``: point the environment back at an earlier generation, atomically.
 
-Generations are immutable, so going back is one symlink swap. The installer's state is updated
-so that neither the no-op fast path nor ``install`` takes the rolled-back environment for one
-that matches the current ``kmodels.lock``: the next ``install`` builds the lock again.
+Generations are immutable, so going back (or forward) is one symlink swap. When the generation
+switched to holds what ``kmodels.lock`` describes (compared by content, see
+:mod:`kmenv.actions.generation_content`), the installer's state records the lock as installed, so
+the next ``install`` has nothing to do. Otherwise the state is marked so that neither the no-op fast
+path nor ``install`` takes the environment for one that matches the lock: the next ``install``
+switches to a kept generation that matches it, or builds one.
 """
 
 from __future__ import annotations
@@ -10,42 +13,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kmenv.actions.generation_content import content, differences, generation_lock
 from kmenv.environment.layout import InstallState, read_install_state
-from kmenv.errors import NotInstalledError, UsageError
+from kmenv.errors import KmenvError, NotInstalledError, UsageError
 from kmenv.ledger.events import Event
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
+    from kmenv.actions.state import ProjectState
     from kmenv.environment.generations import EnvironmentDir
+    from kmenv.lockfile.document import LockFile
 
 __all__ = ["RollbackOutcome", "rollback", "switch_back"]
 
 
 @dataclass(frozen=True)
 class RollbackOutcome:
-    """``previous``: the generation in use before; ``current``: the one in use now; ``available``: all kept."""
+    """``previous``: the generation in use before; ``current``: the one in use now; ``available``: all kept.
+
+    ``matches_lock``: the generation now in use holds what kmodels.lock describes (None: no lock, or
+    the generation records no description to compare); ``differences``: where it differs, one line each.
+    """
 
     previous: int
     current: int
     available: tuple[int, ...]
+    matches_lock: bool | None = None
+    differences: tuple[str, ...] = ()
+
+    @property
+    def forward(self) -> bool:
+        """Whether this switched to a newer generation than the one in use before."""
+        return self.current > self.previous
 
 
-def rollback(project: Project, generation: int | None = None) -> RollbackOutcome:
+def rollback(project: Project, generation: int | None = None, state: ProjectState | None = None) -> RollbackOutcome:
     """Switch the project's environment to ``generation`` (default: the previous one) and record it in the ledger."""
-    outcome = switch_back(project.environment, generation)
+    state = state or project.open()
+    outcome = switch_back(project.environment, generation, state)
     event = Event(
         "rollback",
         project=str(project.root),
         environment=str(project.env_path),
         generation=outcome.current,
-        detail={"from": outcome.previous},
+        detail={"from": outcome.previous, "matches_lock": outcome.matches_lock},
     )
     project.ledger.record([event])
     return outcome
 
 
-def switch_back(env: EnvironmentDir, generation: int | None = None) -> RollbackOutcome:
-    """Switch ``env`` to ``generation`` (default: the newest one older than the current)."""
+def switch_back(
+    env: EnvironmentDir, generation: int | None = None, state: ProjectState | None = None
+) -> RollbackOutcome:
+    """Switch ``env`` to ``generation`` (default: the newest one older than the current).
+
+    ``state`` is the project, whose lock says whether the generation switched to is the one it describes.
+    """
     with env.lock():
         current = env.current()
         available = tuple(env.generations())
@@ -66,8 +89,25 @@ def switch_back(env: EnvironmentDir, generation: int | None = None) -> RollbackO
             raise NotInstalledError(
                 f"generation {generation} does not exist in {env.root}", hint=f"kept generations: {listing}"
             )
+        lock = _lock_of(state)
+        held = generation_lock(env, generation)
         env.switch(generation)
-        state = read_install_state(env.root) or InstallState(None, None, None, False, format=None)
-        # The lock still describes the newer generation: make sure nothing reports "up to date".
-        env.write_state(state.rolled_back(generation, current=current).to_json())
-        return RollbackOutcome(current, generation, available)
+        recorded = read_install_state(env.root) or InstallState(None, None, None, False, format=None)
+        if state is not None and lock is not None and held is not None and content(held) == content(lock):
+            # The fast path is for the next install to re-enable: it alone knows whether it may be trusted.
+            env.write_state(InstallState(generation, state.lock_sha256, state.spec_sha256, False).to_json())
+            return RollbackOutcome(current, generation, available, True)
+        # The lock describes other models: make sure nothing reports "up to date".
+        env.write_state(recorded.rolled_back(generation, current=current).to_json())
+        found = tuple(differences(held, lock)) if held is not None else ()
+        return RollbackOutcome(current, generation, available, None if held is None or lock is None else False, found)
+
+
+def _lock_of(state: ProjectState | None) -> LockFile | None:
+    """The project's lock, or None when there is none or it cannot be read (rollback works without one)."""
+    if state is None:
+        return None
+    try:
+        return state.lock
+    except KmenvError:
+        return None

@@ -178,7 +178,7 @@ def repair_environment(
         _drop_damaged_blobs(project.store, report)
         env.write_state({})  # forget what was installed: the next step checks everything and rebuilds
     # install takes the environment lock itself (flock on its own descriptor, so not while we hold ours)
-    return install(project, state, frozen=True, reporter=reporter)
+    return install(project, state, frozen=True, reporter=reporter, rebuild=True)
 
 
 @dataclass(frozen=True)
