@@ -39,7 +39,10 @@ class DownloadedModel:
     handle: Handle
     path: Path
     files: tuple[FileEntry, ...] = field(default_factory=tuple)
+    #: files downloaded for this version (learning their sha256 included); 0 when the store had them all
     fetched: int = 0
+    #: bytes downloaded for them
+    fetched_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +50,7 @@ class DownloadedModel:
             "path": str(self.path),
             "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
             "fetched": self.fetched,
+            "fetched_bytes": self.fetched_bytes,
         }
 
 
@@ -111,14 +115,18 @@ def download_models(
         if on_start is not None:
             on_start(versioned)
         only = _select(registry.list_files(versioned), files, versioned) if files else None
+        registry.take_transfers()
         entries = registry.learn_files(versioned, only=only)
+        learned = registry.take_transfers()  # Kaggle publishes no sha256: learning one downloads the file
         from kmenv.values.candidates import Candidate
 
         candidate = Candidate(handle=versioned, registry=registry.name, license=None)
         jobs = [
             FetchJob(registry.source(candidate, e), e, f"{versioned}/{e.path}") for e in entries if not store.has(e)
         ]
-        fetched = fetch_all(store, jobs, workers=workers).files if jobs else 0
+        report = fetch_all(store, jobs, workers=workers) if jobs else None
+        fetched = sum(t.files for t in learned) + (report.files if report else 0)
+        fetched_bytes = sum(t.nbytes for t in learned) + (report.bytes_downloaded if report else 0)
         folder = path / default_download_dir(versioned)
         for entry in entries:
             target = folder.joinpath(*entry.path.split("/"))
@@ -126,5 +134,5 @@ def download_models(
                 raise UsageError(f"{entry.path!r} would land outside {folder}", hint="report the model to its owner")
             _place(store.blob_path(entry.sha256), target)
         record_download(store.root, folder, {entry.path: entry.sha256 for entry in entries})
-        results.append(DownloadedModel(versioned, folder, tuple(entries), fetched))
+        results.append(DownloadedModel(versioned, folder, tuple(entries), fetched, fetched_bytes))
     return results

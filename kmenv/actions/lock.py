@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from kmenv.actions.state import ProjectState, write_lock
 from kmenv.errors import LockfileError, StaleLockError
-from kmenv.ledger.events import Event
-from kmenv.lockfile.document import LockFile, build_lock, dumps_lock, select_files, stale_reasons
+from kmenv.ledger.events import Event, origin
+from kmenv.lockfile.document import LockedModel, LockFile, build_lock, dumps_lock, select_files, stale_reasons
 from kmenv.lockfile.inputs import requirements
 from kmenv.values.changes import VersionChange
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from kmenv.actions.project import Project
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs
-    from kmenv.registry.base import Registry
+    from kmenv.registry.base import Registry, Transfer
     from kmenv.values.candidates import FileEntry
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "lock_project",
     "resolve_lock",
     "skipped_versions",
+    "transfer_events",
     "version_changes",
 ]
 
@@ -163,7 +164,38 @@ def lock_project(project: Project, state: ProjectState | None = None) -> LockOut
         listings=resolved.listings,
     )
     _record(project.ledger, state, outcome)  # the usage ledger; never fails the lock
+    project.ledger.record(transfer_events(state, lock, [t for r in registries.values() for t in r.take_transfers()]))
     return outcome
+
+
+def transfer_events(state: ProjectState, lock: LockFile, transfers: Sequence[Transfer]) -> list[Event]:
+    """One ``download`` event per batch of file bytes a registry fetched to learn digests, like an install's.
+
+    Kaggle publishes no sha256, so locking downloads the files; the install that follows fetches
+    nothing, and without these the ledger would show a fresh install as having downloaded nothing.
+    """
+    by_handle: dict[tuple[str, int | None], tuple[str, LockedModel]] = {
+        (m.handle, m.version): (name, m) for name, m in lock.models.items()
+    }
+    events = []
+    for transfer in transfers:
+        found = by_handle.get((str(transfer.handle.unversioned()), transfer.handle.version))
+        name, model = found if found is not None else (None, None)
+        events.append(
+            Event(
+                "download",
+                project=str(state.root),
+                environment=str(state.env_path),
+                model=name,
+                handle=model.handle if model else str(transfer.handle.unversioned()),
+                version=transfer.handle.version,
+                nbytes=transfer.nbytes,
+                seconds=transfer.seconds,
+                source=origin(transfer.url),
+                detail={"registry": model.registry, "while": "lock"} if model else {"while": "lock"},
+            )
+        )
+    return events
 
 
 def _record(ledger: UsageLedger, state: ProjectState, outcome: LockOutcome) -> None:

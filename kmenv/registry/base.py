@@ -2,20 +2,38 @@
 
 Implementations live beside this module (static registry, Kaggle, in-memory for tests) and
 subclass :class:`Registry`, so they inherit the defaults of its optional capabilities
-(:meth:`Registry.prefetch`). They do the I/O; everything they return is a plain value from
-:mod:`kmenv.values.candidates`, and where to fetch a file is a :class:`~kmenv.fetch.source.FileSource`.
+(:meth:`Registry.prefetch`, :meth:`Registry.take_transfers`). They do the I/O; everything they
+return is a plain value from :mod:`kmenv.values.candidates`, and where to fetch a file is a
+:class:`~kmenv.fetch.source.FileSource`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from kmenv.fetch.source import FileSource
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "Transfer"]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """File bytes a registry downloaded on its own while answering (Kaggle learning sha256s), for the usage ledger.
+
+    ``handle``: the versioned handle whose files they were; ``files``, ``nbytes`` and ``seconds``: how many
+    files, how many bytes, in how long (wall time of the batch); ``url``: where they came from (the request,
+    never a signed redirect).
+    """
+
+    handle: Handle
+    files: int
+    nbytes: int
+    seconds: float
+    url: str
 
 
 @runtime_checkable
@@ -57,3 +75,10 @@ class Registry(Protocol):
         default, which does nothing. Errors are left for the resolver to meet when it asks.
         """
         return None
+
+    def take_transfers(self) -> Sequence[Transfer]:
+        """The file downloads made while answering since the last call (then forgotten), for the usage ledger.
+
+        Only a registry that downloads files to answer :meth:`files` has any; the default has none.
+        """
+        return ()

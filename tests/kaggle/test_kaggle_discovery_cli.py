@@ -131,7 +131,10 @@ def test_everything_works_offline_after_one_online_run(emulator: KaggleEmulator,
     assert all(r.code == 0 for r in online), [r.err for r in online]
     seen = len(emulator.seen)
     offline = [kmenv("--offline", *c) for c in commands]
-    assert [r.out for r in offline] == [r.out for r in online]
+    assert [r.out for r in offline[:-1]] == [r.out for r in online[:-1]]
+    (fetched,), (reused,) = (json.loads(r.out)["downloads"] for r in (online[-1], offline[-1]))
+    assert fetched["fetched"] > 0 and reused["fetched"] == 0  # the second download came from the store
+    assert {**reused, "fetched": 0, "fetched_bytes": 0} == {**fetched, "fetched": 0, "fetched_bytes": 0}
     assert len(emulator.seen) == seen
     missing = kmenv("--offline", "show", "acme/base-llm")
     assert (

@@ -9,7 +9,10 @@ the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte 
 by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
 that follows instant. More than :data:`ARCHIVE_THRESHOLD` unknown files are fetched as one
 whole-version archive instead, verified, then unpacked into the store member by member
-(:mod:`kmenv.registry.kaggle.archive`).
+(:mod:`kmenv.registry.kaggle.archive`); what that downloads is counted for the usage ledger
+(:mod:`kmenv.registry.kaggle.transfers`). It is one responsibility: the Registry protocol (and the
+discovery queries) over the Kaggle API, with the sha256 learning that protocol forces; the wire
+format lives in ``client`` and ``mapping``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from kmenv.fetch.http import same_origin
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
-from kmenv.registry.base import Registry
+from kmenv.registry.base import Registry, Transfer
 from kmenv.registry.kaggle.archive import unpack_into_store
 from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
 from kmenv.registry.kaggle.mapping import (
@@ -46,6 +49,7 @@ from kmenv.registry.kaggle.mapping import (
     version_licence,
     web_url,
 )
+from kmenv.registry.kaggle.transfers import TransferLog
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
@@ -97,6 +101,7 @@ class KaggleRegistry(Registry):
         self._lock = threading.RLock()
         self._infos: dict[Handle, InstanceInfo] = {}
         self._numbers: dict[Handle, tuple[list[int], str | None]] = {}
+        self._transfers = TransferLog()
 
     def __repr__(self) -> str:
         return f"KaggleRegistry({self.name!r}, {self.client.base_url!r})"
@@ -164,6 +169,10 @@ class KaggleRegistry(Registry):
                 result.update(self._learn_per_file(handle, unknown))
             self._remember_files(handle, {**self.learned_files(handle), **result}.values())
         return [result[p] for p in sorted(result)]
+
+    def take_transfers(self) -> Sequence[Transfer]:
+        """What learning sha256s downloaded since the last call (see :meth:`Registry.take_transfers`)."""
+        return self._transfers.take()
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
         """The download request for one file; its redirect target (a signed URL) is never stored."""
@@ -291,6 +300,7 @@ class KaggleRegistry(Registry):
 
     def _learn_per_file(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         store = self._require_store()
+        measure = self._transfers.measure(handle, self.client.download_source(self._file_body(handle, None)).url)
 
         def learn(remote: RemoteFile) -> FileEntry:
             body = self._file_body(handle, remote.path)
@@ -303,10 +313,12 @@ class KaggleRegistry(Registry):
                 digests=digests,
                 label=f"{handle}/{remote.path}",
                 session=self.client.session(),
+                progress=meter,
             )
             return FileEntry(remote.path, remote.size, sha, digests=digests)
 
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(files)), thread_name_prefix="kmenv-learn") as pool:
+        workers = min(self.workers, len(files))
+        with measure as meter, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmenv-learn") as pool:
             entries = list(pool.map(learn, files))
         return {e.path: e for e in entries}
 
@@ -343,14 +355,17 @@ class KaggleRegistry(Registry):
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
         store = self._require_store()
-        archive_sha = fetch_unknown(
-            store,
-            self.client.download_source(self._file_body(handle, None)),
-            size=None,
-            digests={},
-            label=f"{handle} (archive)",
-            session=self.client.session(),
-        )
+        source = self.client.download_source(self._file_body(handle, None))
+        with self._transfers.measure(handle, source.url, files=len(files)) as meter:
+            archive_sha = fetch_unknown(
+                store,
+                source,
+                size=None,
+                digests={},
+                label=f"{handle} (archive)",
+                session=self.client.session(),
+                progress=meter,
+            )
         wanted = {f.path: f for f in files}
         learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=str(handle))
         missing = sorted(set(wanted) - set(learned))
