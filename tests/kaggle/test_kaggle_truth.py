@@ -56,3 +56,27 @@ def test_download_json_reports_what_was_fetched(emulator: KaggleEmulator, tmp_pa
     again = kmenv("download", handle, "--path", tmp_path / "b", "--json")
     (cached,) = json.loads(again.out)["downloads"]
     assert cached["fetched"] == 0 and cached["fetched_bytes"] == 0  # the store had every file
+
+
+@pytest.mark.parametrize("command", ["outdated", "upgrade"])
+def test_refresh_sees_a_version_published_just_now(
+    emulator: KaggleEmulator, project: Path, kmenv: Runner, command: str
+) -> None:
+    assert kmenv("-C", project, "install").code == 0
+    model = emulator.find("keras", "bert")
+    assert model is not None
+    model.instances[0].versions[3] = bert_files(3)  # published after the metadata was cached
+
+    def latest(*extra: str) -> int:
+        args = ["outdated", "--json"] if command == "outdated" else ["upgrade", "--dry-run", "--json"]
+        result = kmenv("-C", project, *args, *extra)
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        if command == "outdated":
+            (bert,) = data["models"]
+            return int(bert["latest"])
+        moves = {m["name"]: m["new"] for m in data["moves"]}
+        return int(moves.get("bert", 2))
+
+    assert latest() == 2  # the cached answer is still fresh: version 3 is not seen yet
+    assert latest("--refresh") == 3
