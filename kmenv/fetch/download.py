@@ -18,7 +18,7 @@ from urllib.request import url2pathname
 
 import requests
 
-from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, RegistryError
+from kmenv.errors import IntegrityError, NetworkError, RegistryError
 from kmenv.fetch.http import open_stream, redact_url
 from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.retry import RetryPolicy
@@ -107,7 +107,7 @@ def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter:
                 writer.write(chunk)
                 meter.received(len(chunk))
     except FileNotFoundError:
-        raise ModelNotFoundError(
+        raise RegistryError(  # the registry contradicts itself; ModelNotFoundError is for names that do not exist
             f"{writer.label}: {path} does not exist",
             hint="the registry lists a file it does not have; check the registry folder",
         ) from None
@@ -279,7 +279,7 @@ def _raise_for_status(status: int, where: str, label: str, policy: RetryPolicy) 
     if status in (200, 206):
         return
     if status in (404, 410):
-        raise ModelNotFoundError(
+        raise RegistryError(  # a file the registry listed: its trouble, not a mistyped name
             f"{label}: {where} answered HTTP {status} (not found)",
             hint="the registry lists a file its server does not have; check the model version still exists",
         )

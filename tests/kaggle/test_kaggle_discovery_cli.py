@@ -65,9 +65,9 @@ def test_show_model_card_with_filled_usage(emulator: KaggleEmulator, kmenv: Runn
     assert card["url"] == "https://www.kaggle.com/models/acme/chat-llm/pyTorch/small-chat/2"
 
 
-def test_show_unknown_model_exits_5(emulator: KaggleEmulator, kmenv: Runner) -> None:
+def test_show_unknown_model_is_a_usage_error(emulator: KaggleEmulator, kmenv: Runner) -> None:
     result = kmenv("show", "keras/nope")
-    assert result.code == 5 and "keras/nope" in result.err
+    assert result.code == 2 and "keras/nope" in result.err
 
 
 def test_versions_and_diff(emulator: KaggleEmulator, kmenv: Runner) -> None:
@@ -84,7 +84,7 @@ def test_versions_and_diff(emulator: KaggleEmulator, kmenv: Runner) -> None:
 
 def test_versions_diff_of_missing_version(emulator: KaggleEmulator, kmenv: Runner) -> None:
     result = kmenv("versions", BERT, "--diff", "1", "9")
-    assert result.code == 5 and "no version 9" in result.err
+    assert result.code == 2 and "no version 9" in result.err
 
 
 def test_download_writes_verified_files(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:

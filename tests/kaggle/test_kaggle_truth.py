@@ -80,3 +80,29 @@ def test_refresh_sees_a_version_published_just_now(
 
     assert latest() == 2  # the cached answer is still fresh: version 3 is not seen yet
     assert latest("--refresh") == 3
+
+
+@pytest.mark.parametrize(
+    ("handle", "message"),
+    [
+        ("keras/bret/keras/bert_tiny_en_uncased", "Kaggle has no model keras/bret"),
+        ("kerass/bert/keras/bert_tiny_en_uncased", "Kaggle has no model kerass/bert"),
+        ("keras/bert/keras/bert_tiny_en_uncasd", "Kaggle model keras/bert has no instance keras/bert_tiny_en_uncasd"),
+    ],
+)
+def test_a_mistyped_handle_is_a_user_error_with_a_suggestion(
+    emulator: KaggleEmulator, project: Path, kmenv: Runner, handle: str, message: str
+) -> None:
+    (project / "kmodels.yaml").write_text(SPEC.replace("keras/bert/keras/bert_tiny_en_uncased", handle))
+    result = kmenv("-C", project, "lock")
+    assert result.code == 2, result.err  # the name is wrong: not a network error (5)
+    assert message in result.err
+    assert "did you mean keras/bert/keras/bert_tiny_en_uncased?" in result.err
+
+
+def test_a_version_never_published_is_a_user_error_listing_the_versions(
+    emulator: KaggleEmulator, tmp_path: Path, kmenv: Runner
+) -> None:
+    result = kmenv("download", "keras/bert/keras/bert_tiny_en_uncased/7", "--path", tmp_path)
+    assert result.code == 2, result.err
+    assert "has no version 7" in result.err and "its versions: 1, 2" in result.err

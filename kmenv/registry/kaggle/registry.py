@@ -49,6 +49,7 @@ from kmenv.registry.kaggle.mapping import (
     version_licence,
     web_url,
 )
+from kmenv.registry.kaggle.not_found import explain_missing_instance, explain_missing_version
 from kmenv.registry.kaggle.transfers import TransferLog
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
@@ -209,9 +210,12 @@ class KaggleRegistry(Registry):
         with self._lock:
             if key in self._infos:
                 return self._infos[key]
-        data = self.client.call(
-            "GetModelInstance", _instance_body(key), what=f"model instance {key}", page_url=web_url(key)
-        )
+        try:
+            data = self.client.call(
+                "GetModelInstance", _instance_body(key), what=f"model instance {key}", page_url=web_url(key)
+            )
+        except ModelNotFoundError as exc:
+            raise explain_missing_instance(self, key, exc) from None
         info = parse_instance(data, key.owner, key.model)
         if info is None or info.latest < 1:
             raise RegistryError(
@@ -247,16 +251,22 @@ class KaggleRegistry(Registry):
         pages = self.client.pages(
             "ListModelInstanceVersionFiles", body, what=f"files of {handle}", immutable=True, page_size=50
         )
-        return parse_files(pages, f"Kaggle {handle}")
+        try:
+            return parse_files(pages, f"Kaggle {handle}")
+        except ModelNotFoundError as exc:
+            raise explain_missing_version(self, handle, exc) from None
 
     def model_info(self, owner: str, model: str) -> ModelInfo:
         """``GetModel``: title, tags, votes, description and the instances."""
-        data = self.client.call(
-            "GetModel",
-            {"ownerSlug": owner, "modelSlug": model},
-            what=f"model {owner}/{model}",
-            page_url=web_url(Handle(owner, model)),
-        )
+        try:
+            data = self.client.call(
+                "GetModel",
+                {"ownerSlug": owner, "modelSlug": model},
+                what=f"model {owner}/{model}",
+                page_url=web_url(Handle(owner, model)),
+            )
+        except ModelNotFoundError as exc:
+            raise explain_missing_instance(self, Handle(owner, model), exc) from None
         return parse_model(data)
 
     def model_instances(self, owner: str, model: str) -> list[InstanceInfo]:
