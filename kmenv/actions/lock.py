@@ -29,6 +29,7 @@ __all__ = [
     "ResolvedLock",
     "check_lock",
     "lock_project",
+    "locked_twice",
     "resolve_lock",
     "skipped_versions",
     "transfer_events",
@@ -159,13 +160,30 @@ def lock_project(project: Project, state: ProjectState | None = None) -> LockOut
         written,
         after,
         changes=version_changes(previous, lock),
-        warnings=resolved.warnings,
+        warnings=(*resolved.warnings, *locked_twice(lock)),
         skipped=skipped,
         listings=resolved.listings,
     )
     _record(project.ledger, state, outcome)  # the usage ledger; never fails the lock
     project.ledger.record(transfer_events(state, lock, [t for r in registries.values() for t in r.take_transfers()]))
     return outcome
+
+
+def locked_twice(lock: LockFile) -> list[str]:
+    """A warning for each instance locked under more than one name, as when a partial handle (``owner/model``)
+    resolves to an instance another name declares in full: its files are installed once per name.
+
+    kmodels.yaml refuses the same handle twice; only resolution can reveal that two handles meet.
+    """
+    names: dict[tuple[str, str], list[str]] = {}
+    for name, model in lock.models.items():
+        names.setdefault((model.registry, model.handle.lower()), []).append(name)
+    return [
+        f"{' and '.join(sorted(found))} are the same instance {lock.models[found[0]].handle} "
+        f"(registry {registry!r}): it is locked and installed once per name; declare it once"
+        for (registry, _), found in sorted(names.items())
+        if len(found) > 1
+    ]
 
 
 def transfer_events(state: ProjectState, lock: LockFile, transfers: Sequence[Transfer]) -> list[Event]:

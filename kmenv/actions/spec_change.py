@@ -4,6 +4,12 @@ Adding is one transaction: a model that cannot be locked is not left half-added,
 declaration is put back as it was when the lock fails. Removing needs no undo (a lock
 without the model always exists), so it records the removal and leaves the re-lock to
 :func:`~kmenv.actions.lock.lock_project`.
+
+Removing a model another one needs as its base works as ``uv remove`` does for a package that is
+also a dependency of another: the declaration goes, the model stays locked as that one's base (under
+the base's own name), and a warning says so, since code asking ``kmenv.path`` for the removed name
+no longer finds it. A base model that was never declared cannot be removed: the fine-tune is what to
+remove, and the error says which.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.actions.lock import LockOutcome, lock_project
 from kmenv.actions.state import ProjectState, write_spec
+from kmenv.errors import KmenvError, UsageError
 from kmenv.ledger.events import Event
 
 if TYPE_CHECKING:
@@ -24,11 +31,15 @@ __all__ = ["SpecChange", "add_model", "declared_name", "remove_model"]
 
 @dataclass(frozen=True)
 class SpecChange:
-    """A declaration edit: the model's name, the project after it, and the re-lock (None when not asked for)."""
+    """A declaration edit: the model's name, the project after it, and the re-lock (None when not asked for).
+
+    ``warnings``: what the edit leaves that the user may not expect (a removed model still needed as a base).
+    """
 
     name: str
     state: ProjectState
     lock: LockOutcome | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def declared_name(requirement: str, name: str | None = None) -> str:
@@ -76,6 +87,33 @@ def remove_model(project: Project, name: str, *, state: ProjectState | None = No
     from kmenv.spec.edit import remove_model as edit
 
     state = state or project.open()
+    needed_by, declared = _needed_as_base(state, name)
+    if needed_by and not declared:
+        raise UsageError(
+            f"{name!r} is not declared in {state.spec_path.name}: it is locked as the base model of "
+            f"{', '.join(needed_by)}",
+            hint=f"remove {' and '.join(needed_by)} to drop it",
+        )
     edited = write_spec(state, edit(state.spec_text, name, filename=str(state.spec_path)))
     project.ledger.record([Event("remove", project=str(state.root), environment=str(state.env_path), model=name)])
-    return SpecChange(name, edited)
+    warnings: tuple[str, ...] = ()
+    if needed_by:
+        warnings = (
+            f"{name} is the base model of {', '.join(needed_by)}: it stays locked and installed as "
+            f"{'their' if len(needed_by) > 1 else 'its'} base, under the base model's own name; "
+            f"kmenv.path({name!r}) will no longer find it",
+        )
+    return SpecChange(name, edited, warnings=warnings)
+
+
+def _needed_as_base(state: ProjectState, name: str) -> tuple[list[str], bool]:
+    """The locked models whose base is ``name``, and whether the lock has it as declared (not only a base).
+
+    Nothing is needed when there is no readable lock (the edit then reports what it finds).
+    """
+    try:
+        lock = state.lock
+    except KmenvError:
+        return [], True
+    model = lock.models.get(name) if lock is not None else None
+    return (sorted(model.required_by), model.direct) if model is not None else ([], True)

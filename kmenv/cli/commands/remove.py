@@ -23,7 +23,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     project = open_project(args, ui)
     change = remove_model(project, args.name)
     ui.line(f"Removed {args.name}")
+    for warning in change.warnings:
+        ui.warn(warning)
     if not args.no_lock:
         report_lock(ui, lock_project(project, change.state))
-        ui.note("run `kmenv install` to remove it from the environment")
+        ui.note("run `kmenv install` to apply the new lock to the environment")
     return 0
