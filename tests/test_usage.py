@@ -111,7 +111,7 @@ def test_history_follows_a_rollback_to_the_versions_of_that_generation() -> None
     entries = history_entries(events)
     assert [(e.kind, e.generation, e.changes, e.note) for e in entries[2:]] == [
         ("rollback", 1, (("gemma", 2, 1),), "from generation 2"),
-        ("install", 3, (("gemma", 1, 2),), "1 models"),
+        ("install", 3, (("gemma", 1, 2),), "1 model"),
     ]
 
 

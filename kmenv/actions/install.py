@@ -19,6 +19,7 @@ from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
 from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock, locked_candidate, stale_reasons
 from kmenv.values.changes import VersionChange
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
@@ -192,7 +193,7 @@ def install(
         if jobs:
             from kmenv.fetch import fetch_all
 
-            reporter.phase(f"fetching {len(jobs)} files")
+            reporter.phase(f"fetching {counted(len(jobs), 'file')}")
             report = fetch_all(store, jobs, workers=settings.max_workers, progress=reporter.downloads())
             fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
         reporter.phase("linking")

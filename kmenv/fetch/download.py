@@ -24,6 +24,7 @@ from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
+from kmenv.values.wording import counted
 
 __all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "goog_hashes", "stream_into"]
 
@@ -135,7 +136,8 @@ def _download_with_retries(
             if policy.gives_up(failures):
                 raise NetworkError(
                     f"{writer.label}: could not download {redact_url(source.url)}: {exc} "
-                    f"({failures} attempts{', resuming where each stopped' if writer.accepts_ranges else ''})",
+                    f"({counted(failures, 'attempt')}"
+                    f"{', resuming where each stopped' if writer.accepts_ranges else ''})",
                     hint="check the network connection and try again; finished files are kept "
                     "and unfinished ones resume",
                 ) from None

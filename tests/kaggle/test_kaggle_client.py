@@ -102,7 +102,7 @@ def test_persistent_5xx_fails_with_what_was_tried(emulator: KaggleEmulator, tmp_
     with pytest.raises(NetworkError) as info:
         make_registry(emulator, tmp_path).instance_info(BERT)
     assert info.value.exit_code == EXIT_REGISTRY
-    assert "after 4 attempt(s): HTTP 500 (Backend error)" in info.value.message
+    assert "after 4 attempts: HTTP 500 (Backend error)" in info.value.message
     assert len(emulator.requests_to("GetModelInstance")) == 4
 
 

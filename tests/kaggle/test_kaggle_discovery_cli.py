@@ -173,7 +173,7 @@ def test_diff_compares_by_digest_once_known_and_says_when_only_sizes_were(
     )
     sizes_only = kmenv("versions", SAME_SIZE, "--diff", "1", "2")
     assert sizes_only.code == 0, sizes_only.err
-    assert "  2 file(s) unchanged in size (no digest known on this machine: only sizes could be compared)" in (
+    assert "  2 files unchanged in size (no digest known on this machine: only sizes could be compared)" in (
         sizes_only.out
     )
     data = json.loads(kmenv("versions", SAME_SIZE, "--diff", "1", "2", "--json").out)
@@ -184,7 +184,7 @@ def test_diff_compares_by_digest_once_known_and_says_when_only_sizes_were(
         assert kmenv("download", f"{SAME_SIZE}/{n}", "--path", tmp_path).code == 0
     diff = kmenv("versions", SAME_SIZE, "--diff", "1", "2")
     assert "  ~ weights.bin (90 B, same size, sha256 differs)" in diff.out
-    assert "  1 file(s) unchanged (1 by sha256)" in diff.out
+    assert "  1 file unchanged (1 by sha256)" in diff.out
     data = json.loads(kmenv("versions", SAME_SIZE, "--diff", "1", "2", "--json").out)
     assert data["changed"] == [{"path": "weights.bin", "size_a": 90, "size_b": 90, "compared": "sha256"}]
     assert data["unchanged"] == 1

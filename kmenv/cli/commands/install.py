@@ -6,6 +6,7 @@ import argparse
 
 from kmenv.cli.commands._common import add_json, add_link_mode
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,11 +53,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     count = len(outcome.lock.models)
     if outcome.switched:
         fetched = (
-            f", fetched {outcome.fetched_files} files, {format_size(outcome.fetched_bytes)}"
+            f", fetched {counted(outcome.fetched_files, 'file')}, {format_size(outcome.fetched_bytes)}"
             if outcome.fetched_files
             else ""
         )
-        ui.line(f"Installed {count} models into {project.env_path} (generation {outcome.generation}{fetched})")
+        ui.line(
+            f"Installed {counted(count, 'model')} into {project.env_path} (generation {outcome.generation}{fetched})"
+        )
     else:
-        ui.line(f"Environment up to date ({count} models, generation {outcome.generation}); nothing to do.")
+        ui.line(f"Environment up to date ({counted(count, 'model')}, generation {outcome.generation}); nothing to do.")
     return 0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_json, add_link_mode, add_refresh
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.upgrade import UpgradePlan
@@ -73,7 +74,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.emit_json({**plan.as_dict(), "applied": False, "generation": None})
         else:
             if plan.unhashed:
-                ui.line(f"  ({plan.unhashed} new file(s) not hashed: a dry run reads listings, not file contents)")
+                ui.line(
+                    f"  ({counted(plan.unhashed, 'new file')} not hashed: a dry run reads listings, not file contents)"
+                )
             ui.line("Dry run: nothing was changed.")
         return 0
     reporter = CliReporter(ui)

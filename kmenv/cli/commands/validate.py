@@ -6,6 +6,7 @@ import argparse
 
 from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 _SHOWN = 20
 
@@ -36,15 +37,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         where = f"{project.env_path} (generation {report.generation})"
         if report.ok:
-            ui.line(f"{where}: {report.files} files, {format_size(report.bytes)}, all match the lock")
+            ui.line(f"{where}: {counted(report.files, 'file')}, {format_size(report.bytes)}, all match the lock")
         else:
-            ui.line(f"{where}: {len(report.problems)} problems")
+            ui.line(f"{where}: {counted(len(report.problems), 'problem')}")
             for damage in report.problems[:_SHOWN]:
                 ui.line(f"  {damage.render()}")
             if len(report.problems) > _SHOWN:
                 ui.line(f"  … and {len(report.problems) - _SHOWN} more (--json lists all)")
         if repaired is not None:
-            fetched = f", re-fetched {repaired.fetched_files} files" if repaired.fetched_files else ""
+            fetched = f", re-fetched {counted(repaired.fetched_files, 'file')}" if repaired.fetched_files else ""
             ui.line(f"Repaired: generation {repaired.generation} is in use{fetched}")
     if validation.ok:
         return 0

@@ -54,6 +54,7 @@ from kmenv.registry.kaggle.transfers import TransferLog
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
+from kmenv.values.wording import counted
 
 __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
@@ -160,7 +161,7 @@ class KaggleRegistry(Registry):
         if unknown:
             if self.client.offline:
                 raise RegistryError(
-                    f"offline: the sha256 of {len(unknown)} file(s) of {handle} is not known on this machine "
+                    f"offline: the sha256 of {counted(len(unknown), 'file')} of {handle} is not known on this machine "
                     f"(e.g. {unknown[0].path})",
                     hint="run the command once online (kmenv learns the hashes by downloading the files)",
                 )
@@ -381,7 +382,7 @@ class KaggleRegistry(Registry):
         missing = sorted(set(wanted) - set(learned))
         if missing:
             raise IntegrityError(
-                f"the archive of {handle} lacks {len(missing)} listed file(s), e.g. {missing[0]}",
+                f"the archive of {handle} lacks {counted(len(missing), 'listed file')}, e.g. {missing[0]}",
                 hint="Kaggle's archive and file list disagree; try again later",
             )
         return learned
