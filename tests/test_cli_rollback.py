@@ -140,11 +140,16 @@ def test_after_a_rollback_list_tree_why_and_path_describe_the_generation_in_use(
     assert why["source"] == "generation" and why["generation"] == 1
     assert why["chains"] == [
         [
-            "chat 3 is declared in kmodels.yaml as kmenv-examples/tiny-lm-lora/pyTorch/chat >=2",
+            "chat 3 was declared in kmodels.yaml as kmenv-examples/tiny-lm-lora/pyTorch/chat >=2"
+            " (now: no longer declared)",
             "tiny-lm-base 3 is the base model of chat 3",
         ]
     ]
     assert why["differences"]
+    assert kmenv("-C", example, "why", "iris").out.strip() == (
+        "iris 2 was declared in kmodels.yaml as kmenv-examples/iris/scikitLearn/logistic-regression >=1,<3"
+        " (now: kmenv-examples/iris/scikitLearn/logistic-regression <2)"
+    )
 
     path = kmenv("-C", example, "path", "tiny-lm-base").out.strip()
     assert Path(path) == (example / ".kmenv" / "generations" / "1" / "tiny-lm-base").resolve()

@@ -129,8 +129,12 @@ def tree(held: LockFile, lock: LockFile | None = None) -> list[TreeNode]:
     ]
 
 
-def why(lock: LockFile, name: str, *, where: str = "kmodels.lock") -> list[list[str]]:
-    """Every chain from a declaration down to ``name`` in ``lock`` (described as ``where``), as readable steps."""
+def why(lock: LockFile, name: str, *, where: str = "kmodels.lock", now: LockFile | None = None) -> list[list[str]]:
+    """Every chain from a declaration down to ``name`` in ``lock`` (described as ``where``), as readable steps.
+
+    ``now`` is kmodels.lock when ``lock`` is what a generation was built from: a declaration that has
+    changed since is told in the past tense, with what it says now.
+    """
     model = lock.models.get(name)
     if model is None:
         known = ", ".join(sorted(lock.models)) or "none"
@@ -138,11 +142,16 @@ def why(lock: LockFile, name: str, *, where: str = "kmodels.lock") -> list[list[
     chains: list[list[str]] = []
     if model.direct:
         declared = lock.inputs.models[name]
-        spec = f" {declared.versions}" if declared.versions else ""
-        chains.append([f"{name} {model.version} is declared in kmodels.yaml as {declared.handle}{spec}"])
+        current = now.inputs.models.get(name) if now is not None else declared
+        text = f"{declared.handle} {declared.versions}".rstrip()
+        if current is None or (current.handle, current.versions) != (declared.handle, declared.versions):
+            later = f"{current.handle} {current.versions}".rstrip() if current is not None else "no longer declared"
+            chains.append([f"{name} {model.version} was declared in kmodels.yaml as {text} (now: {later})"])
+        else:
+            chains.append([f"{name} {model.version} is declared in kmodels.yaml as {text}"])
     for parent in model.required_by:
         step = f"{name} {model.version} is the base model of {parent} {lock.models[parent].version}"
-        for upper in why(lock, parent, where=where):
+        for upper in why(lock, parent, where=where, now=now):
             chains.append([*upper, step])
     return chains
 

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     view, _ = open_view(args, ui)
     held, lock = view.held, view.lock
     if held is not None and (args.name in held.models or lock is None or args.name not in lock.models):
-        chains = why(held, args.name, where=f"generation {view.generation} (in use)")
+        chains = why(held, args.name, where=f"generation {view.generation} (in use)", now=lock)
         source = "generation"
     elif lock is not None:
         chains = why(lock, args.name)
