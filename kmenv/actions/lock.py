@@ -165,7 +165,7 @@ def lock_project(project: Project, state: ProjectState | None = None) -> LockOut
         listings=resolved.listings,
     )
     _record(project.ledger, state, outcome)  # the usage ledger; never fails the lock
-    project.ledger.record(transfer_events(state, lock, [t for r in registries.values() for t in r.take_transfers()]))
+    project.ledger.record(transfer_events(state, lock, project.take_transfers()))
     return outcome
 
 

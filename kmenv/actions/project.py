@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs, LockFile
-    from kmenv.registry.base import Registry
+    from kmenv.registry.base import Registry, Transfer
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.store.blobstore import Store
 
@@ -171,6 +171,10 @@ class Project(ProjectPaths):
                 )
             found[name] = registry
         return found
+
+    def take_transfers(self) -> list[Transfer]:
+        """What the registries opened so far downloaded on their own (learning digests) since last asked."""
+        return [t for registry in self._registries.values() for t in registry.take_transfers()]
 
     # the files --------------------------------------------------------------------------------
     def open(self) -> ProjectState:

@@ -106,3 +106,17 @@ def test_a_version_never_published_is_a_user_error_listing_the_versions(
     result = kmenv("download", "keras/bert/keras/bert_tiny_en_uncased/7", "--path", tmp_path)
     assert result.code == 2, result.err
     assert "has no version 7" in result.err and "its versions: 1, 2" in result.err
+
+
+def test_an_upgrade_records_what_learning_the_new_version_downloaded(
+    emulator: KaggleEmulator, project: Path, kmenv: Runner
+) -> None:
+    assert kmenv("-C", project, "install").code == 0
+    model = emulator.find("keras", "bert")
+    assert model is not None
+    model.instances[0].versions[3] = bert_files(3)
+    result = kmenv("-C", project, "upgrade", "--refresh")
+    assert result.code == 0, result.err
+    (bert,) = json.loads(kmenv("usage", "--json").out)["models"]
+    # of version 3's files only the weights changed; the others were known by md5 and not fetched again
+    assert bert["downloaded"] == BERT_BYTES + len(bert_files(3)["model.weights.h5"])
