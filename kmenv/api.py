@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.environment.layout import ENV_DIRNAME, find_project_dir
-from kmenv.errors import NotInstalledError
 from kmenv.values.paths import is_model_name
 
 if TYPE_CHECKING:
@@ -35,10 +34,9 @@ def locate(name: str, project: str | Path | None = None, *, warn: Callable[[str]
     root = find_project_dir(project, explicit=False)
     folder = root / ENV_DIRNAME / "models" / name
     if not is_model_name(name) or not folder.is_dir():
-        raise NotInstalledError(
-            f"model {name!r} is not installed in {root / ENV_DIRNAME}",
-            hint="run `kmenv install`, and check the name with `kmenv list`",
-        )
+        from kmenv.actions.inspect import not_installed
+
+        raise not_installed(root, name)  # says whether the name is declared at all
     resolved = folder.resolve()
     _record_use(root, name, resolved, warn)
     return resolved

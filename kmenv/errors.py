@@ -17,7 +17,7 @@ leaf also inherits the builtin it resembles so that library users can catch it n
     ├── PolicyViolation                         exit 4   a licence the policy does not allow
     ├── RegistryError                           exit 5   registry or network trouble
     │   ├── RegistryDocumentError (ValueError)  a registry document breaks its schema
-    │   ├── ModelNotFoundError (LookupError)    the registry has no such model, version or file
+    │   ├── ModelNotFoundError (LookupError)    exit 2: the registry has no such model, version or file
     │   └── NetworkError (ConnectionError)      after retries
     ├── IntegrityError                          exit 6   size or hash mismatch, damaged environment
     ├── StorageError (OSError)                  exit 7   a disk is full, read-only or not writable
@@ -272,7 +272,13 @@ class RegistryDocumentError(RegistryError, ValueError):
 
 
 class ModelNotFoundError(RegistryError, LookupError):
-    """The registry has no such model instance, version or file."""
+    """The registry has no such model instance, version or file.
+
+    The registry answered, so this is no trouble with it: the name asked for is wrong (a typo, a
+    version never published), which is the user's to fix, hence the usage exit code.
+    """
+
+    exit_code = EXIT_USAGE
 
 
 class NetworkError(RegistryError, ConnectionError):

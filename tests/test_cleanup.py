@@ -117,7 +117,8 @@ def test_each_install_keeps_the_last_generations_and_says_what_it_removed(
     _flip(example, 1)
     second = kmenv("-C", example, "install")
     assert "Removed" not in second.out
-    _flip(example, 2)
+    _flip(example, 2)  # back to iris 2, which generation 1 holds: that one is reused, not rebuilt
+    assert kmenv("-C", example, "remove", "adder").code == 0  # and a third content, for a third generation
     third = kmenv("-C", example, "install")
     assert third.code == 0, third.err
     assert "Removed 1 old generation" in third.out.splitlines()[-1]

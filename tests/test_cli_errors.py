@@ -102,13 +102,13 @@ def test_a_hash_mismatch_is_an_integrity_error_and_nothing_is_stored(
     assert not (example / ".kmenv" / "models").exists()
 
 
-def test_an_unknown_model_is_a_registry_error_with_close_names(example: Path, kmenv: Runner) -> None:
+def test_an_unknown_model_is_a_usage_error_with_close_names(example: Path, kmenv: Runner) -> None:
     (example / "kmodels.yaml").write_text(
         "version: 1\nregistries: {example: {url: ../registry}}\n"
         "models:\n  x: kmenv-examples/tiny-brt/transformers/base\n"
     )
     result = kmenv("-C", example, "lock")
-    assert result.code == 5
+    assert result.code == 2
     assert "tiny-bert" in result.err
 
 

@@ -206,7 +206,7 @@ def test_gc_end_to_end(example: Path, kmenv: Runner, isolated_dirs: Path, tmp_pa
 
     dry = kmenv("gc", "--keep", "1", "--dry-run")
     assert dry.code == 0, dry.err
-    assert dry.out.splitlines()[0].startswith("Would delete 1 items")
+    assert dry.out.splitlines()[0].startswith("Would delete 1 item,")
     assert f"{example / '.kmenv' / 'generations' / '1'}  (generation 1 of" in dry.out
     assert (example / ".kmenv" / "generations" / "1").is_dir() and blobs_in(cache) == before
 

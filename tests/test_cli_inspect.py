@@ -55,6 +55,9 @@ def test_why_explains_the_chain(installed: Path, kmenv: Runner) -> None:
     assert data == {
         "name": "bert",
         "chains": [["bert 3 is declared in kmodels.yaml as kmenv-examples/tiny-bert/transformers/base"]],
+        "generation": 1,
+        "source": "generation",
+        "differences": [],
     }
 
 
@@ -97,3 +100,59 @@ def test_global_options_work_after_the_command_too(installed: Path, kmenv: Runne
     assert kmenv("-C", installed, "list", "--no-color").code == 0
     # a command's own option of the same name keeps the command's meaning
     assert kmenv("-C", installed, "usage", "--project", installed, "--json").code == 0
+
+
+def test_path_tells_an_undeclared_name_from_a_declared_one_not_installed(example: Path, kmenv: Runner) -> None:
+    kmenv("-C", example, "lock")
+    undeclared = kmenv("-C", example, "path", "bret")
+    assert undeclared.code == 2
+    assert "no model named 'bret' is declared in kmodels.yaml" in undeclared.err
+    assert "kmenv add" in undeclared.err and "run `kmenv install`" not in undeclared.err
+    declared = kmenv("-C", example, "path", "bert")
+    assert declared.code == 2
+    assert "'bert' is declared in kmodels.yaml but not installed" in declared.err
+    assert "run `kmenv install`" in declared.err
+    base = kmenv("-C", example, "path", "tiny-lm-base")
+    assert "locked as the base model of chat but not installed" in base.err
+    with pytest.raises(NotInstalledError, match=r"is declared in kmodels\.yaml but not installed"):
+        kmenv_api_path("bert", example)
+
+
+def kmenv_api_path(name: str, project: Path) -> Path:
+    """``kmenv.path`` (inside a test, ``kmenv`` names the CLI runner)."""
+    return kmenv.path(name, project)
+
+
+def test_remove_of_a_model_another_needs_as_its_base_says_what_stays(example: Path, kmenv: Runner) -> None:
+    assert kmenv("-C", example, "add", "kmenv-examples/tiny-lm/pyTorch/base", "--name", "lm").code == 0
+    lock = json.loads((example / "kmodels.lock").read_text())
+    assert lock["models"]["chat"]["base"] == "lm"
+    removed = kmenv("-C", example, "remove", "lm")
+    assert removed.code == 0, removed.err
+    assert "warning: lm is the base model of chat: it stays locked and installed as its base" in removed.err
+    assert "kmenv.path('lm') will no longer find it" in removed.err
+    lock = json.loads((example / "kmodels.lock").read_text())
+    assert lock["models"]["chat"]["base"] == "tiny-lm-base" and "lm" not in lock["models"]
+
+
+def test_remove_of_a_base_model_never_declared_names_the_fine_tune(example: Path, kmenv: Runner) -> None:
+    assert kmenv("-C", example, "lock").code == 0
+    before = (example / "kmodels.yaml").read_text()
+    result = kmenv("-C", example, "remove", "tiny-lm-base")
+    assert result.code == 2
+    assert "'tiny-lm-base' is not declared in kmodels.yaml: it is locked as the base model of chat" in result.err
+    assert "remove chat to drop it" in result.err
+    assert (example / "kmodels.yaml").read_text() == before
+
+
+def test_the_same_instance_under_two_names_is_warned_about(example: Path, kmenv: Runner) -> None:
+    spec = example / "kmodels.yaml"
+    # a partial handle (owner/model) that resolves to the instance `bert` declares in full
+    spec.write_text(spec.read_text() + "  bert-again: kmenv-examples/tiny-bert\n")
+    result = kmenv("-C", example, "install")
+    assert result.code == 0, result.err
+    assert (
+        "warning: bert and bert-again are the same instance kmenv-examples/tiny-bert/transformers/base "
+        "(registry 'example'): it is locked and installed once per name"
+    ) in result.err
+    assert "are the same instance" in kmenv("-C", example, "lock").err

@@ -68,7 +68,7 @@ def test_repair_rebuilds_from_the_store_and_refetches_damaged_blobs(
 
     result = kmenv("-C", example, "validate", "--repair")
     assert result.code == 0, result.err
-    assert "Repaired: generation 2 is in use, re-fetched 1 files" in result.out
+    assert "Repaired: generation 2 is in use, re-fetched 1 file" in result.out
     assert (models / "bert" / "config.json").read_bytes() == original
     blob = isolated_dirs / "cache" / "blobs" / "sha256" / sha[:2] / sha
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == sha

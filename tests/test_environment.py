@@ -105,6 +105,25 @@ def test_a_failed_build_changes_nothing(env: EnvironmentDir, blobs: dict[str, Pa
     assert not list((env.root / "generations").glob(".*.tmp"))
 
 
+def test_a_generation_records_its_lock_beside_it_for_as_long_as_it_lives(
+    env: EnvironmentDir, blobs: dict[str, Path], tmp_path: Path
+) -> None:
+    first = env.build({"m": [("f", blobs["config"])]}, record="lock one\n")
+    env.switch(first)
+    assert env.read_record(first) == "lock one\n"
+    assert sorted(p.name for p in (env.root / "generations").iterdir() if p.is_dir()) == ["1"]  # models only
+    with pytest.raises(IntegrityError):  # a failed build leaves no record behind
+        env.build({"m": [("g", tmp_path / "missing-blob")]}, record="lock two\n")
+    assert env.read_record(2) is None
+    third = env.build({"m": [("f", blobs["vocab"])]}, record="lock three\n")
+    env.switch(third)
+    env.write_record(third, "lock three, relocked\n")  # same content, newer lock: the record follows
+    assert env.read_record(third) == "lock three, relocked\n"
+    env.remove(first)
+    assert env.read_record(first) is None and not (env.root / "generations" / ".1.lock").exists()
+    assert env.build({"n": [("f", blobs["config"])]}) == 4 and env.read_record(4) is None  # no record given
+
+
 @pytest.mark.parametrize("path", ["../escape", "a/../../b", "/etc/passwd", "a\\b", "a//b", "./a", "", "a/", "nul\0"])
 def test_paths_that_could_escape_the_model_folder_are_refused(
     env: EnvironmentDir, blobs: dict[str, Path], path: str

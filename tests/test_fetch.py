@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fetch_faults import FaultServer, reply, serve_file
 
-from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError
+from kmenv.errors import IntegrityError, NetworkError, RegistryError
 from kmenv.fetch import FetchJob, FetchReport, NullProgress, ProgressSink, fetch_all, make_session
 from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import Store
@@ -115,7 +115,7 @@ def test_file_urls_are_copied_with_hashing(tmp_path: Path, store: Store) -> None
     assert report.files == 1
     assert store.blob_path(entry_for(DATA).sha256).read_bytes() == DATA
 
-    with pytest.raises(ModelNotFoundError, match=r"missing\.bin does not exist"):
+    with pytest.raises(RegistryError, match=r"missing\.bin does not exist"):
         fetch(store, job((tmp_path / "missing.bin").as_uri(), b"other"))
 
 
@@ -250,8 +250,8 @@ def test_a_transient_failure_then_success_is_invisible(server: FaultServer, stor
     assert len(server.hits("/model.bin")) == 3
 
 
-def test_404_is_model_not_found_without_retries_or_secrets(server: FaultServer, store: Store) -> None:
-    with pytest.raises(ModelNotFoundError, match=r"answered HTTP 404") as caught:
+def test_404_is_a_registry_error_without_retries_or_secrets(server: FaultServer, store: Store) -> None:
+    with pytest.raises(RegistryError, match=r"answered HTTP 404") as caught:
         fetch(store, job(server.url + "/gone.bin?sig=topsecret"))
     assert len(server.hits("/gone.bin")) == 1
     assert "topsecret" not in str(caught.value)
@@ -304,7 +304,7 @@ def test_the_first_failure_stops_the_other_downloads(make_server: Callable[[], F
     server.routes["/slow.bin"] = serve_file(DATA, delay=0.2)
     server.routes["/broken.bin"] = lambda h: reply(h, 404)
     started = time.monotonic()
-    with pytest.raises(ModelNotFoundError):
+    with pytest.raises(RegistryError):
         fetch(store, job(server.url + "/slow.bin"), job(server.url + "/broken.bin", b"other"), workers=2)
 
     assert time.monotonic() - started < 2.0, "the slow download was cancelled, not waited for"

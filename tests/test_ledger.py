@@ -228,7 +228,11 @@ def test_rollback_validate_and_gc_are_recorded(example: Path, kmenv: Runner) -> 
     assert kmenv("gc", "--keep", "1").code == 0
     events = read_events()
     (rollback,) = [e for e in events if e.kind == "rollback"]
-    assert (rollback.project, rollback.generation, rollback.detail) == (str(example), 1, {"from": 2})
+    assert (rollback.project, rollback.generation, rollback.detail) == (
+        str(example),
+        1,
+        {"from": 2, "matches_lock": False},
+    )
     assert [e.project for e in events if e.kind == "validate"] == [str(example)]
     (gc,) = [e for e in events if e.kind == "gc"]
     assert gc.project is None and (gc.nbytes or 0) >= 0 and "deleted" in gc.detail
@@ -278,7 +282,8 @@ def test_actions_called_from_python_record_what_the_cli_records(example: Path) -
     remove_model(project, "iris")
     collect_garbage(plan_collection(project.store, project.ledger, GcOptions(keep=1)), project.store, project.ledger)
     events = read_events()
-    assert [(e.kind, e.generation, e.detail) for e in events if e.kind == "rollback"] == [("rollback", 1, {"from": 2})]
+    rollbacks = [(e.kind, e.generation, e.detail) for e in events if e.kind == "rollback"]
+    assert rollbacks == [("rollback", 1, {"from": 2, "matches_lock": False})]
     assert [e.project for e in events if e.kind == "validate"] == [str(example)]
     assert [(e.kind, e.model) for e in events if e.kind == "remove"] == [("remove", "iris")]
     assert [e.project for e in events if e.kind == "gc"] == [None]

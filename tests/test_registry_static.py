@@ -26,6 +26,7 @@ from werkzeug import Request, Response
 
 from kmenv.errors import (
     EXIT_REGISTRY,
+    EXIT_USAGE,
     ModelNotFoundError,
     NetworkError,
     RegistryDocumentError,
@@ -176,7 +177,7 @@ def test_an_unknown_instance_suggests_close_handles() -> None:
         registry.versions(Handle.parse("kmenv-examples/tiny-bert/transformers/bsae"))
     assert "registry 'example' has no model kmenv-examples/tiny-bert/transformers/bsae" in str(caught.value)
     assert caught.value.hint is not None and str(BERT) in caught.value.hint
-    assert caught.value.exit_code == EXIT_REGISTRY
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_an_unknown_model_suggests_close_models() -> None:

@@ -199,7 +199,7 @@ def test_an_unknown_model_is_the_registrys_own_error() -> None:
         resolve(
             [requirement("x", "acme/nothing/onnx/v1")], _registry({"acme/a/onnx/v1": {"1": {}}}), ANYWHERE, AllowAll()
         )
-    assert caught.value.exit_code == 5
+    assert caught.value.exit_code == 2  # a name the registry does not have: the user must fix it
     assert caught.value.message == "registry 'kaggle' has no model instance acme/nothing/onnx/v1"
 
 

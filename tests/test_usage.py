@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,7 @@ def test_history_follows_a_rollback_to_the_versions_of_that_generation() -> None
     entries = history_entries(events)
     assert [(e.kind, e.generation, e.changes, e.note) for e in entries[2:]] == [
         ("rollback", 1, (("gemma", 2, 1),), "from generation 2"),
-        ("install", 3, (("gemma", 1, 2),), "1 models"),
+        ("install", 3, (("gemma", 1, 2),), "1 model"),
     ]
 
 
@@ -170,3 +171,18 @@ def test_history_without_a_ledger(lab: Lab, kmenv: Runner, monkeypatch: pytest.M
     assert kmenv("-C", lab.project, "history").out.startswith("No history recorded for")
     result = kmenv("usage")
     assert "KMENV_NO_LEDGER" in result.err
+
+
+def test_usage_takes_minus_c_like_every_command(example: Path, kmenv: Runner, tmp_path: Path) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    other = tmp_path / "other"
+    shutil.copytree(example, other, ignore=shutil.ignore_patterns(".kmenv"))
+    assert kmenv("-C", other, "install").code == 0
+    after = kmenv("usage", "-C", example, "--json")
+    assert after.code == 0, after.err
+    before = kmenv("-C", example, "usage", "--json")
+    assert json.loads(after.out) == json.loads(before.out)
+    data = json.loads(after.out)
+    assert data["project"] == str(example)
+    assert {r["projects"] for r in data["models"]} == {1}  # only this project, as with --project
+    assert json.loads(kmenv("usage", "--json").out)["models"][0]["projects"] == 2

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.errors import PolicyViolation, UsageError
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
@@ -104,7 +105,7 @@ def check_project(
 def violation(report: CheckReport) -> PolicyViolation:
     """The error a failed check ends with (exit 4)."""
     return PolicyViolation(
-        f"licence policy violated ({report.errors} error{'s' if report.errors != 1 else ''})",
+        f"licence policy violated ({counted(report.errors, 'error')})",
         hint="fix each finding above (allow the licence or its category, or add an exception with a reason); "
         "--warn-only reports without failing",
     )

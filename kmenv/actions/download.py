@@ -41,7 +41,10 @@ class DownloadedModel:
     handle: Handle
     path: Path
     files: tuple[FileEntry, ...] = field(default_factory=tuple)
+    #: files downloaded for this version (learning their sha256 included); 0 when the store had them all
     fetched: int = 0
+    #: bytes downloaded for them
+    fetched_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class DownloadedModel:
             "path": str(self.path),
             "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
             "fetched": self.fetched,
+            "fetched_bytes": self.fetched_bytes,
         }
 
 
@@ -113,7 +117,9 @@ def download_models(
         if on_start is not None:
             on_start(versioned)
         only = _select(registry.list_files(versioned), files, versioned) if files else None
+        registry.take_transfers()
         entries = registry.learn_files(versioned, only=only)
+        learned = registry.take_transfers()  # Kaggle publishes no sha256: learning one downloads the file
         from kmenv.values.candidates import Candidate
 
         candidate = Candidate(handle=versioned, registry=registry.name, license=None, files=tuple(entries))
@@ -124,11 +130,11 @@ def download_models(
         ]
         if len(jobs) < len(entries):  # blobs another identity may have fetched: only for one Kaggle authorised
             registry.authorise(candidate)
-        fetched = 0
-        if jobs:
-            report = fetch_all(store, jobs, workers=workers)
-            fetched = report.files
+        report = fetch_all(store, jobs, workers=workers) if jobs else None
+        if report is not None:
             registry.authorise(candidate, fetched=report.files_reused == 0)  # a blob that appeared meanwhile: ask
+        fetched = sum(t.files for t in learned) + (report.files if report else 0)
+        fetched_bytes = sum(t.nbytes for t in learned) + (report.bytes_downloaded if report else 0)
         folder = path / default_download_dir(versioned)
         for entry in entries:
             target = folder.joinpath(*entry.path.split("/"))
@@ -138,5 +144,5 @@ def download_models(
         record_download(store.root, folder, {entry.path: entry.sha256 for entry in entries})
         folder.mkdir(parents=True, exist_ok=True)
         write_manifest(folder, Manifest(str(versioned), registry.name, tuple(entries)))
-        results.append(DownloadedModel(versioned, folder, tuple(entries), fetched))
+        results.append(DownloadedModel(versioned, folder, tuple(entries), fetched, fetched_bytes))
     return results

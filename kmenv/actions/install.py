@@ -11,14 +11,16 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from kmenv.actions.generation_content import installed_part, matching_generation
 from kmenv.actions.lock import lock_project
 from kmenv.actions.state import ProjectState
 from kmenv.environment.layout import InstallState, read_install_state
 from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
-from kmenv.lockfile.document import LockedModel, LockFile, locked_candidate, stale_reasons
+from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock, locked_candidate, stale_reasons
 from kmenv.lockfile.groups import GroupRequest, lock_groups, select_groups, selected_models
 from kmenv.values.changes import VersionChange
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.gc import Cleanup, CleanupPolicy
@@ -168,11 +170,14 @@ def install(
     frozen: bool = False,
     reporter: InstallReporter | None = None,
     groups: GroupRequest | None = None,
+    rebuild: bool = False,
 ) -> InstallOutcome:
     """Bring the environment in line with the lock (locking first if needed); see the module docstring.
 
     ``state`` is the project as already read (default: read it now, under the environment's lock). ``groups``
     chooses which of the lock's groups the environment holds (default: ``models:`` only); the lock always holds all.
+    A kept generation whose content matches is switched to rather than built again, unless ``rebuild`` (a repair,
+    which must not reuse the damaged generation).
     """
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
@@ -210,6 +215,28 @@ def install(
             )
 
         models = sorted(wanted.items())
+        held = installed_part(lock, wanted)  # what the generation holds, recorded beside it
+        record = state.lock_text if held is lock and state.lock_text else dumps_lock(held)
+        kept = None if rebuild else matching_generation(env, held)
+        if kept is not None:  # a kept generation already holds exactly these files: use it, build no copy
+            env.write_record(kept, record)
+            policy = _cleanup_policy(project, state)
+            _record_root(store, env, kept, models, keep=policy.keep)
+            env.switch(kept)
+            env.write_state(InstallState(kept, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
+            outcome = InstallOutcome(
+                kept,
+                kept != current,
+                ready.relocked,
+                lock,
+                ready.changes,
+                warnings=ready.warnings,
+                groups=chosen,
+                models=wanted,
+            )
+            project.ledger.record(install_events(state, outcome, [], 0.0))
+            return outcome
+
         opened = state
 
         def registries() -> Mapping[str, Registry]:
@@ -226,14 +253,14 @@ def install(
         if jobs:
             from kmenv.fetch import fetch_all
 
-            reporter.phase(f"fetching {len(jobs)} files")
+            reporter.phase(f"fetching {counted(len(jobs), 'file')}")
             report = fetch_all(store, jobs, workers=settings.max_workers, progress=reporter.downloads())
             fetched_files, fetched_bytes, fetch_seconds = report.files, report.bytes_downloaded, report.seconds
             # a blob that appeared meanwhile was not downloaded by this caller, so it proves nothing
             _authorise(registries, lock, models, downloading, fetched=report.files_reused == 0)
         reporter.phase("linking")
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
-        generation = env.build(layout, link_mode=settings.link_mode)
+        generation = env.build(layout, link_mode=settings.link_mode, record=record)
         store.linked(f.sha256 for _, model in models for f in model.files)
         policy = _cleanup_policy(project, state)
         _record_root(store, env, generation, models, keep=policy.keep)

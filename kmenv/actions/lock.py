@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from kmenv.actions.state import ProjectState, write_lock
 from kmenv.errors import LockfileError, StaleLockError
-from kmenv.ledger.events import Event
-from kmenv.lockfile.document import LockFile, build_lock, dumps_lock, select_files, stale_reasons
+from kmenv.ledger.events import Event, origin
+from kmenv.lockfile.document import LockedModel, LockFile, build_lock, dumps_lock, select_files, stale_reasons
 from kmenv.lockfile.inputs import requirements
 from kmenv.values.changes import VersionChange
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from kmenv.actions.project import Project
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs
-    from kmenv.registry.base import Registry
+    from kmenv.registry.base import Registry, Transfer
     from kmenv.values.candidates import FileEntry
 
 __all__ = [
@@ -29,8 +29,10 @@ __all__ = [
     "ResolvedLock",
     "check_lock",
     "lock_project",
+    "locked_twice",
     "resolve_lock",
     "skipped_versions",
+    "transfer_events",
     "version_changes",
 ]
 
@@ -158,12 +160,60 @@ def lock_project(project: Project, state: ProjectState | None = None) -> LockOut
         written,
         after,
         changes=version_changes(previous, lock),
-        warnings=resolved.warnings,
+        warnings=(*resolved.warnings, *locked_twice(lock)),
         skipped=skipped,
         listings=resolved.listings,
     )
     _record(project.ledger, state, outcome)  # the usage ledger; never fails the lock
+    project.ledger.record(transfer_events(state, lock, project.take_transfers()))
     return outcome
+
+
+def locked_twice(lock: LockFile) -> list[str]:
+    """A warning for each instance locked under more than one name, as when a partial handle (``owner/model``)
+    resolves to an instance another name declares in full: its files are installed once per name.
+
+    kmodels.yaml refuses the same handle twice; only resolution can reveal that two handles meet.
+    """
+    names: dict[tuple[str, str], list[str]] = {}
+    for name, model in lock.models.items():
+        names.setdefault((model.registry, model.handle.lower()), []).append(name)
+    return [
+        f"{' and '.join(sorted(found))} are the same instance {lock.models[found[0]].handle} "
+        f"(registry {registry!r}): it is locked and installed once per name; declare it once"
+        for (registry, _), found in sorted(names.items())
+        if len(found) > 1
+    ]
+
+
+def transfer_events(state: ProjectState, lock: LockFile, transfers: Sequence[Transfer]) -> list[Event]:
+    """One ``download`` event per batch of file bytes a registry fetched to learn digests, like an install's.
+
+    Kaggle publishes no sha256, so locking downloads the files; the install that follows fetches
+    nothing, and without these the ledger would show a fresh install as having downloaded nothing.
+    """
+    by_handle: dict[tuple[str, int | None], tuple[str, LockedModel]] = {
+        (m.handle, m.version): (name, m) for name, m in lock.models.items()
+    }
+    events = []
+    for transfer in transfers:
+        found = by_handle.get((str(transfer.handle.unversioned()), transfer.handle.version))
+        name, model = found if found is not None else (None, None)
+        events.append(
+            Event(
+                "download",
+                project=str(state.root),
+                environment=str(state.env_path),
+                model=name,
+                handle=model.handle if model else str(transfer.handle.unversioned()),
+                version=transfer.handle.version,
+                nbytes=transfer.nbytes,
+                seconds=transfer.seconds,
+                source=origin(transfer.url),
+                detail={"registry": model.registry, "while": "lock"} if model else {"while": "lock"},
+            )
+        )
+    return events
 
 
 def _record(ledger: UsageLedger, state: ProjectState, outcome: LockOutcome) -> None:

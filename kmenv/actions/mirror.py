@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kmenv.values.handles import Handle
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallReporter
@@ -157,10 +158,10 @@ def mirror_lock(
     if jobs:
         from kmenv.fetch import fetch_all
 
-        reporter.phase(f"fetching {len(jobs)} files")
+        reporter.phase(f"fetching {counted(len(jobs), 'file')}")
         report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
         fetched_files, fetched_bytes = report.files, report.bytes_downloaded
-    reporter.phase(f"writing {len(missing)} blobs to {target}")
+    reporter.phase(f"writing {counted(len(missing), 'blob')} to {target}")
     written = sum(target.put_blob(sha, size, store.blob_path(sha)) for sha, size in missing)
     _write_documents(target, planned, listings)
     target.finish()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs, LockFile
-    from kmenv.registry.base import Registry
+    from kmenv.registry.base import Registry, Transfer
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.store.blobstore import Store
 
@@ -63,11 +63,14 @@ class Runtime:
 
     ``warn`` receives the warnings edges raise outside any result (a broken ledger); the CLI
     passes its warning line so ``--no-color`` applies, library callers get a line on stderr.
+    ``refresh`` (``--refresh``): registries ask upstream now instead of answering from the metadata cache
+    while it is fresh, so a version published minutes ago is seen.
     """
 
-    def __init__(self, settings: Settings | None = None, *, warn: Warn | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, warn: Warn | None = None, refresh: bool = False) -> None:
         self.settings = settings or Settings.load()
         self.warn = warn
+        self.refresh = refresh
 
     @cached_property
     def store(self) -> Store:
@@ -88,12 +91,16 @@ class Runtime:
 
         return warn_once_to_stderr if self.warn is None else once(self.warn)
 
-    def kaggle(self, *, refresh: bool = False) -> KaggleRegistry:
-        """The Kaggle registry of the discovery commands, which need no project (``KMENV_KAGGLE_URL`` applies)."""
+    def kaggle(self, *, refresh: bool | None = None) -> KaggleRegistry:
+        """The Kaggle registry of the discovery commands, which need no project (``KMENV_KAGGLE_URL`` applies).
+
+        ``refresh`` defaults to the run's.
+        """
         from kmenv.registry.kaggle import open_kaggle
 
+        fresh = self.refresh if refresh is None else refresh
         return open_kaggle(
-            "kaggle", None, settings=self.settings, store=self.store, refresh=refresh, warn=self.registry_warn
+            "kaggle", None, settings=self.settings, store=self.store, refresh=fresh, warn=self.registry_warn
         )
 
     def registry(self, name: str, kind: str, url: str | None, *, base_dir: Path, refresh: bool = False) -> Registry:
@@ -130,9 +137,10 @@ class Project(ProjectPaths):
         runtime: Runtime | None = None,
         warn: Warn | None = None,
         read_ahead: Mapping[Path, bytes | None] | None = None,
+        refresh: bool = False,
     ) -> None:
         self.root = Path(root).expanduser().absolute()
-        self.runtime = runtime or Runtime(settings, warn=warn)
+        self.runtime = runtime or Runtime(settings, warn=warn, refresh=refresh)
         self._registries: dict[tuple[str, str, str | None], Registry] = {}
         self._read_ahead = dict(read_ahead or {})
 
@@ -145,14 +153,15 @@ class Project(ProjectPaths):
         settings: Settings | None = None,
         warn: Warn | None = None,
         read_ahead: Mapping[Path, bytes | None] | None = None,
+        refresh: bool = False,
     ) -> Project:
         """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``).
 
         ``read_ahead`` holds project files this run has read already (path → bytes, None: absent):
-        the first :meth:`open` starts from them instead of reading them again.
+        the first :meth:`open` starts from them instead of reading them again. ``refresh``: see :class:`Runtime`.
         """
         root = find_project_dir(start, explicit=explicit)
-        return cls(root, settings=settings, warn=warn, read_ahead=read_ahead)
+        return cls(root, settings=settings, warn=warn, read_ahead=read_ahead, refresh=refresh)
 
     @property
     def settings(self) -> Settings:
@@ -188,9 +197,14 @@ class Project(ProjectPaths):
                     settings=self.settings,
                     store=self.store,
                     warn=self.runtime.registry_warn,
+                    refresh=self.runtime.refresh,
                 )
             found[name] = registry
         return found
+
+    def take_transfers(self) -> list[Transfer]:
+        """What the registries opened so far downloaded on their own (learning digests) since last asked."""
+        return [t for registry in self._registries.values() for t in registry.take_transfers()]
 
     # the files --------------------------------------------------------------------------------
     def open(self) -> ProjectState:

@@ -327,6 +327,7 @@ def _apply(
     project: Project, plan: UpgradePlan, *, install: bool, reporter: InstallReporter | None
 ) -> InstallOutcome | None:
     from kmenv.actions.install import install as run_install
+    from kmenv.actions.lock import transfer_events
     from kmenv.actions.state import write_lock
     from kmenv.fs.atomic import write_atomic
 
@@ -344,6 +345,8 @@ def _apply(
         Event("upgrade", project=root, environment=env, model=e.name, detail={"constraint": [e.old, e.new]})
         for e in plan.edits
     ]
+    # Kaggle: planning downloaded the new versions' files to learn their sha256s, so install fetches nothing
+    events += transfer_events(state, plan.lock, project.take_transfers())
     project.ledger.record(events)
     if not install:
         return None

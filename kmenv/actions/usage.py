@@ -18,6 +18,7 @@ from kmenv.errors import UsageError
 from kmenv.ledger.events import Event
 from kmenv.values.candidates import format_size
 from kmenv.values.changes import VersionChange
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project, Runtime
@@ -260,7 +261,7 @@ def history_entries(events: Sequence[Event], *, uses: bool = False) -> list[Hist
             now = {e.model: e.version for e in group if e.model is not None and e.version is not None}
             changes = _differences(installed, now)
             installed = generations[first.generation] = now
-            note = f"{len(now)} models" if changes else f"{len(now)} models, no version changed"
+            note = counted(len(now), "model") + ("" if changes else ", no version changed")
         elif first.kind == "rollback":
             back = generations.get(first.generation)
             if back is not None:

@@ -116,7 +116,7 @@ def repair_environment(
         _drop_damaged_blobs(project.store, report)
         env.write_state({})  # forget what was installed: the next step checks everything and rebuilds
     # install takes the environment lock itself (flock on its own descriptor, so not while we hold ours)
-    return install(project, state, frozen=True, reporter=reporter, groups=GroupRequest(only=groups))
+    return install(project, state, frozen=True, reporter=reporter, groups=GroupRequest(only=groups), rebuild=True)
 
 
 @dataclass(frozen=True)

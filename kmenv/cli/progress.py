@@ -11,6 +11,7 @@ from kmenv.actions.install import InstallReporter
 from kmenv.cli.ui import UI
 from kmenv.fetch.progress import ProgressSink
 from kmenv.values.candidates import format_size
+from kmenv.values.wording import counted
 
 __all__ = ["CliReporter"]
 
@@ -35,7 +36,7 @@ class _PlainSink(ProgressSink):
     def begin(self, files: int, total_bytes: int) -> None:
         self.total, self.files = total_bytes, files
         self.started = self.last = self.clock()
-        self.ui.note(f"  {files} files, {format_size(total_bytes)} to fetch")
+        self.ui.note(f"  {counted(files, 'file')}, {format_size(total_bytes)} to fetch")
 
     def advance(self, label: str, nbytes: int) -> None:
         with self.lock:
@@ -52,8 +53,8 @@ class _PlainSink(ProgressSink):
         percent = f" ({100 * self.done // self.total}%)" if self.total else ""
         left = f", {_duration((self.total - self.done) / rate)} left" if rate > 0 and self.total > self.done else ""
         return (
-            f"{format_size(self.done)} of {format_size(self.total)}{percent}, {self.finished} of {self.files} files, "
-            f"{format_size(int(rate))}/s{left}"
+            f"{format_size(self.done)} of {format_size(self.total)}{percent}, "
+            f"{self.finished} of {counted(self.files, 'file')}, {format_size(int(rate))}/s{left}"
         )
 
     def finish(self, label: str) -> None:
@@ -109,7 +110,7 @@ class _RichSink(ProgressSink):
 
     def begin(self, files: int, total_bytes: int) -> None:
         self.files = files
-        self.progress.update(self.overall, total=total_bytes, description=f"total (0 of {files} files)")
+        self.progress.update(self.overall, total=total_bytes, description=f"total (0 of {counted(files, 'file')})")
 
     def start(self, label: str, total: int) -> None:
         with self.lock:
@@ -128,7 +129,7 @@ class _RichSink(ProgressSink):
             if task is not None:
                 self.progress.remove_task(task)  # only active files keep a bar
             self.finished += 1
-            self.progress.update(self.overall, description=f"total ({self.finished} of {self.files} files)")
+            self.progress.update(self.overall, description=f"total ({self.finished} of {counted(self.files, 'file')})")
 
     def end(self) -> None:
         self.close()

@@ -3,6 +3,9 @@
 Layout under ``root`` (``.kmenv/`` beside kmodels.yaml)::
 
     generations/<n>/<name>/<files>   one complete materialisation of a lock, never changed after
+    generations/.<n>.lock            the lock it was built from (what ``list``/``tree``/``why`` describe),
+                                     written before the folder is renamed into place, so a complete
+                                     generation has one; kept beside it so the folder holds models only
     generations/.<n>.tmp/            a generation being built; a crash leaves only this behind
     generations/.<n>.del.tmp/        a generation being deleted (renamed first, then emptied)
     generations/.last                the last number handed out, so numbers are never reused
@@ -166,10 +169,13 @@ class EnvironmentDir:
         """Where model ``name`` is, through the ``models`` link (so it follows switches)."""
         return self._models_link / check_model_name(name)
 
-    def build(self, layout: Mapping[str, Sequence[tuple[str, Path]]], *, link_mode: str = "auto") -> int:
+    def build(
+        self, layout: Mapping[str, Sequence[tuple[str, Path]]], *, link_mode: str = "auto", record: str | None = None
+    ) -> int:
         """Build a new generation and return its number; the ``models`` link is left alone.
 
-        ``layout`` maps model name to ``(path inside the model folder, source blob)`` pairs.
+        ``layout`` maps model name to ``(path inside the model folder, source blob)`` pairs;
+        ``record`` is the text of the lock it materialises, kept as ``generations/.<n>.lock``.
         Everything is checked before the disk is touched; the generation is assembled in
         ``generations/.<n>.tmp`` and renamed into place only when complete.
         """
@@ -188,9 +194,12 @@ class EnvironmentDir:
                         target = folder / rel
                         target.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
                         self._link(linker, Path(blob), target, f"{name}/{rel}")
+                if record is not None:
+                    self.write_record(number, record)
                 os.rename(temp, self.generation_path(number))
             except BaseException:
                 _remove_tree(temp)
+                self._record_path(number).unlink(missing_ok=True)
                 raise
             return number
 
@@ -209,6 +218,21 @@ class EnvironmentDir:
             raise KmenvError(
                 f"cannot place {what} at {target}: {exc.strerror}", hint="check free space and permissions"
             ) from None
+
+    def _record_path(self, generation: int) -> Path:
+        return self._generations_dir / f".{generation}.lock"
+
+    def read_record(self, generation: int) -> str | None:
+        """The text of the lock ``generation`` was built from; None when it has none (built by an older kmenv)."""
+        try:
+            return self._record_path(generation).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def write_record(self, generation: int, text: str) -> None:
+        """Record ``text`` as the lock ``generation`` materialises (a newer lock of the same content replaces it)."""
+        with self.lock():
+            write_atomic(self._record_path(generation), text)
 
     def switch(self, generation: int) -> None:
         """Point ``models`` at ``generation`` atomically (readers see the old or the new, never neither)."""
@@ -246,6 +270,7 @@ class EnvironmentDir:
                 os.rename(self.generation_path(generation), doomed)
             except FileNotFoundError:
                 return
+            self._record_path(generation).unlink(missing_ok=True)
             _remove_tree(doomed)
 
     def read_state(self) -> dict[str, object] | None:
@@ -281,3 +306,7 @@ class EnvironmentDir:
                 path.unlink(missing_ok=True)
         for link in self.root.glob("models.tmp-*"):
             link.unlink(missing_ok=True)
+        kept = {str(n) for n in self.generations()}
+        for record in self._generations_dir.glob(".*.lock"):
+            if record.name[1:-5] not in kept:  # its generation was deleted, or never completed
+                record.unlink(missing_ok=True)

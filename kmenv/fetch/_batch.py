@@ -103,10 +103,10 @@ def fetch_all(
     """Bring every job's blob into ``store``, skipping those already there.
 
     Raises the first failure after stopping the other downloads: ``IntegrityError`` for bytes
-    that do not match, ``ModelNotFoundError`` for a 404, ``NetworkError`` after ``retries``
-    retries (waiting ``backoff * 2**n`` seconds before retry n), ``UsageError`` when the disk
-    lacks room. ``session`` is used as given (its pool should fit ``workers``); otherwise one
-    is made and closed here.
+    that do not match, ``RegistryError`` for a 404 (a listed file the registry cannot serve),
+    ``NetworkError`` after ``retries`` retries (waiting ``backoff * 2**n`` seconds before retry n),
+    ``UsageError`` when the disk lacks room. ``session`` is used as given (its pool should fit
+    ``workers``); otherwise one is made and closed here.
     """
     if workers < 1:
         raise UsageError(f"workers must be at least 1, not {workers}", hint="set KMENV_MAX_WORKERS to e.g. 8")

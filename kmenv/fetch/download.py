@@ -18,12 +18,13 @@ from urllib.request import url2pathname
 
 import requests
 
-from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, RegistryError
+from kmenv.errors import IntegrityError, NetworkError, RegistryError
 from kmenv.fetch.http import open_stream, redact_url
 from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
+from kmenv.values.wording import counted
 
 __all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "goog_hashes", "stream_into"]
 
@@ -107,7 +108,7 @@ def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter:
                 writer.write(chunk)
                 meter.received(len(chunk))
     except FileNotFoundError:
-        raise ModelNotFoundError(
+        raise RegistryError(  # the registry contradicts itself; ModelNotFoundError is for names that do not exist
             f"{writer.label}: {path} does not exist",
             hint="the registry lists a file it does not have; check the registry folder",
         ) from None
@@ -135,7 +136,8 @@ def _download_with_retries(
             if policy.gives_up(failures):
                 raise NetworkError(
                     f"{writer.label}: could not download {redact_url(source.url)}: {exc} "
-                    f"({failures} attempts{', resuming where each stopped' if writer.accepts_ranges else ''})",
+                    f"({counted(failures, 'attempt')}"
+                    f"{', resuming where each stopped' if writer.accepts_ranges else ''})",
                     hint="check the network connection and try again; finished files are kept "
                     "and unfinished ones resume",
                 ) from None
@@ -279,7 +281,7 @@ def _raise_for_status(status: int, where: str, label: str, policy: RetryPolicy) 
     if status in (200, 206):
         return
     if status in (404, 410):
-        raise ModelNotFoundError(
+        raise RegistryError(  # a file the registry listed: its trouble, not a mistyped name
             f"{label}: {where} answered HTTP {status} (not found)",
             hint="the registry lists a file its server does not have; check the model version still exists",
         )

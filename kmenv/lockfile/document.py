@@ -23,6 +23,7 @@ from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 from kmenv.values.handles import Handle
 from kmenv.values.paths import model_name_problem, relative_path_problem
 from kmenv.values.target import TargetEnvironment
+from kmenv.values.wording import counted
 
 __all__ = [
     "DEFAULT_GROUP",
@@ -269,13 +270,15 @@ def parse_lock(text: str | bytes, filename: str = "kmodels.lock") -> LockFile:
         found = [f"{filename}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
         if len(found) == 1:
             raise LockfileError(found[0], hint=_fix_hint(filename)) from None
-        raise LockfileError(f"{filename}: {len(found)} problems", hint=_fix_hint(filename), details=found) from None
+        raise LockfileError(
+            f"{filename}: {counted(len(found), 'problem')}", hint=_fix_hint(filename), details=found
+        ) from None
     problems = _consistency_problems(lock)
     if len(problems) == 1:
         raise LockfileError(f"{filename}: {problems[0]}", hint=_fix_hint(filename))
     if problems:
         raise LockfileError(
-            f"{filename}: {len(problems)} problems",
+            f"{filename}: {counted(len(problems), 'problem')}",
             hint=_fix_hint(filename),
             details=[f"{filename}: {p}" for p in problems],
         )

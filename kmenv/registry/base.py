@@ -2,7 +2,8 @@
 
 Implementations live beside this module (static registry, Kaggle, in-memory for tests) and
 subclass :class:`Registry`, so they inherit the defaults of its optional capabilities
-(:meth:`Registry.prefetch`, :meth:`Registry.authorise` and the discovery methods). They do the I/O;
+(:meth:`Registry.prefetch`, :meth:`Registry.authorise`, :meth:`Registry.take_transfers` and the discovery
+methods). They do the I/O;
 everything they return is a plain value from :mod:`kmenv.values.candidates` or :mod:`kmenv.values.discovery`,
 and where to fetch a file is a :class:`~kmenv.fetch.source.FileSource`.
 
@@ -16,6 +17,7 @@ listing the four methods cannot give, so its default finds nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from kmenv.errors import ModelNotFoundError
@@ -24,7 +26,23 @@ from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.discovery import InstanceSummary, ListedFile, ModelPage, ModelQuery, ModelSummary, VersionSummary
 from kmenv.values.handles import Handle
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "Transfer"]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """File bytes a registry downloaded on its own while answering (Kaggle learning sha256s), for the usage ledger.
+
+    ``handle``: the versioned handle whose files they were; ``files``, ``nbytes`` and ``seconds``: how many
+    files, how many bytes, in how long (wall time of the batch); ``url``: where they came from (the request,
+    never a signed redirect).
+    """
+
+    handle: Handle
+    files: int
+    nbytes: int
+    seconds: float
+    url: str
 
 
 @runtime_checkable
@@ -77,6 +95,13 @@ class Registry(Protocol):
         serve everyone alike keep this default, which allows all.
         """
         return None
+
+    def take_transfers(self) -> Sequence[Transfer]:
+        """The file downloads made while answering since the last call (then forgotten), for the usage ledger.
+
+        Only a registry that downloads files to answer :meth:`files` has any; the default has none.
+        """
+        return ()
 
     # -- discovery: defaults built on the four query methods -------------------------------------
 

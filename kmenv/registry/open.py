@@ -24,12 +24,14 @@ def open_registry(
     settings: Settings,
     store: Store,
     warn: Warn = warn_once_to_stderr,
+    refresh: bool = False,
 ) -> Registry:
     """A registry for one declaration; ``base_dir`` anchors relative static-registry paths.
 
     ``store`` is the run's store, where a Kaggle registry learns the sha256 of what it fetches.
 
     ``warn`` receives the registry's warnings (see :mod:`kmenv.registry.warn`; stderr once by default).
+    ``refresh``: ask upstream now rather than answer from a metadata cache that is still fresh (Kaggle).
     """
     if kind == "static":
         from kmenv.registry.static.registry import StaticRegistry
@@ -51,5 +53,5 @@ def open_registry(
     if kind == "kaggle":
         from kmenv.registry.kaggle import open_kaggle
 
-        return open_kaggle(name, url, settings=settings, store=store, warn=warn)
+        return open_kaggle(name, url, settings=settings, store=store, warn=warn, refresh=refresh)
     raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle or static")

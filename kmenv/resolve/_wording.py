@@ -8,6 +8,7 @@ from kmenv.errors import ResolutionImpossible
 from kmenv.resolve.eligibility import Assessment, EnvironmentMiss
 from kmenv.resolve.interface import Requirement
 from kmenv.values.candidates import Candidate
+from kmenv.values.wording import counted
 
 __all__ = [
     "ambiguous_variation",
@@ -88,7 +89,7 @@ def ambiguous_variation(req: Requirement, registry: str, variations: Sequence[st
             hint=f"write {stem}/<variation>, one of: {listed}",
         )
     return ResolutionImpossible(
-        f"{req.parent} needs base {req.handle}, which matches {len(variations)} variations in registry "
+        f"{req.parent} needs base {req.handle}, which matches {counted(len(variations), 'variation')} in registry "
         f"{registry!r}: {listed}",
         hint=f"declare the base in kmodels.yaml as {stem}/<variation>, one of: {listed}",
     )
@@ -104,9 +105,9 @@ def undeclared_base_registry(parent: str, candidate: Candidate, registry: str) -
 
 def too_deep(max_rounds: int, rejections: Sequence[tuple[str, int]]) -> ResolutionImpossible:
     """The search hit its round limit; name the models it kept changing its mind about."""
-    causes = [f"{name}: {count} versions tried and given up" for name, count in rejections[:5]]
+    causes = [f"{name}: {counted(count, 'version')} tried and given up" for name, count in rejections[:5]]
     pin = f"pin {rejections[0][0]}" if rejections else "pin the models that keep changing"
-    rounds = f"{max_rounds} round{'s' if max_rounds != 1 else ''}"
+    rounds = counted(max_rounds, "round")
     return ResolutionImpossible(
         f"cannot resolve kmodels.yaml: gave up after {rounds} without settling on versions",
         causes=causes,

@@ -40,7 +40,7 @@ def test_search_show_and_versions_ask_every_declared_registry(
     only = json.loads(kmenv("-C", example, "search", "--registry", "kg", "--json").out)
     assert {m["registry"] for m in only["models"]} == {"kg"}
     missing = kmenv("-C", example, "show", "nobody/nothing")
-    assert missing.code == 5 and "(asked example, kg)" in missing.err
+    assert missing.code == 2 and "(asked example, kg)" in missing.err
     # --refresh reaches the Kaggle registry of a project too
     before = len(emulator.requests_to("GetModel"))
     assert kmenv("-C", example, "show", "keras/bert", "--refresh").code == 0

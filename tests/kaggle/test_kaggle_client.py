@@ -8,7 +8,7 @@ import pytest
 from catalogue import ALICE_KEY, ALICE_TOKEN, Sleeps, make_registry
 from kaggle_emulator import KaggleEmulator
 
-from kmenv.errors import EXIT_REGISTRY, ModelNotFoundError, NetworkError, RegistryError, UsageError
+from kmenv.errors import EXIT_REGISTRY, EXIT_USAGE, ModelNotFoundError, NetworkError, RegistryError, UsageError
 from kmenv.registry.kaggle.client import DEFAULT_URL, KaggleClient, resolve_base_url
 from kmenv.values.handles import Handle
 
@@ -102,7 +102,7 @@ def test_persistent_5xx_fails_with_what_was_tried(emulator: KaggleEmulator, tmp_
     with pytest.raises(NetworkError) as info:
         make_registry(emulator, tmp_path).instance_info(BERT)
     assert info.value.exit_code == EXIT_REGISTRY
-    assert "after 4 attempt(s): HTTP 500 (Backend error)" in info.value.message
+    assert "after 4 attempts: HTTP 500 (Backend error)" in info.value.message
     assert len(emulator.requests_to("GetModelInstance")) == 4
 
 
@@ -139,7 +139,8 @@ def test_401_says_how_to_set_credentials_and_never_shows_them(emulator: KaggleEm
 def test_404_is_model_not_found(emulator: KaggleEmulator, tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError) as info:
         make_registry(emulator, tmp_path).instance_info(Handle.parse("keras/bert/keras/nope"))
-    assert info.value.exit_code == EXIT_REGISTRY and "keras/bert/keras/nope" in info.value.message
+    assert info.value.exit_code == EXIT_USAGE  # a name that does not exist is the user's to fix
+    assert info.value.message == "Kaggle model keras/bert has no instance keras/nope"
 
 
 def test_private_models_need_their_owner(emulator: KaggleEmulator, tmp_path: Path) -> None:

@@ -69,9 +69,9 @@ def test_show_model_card_with_filled_usage(emulator: KaggleEmulator, kmenv: Runn
     assert one["chosen"] == {"handle": "acme/chat-llm/pyTorch/small-chat/2", "version": 2}
 
 
-def test_show_unknown_model_exits_5(emulator: KaggleEmulator, kmenv: Runner) -> None:
+def test_show_unknown_model_is_a_usage_error(emulator: KaggleEmulator, kmenv: Runner) -> None:
     result = kmenv("show", "keras/nope")
-    assert result.code == 5 and "keras/nope" in result.err
+    assert result.code == 2 and "keras/nope" in result.err
 
 
 def test_versions_and_diff(emulator: KaggleEmulator, kmenv: Runner) -> None:
@@ -88,7 +88,7 @@ def test_versions_and_diff(emulator: KaggleEmulator, kmenv: Runner) -> None:
 
 def test_versions_diff_of_missing_version(emulator: KaggleEmulator, kmenv: Runner) -> None:
     result = kmenv("versions", BERT, "--diff", "1", "9")
-    assert result.code == 5 and "no version 9" in result.err
+    assert result.code == 2 and "no version 9" in result.err
 
 
 def test_download_writes_verified_files(emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path) -> None:
@@ -135,7 +135,10 @@ def test_everything_works_offline_after_one_online_run(emulator: KaggleEmulator,
     assert all(r.code == 0 for r in online), [r.err for r in online]
     seen = len(emulator.seen)
     offline = [kmenv("--offline", *c) for c in commands]
-    assert [r.out for r in offline] == [r.out for r in online]
+    assert [r.out for r in offline[:-1]] == [r.out for r in online[:-1]]
+    (fetched,), (reused,) = (json.loads(r.out)["downloads"] for r in (online[-1], offline[-1]))
+    assert fetched["fetched"] > 0 and reused["fetched"] == 0  # the second download came from the store
+    assert {**reused, "fetched": 0, "fetched_bytes": 0} == {**fetched, "fetched": 0, "fetched_bytes": 0}
     assert len(emulator.seen) == seen
     missing = kmenv("--offline", "show", "acme/base-llm")
     assert (
@@ -174,7 +177,7 @@ def test_diff_compares_by_digest_once_known_and_says_when_only_sizes_were(
     )
     sizes_only = kmenv("versions", SAME_SIZE, "--diff", "1", "2")
     assert sizes_only.code == 0, sizes_only.err
-    assert "  2 file(s) unchanged in size (no digest known on this machine: only sizes could be compared)" in (
+    assert "  2 files unchanged in size (no digest known on this machine: only sizes could be compared)" in (
         sizes_only.out
     )
     data = json.loads(kmenv("versions", SAME_SIZE, "--diff", "1", "2", "--json").out)
@@ -185,7 +188,7 @@ def test_diff_compares_by_digest_once_known_and_says_when_only_sizes_were(
         assert kmenv("download", f"{SAME_SIZE}/{n}", "--path", tmp_path).code == 0
     diff = kmenv("versions", SAME_SIZE, "--diff", "1", "2")
     assert "  ~ weights.bin (90 B, same size, sha256 differs)" in diff.out
-    assert "  1 file(s) unchanged (1 by sha256)" in diff.out
+    assert "  1 file unchanged (1 by sha256)" in diff.out
     data = json.loads(kmenv("versions", SAME_SIZE, "--diff", "1", "2", "--json").out)
     assert data["changed"] == [{"path": "weights.bin", "size_a": 90, "size_b": 90, "compared": "sha256"}]
     assert data["unchanged"] == 1

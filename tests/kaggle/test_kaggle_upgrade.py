@@ -74,7 +74,7 @@ def test_dry_run_fetches_no_file_bodies_and_writes_nothing(
     else:
         assert "  chat: 1 → 2" in result.out
         assert "Download at most " in result.out  # the new files' sha256s stay unknown
-        assert "1 new file(s) not hashed" in result.out
+        assert "1 new file not hashed" in result.out
         assert result.out.splitlines()[-1] == "Dry run: nothing was changed."
     assert len(emulator.requests_to("DownloadModelInstanceVersion")) == downloads  # no file body asked for
     assert blobs(isolated_dirs) == stored

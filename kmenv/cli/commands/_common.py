@@ -26,7 +26,9 @@ def add_dry_run(parser: argparse.ArgumentParser) -> None:
 
 
 def add_refresh(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--refresh", action="store_true", help="ignore cached Kaggle answers and ask again")
+    parser.add_argument(
+        "--refresh", action="store_true", help="ask Kaggle now instead of answering from its metadata cache"
+    )
 
 
 def add_link_mode(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +48,7 @@ def runtime(args: argparse.Namespace, ui: UI) -> Runtime:
     """The run's settings and machine-wide edges (store, usage ledger), for commands without a project."""
     from kmenv.actions.project import Runtime
 
-    return Runtime(settings(args), warn=ui.warn)
+    return Runtime(settings(args), warn=ui.warn, refresh=getattr(args, "refresh", False))
 
 
 def open_project(args: argparse.Namespace, ui: UI) -> Project:
@@ -62,4 +64,5 @@ def open_project(args: argparse.Namespace, ui: UI) -> Project:
         settings=settings(args),
         warn=ui.warn,
         read_ahead=getattr(args, "read_ahead", None),
+        refresh=getattr(args, "refresh", False),
     )

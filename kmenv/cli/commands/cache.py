@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.cache import CacheInfo
@@ -66,7 +67,7 @@ def run_info(args: argparse.Namespace, ui: UI) -> int:
             ui.line(f"    {held['count']} ({format_size(held['bytes'])}) {_held_because(reason, info)}")
     ui.line(f"  partial:      {info.partials} ({format_size(info.partial_bytes)})")
     ui.line(f"  metadata:     {info.metadata} ({format_size(info.metadata_bytes)})")
-    ui.line(f"  md5 index:    {info.index_entries} entries")
+    ui.line(f"  md5 index:    {counted(info.index_entries, 'entry')}")
     gone = f", {info.missing_environments} gone" if info.missing_environments else ""
     ui.line(f"  environments: {info.environments}{gone}")
     ui.line(f"  free space:   {format_size(info.free_bytes)}")

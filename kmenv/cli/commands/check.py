@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 
@@ -52,6 +53,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if report.passed:
         return 0
     if args.warn_only:
-        ui.warn(f"licence policy violated ({report.errors} errors); --warn-only keeps the exit code 0")
+        ui.warn(f"licence policy violated ({counted(report.errors, 'error')}); --warn-only keeps the exit code 0")
         return 0
     raise violation(report)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,5 +40,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return 0
     for r in results:
         size = sum(f.size for f in r.files)
-        ui.line(f"{r.handle}: {len(r.files)} file(s), {format_size(size)} → {r.path}")
+        fetched = f", {counted(r.fetched, 'file')} fetched" if r.fetched else ", all from the cache"
+        ui.line(f"{r.handle}: {counted(len(r.files), 'file')}, {format_size(size)}{fetched} → {r.path}")
     return 0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_dry_run, add_json
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.store.gc_plan import GcOptions, GcPlan
@@ -84,7 +85,7 @@ def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
     if result is not None:
         for skipped in result.skipped:
             ui.note(f"  kept {skipped}")
-        ui.line(f"Deleted {result.deleted} items, freed {format_size(result.freed)}")
+        ui.line(f"Deleted {counted(result.deleted, 'item')}, freed {format_size(result.freed)}")
     return 0
 
 
@@ -105,7 +106,7 @@ def show_plan(ui: UI, plan: GcPlan, *, dry_run: bool) -> None:
         ui.line("Nothing to delete.")
         return
     verb = "Would delete" if dry_run else "Deleting"
-    ui.line(f"{verb} {len(plan.deletions)} items, {format_size(plan.total_bytes)}:")
+    ui.line(f"{verb} {counted(len(plan.deletions), 'item')}, {format_size(plan.total_bytes)}:")
     for kind, (count, size) in plan.by_kind().items():
         ui.line(f"  {count:>6} {_LABELS[kind]:<32} {format_size(size):>10}")
         for item in plan.deletions:

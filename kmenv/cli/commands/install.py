@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_json, add_link_mode
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.lockfile.groups import GroupRequest
@@ -94,11 +95,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     for name, old, new in outcome.changes:
         ui.line(f"  {name}: {change_text(old, new)}")
     count = len(outcome.models)
-    models = f"{count} model" if count == 1 else f"{count} models"
+    models = counted(count, "model")
     chosen = describe(outcome.groups)
     if outcome.switched:
         fetched = (
-            f", fetched {outcome.fetched_files} files, {format_size(outcome.fetched_bytes)}"
+            f", fetched {counted(outcome.fetched_files, 'file')}, {format_size(outcome.fetched_bytes)}"
             if outcome.fetched_files
             else ""
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.lock import LockOutcome
@@ -36,7 +37,7 @@ def report_lock(ui: UI, outcome: LockOutcome) -> None:
         ui.line(f"  note: {note}")
     count = len(outcome.lock.models)
     state = "updated" if outcome.written else "unchanged"
-    ui.line(f"Locked {count} model{'s' if count != 1 else ''} (kmodels.lock {state})")
+    ui.line(f"Locked {counted(count, 'model')} (kmodels.lock {state})")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

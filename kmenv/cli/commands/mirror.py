@@ -40,6 +40,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.errors import UsageError
     from kmenv.registry.static.mirror import FolderMirror
     from kmenv.values.candidates import format_size
+    from kmenv.values.wording import counted
 
     if "://" in args.to and not args.to.startswith("file://"):
         raise UsageError(
@@ -61,15 +62,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.json:
         ui.emit_json(outcome.as_dict())
         return 0
-    versions = f"{len(outcome.versions)} model version{'s' if len(outcome.versions) != 1 else ''}"
-    files = f"{outcome.files} file{'s' if outcome.files != 1 else ''}"
+    versions = counted(len(outcome.versions), "model version")
+    files = counted(outcome.files, "file")
     if outcome.dry_run:
         ui.line(f"Would mirror {versions} ({files}, {format_size(outcome.total_bytes)}) to {outcome.target}:")
         for handle, version in outcome.versions:
             ui.line(f"  {handle}/{version}")
         ui.line(
             f"  download {format_size(outcome.to_fetch)} the cache lacks; write {format_size(outcome.to_write)} "
-            f"({outcome.blobs_present} of {outcome.files} files already there)"
+            f"({outcome.blobs_present} of {files} already there)"
         )
         return 0
     ui.line(

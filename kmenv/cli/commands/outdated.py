@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: every locked model)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when a model is outdated (for scheduled CI jobs)")
     p.add_argument("--all-projects", action="store_true", help="every project the usage ledger knows")
+    add_refresh(p)
     add_json(p)
     p.set_defaults(run=run)
 

@@ -22,7 +22,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     project = open_project(args, ui)
     change = remove_model(project, args.name, relock=not args.no_lock)
     ui.line(f"Removed {args.name}")
+    for warning in change.warnings:
+        ui.warn(warning)
     if change.lock is not None:
         report_lock(ui, change.lock)
-        ui.note("run `kmenv install` to remove it from the environment")
+        ui.note("run `kmenv install` to apply the new lock to the environment")
     return 0

@@ -1,4 +1,4 @@
-"""``kmenv tree``: declared models and the base models they pull in."""
+"""``kmenv tree``: the installed declared models and the base models they pull in."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.inspect import TreeNode, tree
-    from kmenv.cli.commands._common import open_project
+    from kmenv.cli.commands.list_ import open_view, say_differences
 
-    roots = tree(open_project(args, ui).open().require_lock())
+    view, _ = open_view(args, ui)
+    described = view.described
+    roots = tree(described, view.lock) if described is not None else []
     if args.json:
         ui.emit_json([n.as_dict() for n in roots])
         return 0
@@ -32,4 +34,5 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     for root in roots:
         show(root, "", True, True)
+    say_differences(ui, view)
     return 0

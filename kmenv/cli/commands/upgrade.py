@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_link_mode
+from kmenv.cli.commands._common import add_json, add_link_mode, add_refresh
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.upgrade import UpgradePlan
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="show the plan and change nothing")
     p.add_argument("--no-install", action="store_true", help="write kmodels.yaml and kmodels.lock, do not install")
     add_link_mode(p)
+    add_refresh(p)
     add_json(p)
     p.set_defaults(run=run)
 
@@ -72,7 +74,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.emit_json({**plan.as_dict(), "applied": False, "generation": None})
         else:
             if plan.unhashed:
-                ui.line(f"  ({plan.unhashed} new file(s) not hashed: a dry run reads listings, not file contents)")
+                ui.line(
+                    f"  ({counted(plan.unhashed, 'new file')} not hashed: a dry run reads listings, not file contents)"
+                )
             ui.line("Dry run: nothing was changed.")
         return 0
     reporter = CliReporter(ui)

@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--project", dest="only_project", metavar="DIR", help="only this project (default: every known project)"
     )
+    # the global -C shares its long name with --project above, so argparse would not add it here: add it
+    # explicitly, keeping a value given before the command (``kmenv -C DIR usage``); it names the project too
+    p.add_argument("-C", dest="project", metavar="DIR", default=argparse.SUPPRESS, help="same as --project DIR")
     p.add_argument("--sort", choices=SORT_FIELDS, default="uses", help="order of the rows (default: uses)")
     add_json(p)
     p.set_defaults(run=run)
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.values.candidates import format_size
 
     since = now() - parse_age(args.since) if args.since else None
-    chosen = _project_folder(args.only_project) if args.only_project else None
+    wanted = args.only_project or args.project
+    chosen = _project_folder(wanted) if wanted else None
     run = runtime(args, ui)
     rows = usage_report(run, since=since, project=chosen, sort=args.sort)
     if args.json:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 _SHOWN = 20
 
@@ -49,15 +50,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         where = f"{project.env_path} (generation {report.generation})"
         if report.ok:
-            ui.line(f"{where}: {report.files} files, {format_size(report.bytes)}, all match the lock")
+            ui.line(f"{where}: {counted(report.files, 'file')}, {format_size(report.bytes)}, all match the lock")
         else:
-            ui.line(f"{where}: {len(report.problems)} problems")
+            ui.line(f"{where}: {counted(len(report.problems), 'problem')}")
             for damage in report.problems[:_SHOWN]:
                 ui.line(f"  {damage.render()}")
             if len(report.problems) > _SHOWN:
                 ui.line(f"  … and {len(report.problems) - _SHOWN} more (--json lists all)")
         if repaired is not None:
-            fetched = f", re-fetched {repaired.fetched_files} files" if repaired.fetched_files else ""
+            fetched = f", re-fetched {counted(repaired.fetched_files, 'file')}" if repaired.fetched_files else ""
             ui.line(f"Repaired: generation {repaired.generation} is in use{fetched}")
             for line in repaired.mended:
                 ui.line(f"  mended {line}")
@@ -93,11 +94,11 @@ def _run_folder(args: argparse.Namespace, ui: UI) -> int:
         return 0 if result.ok else EXIT_INTEGRITY
     for report in result.folders:
         shown = args.folder / report.folder.relative_to(result.root)  # as the user wrote DIR
-        count = "1 file" if report.files == 1 else f"{report.files} files"
+        count = counted(report.files, "file")
         if report.ok:
             ui.line(f"{shown}: {report.handle}, {count}, {format_size(report.bytes)}, all match the manifest")
             continue
-        problems = "1 problem" if len(report.problems) == 1 else f"{len(report.problems)} problems"
+        problems = counted(len(report.problems), "problem")
         ui.line(f"{shown}: {report.handle}, {problems}")
         for damage in report.problems[:_SHOWN]:
             ui.line(f"  {damage.render()}")

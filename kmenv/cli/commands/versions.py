@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.discovery import VersionDiff
@@ -35,13 +36,14 @@ def _unchanged_line(diff: VersionDiff) -> str:
     count = len(diff.same)
     by = {how: sum(1 for f in diff.same if f.compared == how) for how in ("sha256", "md5", "size")}
     if not count:
-        return "  0 file(s) unchanged"
+        return "  0 files unchanged"
     if by["size"] == count:
-        return f"  {count} file(s) unchanged in size (no digest known on this machine: only sizes could be compared)"
+        files = counted(count, "file")
+        return f"  {files} unchanged in size (no digest known on this machine: only sizes could be compared)"
     parts = [f"{by[how]} by {how}" for how in ("sha256", "md5") if by[how]]
     if by["size"]:
         parts.append(f"{by['size']} in size only (no digest known on this machine)")
-    return f"  {count} file(s) unchanged ({', '.join(parts)})"
+    return f"  {counted(count, 'file')} unchanged ({', '.join(parts)})"
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kmenv.compliance.check import CheckReport, Finding
+from kmenv.values.wording import counted
 
 __all__ = ["render", "summary_line"]
 
@@ -13,9 +14,9 @@ def summary_line(report: CheckReport) -> str:
     """``3 models checked: 1 error, 1 warning`` (the last line of every text report)."""
     count = len(report.models)
     errors, warnings = report.errors, report.warnings
-    parts = [f"{errors} error{'s' if errors != 1 else ''}", f"{warnings} warning{'s' if warnings != 1 else ''}"]
+    parts = [counted(errors, "error"), counted(warnings, "warning")]
     verdict = "licence policy satisfied" if report.passed else "licence policy violated"
-    return f"{count} model{'s' if count != 1 else ''} checked: {', '.join(parts)} ({verdict})"
+    return f"{counted(count, 'model')} checked: {', '.join(parts)} ({verdict})"
 
 
 def place(report: CheckReport, finding: Finding) -> str:

@@ -30,12 +30,14 @@ from typing import IO
 import requests
 
 from kmenv.errors import IntegrityError
+from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
 from kmenv.registry.kaggle.mapping import RemoteFile
 from kmenv.store.blobstore import CHUNK_SIZE, BlobWriter, Store
 from kmenv.values.candidates import FileEntry
 from kmenv.values.paths import is_relative_path
+from kmenv.values.wording import counted
 
 __all__ = [
     "REQUEST_BYTES",
@@ -137,19 +139,28 @@ def learn_from_archive(
     *,
     listed: Sequence[RemoteFile],
     label: str,
+    progress: ProgressSink | None = None,
 ) -> dict[str, FileEntry]:
     """Download the whole-version archive from ``source`` (verified by the fetch layer) and unpack ``files`` of it
-    into ``store``; every one of them must be there. ``listed``: every file of the version, which the archive
-    holds and which caps its size (:func:`archive_cap`), so an endless body is refused."""
+        into ``store``; every one of them must be there. ``listed``: every file of the version, which the archive
+        holds and which caps its size (:func:`archive_cap`), so an endless body is refused. ``progress`` hears the
+    download's bytes (the usage ledger counts them)."""
     archive_sha = fetch_unknown(
-        store, source, size=None, digests={}, label=f"{label} (archive)", session=session, limit=archive_cap(listed)
+        store,
+        source,
+        size=None,
+        digests={},
+        label=f"{label} (archive)",
+        session=session,
+        limit=archive_cap(listed),
+        progress=progress,
     )
     wanted = {f.path: f for f in files}
     learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=label)
     missing = sorted(set(wanted) - set(learned))
     if missing:
         raise IntegrityError(
-            f"the archive of {label} lacks {len(missing)} listed file(s), e.g. {missing[0]}",
+            f"the archive of {label} lacks {counted(len(missing), 'listed file')}, e.g. {missing[0]}",
             hint="Kaggle's archive and file list disagree; try again later",
         )
     return learned

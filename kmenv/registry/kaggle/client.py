@@ -27,6 +27,7 @@ from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_crede
 from kmenv.registry.kaggle.cache import MetadataCache
 from kmenv.registry.kaggle.endpoint import DEFAULT_URL, resolve_base_url
 from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
+from kmenv.values.wording import counted
 
 __all__ = ["API_RETRY", "DEFAULT_URL", "MAX_EMPTY_PAGES", "MAX_PAGES", "KaggleClient", "resolve_base_url"]
 
@@ -338,8 +339,8 @@ class KaggleClient:
             self._sleep(self._retry.delay(failures, asked=asked, rng=self._rng))
         summary = "; ".join(dict.fromkeys(tried))
         raise NetworkError(
-            f"Kaggle API {method} for {what} failed after {len([t for t in tried if not t.startswith('the server')])} "
-            f"attempt(s): {summary}",
+            f"Kaggle API {method} for {what} failed after "
+            f"{counted(len([t for t in tried if not t.startswith('the server')]), 'attempt')}: {summary}",
             hint="Kaggle may be rate-limiting or down; wait a minute and try again "
             "(cached metadata works with --offline)",
         )

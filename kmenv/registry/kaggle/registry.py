@@ -9,10 +9,13 @@ the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte 
 by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
 that follows instant. Past :data:`ARCHIVE_THRESHOLD` unknown files, the one whole-version archive is fetched
 instead when it moves fewer bytes than the files the store lacks (:func:`~kmenv.registry.kaggle.archive.choose_fetch`),
-verified, then unpacked into the store member by member (:mod:`kmenv.registry.kaggle.archive`). Metadata
+verified, then unpacked into the store member by member (:mod:`kmenv.registry.kaggle.archive`); what that
+downloads is counted for the usage ledger (:mod:`kmenv.registry.kaggle.transfers`). Metadata
 answers are cached per identity, and blobs the shared store already holds are handed over only to an
 identity Kaggle authorised for the version (:meth:`KaggleRegistry.authorise`,
 :mod:`kmenv.registry.kaggle.entitlement`).
+It is one responsibility: the Registry protocol (and the discovery queries) over the Kaggle API, with the
+sha256 learning that protocol forces; the wire format lives in ``client`` and ``mapping``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
-from kmenv.registry.base import Registry
+from kmenv.registry.base import Registry, Transfer
 from kmenv.registry.kaggle.archive import choose_fetch, earlier_sizes, learn_from_archive
 from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.discovery import KaggleDiscovery
@@ -45,10 +48,13 @@ from kmenv.registry.kaggle.mapping import (
     version_licence,
     web_url,
 )
+from kmenv.registry.kaggle.not_found import explain_missing_instance, explain_missing_version
 from kmenv.registry.kaggle.probe import parse_goog_hash, probe_md5
+from kmenv.registry.kaggle.transfers import TransferLog
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.handles import Handle
+from kmenv.values.wording import counted
 
 __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
@@ -90,6 +96,7 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         self._lock = threading.RLock()
         self._infos: dict[Handle, InstanceInfo] = {}
         self._numbers: dict[Handle, tuple[list[int], str | None]] = {}
+        self._transfers = TransferLog()
 
     def __repr__(self) -> str:
         return f"KaggleRegistry({self.name!r}, {self.client.base_url!r})"
@@ -148,7 +155,7 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         if unknown:
             if self.client.offline:
                 raise RegistryError(
-                    f"offline: the sha256 of {len(unknown)} file(s) of {handle} is not known on this machine "
+                    f"offline: the sha256 of {counted(len(unknown), 'file')} of {handle} is not known on this machine "
                     f"(e.g. {unknown[0].path})",
                     hint="run the command once online (kmenv learns the hashes by downloading the files)",
                 )
@@ -171,6 +178,10 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         elif set(result) - {f.path for f in hints}:  # what another identity may have learned: only if authorised
             self.authorise(Candidate(handle=handle, registry=self.name, license=None, files=tuple(result.values())))
         return [result[p] for p in sorted(result)]
+
+    def take_transfers(self) -> Sequence[Transfer]:
+        """What learning sha256s downloaded since the last call (see :meth:`Registry.take_transfers`)."""
+        return self._transfers.take()
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
         """The download request for one file; its redirect target (a signed URL) is never stored."""
@@ -214,9 +225,12 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         with self._lock:
             if key in self._infos:
                 return self._infos[key]
-        data = self.client.call(
-            "GetModelInstance", _instance_body(key), what=f"model instance {key}", page_url=web_url(key)
-        )
+        try:
+            data = self.client.call(
+                "GetModelInstance", _instance_body(key), what=f"model instance {key}", page_url=web_url(key)
+            )
+        except ModelNotFoundError as exc:
+            raise explain_missing_instance(self, key, exc) from None
         info = parse_instance(data, key.owner, key.model)
         if info is None or info.latest < 1:
             raise RegistryError(
@@ -252,16 +266,22 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         pages = self.client.pages(
             "ListModelInstanceVersionFiles", body, what=f"files of {handle}", immutable=True, page_size=50
         )
-        return parse_files(pages, f"Kaggle {handle}")
+        try:
+            return parse_files(pages, f"Kaggle {handle}")
+        except ModelNotFoundError as exc:
+            raise explain_missing_version(self, handle, exc) from None
 
     def model_info(self, owner: str, model: str) -> ModelInfo:
         """``GetModel``: title, tags, votes, description and the instances."""
-        data = self.client.call(
-            "GetModel",
-            {"ownerSlug": owner, "modelSlug": model},
-            what=f"model {owner}/{model}",
-            page_url=web_url(Handle(owner, model)),
-        )
+        try:
+            data = self.client.call(
+                "GetModel",
+                {"ownerSlug": owner, "modelSlug": model},
+                what=f"model {owner}/{model}",
+                page_url=web_url(Handle(owner, model)),
+            )
+        except ModelNotFoundError as exc:
+            raise explain_missing_instance(self, Handle(owner, model), exc) from None
         return parse_model(data)
 
     def model_instances(self, owner: str, model: str) -> list[InstanceInfo]:
@@ -311,6 +331,7 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         self, handle: Handle, files: Sequence[RemoteFile], md5s: Mapping[str, str] | None = None
     ) -> dict[str, FileEntry]:
         store = self._require_store()
+        measure = self._transfers.measure(handle, self.client.download_source(self._file_body(handle, None)).url)
 
         def learn(remote: RemoteFile) -> FileEntry:
             body = self._file_body(handle, remote.path)
@@ -323,24 +344,28 @@ class KaggleRegistry(KaggleDiscovery, Registry):
                 digests=digests,
                 label=f"{handle}/{remote.path}",
                 session=self.client.session(),
+                progress=meter,
             )
             return FileEntry(remote.path, remote.size, sha, digests=digests)
 
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(files)), thread_name_prefix="kmenv-learn") as pool:
+        workers = min(self.workers, len(files))
+        with measure as meter, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmenv-learn") as pool:
             entries = list(pool.map(learn, files))
         return {e.path: e for e in entries}
 
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
         source = self.client.download_source(self._file_body(handle, None))
-        return learn_from_archive(
-            self._require_store(),
-            source,
-            self.client.session(),
-            files,
-            listed=self.list_files(handle),
-            label=str(handle),
-        )
+        with self._transfers.measure(handle, source.url, files=len(files)) as meter:
+            return learn_from_archive(
+                self._require_store(),
+                source,
+                self.client.session(),
+                files,
+                listed=self.list_files(handle),
+                label=str(handle),
+                progress=meter,
+            )
 
     # -- what this machine learned -----------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from kmenv.registry.static.build_output import is_previous_build, write_registry
 from kmenv.registry.static.build_source import LAYOUT_HINT, scan_source
 from kmenv.registry.static.documents import InstanceDocument
 from kmenv.values.candidates import format_size
+from kmenv.values.wording import counted
 
 __all__ = ["BuildReport", "RegistrySourceError", "build_registry"]
 
@@ -76,7 +77,8 @@ class BuildReport:
 
     def __str__(self) -> str:
         return (
-            f"{self.instances} instances, {self.versions} versions, {self.files} files "
+            f"{counted(self.instances, 'instance')}, {counted(self.versions, 'version')}, "
+            f"{counted(self.files, 'file')} "
             f"({format_size(self.total_bytes)}; {format_size(self.stored_bytes)} stored once each)"
         )
 

@@ -21,6 +21,7 @@ from kmenv.errors import HandleError, RegistryDocumentError
 from kmenv.values.documents import JsonBounds
 from kmenv.values.handles import Handle
 from kmenv.values.paths import relative_path_problem
+from kmenv.values.wording import counted
 
 __all__ = [
     "DOCUMENT_BOUNDS",
@@ -322,7 +323,7 @@ def _parse(model: type[_Doc], data: object, where: str) -> _Doc:
         shown = "; ".join(problems[:_MAX_SHOWN])
         if len(problems) > _MAX_SHOWN:
             shown += f"; and {len(problems) - _MAX_SHOWN} more"
-        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        count = counted(len(problems), "problem")
         if any(e["loc"] == ("format",) and e["type"] == "literal_error" for e in errors):
             hint = f"this kmenv reads format {FORMAT}; upgrade kmenv to read this registry"
         else:

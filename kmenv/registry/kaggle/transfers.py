@@ -1,0 +1,63 @@
+"""What learning sha256s downloaded: Kaggle publishes none, so the registry fetches files to answer ``files``.
+
+Those bytes are real downloads, and the usage ledger records them (:meth:`Registry.take_transfers`),
+so a fresh install whose lock did the downloading still shows what it cost. Standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from kmenv.fetch.progress import ProgressSink
+from kmenv.registry.base import Transfer
+from kmenv.values.handles import Handle
+
+__all__ = ["ByteCount", "TransferLog"]
+
+
+class ByteCount(ProgressSink):
+    """Counts the files and bytes downloads report (from worker threads)."""
+
+    def __init__(self) -> None:
+        self.files = self.nbytes = 0
+        self._lock = threading.Lock()
+
+    def start(self, label: str, total: int) -> None:
+        with self._lock:
+            self.files += 1
+
+    def advance(self, label: str, nbytes: int) -> None:
+        with self._lock:
+            self.nbytes += nbytes
+
+
+class TransferLog:
+    """The transfers of one registry until they are taken; safe to use from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: list[Transfer] = []
+
+    @contextlib.contextmanager
+    def measure(self, handle: Handle, url: str, *, files: int | None = None) -> Iterator[ByteCount]:
+        """Count one batch of downloads (wall time included), kept even when it fails part way.
+
+        ``files`` replaces the count of downloads (one archive holds many files).
+        """
+        meter, started = ByteCount(), time.monotonic()
+        try:
+            yield meter
+        finally:
+            if meter.nbytes > 0:
+                count = meter.files if files is None else files
+                with self._lock:
+                    self._done.append(Transfer(handle, count, meter.nbytes, time.monotonic() - started, url))
+
+    def take(self) -> Sequence[Transfer]:
+        """Every transfer since the last call."""
+        with self._lock:
+            taken, self._done = self._done, []
+        return taken
