@@ -48,6 +48,8 @@ def open_registry(
         from kmenv.registry.oci import open_oci
 
         if not url:
-            raise RegistryError(f"registry {name!r} has no url", hint=f"set registries.{name}.url: oci://HOST/NAMESPACE")
+            raise RegistryError(
+                f"registry {name!r} has no url", hint=f"set registries.{name}.url: oci://HOST/NAMESPACE"
+            )
         return open_oci(name, url, settings=settings, warn=warn)
     raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle, static or oci")

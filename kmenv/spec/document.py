@@ -110,7 +110,7 @@ class RegistrySpec(_Section):
             )
         if self.type == "kaggle" and self.url and not self.url.lower().startswith(("http://", "https://")):
             raise invalid("the Kaggle registry's url: must be an http(s):// API base", "e.g. https://api.kaggle.com/v1")
-        if (self.type == "oci") != _is_oci(self.url):
+        if self.type is not None and (self.type == "oci") != _is_oci(self.url):
             raise invalid(
                 "an OCI registry's url: starts with oci:// (or oci+http://), and only an OCI registry's does",
                 "write url: oci://HOST[:PORT]/NAMESPACE and leave out type:, or type: oci",
@@ -125,7 +125,8 @@ class RegistrySpec(_Section):
 
 
 def _is_oci(url: str | None) -> bool:
-    return bool(url) and str(url).split("://", 1)[0].lower() in ("oci", "oci+http", "oci+https") and "://" in str(url)
+    """Whether ``url`` names an OCI registry (``oci://``, ``oci+http://``, ``oci+https://``)."""
+    return url is not None and "://" in url and url.split("://", 1)[0].lower() in ("oci", "oci+http", "oci+https")
 
 
 class ModelSpec(_Section):

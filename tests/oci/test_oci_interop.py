@@ -1,0 +1,91 @@
+"""Interop both ways: what kmenv pushes, skopeo reads and copies; what plain HTTP calls push, kmenv installs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from oci_helpers import files_of, push_by_hand, push_with_kmenv, write_model
+
+from kmenv.config import Settings
+from kmenv.registry.oci import open_oci
+from kmenv.values.handles import Handle
+
+if TYPE_CHECKING:
+    from conftest import Runner, RunningRegistry
+
+
+def _skopeo() -> str:
+    found = shutil.which("skopeo")
+    if found is None:
+        pytest.skip("skopeo is not installed (apt-get install skopeo)")
+    return found
+
+
+def _run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_skopeo_reads_and_copies_what_kmenv_pushes(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path
+) -> None:
+    skopeo = _skopeo()
+    files = files_of(3, "interop")
+    result = push_with_kmenv(
+        oci_registry.url(namespace), "acme/tiny/pyTorch/base", 3, write_model(tmp_path / "m", files)
+    )
+    reference = f"docker://{oci_registry.host}/{namespace}/acme/tiny/pytorch/base:3"
+
+    raw = _run(skopeo, "inspect", "--raw", "--tls-verify=false", reference).stdout
+    manifest = json.loads(raw)
+    assert "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == result.manifest_digest
+    assert manifest["artifactType"] == "application/vnd.cncf.model.manifest.v1+json"
+    assert manifest["config"]["mediaType"] == "application/vnd.cncf.model.config.v1+json"
+    by_path = {layer["annotations"]["org.cncf.model.filepath"]: layer for layer in manifest["layers"]}
+    assert set(by_path) == set(files)
+    assert by_path["weights/model.safetensors"]["mediaType"] == "application/vnd.cncf.model.weight.v1.raw"
+    assert manifest["annotations"]["org.kmenv.license"] == "Apache 2.0"
+
+    config = json.loads(_run(skopeo, "inspect", "--raw", "--config", "--tls-verify=false", reference).stdout)
+    assert config["descriptor"]["name"] == "acme/tiny/pyTorch/base"
+    assert config["descriptor"]["version"] == "3" and config["descriptor"]["licenses"] == ["Apache-2.0"]
+    assert config["modelfs"] == {"type": "layers", "diffIds": [layer["digest"] for layer in manifest["layers"]]}
+
+    copied = tmp_path / "copied"
+    _run(skopeo, "copy", "--src-tls-verify=false", reference, f"dir:{copied}")
+    for path, data in files.items():
+        blob = copied / by_path[path]["digest"].removeprefix("sha256:")
+        assert blob.read_bytes() == data, path
+
+
+def test_kmenv_installs_an_artifact_pushed_by_plain_http_calls(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner
+) -> None:
+    files = {"model.safetensors": b"\x01" * 5000, "tokenizer/vocab.txt": b"a\nb\nc\n"}
+    push_by_hand(oci_registry.base, f"{namespace}/other/foreign/pytorch/default", "1", files)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "kmodels.yaml").write_text(
+        f"version: 1\nregistries:\n  team:\n    url: {oci_registry.url(namespace)}\n"
+        "models:\n  foreign: other/foreign/pyTorch/default\n"
+    )
+    result = kmenv("-C", project, "install")
+    assert result.code == 0, result.err
+    for path, data in files.items():
+        assert (project / ".kmenv" / "models" / "foreign" / path).read_bytes() == data
+    locked = json.loads((project / "kmodels.lock").read_text())["models"]["foreign"]
+    assert locked["license"]["spdx"] == "MIT"  # from the config's descriptor.licenses
+    assert {f["path"]: f["sha256"] for f in locked["files"]} == {
+        p: hashlib.sha256(d).hexdigest() for p, d in files.items()
+    }
+    registry = open_oci("team", oci_registry.url(namespace), settings=Settings.load())
+    (candidate,) = registry.versions(Handle.parse("other/foreign/pyTorch/default"))
+    assert candidate.published == "2025-03-04T03:06:07Z"  # the config's createdAt, in UTC
+    assert candidate.license == "MIT" and candidate.title == f"{namespace}/other/foreign/pytorch/default"
