@@ -135,3 +135,10 @@ def oci_secure_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
 def namespace() -> str:
     """A namespace no other test uses."""
     return f"t{next(_names)}-{int(time.time() * 1000) % 100000}"
+
+
+@pytest.fixture(autouse=True)
+def no_outside_logins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No login of the machine's user leaks in: every place container tools keep them is unset (HOME is a temp dir)."""
+    for var in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DOCKER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)

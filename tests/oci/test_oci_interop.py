@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,7 @@ def test_kmenv_installs_an_artifact_pushed_by_plain_http_calls(
         p: hashlib.sha256(d).hexdigest() for p, d in files.items()
     }
     registry = open_oci("team", oci_registry.url(namespace), settings=Settings.load())
-    (candidate,) = registry.versions(Handle.parse("other/foreign/pyTorch/default"))
+    with closing(registry):
+        (candidate,) = registry.versions(Handle.parse("other/foreign/pyTorch/default"))
     assert candidate.published == "2025-03-04T03:06:07Z"  # the config's createdAt, in UTC
     assert candidate.license == "MIT" and candidate.title == f"{namespace}/other/foreign/pytorch/default"

@@ -3,8 +3,8 @@
 ``WWW-Authenticate: Bearer realm=…,service=…,scope=…`` sends the client to the token server for a
 token covering the scope (with the user's login as Basic auth when there is one); ``Basic`` means
 the login goes to the registry itself. Tokens are kept per scope until they expire. A login goes
-only to the registry's own origin and to its token realm, and to the realm only over HTTPS (or on
-the registry's own origin), so a challenge cannot lure it elsewhere.
+only to the registry's own origin and to its token realm, and to the realm only over HTTPS (or, for
+plain-HTTP labs, on the registry's own host), so a challenge cannot lure it elsewhere in clear text.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
 from kmenv.errors import NetworkError, RegistryError
-from kmenv.fetch.http import redact_url, same_origin
+from kmenv.fetch.http import redact_url
 from kmenv.registry.oci.credentials import Login
 
 __all__ = ["LOGIN_HINT", "Authorizer", "Challenge", "parse_challenge"]
@@ -32,7 +33,6 @@ LOGIN_HINT = (
 _PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
 _MAX_TOKEN_ANSWER = 1 << 16
 _DEFAULT_LIFETIME = 60.0
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -186,9 +186,8 @@ class Authorizer:
         return token, lifetime
 
     def _may_receive_login(self, realm: str) -> bool:
-        """A login goes to the registry's own origin, or to a realm over HTTPS (or on loopback, for labs)."""
-        if same_origin(realm, self._base):
+        """A login goes to a realm over HTTPS, or in plain HTTP only on the registry's own host (a lab's)."""
+        realm_parts, base_parts = urlsplit(realm), urlsplit(self._base)
+        if realm_parts.scheme.lower() == "https":
             return True
-        scheme, _, rest = realm.partition("://")
-        host = rest.split("/", 1)[0].rsplit(":", 1)[0] if not rest.startswith("[") else rest.split("]", 1)[0] + "]"
-        return scheme.lower() == "https" or host.lower() in _LOOPBACK
+        return (realm_parts.hostname or "").lower() == (base_parts.hostname or "").lower()
