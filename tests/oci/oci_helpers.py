@@ -138,3 +138,10 @@ def push_by_hand(
     with _call("PUT", f"{base}/v2/{repository}/manifests/{tag}", body, headers) as answer:
         assert answer.status == 201
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def b64(text: str) -> str:
+    """What credential files store: base64 of ``user:password``."""
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
