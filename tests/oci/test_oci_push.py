@@ -114,3 +114,35 @@ def test_bad_push_input_is_refused_before_any_request(
     client = open_client("t", "oci+http://127.0.0.1:9/ns", settings=Settings.load())  # nothing listens on port 9
     with closing(client), pytest.raises(UsageError, match=says):
         push_version(client, HANDLE, 1, [(p, tmp_path / b, "0" * 64, n) for p, b, n in files], META)
+
+
+def test_a_candidate_pushed_with_its_own_metadata_reads_back_the_same(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path
+) -> None:
+    from kmenv.registry.oci.push import metadata_for
+    from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+    from kmenv.values.target import framework_requirements
+
+    files = _files(tmp_path / "m", {"a.bin": b"abc"})
+    original = Candidate(
+        handle=Handle.parse("acme/chat/transformers/lora/4"),
+        registry="t",
+        license="Apache 2.0",
+        requires=framework_requirements("transformers", {"transformers": "<5", "peft": ">=0.10"}),
+        base=BaseModelRef(Handle.parse("acme/base"), ">=2", registry="t"),
+        files=tuple(FileEntry(f.path, f.size, f.sha256) for f in files),
+        title="Chat",
+        published="2024-06-01T00:00:00Z",
+    )
+    with closing(open_client("t", oci_registry.url(namespace), settings=Settings.load())) as client:
+        push_version(client, original.handle, 4, files, metadata_for(original, licenses=["Apache-2.0"]))
+    with closing(open_oci("t", oci_registry.url(namespace), settings=Settings.load())) as registry:
+        (back,) = registry.versions(original.handle)
+    assert back.requires == original.requires
+    assert (back.license, back.base, back.title, back.published) == (
+        original.license,
+        original.base,
+        original.title,
+        original.published,
+    )
+    assert [(f.path, f.size, f.sha256) for f in back.files] == [(f.path, f.size, f.sha256) for f in original.files]

@@ -28,10 +28,12 @@ from kmenv.registry.oci.modelpack import (
     build_config,
     build_manifest,
 )
+from kmenv.values.candidates import Candidate
 from kmenv.values.handles import Handle
 from kmenv.values.paths import relative_path_problem
+from kmenv.values.target import framework_requirements
 
-__all__ = ["PushFile", "PushResult", "push_folder", "push_version"]
+__all__ = ["PushFile", "PushResult", "metadata_for", "push_folder", "push_version"]
 
 _OCTETS = "application/octet-stream"
 
@@ -124,6 +126,31 @@ def push_version(
             client.fail(response, push_scope(repository), what)
     return PushResult(
         reference, manifest_digest, tally.bytes, tally.uploaded, tally.skipped, tally.mounted, manifest_pushed=True
+    )
+
+
+def metadata_for(candidate: Candidate, *, licenses: Sequence[str] = (), source: str | None = None) -> VersionMetadata:
+    """What to publish for ``candidate`` so that reading it back gives the same candidate (for mirrors).
+
+    The framework's implied requirements are left out (a reader adds them again); ``licenses`` are
+    SPDX ids for ModelPack's config; ``source`` names the origin (``kaggle:owner/model/…/3``).
+    """
+    implied = framework_requirements(candidate.framework)
+    own: dict[str, str] = {}
+    for name, spec in candidate.requires.items():
+        base = implied.get(name)
+        if base == spec:
+            continue
+        own[name] = spec[len(base) + 1 :] if base and spec.startswith(base + ",") else spec
+    base_ref = (str(candidate.base.handle), candidate.base.versions) if candidate.base is not None else None
+    return VersionMetadata(
+        license=candidate.license,
+        licenses=tuple(licenses),
+        requires=own,
+        base=base_ref,
+        published=candidate.published,
+        title=candidate.title,
+        source=source,
     )
 
 
