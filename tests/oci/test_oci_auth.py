@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import PASSWORD, USER
-from oci_helpers import files_of, push_with_kmenv, write_model
-from oci_proxy import TOKEN, running_proxy
+
+from oci.conftest import PASSWORD, USER
+from oci.oci_helpers import files_of, push_with_kmenv, write_model
+from oci.oci_proxy import TOKEN, running_proxy
 
 if TYPE_CHECKING:
-    from conftest import Result, Runner, RunningRegistry
+    from conftest import Result, Runner
+
+    from oci.conftest import RunningRegistry
 
 HANDLE = "acme/tiny/pyTorch/base"
 

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from oci_helpers import files_of, push_by_hand, push_with_kmenv, write_model
-from oci_proxy import running_proxy
 
 from kmenv.store.blobstore import Store
+from oci.oci_helpers import files_of, push_by_hand, push_with_kmenv, write_model
+from oci.oci_proxy import running_proxy
 
 if TYPE_CHECKING:
-    from conftest import Result, Runner, RunningRegistry
+    from conftest import Result, Runner
+
+    from oci.conftest import RunningRegistry
 
 HANDLE = "acme/tiny/pyTorch/base"
 FILES = {"model.safetensors": b"\x07" * 3000, "config.json": b'{"a": 1}'}

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from oci_helpers import files_of, push_by_hand, push_with_kmenv, write_model
 
 from kmenv.config import Settings
 from kmenv.registry.oci import open_oci
 from kmenv.values.handles import Handle
+from oci.oci_helpers import files_of, push_by_hand, push_with_kmenv, write_model
 
 if TYPE_CHECKING:
-    from conftest import Runner, RunningRegistry
+    from conftest import Runner
+
+    from oci.conftest import RunningRegistry
 
 
 def _skopeo() -> str:

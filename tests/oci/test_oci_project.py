@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oci_helpers import files_of, push_with_kmenv, write_model
+from oci.oci_helpers import files_of, push_with_kmenv, write_model
 
 if TYPE_CHECKING:
-    from conftest import Runner, RunningRegistry
+    from conftest import Runner
+
+    from oci.conftest import RunningRegistry
 
 SPEC = """\
 version: 1

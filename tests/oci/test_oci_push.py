@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from oci_helpers import files_of, write_model
-from oci_proxy import running_proxy
 
 from kmenv.config import Settings
 from kmenv.errors import UsageError
@@ -19,9 +17,11 @@ from kmenv.registry.oci import open_client, open_oci
 from kmenv.registry.oci.modelpack import VersionMetadata
 from kmenv.registry.oci.push import PushFile, push_version
 from kmenv.values.handles import Handle
+from oci.oci_helpers import files_of, write_model
+from oci.oci_proxy import running_proxy
 
 if TYPE_CHECKING:
-    from conftest import RunningRegistry
+    from oci.conftest import RunningRegistry
 
 HANDLE = Handle.parse("acme/tiny/pyTorch/base")
 META = VersionMetadata(license="MIT", licenses=("MIT",), published="2024-05-01T00:00:00Z")
@@ -83,8 +83,8 @@ def test_chunked_uploads_arrive_whole(oci_registry: RunningRegistry, namespace: 
 
 
 def test_pushing_through_a_token_server(oci_registry: RunningRegistry, namespace: str, tmp_path: Path) -> None:
-    from conftest import PASSWORD, USER
-    from oci_helpers import b64
+    from oci.conftest import PASSWORD, USER
+    from oci.oci_helpers import b64
 
     files = _files(tmp_path / "m", files_of(1))
     with running_proxy(oci_registry.host, bearer=(USER, PASSWORD)) as proxy:
