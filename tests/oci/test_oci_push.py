@@ -93,9 +93,12 @@ def test_pushing_through_a_token_server(oci_registry: RunningRegistry, namespace
         (home / "config.json").write_text(json.dumps({"auths": {proxy.host: {"auth": b64(f"{USER}:{PASSWORD}")}}}))
         with closing(open_client("t", proxy.url(namespace), settings=Settings.load())) as client:
             result = push_version(client, HANDLE, 1, files, META)
+            push_version(client, Handle.parse("acme/other/pyTorch/base"), 1, files, META)
         scopes = [path for _, path, _ in proxy.seen if path.startswith("/token")]
+        anonymous = [path for _, path, auth in proxy.seen if auth is None]
     assert result.manifest_pushed
-    assert any("pull%2Cpush" in s for s in scopes)
+    assert any("pull%2Cpush" in s for s in scopes) and any("acme%2Fother" in s for s in scopes)
+    assert len(anonymous) == 1  # one challenge; the second repository's token is fetched before asking
 
 
 @pytest.mark.parametrize(

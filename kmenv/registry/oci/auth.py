@@ -93,7 +93,11 @@ class Authorizer:
         self._logins: dict[str, Login | None] = {}
 
     def headers(self, scope: str) -> dict[str, str]:
-        """What to send for ``scope`` now: nothing until the registry asked for something."""
+        """What to send for ``scope`` now: nothing until the registry asked for something.
+
+        Once a registry has asked for bearer tokens, a new scope (another repository) or an
+        expired token gets a fresh token here, saving the round trip of another 401.
+        """
         with self._lock:
             challenge = self._challenge
             if challenge is None:
@@ -102,9 +106,12 @@ class Authorizer:
                 login = self._login(scope)
                 return {"Authorization": _basic(login)} if login is not None else {}
             token = self._tokens.get(scope)
-            if token is not None and token[1] > time.monotonic():
-                return {"Authorization": f"Bearer {token[0]}"}
-        return {}
+            if token is None or token[1] <= time.monotonic():
+                realm = challenge.params.get("realm")
+                if not realm:
+                    return {}
+                token = self._remember(scope, self._fetch_token(realm, challenge, scope))
+            return {"Authorization": f"Bearer {token[0]}"}
 
     def answer(self, response: requests.Response, scope: str) -> bool:
         """Learn from a 401 and get what it asks for; False when nothing new can be tried."""
@@ -118,10 +125,14 @@ class Authorizer:
             realm = challenge.params.get("realm")
             if not realm:
                 return False
-            token = self._fetch_token(realm, challenge, scope)
-            lifetime = max(token[1] - 5.0, 1.0)
-            self._tokens[scope] = (token[0], time.monotonic() + lifetime)
+            self._remember(scope, self._fetch_token(realm, challenge, scope))
             return True
+
+    def _remember(self, scope: str, token: tuple[str, float]) -> tuple[str, float]:
+        """Keep a token until shortly before it expires; (token, monotonic deadline)."""
+        kept = (token[0], time.monotonic() + max(token[1] - 5.0, 1.0))
+        self._tokens[scope] = kept
+        return kept
 
     def has_login(self, scope: str) -> bool:
         """Whether a login exists for ``scope``'s repository (for error messages: refused, or missing?)."""
