@@ -27,7 +27,7 @@ FILES = {"model.safetensors": b"\x07" * 3000, "config.json": b'{"a": 1}'}
 
 def _project(tmp_path: Path, url: str, handle: str = HANDLE) -> Path:
     project = tmp_path / "proj"
-    project.mkdir(exist_ok=True)
+    project.mkdir(parents=True, exist_ok=True)
     (project / "kmodels.yaml").write_text(
         f"version: 1\nregistries:\n  team:\n    url: {url}\nmodels:\n  tiny: {handle}\n"
     )
@@ -162,3 +162,19 @@ def test_a_brief_outage_is_retried_through(
         result = kmenv("-C", project, "install")
     assert result.code == 0, result.err
     assert (project / ".kmenv" / "models" / "tiny" / "config.json").read_bytes() == files["config.json"]
+
+
+def test_a_registry_that_hides_its_catalog_needs_full_handles(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner
+) -> None:
+    push_with_kmenv(oci_registry.url(namespace), HANDLE, 1, write_model(tmp_path / "v1", files_of(1)))
+    with running_proxy(oci_registry.host, statuses={"/_catalog": (403, -1)}) as proxy:
+        partial = _project(tmp_path / "a", proxy.url(namespace), "acme/tiny")
+        _one_line(
+            kmenv("-C", partial, "lock"),
+            code=5,
+            says="does not list its repositories",
+            hint="name the full instance in kmodels.yaml",
+        )
+        full = _project(tmp_path / "b", proxy.url(namespace))
+        assert kmenv("-C", full, "lock").code == 0

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from kmenv.errors import HandleError, ModelNotFoundError, RegistryDocumentError, RegistryError
+from kmenv.errors import HandleError, ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
 from kmenv.registry.oci.client import MAX_DOCUMENT, OciClient, pull_scope
@@ -145,8 +145,8 @@ class OciRegistry(Registry):
                     limit=MAX_REPOSITORIES,
                 )
             )
-        except (ModelNotFoundError, RegistryError) as exc:
-            if isinstance(exc, RegistryDocumentError):
+        except RegistryError as exc:
+            if isinstance(exc, NetworkError | RegistryDocumentError):
                 raise
             raise RegistryError(
                 f"registry {self.name!r} does not list its repositories ({exc.message})",
