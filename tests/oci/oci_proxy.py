@@ -1,12 +1,17 @@
 """A reverse proxy in front of the real docker-registry that misbehaves on purpose.
 
-Distribution never answers 403, 429 or 503 on demand, never serves bytes that betray their digest and
-has no token server in its plain configuration; this proxy adds exactly those faults and forwards
-everything else unchanged. ``statuses`` maps a path fragment to ``(status, times)`` (``times`` −1:
-always). ``corrupt`` lists path fragments whose answer bodies get one byte flipped. With ``bearer``
-set, it plays a token server: requests need ``Authorization: Bearer <token>``, a 401 names the realm
-``token_realm`` (default: its own ``/token``), and ``/token`` hands the token to the login ``bearer``.
-Every request is recorded (method, path, whether it carried Authorization).
+Distribution never answers 403, 429 or 503 on demand, never serves bytes that betray their digest,
+has no token server in its plain configuration and never redirects to storage with a filesystem
+backend; this proxy adds exactly those and forwards everything else unchanged.
+
+- ``statuses`` maps a path fragment to ``(status, times)`` (``times`` -1: always).
+- ``corrupt`` lists path fragments whose answer bodies get one byte flipped.
+- ``bearer`` makes it a token server: requests need ``Authorization: Bearer <token>``, a 401 names the
+  realm ``token_realm`` (default: its own ``/token``), and ``/token`` gives the token to that login.
+- ``redirect_blobs`` answers blob reads with a 307 to ``http://localhost:PORT/storage/…`` (another
+  origin, as object storage behind a registry is), which serves them to anyone.
+
+Every request is recorded (method, path, its Authorization header or None).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class Proxy:
     corrupt: list[str] = field(default_factory=list)
     bearer: tuple[str, str] | None = None
     token_realm: str | None = None
+    redirect_blobs: bool = False
     seen: list[tuple[str, str, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -69,7 +75,14 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization")
             with proxy.lock:
                 proxy.seen.append((self.command, self.path, auth))
-            if proxy.bearer is not None and self._bearer(auth):
+            path = self.path
+            if path.startswith("/storage/"):
+                path = path[len("/storage") :]  # "object storage": serves blobs to anyone holding the URL
+            elif proxy.bearer is not None and self._bearer(auth):
+                return
+            elif proxy.redirect_blobs and "/blobs/sha256:" in path and self.command in ("GET", "HEAD"):
+                port = proxy.host.rsplit(":", 1)[1]
+                self._reply(307, b"", {"Location": f"http://localhost:{port}/storage{path}"})
                 return
             for fragment, (status, times) in list(proxy.statuses.items()):
                 if fragment in self.path and times != 0:
@@ -80,7 +93,7 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                     return
             connection = http.client.HTTPConnection(proxy.upstream, timeout=30)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP and k.lower() != "authorization"}
-            connection.request(self.command, self.path, body=body or None, headers=headers)
+            connection.request(self.command, path, body=body or None, headers=headers)
             answer = connection.getresponse()
             data = answer.read()
             connection.close()

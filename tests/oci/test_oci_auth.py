@@ -172,3 +172,20 @@ def test_a_plain_http_token_server_on_another_host_never_gets_the_login(
     assert result.code == 5, result.err
     assert "refused an anonymous token" in result.err
     assert all(auth is None for _, path, auth in seen if path.startswith("/token"))
+
+
+def test_blobs_redirected_to_storage_elsewhere_get_no_token(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, isolated_dirs: Path
+) -> None:
+    files = files_of(2)
+    push_with_kmenv(oci_registry.url(namespace), HANDLE, 2, write_model(tmp_path / "m", files))
+    with running_proxy(oci_registry.host, bearer=(USER, PASSWORD), redirect_blobs=True) as proxy:
+        _docker_config(isolated_dirs / "home" / ".docker", {"auths": {proxy.host: {"auth": _auth()}}})
+        project = _project(tmp_path, proxy.url(namespace))
+        result = kmenv("-C", project, "install")
+        seen = list(proxy.seen)
+    assert result.code == 0, result.err
+    for path, data in files.items():
+        assert (project / ".kmenv" / "models" / "tiny" / path).read_bytes() == data
+    storage = [(method, auth) for method, path, auth in seen if path.startswith("/storage/")]
+    assert ("GET", None) in storage and all(auth is None for _, auth in storage)

@@ -119,7 +119,7 @@ class OciClient:
                     timeout=self._timeout,
                     verify=self.verify,
                     stream=True,
-                    allow_redirects=method in ("GET", "HEAD"),
+                    allow_redirects=method == "GET",  # a HEAD's redirect already answers "it is there"
                 )
             except requests.exceptions.SSLError:
                 raise RegistryError(

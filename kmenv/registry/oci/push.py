@@ -234,7 +234,7 @@ def _push_blob(
     what = f"uploading {digest[:19]} to {repository}"
     response = client.send("HEAD", f"/v2/{repository}/blobs/{digest}", scope=scope, what=what)
     with response:
-        if response.status_code == 200:
+        if response.status_code in (200, 301, 302, 303, 307, 308):  # there, or a redirect to where it is stored
             tally.skipped += 1
             return
         if response.status_code != 404:

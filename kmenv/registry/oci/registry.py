@@ -32,6 +32,8 @@ MAX_TAGS = 10_000
 MAX_REPOSITORIES = 100_000
 _PARALLEL_MANIFESTS = 8
 _ACCEPT = {"Accept": MANIFEST_TYPE}
+#: Answers to a blob HEAD that mean "present": the blob, or a redirect to where storage keeps it.
+_PRESENT = frozenset({200, 301, 302, 303, 307, 308})
 
 
 class OciRegistry(Registry):
@@ -123,7 +125,7 @@ class OciRegistry(Registry):
         what = f"checking {file.path} of {repository}"
         response = self.client.send("HEAD", self.location.blob_url(repository, file.sha256), scope=scope, what=what)
         with response:
-            if response.status_code != 200:
+            if response.status_code not in _PRESENT:
                 self.client.fail(response, scope, what)
         with self._lock:
             self._authorised.add(repository)
