@@ -120,16 +120,29 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 return True
             return False
 
-        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
+        def _guarded(self) -> None:
+            try:
+                self._handle()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client hung up first (it gave up, or read no body)
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _guarded
 
     return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-answer is no news here; print nothing into the test's stderr."""
 
 
 @contextlib.contextmanager
 def running_proxy(upstream: str, **options: object) -> Iterator[Proxy]:
     """A proxy to ``upstream`` (``host:port``) on 127.0.0.1, stopped on exit."""
     proxy = Proxy(upstream, **options)  # type: ignore[arg-type]
-    proxy.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+    proxy.httpd = _QuietServer(("127.0.0.1", 0), _handler(proxy))
     thread = threading.Thread(target=proxy.httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,21 +1,24 @@
 """An OCI registry holding ModelPack artifacts, as a kmenv registry (``oci://HOST/NAMESPACE``).
 
-Lazy, because each answer is a round trip: the constructor does no I/O; an instance's tags are
-listed when its versions are first asked for, then every numbered tag's manifest is read (in
-parallel, a few at a time) since licence, requirements and base model live in its annotations; a
-config blob is read only for artifacts that lack kmenv's annotations. Everything read is kept for
-the life of the object. Files come through kmenv's fetch pipeline from the blob endpoint: a raw
-layer's digest is the file's sha256, so the store verifies it like any download.
+Lazy, because each answer is a round trip: the constructor does no I/O. An instance's tags are
+listed when its versions are first asked for (or, for every declared instance at once, by
+:meth:`OciRegistry.prefetch`); then every numbered tag's manifest is read, a few in parallel, since
+licence, requirements and base model live in its annotations. A config blob is read only for
+artifacts that lack kmenv's annotations. Everything read is kept for the life of the object. Files
+come through kmenv's fetch pipeline from the blob endpoint: a raw layer's digest is the file's
+sha256, so the store verifies it like any download.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from kmenv.errors import HandleError, ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
+from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
 from kmenv.registry.oci.client import MAX_DOCUMENT, OciClient, pull_scope
@@ -31,6 +34,7 @@ __all__ = ["MAX_REPOSITORIES", "MAX_TAGS", "OciRegistry"]
 MAX_TAGS = 10_000
 MAX_REPOSITORIES = 100_000
 _PARALLEL_MANIFESTS = 8
+_PARALLEL_INSTANCES = 4
 _ACCEPT = {"Accept": MANIFEST_TYPE}
 #: Answers to a blob HEAD that mean "present": the blob, or a redirect to where storage keeps it.
 _PRESENT = frozenset({200, 301, 302, 303, 307, 308})
@@ -129,6 +133,25 @@ class OciRegistry(Registry):
                 self.client.fail(response, scope, what)
         with self._lock:
             self._authorised.add(repository)
+
+    def prefetch(self, handles: Iterable[Handle | str]) -> None:
+        """Read the declared instances' versions in parallel before the resolver asks one by one.
+
+        Errors are left for the resolver to meet (and report) when it asks the same question.
+        """
+        jobs: list[Callable[[], object]] = []
+        for item in handles:
+            try:
+                handle = Handle.parse(item) if isinstance(item, str) else item
+            except HandleError:
+                continue
+            jobs.append(self.list_all if handle.is_partial else functools.partial(self.versions, handle.unversioned()))
+        if len(jobs) < 2:
+            return
+        with ThreadPoolExecutor(min(_PARALLEL_INSTANCES, len(jobs)), thread_name_prefix="kmenv-oci") as pool:
+            for future in [pool.submit(job) for job in jobs]:
+                with contextlib.suppress(KmenvError):
+                    future.result()
 
     # -- discovery -------------------------------------------------------------------------
 
