@@ -149,3 +149,32 @@ def test_a_candidate_pushed_with_its_own_metadata_reads_back_the_same(
         original.published,
     )
     assert [(f.path, f.size, f.sha256) for f in back.files] == [(f.path, f.size, f.sha256) for f in original.files]
+
+
+def test_listings_follow_link_pages_and_stop_at_their_bounds(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kmenv.registry.oci.client as client_module
+    import kmenv.registry.oci.registry as registry_module
+    from kmenv.errors import RegistryError
+    from oci.oci_proxy import running_proxy
+
+    handles = [Handle.parse(f"acme/m{i}/pyTorch/base") for i in range(5)]
+    with closing(open_client("t", oci_registry.url(namespace), settings=Settings.load())) as client:
+        for version in range(1, 6):
+            push_version(client, HANDLE, version, _files(tmp_path / str(version), files_of(version)), META)
+        for handle in handles:
+            push_version(client, handle, 1, _files(tmp_path / "1", files_of(1)), META)
+    monkeypatch.setattr(client_module, "_PAGE_SIZE", 2)
+    with running_proxy(oci_registry.host) as proxy:
+        with closing(open_oci("t", proxy.url(namespace), settings=Settings.load())) as registry:
+            assert set(handles) <= set(registry.list_all())
+            assert [c.version for c in registry.versions(HANDLE)] == [5, 4, 3, 2, 1]
+        assert proxy.hits("/_catalog") >= 3  # pages of 2, following the Link header
+        monkeypatch.setattr(registry_module, "MAX_TAGS", 3)
+        monkeypatch.setattr(registry_module, "MAX_REPOSITORIES", 3)
+        with closing(open_oci("t", proxy.url(namespace), settings=Settings.load())) as registry:
+            with pytest.raises(RegistryError, match="more than 3 entries"):
+                registry.versions(HANDLE)
+            with pytest.raises(RegistryError, match=r"^registry 't': listing its repositories: more than 3 entries"):
+                registry.list_all()

@@ -240,7 +240,7 @@ class OciClient:
                 if isinstance(item, str):
                     seen += 1
                     if seen > limit:
-                        raise RegistryError(
+                        raise RegistryDocumentError(  # a bound, like an answer too large to read
                             f"registry {self.name!r}: {what}: more than {limit} entries",
                             hint="kmenv reads at most that many; prune old tags or repositories",
                         )
@@ -254,7 +254,7 @@ class OciClient:
                     hint=_HINT_API,
                 )
             url = nxt
-        raise RegistryError(f"registry {self.name!r}: {what}: more than {_MAX_PAGES} pages", hint=_HINT_API)
+        raise RegistryDocumentError(f"registry {self.name!r}: {what}: more than {_MAX_PAGES} pages", hint=_HINT_API)
 
 
 _HINT_API = "the registry does not answer as the OCI distribution spec says; tell its admin"
