@@ -7,7 +7,8 @@ backend; this proxy adds exactly those and forwards everything else unchanged.
 - ``statuses`` maps a path fragment to ``(status, times)`` (``times`` -1: always).
 - ``corrupt`` lists path fragments whose answer bodies get one byte flipped.
 - ``bearer`` makes it a token server: requests need ``Authorization: Bearer <token>``, a 401 names the
-  realm ``token_realm`` (default: its own ``/token``), and ``/token`` gives the token to that login.
+  realm ``token_realm`` (default: its own ``/token``), and ``/token`` gives the token to that login;
+  only the latest token issued is accepted, and it says it lasts ``token_lifetime`` seconds.
 - ``redirect_blobs`` answers blob reads with a 307 to ``http://localhost:PORT/storage/…`` (another
   origin, as object storage behind a registry is), which serves them to anyone.
 
@@ -38,6 +39,8 @@ class Proxy:
     bearer: tuple[str, str] | None = None
     token_realm: str | None = None
     redirect_blobs: bool = False
+    token_lifetime: int = 300
+    tokens_issued: int = 0
     seen: list[tuple[str, str, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -48,6 +51,11 @@ class Proxy:
 
     def url(self, namespace: str) -> str:
         return f"oci+http://{self.host}/{namespace}"
+
+    @property
+    def current_token(self) -> str:
+        """The one token accepted: :data:`TOKEN` at first, a new one (and only it) after each further issue."""
+        return TOKEN if self.tokens_issued <= 1 else f"{TOKEN}-{self.tokens_issued}"
 
     def hits(self, fragment: str) -> int:
         return sum(1 for _, path, _ in self.seen if fragment in path)
@@ -111,9 +119,12 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 if auth != expected:
                     self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                 else:
-                    self._reply(200, json.dumps({"token": TOKEN, "expires_in": 300}).encode())
+                    with proxy.lock:
+                        proxy.tokens_issued += 1
+                    answer = {"token": proxy.current_token, "expires_in": proxy.token_lifetime}
+                    self._reply(200, json.dumps(answer).encode())
                 return True
-            if auth != f"Bearer {TOKEN}":
+            if auth != f"Bearer {proxy.current_token}":
                 realm = proxy.token_realm or f"http://{proxy.host}/token"
                 challenge = f'Bearer realm="{realm}",service="test-registry",scope="repository:x:pull"'
                 self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge})

@@ -189,3 +189,29 @@ def test_blobs_redirected_to_storage_elsewhere_get_no_token(
         assert (project / ".kmenv" / "models" / "tiny" / path).read_bytes() == data
     storage = [(method, auth) for method, path, auth in seen if path.startswith("/storage/")]
     assert ("GET", None) in storage and all(auth is None for _, auth in storage)
+
+
+def test_a_download_that_outlives_its_token_asks_for_a_new_one(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    import time
+    from contextlib import closing
+
+    from kmenv.config import Settings
+    from kmenv.fetch import FetchJob, fetch_all
+    from kmenv.registry.oci import open_oci
+    from kmenv.store.blobstore import Store
+    from kmenv.values.handles import Handle
+
+    files = files_of(1)
+    push_with_kmenv(oci_registry.url(namespace), HANDLE, 1, write_model(tmp_path / "m", files))
+    with running_proxy(oci_registry.host, bearer=(USER, PASSWORD), token_lifetime=6) as proxy:
+        _docker_config(isolated_dirs / "home" / ".docker", {"auths": {proxy.host: {"auth": _auth()}}})
+        with closing(open_oci("team", proxy.url(namespace), settings=Settings.load())) as registry:
+            (candidate,) = registry.versions(Handle.parse(HANDLE))
+            jobs = [FetchJob(registry.source(candidate, f), f, f.path) for f in candidate.files]
+            issued = proxy.tokens_issued
+            time.sleep(1.5)  # the token is kept until 5 s before it expires: 1 s here
+            report = fetch_all(Store(tmp_path / "store"), jobs, workers=2)
+        assert proxy.tokens_issued > issued  # a fresh token, which alone the server now accepts
+    assert report.files == len(files)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
 from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
+from kmenv.registry.oci.auth import Authorizer
 from kmenv.registry.oci.client import MAX_DOCUMENT, OciClient, pull_scope
 from kmenv.registry.oci.modelpack import MANIFEST_TYPE, ParsedManifest, VersionMetadata, config_metadata, parse_manifest
 from kmenv.registry.oci.reference import handle_of, version_of_tag
@@ -116,7 +117,7 @@ class OciRegistry(Registry):
         self._authorise(repository, file)
         return FileSource(
             url=self.location.blob_url(repository, file.sha256),
-            headers=self.client.auth.headers(scope),
+            headers=_LiveHeaders(self.client.auth, scope),
             verify=self.client.verify,
         )
 
@@ -236,6 +237,27 @@ class OciRegistry(Registry):
             published=own.published or found.published,
             title=own.title or found.title,
         )
+
+
+class _LiveHeaders(Mapping[str, str]):
+    """A source's headers, read afresh at every request: a long download's later files and its resumes
+    carry a token that has not expired (registries' tokens last minutes, big downloads longer)."""
+
+    def __init__(self, auth: Authorizer, scope: str) -> None:
+        self._auth = auth
+        self._scope = scope
+
+    def __getitem__(self, key: str) -> str:
+        return self._auth.headers(self._scope)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._auth.headers(self._scope))
+
+    def __len__(self) -> int:
+        return len(self._auth.headers(self._scope))
+
+    def __repr__(self) -> str:
+        return "<registry login headers>"
 
 
 def _to_candidate(
