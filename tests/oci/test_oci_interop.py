@@ -93,3 +93,58 @@ def test_kmenv_installs_an_artifact_pushed_by_plain_http_calls(
         (candidate,) = registry.versions(Handle.parse("other/foreign/pyTorch/default"))
     assert candidate.published == "2025-03-04T03:06:07Z"  # the config's createdAt, in UTC
     assert candidate.license == "MIT" and candidate.title == f"{namespace}/other/foreign/pytorch/default"
+
+
+def test_the_oras_sdk_pulls_what_kmenv_pushes(oci_registry: RunningRegistry, namespace: str, tmp_path: Path) -> None:
+    oras_client = pytest.importorskip("oras.client", reason="the oras package is in the test extras")
+    files = files_of(4, "oras")
+    push_with_kmenv(oci_registry.url(namespace), "acme/tiny/pyTorch/base", 4, write_model(tmp_path / "m", files))
+    client = oras_client.OrasClient(hostname=oci_registry.host, insecure=True)
+    target = f"{oci_registry.host}/{namespace}/acme/tiny/pytorch/base:4"
+    manifest = client.get_manifest(target)
+    assert manifest["artifactType"] == "application/vnd.cncf.model.manifest.v1+json"
+    out = tmp_path / "pulled"
+    pulled = client.pull(target=target, outdir=str(out))
+    assert sorted(Path(p).relative_to(out).as_posix() for p in pulled) == sorted(files)
+    for path, data in files.items():
+        assert (out / path).read_bytes() == data
+
+
+def test_kmenv_installs_what_the_oras_sdk_pushes(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oras_client = pytest.importorskip("oras.client", reason="the oras package is in the test extras")
+    files = {"model.gguf": b"GGUF" + b"\x00" * 2000, "params/config.json": b'{"n": 1}'}
+    source = write_model(tmp_path / "src", files)
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "descriptor": {"name": "oras-made", "licenses": ["Apache-2.0"], "createdAt": "2025-01-02T03:04:05Z"},
+                "config": {"format": "gguf"},
+                "modelfs": {"type": "layers", "diffIds": []},
+            }
+        )
+    )
+    annotations = tmp_path / "annotations.json"
+    annotations.write_text(json.dumps({p: {"org.cncf.model.filepath": p} for p in files}))
+    monkeypatch.chdir(source)  # oras names layers by the paths it is given
+    client = oras_client.OrasClient(hostname=oci_registry.host, insecure=True)
+    client.push(
+        target=f"{oci_registry.host}/{namespace}/other/oras-made/gguf/q4:1",
+        files=[f"{p}:application/vnd.cncf.model.weight.v1.raw" for p in files],
+        manifest_config=f"{config}:application/vnd.cncf.model.config.v1+json",
+        annotation_file=str(annotations),
+        disable_path_validation=True,
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "kmodels.yaml").write_text(
+        f"version: 1\nregistries:\n  team:\n    url: {oci_registry.url(namespace)}\n"
+        "models:\n  q4: other/oras-made/gguf/q4\n"
+    )
+    result = kmenv("-C", project, "install")
+    assert result.code == 0, result.err
+    for path, data in files.items():
+        assert (project / ".kmenv" / "models" / "q4" / path).read_bytes() == data
+    assert json.loads((project / "kmodels.lock").read_text())["models"]["q4"]["license"]["spdx"] == "Apache-2.0"

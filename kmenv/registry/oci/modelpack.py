@@ -164,7 +164,8 @@ def build_manifest(
             "mediaType": layer_type(f.path),
             "digest": f"sha256:{f.sha256}",
             "size": f.size,
-            "annotations": {FILEPATH: f.path},
+            # the title too, which ORAS clients name pulled files by, so `oras pull` rebuilds the folder
+            "annotations": {FILEPATH: f.path, Annotations.TITLE: f.path},
         }
         for f in files
     ]
