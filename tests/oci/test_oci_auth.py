@@ -65,12 +65,12 @@ def _no_secret_anywhere(result: Result, *folders: Path) -> None:
 
 
 def test_an_untrusted_certificate_is_refused_with_where_to_put_the_ca(
-    oci_secure_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner
+    oci_secure_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, isolated_dirs: Path
 ) -> None:
     result = kmenv("-C", _project(tmp_path, oci_secure_registry.url(namespace)), "lock")
     assert result.code == 5, result.err
     assert f"TLS verification of {oci_secure_registry.host} failed" in result.err
-    assert f"certs.d/{oci_secure_registry.host}/ca.crt" in result.err
+    assert f"{isolated_dirs / 'config' / 'certs.d'}/{oci_secure_registry.host}/ca.crt" in result.err
 
 
 def test_without_a_login_the_error_says_how_to_log_in(

@@ -28,6 +28,7 @@ def open_client(name: str, url: str, *, settings: Settings, warn: Warn = warn_on
         location,
         login_for=lambda repository: find_login(location.host, repository, warn=warn),
         verify=verify,
+        certs_dir=str(settings.config_dir / "certs.d"),
     )
 
 

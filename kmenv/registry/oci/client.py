@@ -54,7 +54,8 @@ class OciClient:
     """Requests to one registry on behalf of the kmenv registry ``name``; thread-safe.
 
     ``verify`` is what requests verifies TLS with (True, or a CA bundle path); ``login_for``
-    finds the user's login for a repository (see :mod:`kmenv.registry.oci.credentials`).
+    finds the user's login for a repository (see :mod:`kmenv.registry.oci.credentials`);
+    ``certs_dir`` is the ``certs.d`` folder a TLS error tells the user to put a CA in.
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class OciClient:
         session: requests.Session | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy = OCI_RETRY,
+        certs_dir: str = "certs.d",
     ) -> None:
         self.name = name
+        self._certs_dir = certs_dir
         self.location = location
         self.verify = verify
         self._session = session or make_session(8)
@@ -124,8 +127,8 @@ class OciClient:
             except requests.exceptions.SSLError:
                 raise RegistryError(
                     f"registry {self.name!r}: TLS verification of {self.location.host} failed",
-                    hint=f"put its CA certificate in certs.d/{self.location.host}/ca.crt under kmenv's config "
-                    "folder (see README: OCI registries), or use oci+http:// for a plain-HTTP lab registry",
+                    hint=f"put its CA certificate in {self._certs_dir}/{self.location.host}/ca.crt "
+                    "(see README: OCI registries), or use oci+http:// for a plain-HTTP lab registry",
                 ) from None
             except _RETRY_ERRORS as exc:
                 failures += 1
