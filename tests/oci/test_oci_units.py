@@ -210,3 +210,60 @@ def test_an_oci_url_makes_an_oci_registry_and_types_must_agree() -> None:
         parse_spec("version: 1\nregistries:\n  t:\n    type: static\n    url: oci://h/ns\nmodels: {}\n", "kmodels.yaml")
     with pytest.raises(SpecError, match="only an OCI registry's does"):
         parse_spec("version: 1\nregistries:\n  t:\n    type: oci\n    url: https://h/ns\nmodels: {}\n", "kmodels.yaml")
+
+
+def test_a_hosts_certs_d_folder_becomes_its_trust_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmenv.registry.oci.tls import certs_dirs, trust_for
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    config = tmp_path / "config"
+    assert trust_for("reg:5000", config) is True
+    assert certs_dirs("reg:5000", config)[:2] == [
+        config / "certs.d" / "reg:5000",
+        tmp_path / "home" / ".config" / "containers" / "certs.d" / "reg:5000",
+    ]
+    podman = tmp_path / "home" / ".config" / "containers" / "certs.d" / "reg:5000"
+    podman.mkdir(parents=True)
+    (podman / "ca.crt").write_text("PODMAN CA\n")
+    assert trust_for("reg:5000", config) == str(podman / "ca.crt")
+    own = config / "certs.d" / "reg:5000"
+    own.mkdir(parents=True)
+    (own / "a.crt").write_text("CA ONE\n")
+    (own / "b.crt").write_text("CA TWO\n")
+    (own / "client.key").write_text("not a CA")
+    bundle = trust_for("reg:5000", config)
+    assert isinstance(bundle, str) and Path(bundle).read_text() == "CA ONE\n\nCA TWO\n"
+    assert trust_for("reg:5000", config) == bundle  # the same content, the same file
+
+
+@pytest.mark.parametrize(
+    ("script", "warning"),
+    [
+        ("exit 1", None),  # "no credentials for this host"
+        ("echo not-json", "answered something other than its JSON"),
+        ('echo \'{"Username": "<token>", "Secret": "refresh"}\'', "holds an identity token"),
+    ],
+)
+def test_credential_helpers_that_cannot_help(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, warning: str | None
+) -> None:
+    import os
+    import stat
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for var in ("XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "XDG_CONFIG_HOME", "DOCKER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    helper = tmp_path / "bin" / "docker-credential-odd"
+    helper.parent.mkdir()
+    helper.write_text(f"#!/bin/sh\nread host\n{script}\n")
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{helper.parent}{os.pathsep}{os.environ['PATH']}")
+    _write(tmp_path / ".docker" / "config.json", {"credHelpers": {"reg": "odd"}, "auths": {"reg": {"auth": "%%"}}})
+    warnings: list[str] = []
+    assert find_login("reg", "ns", warn=warnings.append) is None
+    if warning is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warning in warnings[0]
+    assert "refresh" not in " ".join(warnings)
