@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,12 @@ def test_lock_install_outdated_upgrade_check_validate(
 
     assert kmenv("-C", project, "check").code == 0
     assert kmenv("-C", project, "validate").code == 0
+    shutil.rmtree(project / ".kmenv")
+    offline = kmenv("-C", project, "--offline", "install")  # every file is in the store: no registry needed
+    assert offline.code == 0, offline.err
+    assert (project / ".kmenv" / "models" / "tiny" / "config.json").read_bytes() == tiny2["config.json"]
+    refused = kmenv("-C", project, "--offline", "outdated")
+    assert refused.code == 5 and "offline: registry 'team' is at oci+http://" in refused.err
     (project / ".kmenv" / "models" / "tiny" / "config.json").write_bytes(b"tampered")
     damaged = kmenv("-C", project, "validate")
     assert damaged.code == 6 and "config.json" in damaged.out + damaged.err
