@@ -503,7 +503,7 @@ def test_a_static_registry_needs_a_url_with_a_supported_scheme() -> None:
     assert [(p.line, p.column, p.key, p.message) for p in found] == [
         (3, 3, "registries.mirror", "a static registry needs url:"),
         (5, 10, "registries.bucket.url", "unsupported URL scheme 's3'"),
-        (7, 11, "registries.kaggle.type", "'kaggel' is not one of: kaggle, static"),
+        (7, 11, "registries.kaggle.type", "'kaggel' is not one of: kaggle, static, oci"),
     ]
     assert found[2].hint == "did you mean 'kaggle'?"
 

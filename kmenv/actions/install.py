@@ -154,11 +154,12 @@ def _authorise(
     """Let the registry of each model in ``names`` refuse this caller the blobs the shared store holds.
 
     ``fetched``: the caller just downloaded files of these models itself, which proves it (see
-    ``Registry.authorise``). Registries locked as ``static`` serve everyone alike and are not opened for this.
+    ``Registry.authorise``). Only Kaggle keeps per-identity entitlements; other registries are not opened for this
+    (an OCI registry's private repositories rely on the cache being the user's own).
     """
     for name, model in models:
         declared = lock.inputs.registries.get(model.registry)
-        if name in names and (declared is None or declared.type != "static"):
+        if name in names and (declared is None or declared.type == "kaggle"):
             registries()[model.registry].authorise(locked_candidate(model), fetched=fetched)
 
 

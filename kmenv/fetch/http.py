@@ -80,6 +80,7 @@ def open_stream(
             stream=True,
             timeout=TIMEOUT,
             allow_redirects=False,
+            verify=source.verify if same_origin(url, source.url) else True,
         )
         location = response.headers.get("Location")
         if response.status_code not in (301, 302, 303, 307, 308) or not location:

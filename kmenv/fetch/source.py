@@ -20,10 +20,12 @@ class FileSource:
     ``url`` may be ``http(s)://`` or ``file://``. ``headers`` may carry credentials, so
     it is excluded from ``repr`` and must never be logged; a fetcher drops them when a
     redirect leaves ``url``'s host. ``json`` is a request body for RPC-style downloads
-    (``method`` is then ``POST``).
+    (``method`` is then ``POST``). ``verify`` is how TLS is checked: True for the system's CAs, or
+    the path of a CA bundle (a private registry's own CA).
     """
 
     url: str
     method: str = "GET"
     json: Mapping[str, object] | None = None
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    verify: bool | str = True

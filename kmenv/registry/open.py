@@ -54,4 +54,12 @@ def open_registry(
         from kmenv.registry.kaggle import open_kaggle
 
         return open_kaggle(name, url, settings=settings, store=store, warn=warn, refresh=refresh)
-    raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle or static")
+    if kind == "oci":
+        from kmenv.registry.oci import open_oci
+
+        if not url:
+            raise RegistryError(
+                f"registry {name!r} has no url", hint=f"set registries.{name}.url: oci://HOST/NAMESPACE"
+            )
+        return open_oci(name, url, settings=settings, warn=warn)
+    raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle, static or oci")

@@ -197,8 +197,11 @@ def _check_file_glob(pattern: str) -> str:
 
 def _check_url(url: str) -> str:
     scheme = url.split("://", 1)[0].lower() if "://" in url else None
-    if scheme not in (None, "file", "http", "https"):
-        raise invalid(f"unsupported URL scheme {scheme!r}", "use a folder path, a file:// URL or an http(s):// URL")
+    if scheme not in (None, "file", "http", "https", "oci", "oci+http", "oci+https"):
+        raise invalid(
+            f"unsupported URL scheme {scheme!r}",
+            "use a folder path, a file:// URL, an http(s):// URL or oci://HOST/NAMESPACE",
+        )
     return url.strip()
 
 

@@ -95,11 +95,15 @@ class _Section(BaseModel):
 
 
 class RegistrySpec(_Section):
-    """One entry of ``registries:``; ``type`` is ``static`` when only ``url`` is given."""
+    """One entry of ``registries:``; without ``type``, an ``oci://`` url means ``oci``, any other url ``static``."""
 
-    type: Literal["kaggle", "static"] | None = Field(None, description="kaggle or static (inferred from url)")
+    type: Literal["kaggle", "static", "oci"] | None = Field(
+        None, description="kaggle, static or oci (inferred from url)"
+    )
     url: Url | None = Field(
-        None, description="static: a folder (relative to kmodels.yaml), file:// or http(s):// URL; kaggle: API base"
+        None,
+        description="static: a folder (relative to kmodels.yaml), file:// or http(s):// URL; kaggle: API base; "
+        "oci: oci://HOST[:PORT]/NAMESPACE or oci+http:// for plain HTTP",
     )
 
     @model_validator(mode="after")
@@ -110,7 +114,23 @@ class RegistrySpec(_Section):
             )
         if self.type == "kaggle" and self.url and not self.url.lower().startswith(("http://", "https://")):
             raise invalid("the Kaggle registry's url: must be an http(s):// API base", "e.g. https://api.kaggle.com/v1")
+        if self.type is not None and (self.type == "oci") != _is_oci(self.url):
+            raise invalid(
+                "an OCI registry's url: starts with oci:// (or oci+http://), and only an OCI registry's does",
+                "write url: oci://HOST[:PORT]/NAMESPACE and leave out type:, or type: oci",
+            )
         return self
+
+    def kind(self) -> Literal["kaggle", "static", "oci"]:
+        """The registry type, inferred from the url when not written."""
+        if self.type is not None:
+            return self.type
+        return "oci" if _is_oci(self.url) else "static"
+
+
+def _is_oci(url: str | None) -> bool:
+    """Whether ``url`` names an OCI registry (``oci://``, ``oci+http://``, ``oci+https://``)."""
+    return url is not None and "://" in url and url.split("://", 1)[0].lower() in ("oci", "oci+http", "oci+https")
 
 
 class ModelSpec(_Section):
@@ -243,7 +263,7 @@ class ProjectSpec(_Section):
         """In file order; a project that declares none uses Kaggle."""
         if not self.registries:
             return (DeclaredRegistry("kaggle", "kaggle", None),)
-        return tuple(DeclaredRegistry(name, reg.type or "static", reg.url) for name, reg in self.registries.items())
+        return tuple(DeclaredRegistry(name, reg.kind(), reg.url) for name, reg in self.registries.items())
 
     def default_registry(self) -> str:
         return self.declared_registries()[0].name
@@ -284,7 +304,7 @@ class DeclaredRegistry:
     """A registry in file order. ``url`` is as written: a relative path is relative to kmodels.yaml's folder."""
 
     name: str
-    type: Literal["kaggle", "static"]
+    type: Literal["kaggle", "static", "oci"]
     url: str | None
 
 

@@ -1,0 +1,286 @@
+"""An OCI registry holding ModelPack artifacts, as a kmenv registry (``oci://HOST/NAMESPACE``).
+
+Lazy, because each answer is a round trip: the constructor does no I/O. An instance's tags are
+listed when its versions are first asked for (or, for every declared instance at once, by
+:meth:`OciRegistry.prefetch`); then every numbered tag's manifest is read, a few in parallel, since
+licence, requirements and base model live in its annotations. A config blob is read only for
+artifacts that lack kmenv's annotations. Everything read is kept for the life of the object. Files
+come through kmenv's fetch pipeline from the blob endpoint: a raw layer's digest is the file's
+sha256, so the store verifies it like any download.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, NetworkError, RegistryDocumentError, RegistryError
+from kmenv.fetch.source import FileSource
+from kmenv.registry.base import Registry
+from kmenv.registry.oci.auth import Authorizer
+from kmenv.registry.oci.client import MAX_DOCUMENT, OciClient, pull_scope
+from kmenv.registry.oci.modelpack import MANIFEST_TYPE, ParsedManifest, VersionMetadata, config_metadata, parse_manifest
+from kmenv.registry.oci.reference import handle_of, version_of_tag
+from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.handles import Handle
+from kmenv.values.target import framework_requirements
+
+__all__ = ["MAX_REPOSITORIES", "MAX_TAGS", "OciRegistry"]
+
+#: The most tags of one repository, and repositories of a catalog, kmenv reads.
+MAX_TAGS = 10_000
+MAX_REPOSITORIES = 100_000
+_PARALLEL_MANIFESTS = 8
+_PARALLEL_INSTANCES = 4
+_ACCEPT = {"Accept": MANIFEST_TYPE}
+#: Answers to a blob HEAD that mean "present": the blob, or a redirect to where storage keeps it.
+_PRESENT = frozenset({200, 301, 302, 303, 307, 308})
+
+
+class OciRegistry(Registry):
+    """A registry read from an OCI distribution API (implements :class:`kmenv.registry.base.Registry`)."""
+
+    def __init__(self, name: str, client: OciClient) -> None:
+        self.name = name
+        self.client = client
+        self.location = client.location
+        self._lock = threading.RLock()
+        self._versions: dict[Handle, tuple[Candidate, ...]] = {}
+        self._catalog: tuple[Handle, ...] | None = None
+        self._authorised: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"OciRegistry({self.name!r}, {self.location.url!r})"
+
+    # -- the Registry protocol -------------------------------------------------------------
+
+    def instances(self, owner: str, model: str) -> Sequence[Handle]:
+        """The instances of ``owner/model`` the catalog lists (``ModelNotFoundError`` when none)."""
+        wanted = (owner.lower(), model.lower())
+        found = sorted(h for h in self.list_all() if (h.owner, h.model) == wanted)
+        if not found:
+            raise ModelNotFoundError(
+                f"registry {self.name!r} has no model {owner}/{model}",
+                hint="check the handle, or push it there with `kmenv mirror`",
+            )
+        return found
+
+    def versions(self, instance: Handle) -> Sequence[Candidate]:
+        """Every numbered tag of the instance's repository as a candidate, newest first, files included."""
+        key = instance.unversioned()
+        with self._lock:
+            known = self._versions.get(key)
+        if known is not None:
+            return known
+        repository = self.location.repository(key)
+        numbers = sorted(
+            {
+                n
+                for tag in self.client.pages(
+                    f"/v2/{repository}/tags/list",
+                    "tags",
+                    scope=pull_scope(repository),
+                    what=f"listing the versions of {key}",
+                    limit=MAX_TAGS,
+                )
+                if (n := version_of_tag(tag)) is not None
+            },
+            reverse=True,
+        )
+        if not numbers:
+            raise ModelNotFoundError(
+                f"registry {self.name!r} has no version of {key} (repository {repository} has no numbered tag)",
+                hint="versions are tags named 1, 2, 3, …; push one with `kmenv mirror`",
+            )
+        workers = min(_PARALLEL_MANIFESTS, len(numbers))
+        if workers == 1:
+            candidates = tuple(self._candidate(key, repository, n) for n in numbers)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                candidates = tuple(pool.map(lambda n: self._candidate(key, repository, n), numbers))
+        with self._lock:
+            self._versions[key] = candidates
+        return candidates
+
+    def files(self, candidate: Candidate) -> Sequence[FileEntry]:
+        """The files of ``candidate`` as its manifest lists them, sorted by path."""
+        return self._find(candidate).files
+
+    def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
+        """The blob endpoint of ``file``'s digest, with the login the registry asked for (no I/O once authorised)."""
+        repository = self.location.repository(candidate.handle.unversioned())
+        scope = pull_scope(repository)
+        self._authorise(repository, file)
+        return FileSource(
+            url=self.location.blob_url(repository, file.sha256),
+            headers=_LiveHeaders(self.client.auth, scope),
+            verify=self.client.verify,
+        )
+
+    def _authorise(self, repository: str, file: FileEntry) -> None:
+        """Meet the registry's challenge for ``repository`` once (a HEAD of the first blob), so sources carry it."""
+        with self._lock:
+            if repository in self._authorised:
+                return
+        scope = pull_scope(repository)
+        what = f"checking {file.path} of {repository}"
+        response = self.client.send("HEAD", self.location.blob_url(repository, file.sha256), scope=scope, what=what)
+        with response:
+            if response.status_code not in _PRESENT:
+                self.client.fail(response, scope, what)
+        with self._lock:
+            self._authorised.add(repository)
+
+    def prefetch(self, handles: Iterable[Handle | str]) -> None:
+        """Read the declared instances' versions in parallel before the resolver asks one by one.
+
+        Errors are left for the resolver to meet (and report) when it asks the same question.
+        """
+        jobs: list[Callable[[], object]] = []
+        for item in handles:
+            try:
+                handle = Handle.parse(item) if isinstance(item, str) else item
+            except HandleError:
+                continue
+            jobs.append(self.list_all if handle.is_partial else functools.partial(self.versions, handle.unversioned()))
+        if len(jobs) < 2:
+            return
+        with ThreadPoolExecutor(min(_PARALLEL_INSTANCES, len(jobs)), thread_name_prefix="kmenv-oci") as pool:
+            for future in [pool.submit(job) for job in jobs]:
+                with contextlib.suppress(KmenvError):
+                    future.result()
+
+    # -- discovery -------------------------------------------------------------------------
+
+    def list_all(self) -> Sequence[Handle]:
+        """Every instance under the namespace, from ``/v2/_catalog`` (read once; bounded)."""
+        with self._lock:
+            if self._catalog is not None:
+                return self._catalog
+        try:
+            names = list(
+                self.client.pages(
+                    "/v2/_catalog",
+                    "repositories",
+                    scope="registry:catalog:*",
+                    what="listing its repositories",
+                    limit=MAX_REPOSITORIES,
+                )
+            )
+        except RegistryError as exc:
+            if isinstance(exc, NetworkError | RegistryDocumentError):
+                raise
+            raise RegistryError(
+                f"registry {self.name!r} does not list its repositories ({exc.message})",
+                hint="name the full instance in kmodels.yaml (owner/model/framework/variation), which needs no listing",
+            ) from None
+        handles = tuple(sorted({h for n in names if (h := handle_of(self.location, n)) is not None}))
+        with self._lock:
+            self._catalog = handles
+        return handles
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.client.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _find(self, candidate: Candidate) -> Candidate:
+        known = self.versions(candidate.handle.unversioned())
+        for found in known:
+            if found.version == candidate.version:
+                return found
+        raise ModelNotFoundError(
+            f"registry {self.name!r} has no version {candidate.version} of {candidate.handle.unversioned()}",
+            hint="its versions are " + ", ".join(str(c.version) for c in known),
+        )
+
+    def _candidate(self, key: Handle, repository: str, number: int) -> Candidate:
+        where = f"{self.location.host}/{repository}:{number}"
+        scope = pull_scope(repository)
+        data = self.client.read_json(
+            f"/v2/{repository}/manifests/{number}",
+            scope=scope,
+            headers=_ACCEPT,
+            cap=MAX_DOCUMENT,
+            what=f"reading the manifest of {key}/{number}",
+        )
+        if data is None:  # nothing the user typed is wrong: the registry changed under the read
+            raise RegistryError(
+                f"registry {self.name!r}: {where} is listed but has no manifest",
+                hint="the tag was deleted while kmenv read; run the command again",
+            )
+        parsed = parse_manifest(data, where)
+        metadata = parsed.metadata if parsed.complete else self._with_config(parsed, repository, where)
+        return _to_candidate(self.name, key, number, parsed, metadata, self.location.blob_url(repository, ""))
+
+    def _with_config(self, parsed: ParsedManifest, repository: str, where: str) -> VersionMetadata:
+        data = self.client.read_json(
+            f"/v2/{repository}/blobs/sha256:{parsed.config_digest}",
+            scope=pull_scope(repository),
+            cap=MAX_DOCUMENT,
+            what=f"reading the config of {where}",
+        )
+        if data is None:
+            raise RegistryDocumentError(f"{where}: its config blob is missing", hint="push the version again")
+        found = config_metadata(data, where)
+        own = parsed.metadata
+        return replace(
+            found,
+            license=own.license or found.license,
+            requires=own.requires,
+            base=own.base,
+            published=own.published or found.published,
+            title=own.title or found.title,
+        )
+
+
+class _LiveHeaders(Mapping[str, str]):
+    """A source's headers, read afresh at every request: a long download's later files and its resumes
+    carry a token that has not expired (registries' tokens last minutes, big downloads longer)."""
+
+    def __init__(self, auth: Authorizer, scope: str) -> None:
+        self._auth = auth
+        self._scope = scope
+
+    def __getitem__(self, key: str) -> str:
+        return self._auth.headers(self._scope)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._auth.headers(self._scope))
+
+    def __len__(self) -> int:
+        return len(self._auth.headers(self._scope))
+
+    def __repr__(self) -> str:
+        return "<registry login headers>"
+
+
+def _to_candidate(
+    registry: str, key: Handle, number: int, parsed: ParsedManifest, metadata: VersionMetadata, blob_prefix: str
+) -> Candidate:
+    assert key.framework is not None, "OCI instances are always full"
+    files = tuple(replace(f, url=blob_prefix + f.sha256) for f in parsed.files)
+    base = None
+    if metadata.base is not None:
+        try:
+            base_handle = Handle.parse(metadata.base[0])
+        except HandleError as exc:
+            raise RegistryDocumentError(
+                f"{key}/{number}: the base model annotation: {exc.message}", hint="push the version again"
+            ) from None
+        base = BaseModelRef(base_handle.unversioned(), metadata.base[1], registry=registry)
+    return Candidate(
+        handle=key.with_version(number),
+        registry=registry,
+        license=metadata.license,
+        requires=framework_requirements(key.framework, dict(metadata.requires)),
+        base=base,
+        files=files,
+        title=metadata.title,
+        published=metadata.published,
+    )
