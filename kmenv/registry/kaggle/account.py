@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
-from kmenv.errors import NetworkError, RegistryError
+from kmenv.errors import NetworkError, RegistryError, UsageError
 from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials
 from kmenv.registry.kaggle.oauth import LOGIN_COMMAND, OAUTH_FILE
 
@@ -37,7 +37,7 @@ class KaggleClient(Protocol):
 def hello(client: KaggleClient) -> str:
     """The username Kaggle takes ``client``'s credentials for; anonymous or refused credentials raise."""
     if client.credentials is None:
-        raise RegistryError("no Kaggle credentials found", hint=CREDENTIALS_HINT)
+        raise UsageError("no Kaggle credentials found", hint=CREDENTIALS_HINT)
     if client.offline:
         raise RegistryError("offline: asking Kaggle who you are needs the network", hint="run without --offline")
     data = client.rpc(DIAGNOSTICS, "Hello", {}, what="who you are")

@@ -48,7 +48,9 @@ __all__ = [
     "find_credentials",
     "identity_of",
     "kaggle_json_path",
+    "login_path",
     "warn_if_readable",
+    "write_kaggle_json",
 ]
 
 #: The identity of a run without credentials; what it was handed, Kaggle hands to anyone.
@@ -248,3 +250,31 @@ def find_credentials(
         if found:
             return found
     return _username_and_key(env, home, warn) or _oauth(home, warn, renew, now)
+
+
+def login_path(env: Mapping[str, str], home: Path) -> Path:
+    """Where ``kmenv login`` writes ``kaggle.json``: where the kaggle CLI reads it, kagglehub too when it can.
+
+    ``KAGGLE_CONFIG_DIR`` when set (all three read it there); else an existing file the CLI reads
+    (``~/.kaggle`` or the XDG folder); else ``~/.kaggle/kaggle.json``, which kagglehub also reads and
+    which the CLI then prefers, because ``~/.kaggle`` exists from then on.
+    """
+    chosen = kaggle_json_path(env, home)
+    if env.get("KAGGLE_CONFIG_DIR") or chosen.is_file():
+        return chosen
+    return home / ".kaggle" / "kaggle.json"
+
+
+def write_kaggle_json(path: Path, username: str, key: str) -> None:
+    """Store ``username``/``key`` in ``path`` (other settings there kept), atomically, mode 600, folder 700."""
+    from kmenv.fs.atomic import write_atomic
+
+    kept: dict[str, object] = {}
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(existing, dict):
+            kept = existing
+    except (OSError, ValueError):
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(path, json.dumps({**kept, "username": username, "key": key}, indent=2) + "\n", mode=0o600)
