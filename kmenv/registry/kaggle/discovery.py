@@ -87,6 +87,9 @@ def _instance(info: InstanceInfo, table: Mapping[str, Mapping[str, str]]) -> Ins
         requires=requirements_for(info.handle.framework or "", table),
         metrics_text=info.metrics,
         url=web_url(info.handle),
+        version_notes=info.version_notes,
+        gated=info.gated,
+        consent=info.consent,
     )
 
 
