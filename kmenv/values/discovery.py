@@ -132,8 +132,8 @@ class ListedFile:
 class ModelQuery:
     """What ``kmenv search`` asks a registry: free text and owner (matched by the registry), order, page size.
 
-    ``sort`` is one of ``hotness``, ``downloads``, ``votes``, ``published``, ``updated``; a registry
-    without popularity figures orders those by handle.
+    ``sort`` is one of ``hotness``, ``downloads``, ``votes``, ``notebooks``, ``created``, ``published``,
+    ``updated``; a registry without popularity figures orders those it cannot by handle.
     """
 
     text: str = ""
