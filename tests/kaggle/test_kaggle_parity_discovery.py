@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -143,3 +144,14 @@ def test_descriptions_seen_by_one_identity_are_not_searched_for_another(
     assert [m["handle"] for m in mine["models"]] == ["alice/private-thing"]
     who("bob")
     assert json.loads(kmenv("search", "secret project", "--json").out)["models"] == []
+
+
+def test_versions_files_on_a_static_registry_gives_its_sha256s(example: Path, kmenv: Runner) -> None:
+    iris = "kmenv-examples/iris/scikitLearn/logistic-regression"
+    data = json.loads(kmenv("-C", example, "versions", f"{iris}/1", "--files", "--json").out)
+    assert data["registry"] == "example" and data["version"] == 1 and data["count"] == len(data["files"]) > 0
+    assert all(len(f["digests"]["sha256"]) == 64 and f["size"] > 0 for f in data["files"])
+    assert data["size"] == sum(f["size"] for f in data["files"])
+    # a static registry says nothing about gating: no access column, no access line
+    shown = kmenv("-C", example, "show", iris)
+    assert shown.code == 0 and "access" not in shown.out
