@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "query",
         nargs="?",
         default="",
-        help="free text (Kaggle matches owner, slug, title; descriptions match in answers already cached)",
+        help="free text (the registry matches it; descriptions also match in Kaggle answers already cached)",
     )
     p.add_argument("--owner", help="only models of this user or organisation")
     p.add_argument("--framework", help="only models with an instance in this framework (e.g. pyTorch, keras)")
