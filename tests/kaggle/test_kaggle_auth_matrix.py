@@ -232,11 +232,16 @@ def test_refused_renewal_says_to_sign_in_again(dave: KaggleEmulator, kmenv: Runn
     assert path.read_text() == before  # a refused renewal leaves the login as it was
 
 
-def test_expired_oauth_token_offline_says_what_to_run(dave: KaggleEmulator, kmenv: Runner) -> None:
+def test_expired_oauth_token_offline_is_not_renewed_and_still_finds_the_cache(
+    dave: KaggleEmulator, kmenv: Runner
+) -> None:
+    _oauth("oauth-dave-valid", datetime.now(timezone.utc) + timedelta(hours=1))
+    assert kmenv("search", "bert").code == 0  # cached under dave's identity
     _oauth("oauth-dave-old", datetime.now(timezone.utc) - timedelta(hours=1))
     result = kmenv("--offline", "search", "bert")
-    assert result.code == 2
-    assert "has expired and cannot be renewed offline" in result.err and "kaggle auth login --force" in result.err
+    assert result.code == 0, result.err
+    assert json.loads(kmenv("--offline", "search", "bert", "--json").out)["models"][0]["handle"] == "keras/bert"
+    assert "has expired; it is renewed on the next online run, or run `kaggle auth login --force`" in result.err
     assert dave.requests_to("GenerateAccessToken") == []
 
 

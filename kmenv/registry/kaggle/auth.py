@@ -202,13 +202,13 @@ def _oauth(
     warn_if_readable(login.path, warn)
     moment = now()
     if not login.valid_at(moment):
-        if renew is None:
-            raise UsageError(
-                f"the Kaggle access token in ~/{OAUTH_FILE} (from `kaggle auth login`) has expired "
-                "and cannot be renewed offline",
-                hint=f"run once online to renew it, or run `{LOGIN_COMMAND}`",
+        if renew is None:  # offline: nothing is sent, and the identity (of the refresh token) still finds the cache
+            warn(
+                f"the Kaggle access token in ~/{OAUTH_FILE} (from `kaggle auth login`) has expired; it is renewed "
+                f"on the next online run, or run `{LOGIN_COMMAND}`"
             )
-        login = login.renewed(renew, moment)
+        else:
+            login = login.renewed(renew, moment)
     source = f"~/{OAUTH_FILE} (kaggle auth login)"
     return Credentials(
         "token", source, username=login.username or None, secret=login.access_token, stable=login.refresh_token
@@ -227,8 +227,9 @@ def find_credentials(
 
     A malformed ``kaggle.json`` is an error rather than a silent fall-through, as in the official
     clients. ``warn`` receives a message when a credential file is readable by other users.
-    ``renew`` exchanges an OAuth refresh token for an access token (the API client supplies it);
-    without it an expired OAuth login is an error that says what to run.
+    ``renew`` exchanges an OAuth refresh token for an access token (the API client supplies it;
+    offline it does not): without it an expired OAuth login is returned as it is, with a warning
+    that says what to run, so offline runs still find what its identity cached.
     """
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()) if home is None else home
