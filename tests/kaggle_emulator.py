@@ -70,10 +70,12 @@ SORT_ENUM = {
     "LIST_MODELS_ORDER_BY_HOTNESS": "hotness",
     "LIST_MODELS_ORDER_BY_DOWNLOAD_COUNT": "downloads",
     "LIST_MODELS_ORDER_BY_VOTE_COUNT": "votes",
+    "LIST_MODELS_ORDER_BY_NOTEBOOK_COUNT": "notebooks",
+    "LIST_MODELS_ORDER_BY_CREATE_TIME": "created",
     "LIST_MODELS_ORDER_BY_PUBLISH_TIME": "published",
     "LIST_MODELS_ORDER_BY_UPDATE_TIME": "updated",
 }
-_SERVICES = ("models.ModelApiService", "api.v1.DiagnosticsService", "security.OAuthService")
+_SERVICES = ("models.ModelApiService", "api.v1.DiagnosticsService", "security.OAuthService", "users.AccountService")
 GATED_MESSAGE = "User has not consented to terms of use."
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
@@ -155,6 +157,8 @@ class EmuModel:
     votes: int = 0
     downloads: int = 0
     hotness: float = 0.0
+    notebooks: int = 0
+    create_time: str = "2024-02-20T09:00:00Z"
     publish_time: str = "2024-02-21T12:00:00Z"
     update_time: str = "2024-06-01T08:30:00.123Z"
     private: bool = False
@@ -198,6 +202,7 @@ class KaggleEmulator:
         self.users: dict[str, str] = {}  # username -> key
         self.tokens: dict[str, str] = {}  # token -> username
         self.consented: set[str] = set()  # usernames that accepted gated licences
+        self.refresh_tokens: dict[str, str] = {}  # OAuth refresh token (kaggle auth login) -> username
         self.seen: list[Seen] = []
         self.max_page_size = MAX_PAGE_SIZE
         self.etags = True
@@ -573,6 +578,17 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
             owner = emu.tokens.get(str(body.get("token", "")))
             self._ok({"active": True, "username": owner} if owner else {"active": False})
 
+        def rpc_GenerateAccessToken(self, body: dict[str, Any], user: str | None) -> None:
+            """A new short-lived access token for an OAuth refresh token, as the kaggle CLI renews its login."""
+            owner = emu.refresh_tokens.get(str(body.get("refreshToken", "")))
+            if owner is None:
+                raise _Problem(401, "Invalid refresh token")
+            duration = str(body.get("expirationDuration") or "43200s").rstrip("s")
+            token = "oauth-" + hashlib.sha256(f"{owner}{time.time()}{len(emu.tokens)}".encode()).hexdigest()[:24]
+            with emu._lock:
+                emu.tokens[token] = owner
+            self._ok({"token": token, "expiresIn": int(float(duration))})
+
         def rpc_GetModel(self, body: dict[str, Any], user: str | None) -> None:
             self._ok(self._api_model(self._model(body, user)))
 
@@ -591,11 +607,13 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 "hotness": lambda m: -m.hotness,
                 "downloads": lambda m: -m.downloads,
                 "votes": lambda m: -m.votes,
+                "notebooks": lambda m: -m.notebooks,
+                "created": lambda m: m.create_time,
                 "published": lambda m: m.publish_time,
                 "updated": lambda m: m.update_time,
             }[key]
             found.sort(key=lambda m: (m.owner, m.slug))
-            found.sort(key=order, reverse=key in ("published", "updated"))
+            found.sort(key=order, reverse=key in ("published", "updated", "created"))
             page, following = _page(found, body, emu.max_page_size)
             self._ok(
                 {

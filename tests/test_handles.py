@@ -81,3 +81,50 @@ def test_partial_handles_admit_full_ones() -> None:
     assert full.with_version(3).unversioned() == full
     with pytest.raises(ValueError, match="partial"):
         _ = Handle.parse("google/gemma").instance
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://www.kaggle.com/models/google/gemma/pyTorch/2b/3", "google/gemma/pyTorch/2b/3"),
+        ("https://www.kaggle.com/models/google/gemma/PyTorch/2b", "google/gemma/pyTorch/2b"),
+        ("https://kaggle.com/models/google/gemma", "google/gemma"),
+        ("http://www.kaggle.com/models/google/gemma/pyTorch/2b/", "google/gemma/pyTorch/2b"),
+        ("https://www.kaggle.com/models/google/gemma/pyTorch/2b/1?select=x#files", "google/gemma/pyTorch/2b/1"),
+        ("https://www.kaggle.com/models/google/gemma/frameworks/PyTorch/variations/2b/versions/3",
+         "google/gemma/pyTorch/2b/3"),
+        ("https://www.kaggle.com/models/google/gemma/frameworks/PyTorch/variations/2b", "google/gemma/pyTorch/2b"),
+        ("kaggle://google/gemma/pytorch/2b/1", "google/gemma/pyTorch/2b/1"),
+        ("kaggle://google/gemma/pyTorch/2b", "google/gemma/pyTorch/2b"),
+        ("  kaggle://keras/bert/keras/bert_tiny_en_uncased  ", "keras/bert/keras/bert_tiny_en_uncased"),
+    ],
+)  # fmt: skip
+def test_kaggle_urls_and_kaggle_scheme_read_as_handles(text: str, expected: str) -> None:
+    assert str(Handle.parse(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("https://example.com/models/google/gemma", "is not a Kaggle model address"),
+        ("ftp://www.kaggle.com/models/google/gemma", "is not a Kaggle model address"),
+        ("https://www.kaggle.com/datasets/google/gemma", "is not a Kaggle model page"),
+        ("https://www.kaggle.com/models/google", "is not a Kaggle model page"),
+        ("https://www.kaggle.com/models/google/gemma/frameworks/PyTorch/versions/2b", "is not a Kaggle model page"),
+        ("https://www.kaggle.com/models/google/gemma/pyTorch/2b/3/code", "has 6 parts"),
+        ("kaggle://google/gemma/pyTorch/2b/latest", "is not a positive integer"),
+    ],
+)
+def test_addresses_that_are_not_model_pages_are_refused_with_a_hint(text: str, message: str) -> None:
+    with pytest.raises(HandleError) as info:
+        Handle.parse(text)
+    assert message in info.value.message and info.value.hint
+
+
+def test_canonical_requirement_keeps_the_spec() -> None:
+    from kmenv.values.handles import canonical_requirement
+
+    assert canonical_requirement("https://www.kaggle.com/models/acme/chat-llm/PyTorch/small-chat@<2") == (
+        "acme/chat-llm/pyTorch/small-chat@<2"
+    )
+    assert canonical_requirement("kaggle://acme/chat-llm/pytorch/small-chat/1") == "acme/chat-llm/pyTorch/small-chat/1"

@@ -47,7 +47,10 @@ class InstanceSummary:
     URL outside the registry) for a fine-tune; ``size`` the latest version's bytes (0: unknown);
     ``usage`` an example with any template left unfilled;
     ``metrics_text`` what the publisher wrote about metrics in prose; ``url`` the instance's web page
-    (a version's page is ``url/<version>``), empty when the registry has none.
+    (a version's page is ``url/<version>``), empty when the registry has none; ``version_notes`` the
+    latest version's notes; ``gated`` whether its licence must be accepted before a download (None:
+    not said) and ``consent`` the caller's own agreement (``accepted``, ``pending``, ``rejected``,
+    ``expired``, ``unspecified`` = never accepted; empty when unknown, e.g. without credentials).
     """
 
     handle: Handle
@@ -64,6 +67,9 @@ class InstanceSummary:
     metrics: tuple[Metric, ...] = ()
     metrics_text: str = ""
     url: str = ""
+    version_notes: str = ""
+    gated: bool | None = None
+    consent: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,8 +132,8 @@ class ListedFile:
 class ModelQuery:
     """What ``kmenv search`` asks a registry: free text and owner (matched by the registry), order, page size.
 
-    ``sort`` is one of ``hotness``, ``downloads``, ``votes``, ``published``, ``updated``; a registry
-    without popularity figures orders those by handle.
+    ``sort`` is one of ``hotness``, ``downloads``, ``votes``, ``notebooks``, ``created``, ``published``,
+    ``updated``; a registry without popularity figures orders those it cannot by handle.
     """
 
     text: str = ""

@@ -2,6 +2,9 @@
 
 Pure parsing, no I/O. Framework spellings are normalised the way Kaggle's own clients do it
 (case- and underscore-insensitive), to the canonical handle spelling (``pyTorch``, ``tensorFlow2``).
+A handle may also be written as the page it has on Kaggle (``https://www.kaggle.com/models/o/m/fw/v/3``,
+also the older ``.../frameworks/Fw/variations/v/versions/3`` form) or as ``kaggle://o/m/fw/v[/n]``;
+:meth:`Handle.parse` is the one place that reads all three, so every command and kmodels.yaml take them.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from kmenv.errors import HandleError
 from kmenv.values.paths import component_problem
 
-__all__ = ["FRAMEWORKS", "Handle", "closest_framework", "normalise_framework"]
+__all__ = ["FRAMEWORKS", "Handle", "canonical_requirement", "closest_framework", "handle_path", "normalise_framework"]
 
 #: Canonical handle spellings of Kaggle's ``ModelFramework`` enum, in enum order.
 FRAMEWORKS: tuple[str, ...] = (
@@ -71,6 +75,56 @@ def closest_framework(name: str) -> str | None:
     return _BY_FOLDED[match[0]] if match else None
 
 
+_WEB_HOSTS = frozenset({"kaggle.com", "www.kaggle.com"})
+#: Where the older web layout (``o/m/frameworks/Fw/variations/v/versions/n``) puts its keywords.
+_OLD_WEB_WORDS = ("frameworks", "variations", "versions")
+
+
+def _from_web_path(text: str, segments: list[str]) -> str:
+    """The handle in a Kaggle model page's path (after ``/models/``), in either web layout."""
+    if len(segments) > 2 and segments[2] == _OLD_WEB_WORDS[0]:
+        words, values = segments[2::2], segments[3::2]
+        if len(words) != len(values) or tuple(words) != _OLD_WEB_WORDS[: len(words)]:
+            raise HandleError(f"{text!r} is not a Kaggle model page", hint="copy the address of the model's page")
+        segments = segments[:2] + values
+    return "/".join(segments)
+
+
+def handle_path(text: str) -> str:
+    """The ``owner/model/...`` part of ``text``: itself, or what a Kaggle URL or ``kaggle://`` address names.
+
+    Raises :class:`~kmenv.errors.HandleError` for a URL that is not a Kaggle model page.
+    """
+    raw = text.strip()
+    if "://" not in raw:
+        return raw
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme == "kaggle":
+        return unquote(f"{parts.netloc}{parts.path}").strip("/")
+    if scheme not in ("http", "https") or parts.netloc.lower() not in _WEB_HOSTS:
+        raise HandleError(
+            f"{text!r} is not a Kaggle model address",
+            hint="write owner/model/framework/variation, kaggle://owner/model/..., or https://www.kaggle.com/models/...",
+        )
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if not segments or segments[0] != "models" or len(segments) < 3:
+        raise HandleError(
+            f"{text!r} is not a Kaggle model page",
+            hint="model pages look like https://www.kaggle.com/models/OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION]",
+        )
+    return _from_web_path(text, segments[1:])
+
+
+def canonical_requirement(text: str) -> str:
+    """``HANDLE[@SPEC]`` with the handle in its canonical spelling (a URL becomes ``owner/model/...``).
+
+    What ``kmenv add`` writes to kmodels.yaml, so the file reads the same however the handle was given.
+    """
+    head, at, spec = text.strip().partition("@")
+    return str(Handle.parse(head)) + (f"@{spec}" if at else "")
+
+
 @dataclass(frozen=True, order=True)
 class Handle:
     """A possibly partial model handle.
@@ -89,8 +143,11 @@ class Handle:
 
     @classmethod
     def parse(cls, text: str) -> Handle:
-        """Parse a handle string; raises :class:`~kmenv.errors.HandleError` with a hint when malformed."""
-        raw = text.strip()
+        """Parse a handle, a Kaggle model URL or a ``kaggle://`` address.
+
+        Raises :class:`~kmenv.errors.HandleError` with a hint when malformed.
+        """
+        raw = handle_path(text)
         parts = raw.split("/")
         example = "owner/model/framework/variation, e.g. google/gemma/transformers/2b-it"
         if any(not p for p in parts):

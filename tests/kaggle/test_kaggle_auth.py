@@ -109,3 +109,34 @@ def test_secrets_never_appear_in_repr_or_str() -> None:
     creds = Credentials("basic", "KAGGLE_USERNAME/KAGGLE_KEY", username="bob", secret="hunter2-key")
     assert "hunter2-key" not in repr(creds) and "hunter2-key" not in str(creds)
     assert creds.describe() == "user bob from KAGGLE_USERNAME/KAGGLE_KEY"
+
+
+def test_kaggle_key_from_the_environment_takes_the_username_of_kaggle_json(tmp_path: Path) -> None:
+    path = write_kaggle_json(tmp_path / ".kaggle", username="alice", key="k-json")
+    found = find_credentials({"KAGGLE_KEY": "k-env"}, tmp_path)
+    assert found is not None and (found.username, found.secret) == ("alice", "k-env")
+    assert found.source == f"KAGGLE_KEY with the username from {path}"
+
+
+def test_kaggle_json_holding_only_settings_is_not_credentials(tmp_path: Path) -> None:
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "kaggle.json").write_text('{"proxy": "http://proxy:3128", "path": "/data"}')
+    assert find_credentials({}, tmp_path) is None
+
+
+def test_oauth_login_without_expiry_is_renewed(tmp_path: Path) -> None:
+    (tmp_path / ".kaggle").mkdir()
+    path = tmp_path / ".kaggle" / "credentials.json"
+    path.write_text(json.dumps({"refresh_token": "r", "access_token": "a", "username": "dave"}))
+    asked: list[str] = []
+
+    def renew(refresh: str, lifetime: object) -> tuple[str, float]:
+        asked.append(refresh)
+        return "fresh", 3600.0
+
+    found = find_credentials({}, tmp_path, renew=renew)
+    assert asked == ["r"] and found is not None and found.secret == "fresh" and found.username == "dave"
+    assert json.loads(path.read_text())["access_token"] == "fresh"
+    again = find_credentials({}, tmp_path, renew=renew)
+    assert again is not None and again.secret == "fresh" and asked == ["r"]  # still valid: not renewed again
+    assert again.identity() == found.identity()

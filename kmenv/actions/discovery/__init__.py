@@ -20,9 +20,11 @@ from kmenv.actions.discovery.versions import (
     COMPARISONS,
     FileComparison,
     VersionDiff,
+    VersionFiles,
     VersionList,
     compare_file,
     diff_versions,
+    list_version_files,
     list_versions,
 )
 
@@ -35,6 +37,7 @@ __all__ = [
     "ModelCard",
     "SearchResult",
     "VersionDiff",
+    "VersionFiles",
     "VersionList",
     "compare_file",
     "compare_models",
@@ -42,6 +45,7 @@ __all__ = [
     "diff_versions",
     "fill_usage",
     "full_handle",
+    "list_version_files",
     "list_versions",
     "open_sources",
     "search_models",

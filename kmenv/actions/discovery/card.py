@@ -2,7 +2,9 @@
 
 ``owner/model`` gives the card (title, description) and every instance; no instance is picked for
 the user. A full handle adds that instance's usage, requirements, training data and metrics, at its
-newest version or the one named (an older version's own details cost one more read).
+newest version or the one named (an older version's own details cost one more read). Each instance
+says whether its licence must be accepted before a download and, with credentials, whether the
+caller has accepted it (Kaggle reports the caller's own agreement); the links are the web pages.
 """
 
 from __future__ import annotations
@@ -72,6 +74,22 @@ class ModelCard:
             return ""
         return fill_usage(self.chosen.usage, self.chosen.handle.with_version(self.version), self.url)
 
+    @property
+    def version_notes(self) -> str | None:
+        """The chosen version's notes; Kaggle publishes only the latest version's (None for an older one)."""
+        if self.chosen is None or self.version != self.chosen.latest:
+            return None
+        return self.chosen.version_notes or None
+
+    def links(self) -> dict[str, str]:
+        """The web pages of the model, and of the chosen instance and version; empty without web pages."""
+        found = {"model": self.model.url} if self.model.url else {}
+        if self.chosen is not None and self.chosen.url:
+            found["instance"] = self.chosen.url
+            if self.version is not None:
+                found["version"] = f"{self.chosen.url}/{self.version}"
+        return found
+
     def as_dict(self) -> dict[str, Any]:
         m, c = self.model, self.chosen
         return {
@@ -98,7 +116,27 @@ class ModelCard:
             "metrics_text": (c.metrics_text or None) if c is not None else None,
             "metrics_note": m.metrics_note or None,
             "overview": c.overview if c is not None else "",
+            "links": self.links(),
+            "version_notes": self.version_notes,
+            "access": access(c) if c is not None else None,
         }
+
+
+def access(info: InstanceSummary) -> str:
+    """Who may download the instance: ``open``, ``gated: accepted``, ``gated: not accepted``, or ``-`` (not said).
+
+    A gated instance seen without credentials is ``gated: sign in to accept`` (Kaggle reports consent
+    to the signed-in caller only).
+    """
+    if info.gated is None:
+        return "-"
+    if not info.gated:
+        return "open"
+    return {
+        "accepted": "gated: accepted",
+        "pending": "gated: pending review",
+        "": "gated: sign in to accept",
+    }.get(info.consent, "gated: not accepted")
 
 
 def instance_row(info: InstanceSummary) -> dict[str, Any]:
@@ -116,6 +154,11 @@ def instance_row(info: InstanceSummary) -> dict[str, Any]:
         "requires": dict(info.requires),
         "training_data": list(info.training_data),
         "metrics": [x.as_dict() for x in info.metrics],
+        "url": info.url or None,
+        "version_notes": info.version_notes or None,
+        "gated": info.gated,
+        "consent": info.consent or None,
+        "access": access(info),
     }
 
 

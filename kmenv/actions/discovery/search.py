@@ -20,10 +20,17 @@ from kmenv.values.handles import FRAMEWORKS, normalise_framework
 if TYPE_CHECKING:
     from kmenv.registry.base import Registry
 
-__all__ = ["SORTS", "SearchResult", "search_models"]
+__all__ = ["SORTS", "SORT_ALIASES", "SearchResult", "search_models"]
 
-#: ``--sort`` choices; a registry without popularity figures orders the first three by handle.
-SORTS = ("hotness", "downloads", "votes", "published", "updated")
+#: ``--sort`` choices; a registry without popularity figures orders the first four by handle.
+SORTS = ("hotness", "downloads", "votes", "notebooks", "created", "published", "updated")
+#: The kaggle CLI's ``models list --sort-by`` spellings, accepted as they are.
+SORT_ALIASES = {
+    "downloadCount": "downloads",
+    "voteCount": "votes",
+    "notebookCount": "notebooks",
+    "createTime": "created",
+}
 _PAGE = 50
 
 
@@ -79,6 +86,7 @@ def search_models(
     limit: int | None = 20,
 ) -> SearchResult:
     """Every registry's pages followed until ``limit`` models pass the filters (``None``: all), in registry order."""
+    sort = SORT_ALIASES.get(sort, sort)
     if sort not in SORTS:
         raise UsageError(f"unknown sort {sort!r}", hint=f"use one of {', '.join(SORTS)}")
     wanted_fw = None
@@ -101,7 +109,8 @@ def search_models(
         total: int | None = None
         seen = 0
         for page in registry.search_models(request):
-            total = page.total if total is None else total
+            if page.total is not None:  # a later page may count more (models matched locally, after Kaggle's)
+                total = page.total if total is None else max(total, page.total)
             for model in page.models:
                 seen += 1
                 if _keeps(model, wanted_fw, licence, tag):

@@ -24,9 +24,11 @@ __all__ = [
     "COMPARISONS",
     "FileComparison",
     "VersionDiff",
+    "VersionFiles",
     "VersionList",
     "compare_file",
     "diff_versions",
+    "list_version_files",
     "list_versions",
     "metric_columns",
     "version_row",
@@ -78,6 +80,44 @@ def list_versions(registries: Sequence[Registry], text: str) -> VersionList:
     handle = full_handle(text).unversioned()
     registry, rows = first_that_has(registries, lambda r: tuple(r.describe_versions(handle)))
     return VersionList(handle, registry.name, rows, registry.metrics_note())
+
+
+@dataclass(frozen=True)
+class VersionFiles:
+    """One version's files as its registry lists them (path order), with the digests known on this machine."""
+
+    handle: Handle  # versioned
+    registry: str
+    latest: bool
+    files: tuple[ListedFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "handle": str(self.handle),
+            "registry": self.registry,
+            "version": self.handle.version,
+            "latest": self.latest,
+            "files": [{"path": f.path, "size": f.size, "digests": dict(f.digests)} for f in self.files],
+            "count": len(self.files),
+            "size": self.size,
+        }
+
+
+def list_version_files(registries: Sequence[Registry], text: str) -> VersionFiles:
+    """The files of the version a full handle names (its latest when it names none), checked to exist first."""
+    handle = full_handle(text)
+
+    def files(registry: Registry) -> VersionFiles:
+        row = registry.describe_version(handle)
+        version = handle.unversioned().with_version(row.version)
+        listed = sorted(registry.version_files(version), key=lambda f: f.path)
+        return VersionFiles(version, registry.name, row.latest, tuple(listed))
+
+    return first_that_has(registries, files)[1]
 
 
 #: How two files of the same path were compared, strongest first.

@@ -15,6 +15,7 @@ from kmenv.cli.commands import (
     install,
     list_,
     lock,
+    login,
     mirror,
     outdated,
     path,
@@ -28,6 +29,7 @@ from kmenv.cli.commands import (
     usage,
     validate,
     versions,
+    whoami,
     why,
 )
 
@@ -58,6 +60,8 @@ COMMANDS = (
     rollback,
     cache,
     gc,
+    whoami,
+    login,
 )
 
 __all__ = ["COMMANDS"]

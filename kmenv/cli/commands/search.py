@@ -8,17 +8,31 @@ from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 
-SORT_CHOICES = ("hotness", "downloads", "votes", "published", "updated")
+SORT_CHOICES = ("hotness", "downloads", "votes", "notebooks", "created", "published", "updated")
+#: The kaggle CLI's ``models list --sort-by`` spellings (kept in step with ``actions.discovery.search``).
+CLI_SORTS = ("downloadCount", "voteCount", "notebookCount", "createTime")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("search", help="search models (the project's registries, or Kaggle)")
-    p.add_argument("query", nargs="?", default="", help="free text (matches owner, slug, title)")
+    p.add_argument(
+        "query",
+        nargs="?",
+        default="",
+        help="free text (the registry matches it; descriptions also match in Kaggle answers already cached)",
+    )
     p.add_argument("--owner", help="only models of this user or organisation")
     p.add_argument("--framework", help="only models with an instance in this framework (e.g. pyTorch, keras)")
     p.add_argument("--license", dest="licence", metavar="LICENSE", help="only models with this licence (name or SPDX)")
     p.add_argument("--tag", help="only models with this tag")
-    p.add_argument("--sort", choices=SORT_CHOICES, default="hotness", help="order (default: hotness)")
+    p.add_argument(
+        "--sort",
+        "--sort-by",
+        choices=(*SORT_CHOICES, *CLI_SORTS),
+        default="hotness",
+        metavar="ORDER",
+        help=f"{', '.join(SORT_CHOICES)} (default: hotness); the kaggle CLI's {', '.join(CLI_SORTS)} work too",
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--limit", type=int, default=20, metavar="N", help="at most N models (default 20)")
     group.add_argument("--all", action="store_true", help="every matching model (follows every page)")

@@ -13,7 +13,9 @@ from kmenv.cli.ui import UI
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("show", help="show a model's card and instances, or one instance's usage, metrics, requirements")
     p.add_argument(
-        "handle", help="owner/model (the card and every instance), or owner/model/framework/variation[/version]"
+        "handle",
+        help="owner/model (the card and every instance), or owner/model/framework/variation[/version]; "
+        "a Kaggle model URL or kaggle://... works too",
     )
     add_registry(p)
     add_refresh(p)
@@ -24,6 +26,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _metric(m: dict[str, Any]) -> str:
     source = f"  ({m['source']})" if m["source"] else ""
     return f"  {m['metric']} on {m['dataset']}: {m['value']:g}{source}"
+
+
+def _access_line(data: dict[str, Any]) -> str:
+    """The access status with what to do about it: where to accept the licence, or to sign in first."""
+    page = data["links"].get("instance") or data["url"] or "the model's page"
+    access = str(data["access"])
+    if access == "gated: not accepted":
+        return f"{access} (accept the licence at {page} with this account)"
+    if access == "gated: sign in to accept":
+        return f"gated (no credentials: run `kmenv login`, then accept the licence at {page})"
+    return access
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -43,17 +56,19 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.line(
             f"votes: {data['votes'] if data['votes'] is not None else '-'}    tags: {', '.join(data['tags']) or '-'}"
         )
-    if data["url"]:
-        ui.line(f"url: {data['url']}")
-    if data["chosen"] is None and data["description"]:
+    for kind, url in data["links"].items():
+        ui.line(f"{kind} page: {url}")
+    if data["description"]:
         ui.line("")
         for line in data["description"].strip().splitlines():
             ui.line(f"  {line}")
     ui.line("")
+    gated = any(i["gated"] is not None for i in data["instances"])  # a registry that never says: no column
     rows = [
         [
             i["handle"],
             i["license"] or "-",
+            *([i["access"]] if gated else []),
             {True: "yes", False: "no", None: "-"}[i["fine_tunable"]],
             i["base"] or "-",
             str(i["latest_version"]),
@@ -61,7 +76,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ]
         for i in data["instances"]
     ]
-    ui.table(["instance", "license", "fine-tunable", "base model", "latest", "size"], rows, right=["latest", "size"])
+    headers = ["instance", "license", *(["access"] if gated else []), "fine-tunable", "base model", "latest", "size"]
+    ui.table(headers, rows, right=["latest", "size"])
     if data["chosen"] is None:
         if data["metrics_note"]:
             ui.line(data["metrics_note"])
@@ -71,6 +87,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     ui.line("")
     ui.line(f"{data['chosen']['handle']}:")
     ui.line(f"license: {data['license'] or '-'}")
+    if data["access"] not in (None, "-"):
+        ui.line(f"access: {_access_line(data)}")
+    if data["version_notes"]:
+        ui.line(f"version notes: {data['version_notes']}")
     if data["overview"]:
         ui.line(f"overview: {data['overview']}")
     requires = ", ".join(f"{k}{v}" for k, v in data["requires"].items())

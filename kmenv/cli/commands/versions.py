@@ -9,17 +9,26 @@ from kmenv.cli.commands._common import add_json, add_refresh
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
+from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.discovery import VersionDiff
+    from kmenv.registry.base import Registry
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "versions", help="list a model instance's versions (licence, requirements, metrics), or diff two"
     )
-    p.add_argument("handle", help="owner/model/framework/variation")
-    p.add_argument("--diff", nargs=2, type=int, metavar=("A", "B"), help="files and licence changed from A to B")
+    p.add_argument(
+        "handle",
+        help="owner/model/framework/variation (with /N: that version for --files); a Kaggle URL or kaggle://... too",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--diff", nargs=2, type=int, metavar=("A", "B"), help="files and licence changed from A to B")
+    mode.add_argument(
+        "--files", action="store_true", help="list the files (path, size) of the version named (default: the latest)"
+    )
     add_registry(p)
     add_refresh(p)
     add_json(p)
@@ -51,6 +60,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.values.candidates import format_size
 
     registries = sources(args, ui)
+    if args.files:
+        return _files(registries, args.handle, args.json, ui)
     if args.diff:
         diff = diff_versions(registries, args.handle, args.diff[0], args.diff[1])
         if args.json:
@@ -106,6 +117,21 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.line(f"  {number}: {', '.join(items)}")
     if not columns:
         ui.line(listing.metrics_note or "metrics: none published for any version")
+    return 0
+
+
+def _files(registries: list[Registry], handle: str, as_json: bool, ui: UI) -> int:
+    from kmenv.actions.discovery import list_version_files
+    from kmenv.values.candidates import format_size
+
+    listing = list_version_files(registries, handle)
+    if as_json:
+        ui.emit_json(listing.as_dict())
+        return 0
+    rows = [[f.path, format_size(f.size), str(f.size)] for f in listing.files]
+    ui.table(["path", "size", "bytes"], rows, right=["size", "bytes"])
+    latest = " (latest)" if listing.latest else ""
+    ui.line(f"{listing.handle}{latest}: {counted(len(rows), 'file')}, {format_size(listing.size)}")
     return 0
 
 

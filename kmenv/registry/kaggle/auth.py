@@ -1,22 +1,28 @@
 """Kaggle credentials, found where the official clients look, in their order; never shown anywhere.
 
-Order (first match wins), as kagglehub/kagglesdk and the kaggle CLI read them:
+Order (first match wins), as kagglehub/kagglesdk and the kaggle CLI 2.x read them:
 
 1. inside a Kaggle notebook (``KAGGLE_KERNEL_RUN_TYPE`` and ``KAGGLE_DATA_PROXY_URL`` set): the
    token file named by ``KAGGLE_API_V1_TOKEN``;
 2. ``KAGGLE_API_TOKEN``: a path to a token file when such a file exists, else the token itself;
 3. ``~/.kaggle/access_token``, then ``~/.kaggle/access_token.txt`` (always under the home folder);
-4. ``KAGGLE_USERNAME`` + ``KAGGLE_KEY`` (both non-empty);
-5. ``kaggle.json`` in ``KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (when ``~/.kaggle`` does not exist,
-   as the CLI does on Linux) ``$XDG_CONFIG_HOME/kaggle``;
+4. a username and key: ``KAGGLE_USERNAME``/``KAGGLE_KEY`` over the ``username``/``key`` of
+   ``kaggle.json`` (the CLI folds the environment over the file, so ``KAGGLE_USERNAME`` alone takes
+   its key from the file); ``kaggle.json`` lives in ``KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else
+   (when ``~/.kaggle`` does not exist, on Linux, as the CLI does) ``$XDG_CONFIG_HOME/kaggle``, with
+   ``XDG_CONFIG_HOME`` defaulting to ``~/.config``;
+5. the OAuth login of ``kaggle auth login`` in ``~/.kaggle/credentials.json``
+   (:mod:`~kmenv.registry.kaggle.oauth`): its access token while valid, else a renewed one;
 6. nothing: anonymous (public models download without credentials).
 
 Tokens go out as ``Authorization: Bearer``, username/key as HTTP Basic. The secret is excluded
 from ``repr`` and never enters a message: errors name the *source* (``KAGGLE_KEY``), not the value.
+A credential file others may read is warned about, as the kaggle CLI warns about ``kaggle.json``.
 
 What Kaggle answered is cached per *identity* (:func:`identity_of`): a one-way digest of the
-credentials (sha256 over a domain prefix, the kind, the username and the secret), never the
-credentials themselves; no credentials is the identity :data:`ANONYMOUS`.
+credentials (sha256 over a domain prefix, the kind, the username and the secret — for an OAuth
+login the refresh token, which outlives each 12-hour access token), never the credentials
+themselves; no credentials is the identity :data:`ANONYMOUS`.
 """
 
 from __future__ import annotations
@@ -26,15 +32,28 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from kmenv.errors import UsageError
 from kmenv.fs.bounded import NotAFileError, TooLargeError, read_capped
+from kmenv.registry.kaggle.oauth import LOGIN_COMMAND, OAUTH_FILE, Renew, load_login
 from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 
-__all__ = ["ANONYMOUS", "CREDENTIALS_HINT", "Credentials", "find_credentials", "identity_of"]
+__all__ = [
+    "ANONYMOUS",
+    "CREDENTIALS_HINT",
+    "Credentials",
+    "find_credentials",
+    "identity_of",
+    "kaggle_json_path",
+    "login_path",
+    "warn_if_readable",
+    "write_kaggle_json",
+]
 
 #: The identity of a run without credentials; what it was handed, Kaggle hands to anyone.
 ANONYMOUS = "anonymous"
@@ -42,8 +61,8 @@ ANONYMOUS = "anonymous"
 _IDENTITY_DOMAIN = b"kmenv/kaggle-identity/v1\0"
 
 CREDENTIALS_HINT = (
-    "set KAGGLE_API_TOKEN (a token from https://www.kaggle.com/settings → API), or KAGGLE_USERNAME and "
-    "KAGGLE_KEY, or put kaggle.json in ~/.kaggle (or KAGGLE_CONFIG_DIR) with mode 600"
+    "run `kmenv login` (writes ~/.kaggle/kaggle.json), or set KAGGLE_API_TOKEN (a token from "
+    "https://www.kaggle.com/settings → API), or KAGGLE_USERNAME and KAGGLE_KEY; `kmenv whoami` checks them"
 )
 
 
@@ -51,13 +70,15 @@ CREDENTIALS_HINT = (
 class Credentials:
     """One set of credentials: a token (Bearer) or a username and key (Basic).
 
-    ``source`` says where they came from (safe to show); ``secret`` is never shown.
+    ``source`` says where they came from (safe to show); ``secret`` is never shown. ``stable`` is
+    what names the identity when the secret rotates (an OAuth refresh token); empty: the secret.
     """
 
     kind: str  # "token" or "basic"
     source: str
     username: str | None = None
     secret: str = field(default="", repr=False)
+    stable: str = field(default="", repr=False)
 
     def headers(self) -> dict[str, str]:
         """The ``Authorization`` header these credentials send."""
@@ -73,7 +94,8 @@ class Credentials:
 
     def identity(self) -> str:
         """A one-way digest naming who these credentials are (see :func:`identity_of`)."""
-        material = json.dumps([self.kind, self.username or "", self.secret]).encode()  # unambiguous, unlike a join
+        secret = f"oauth:{self.stable}" if self.stable else self.secret
+        material = json.dumps([self.kind, self.username or "", secret]).encode()  # unambiguous, unlike a join
         return "id-" + hashlib.sha256(_IDENTITY_DOMAIN + material).hexdigest()[:40]
 
     def __repr__(self) -> str:
@@ -96,6 +118,16 @@ _MAX_CREDENTIALS_BYTES = 64 * 1024
 _CREDENTIALS_BOUNDS = JsonBounds(_MAX_CREDENTIALS_BYTES)
 
 
+def warn_if_readable(path: Path, warn: Callable[[str], None]) -> None:
+    """Warn when group or others may read a credential file (the kaggle CLI's check on kaggle.json)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if os.name != "nt" and mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH):
+        warn(f"{path} is readable by other users; run `chmod 600 {path}`")
+
+
 def _read_text(path: Path) -> str | None:
     """A credentials file's text; None when there is none (or a folder stands there). Never more than 64 KiB is
     read, and a FIFO or a device is refused, so a hostile path cannot hang the lookup."""
@@ -115,22 +147,27 @@ def _read_text(path: Path) -> str | None:
         raise UsageError(f"Kaggle credentials at {path} are not UTF-8 text", hint=CREDENTIALS_HINT) from None
 
 
-def _token_file(path: Path, source: str) -> Credentials | None:
+def _token_file(path: Path, source: str, warn: Callable[[str], None] | None = None) -> Credentials | None:
     text = _read_text(path)
+    if text and warn is not None:
+        warn_if_readable(path, warn)
     return Credentials("token", source, secret=text) if text else None
 
 
-def _kaggle_json_path(env: Mapping[str, str], home: Path) -> Path:
+def kaggle_json_path(env: Mapping[str, str], home: Path) -> Path:
+    """The ``kaggle.json`` the kaggle CLI reads: ``KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else XDG on Linux."""
     config_dir = env.get("KAGGLE_CONFIG_DIR")
     if config_dir:
         return Path(config_dir).expanduser() / "kaggle.json"
     default = home / ".kaggle"
-    if not default.exists() and env.get("XDG_CONFIG_HOME"):
-        return Path(env["XDG_CONFIG_HOME"]) / "kaggle" / "kaggle.json"
+    if not default.exists() and sys.platform.startswith("linux"):
+        xdg = env.get("XDG_CONFIG_HOME") or str(home / ".config")
+        return Path(xdg) / "kaggle" / "kaggle.json"
     return default / "kaggle.json"
 
 
-def _kaggle_json(path: Path, warn: Callable[[str], None]) -> Credentials | None:
+def _kaggle_json(path: Path, warn: Callable[[str], None]) -> dict[str, str] | None:
+    """``username`` and ``key`` of ``kaggle.json`` (either may be absent); ``None`` when there is no file."""
     text = _read_text(path)
     if text is None:
         return None
@@ -140,17 +177,58 @@ def _kaggle_json(path: Path, warn: Callable[[str], None]) -> Credentials | None:
         raise UsageError(
             f"{path} is not valid JSON", hint=f"it should read {{'username': ..., 'key': ...}}; {CREDENTIALS_HINT}"
         ) from None
-    if not isinstance(data, dict) or not data.get("username") or not data.get("key"):
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} is not a JSON object", hint="download a fresh kaggle.json from your Kaggle settings")
+    warn_if_readable(path, warn)
+    return {name: str(data[name]) for name in ("username", "key") if data.get(name)}
+
+
+def _username_and_key(env: Mapping[str, str], home: Path, warn: Callable[[str], None]) -> Credentials | None:
+    """The legacy pair: the environment's over ``kaggle.json``'s, field by field (as the kaggle CLI folds them)."""
+    username, key = env.get("KAGGLE_USERNAME", ""), env.get("KAGGLE_KEY", "")
+    if username and key:
+        return Credentials("basic", "KAGGLE_USERNAME/KAGGLE_KEY", username=username, secret=key)
+    path = kaggle_json_path(env, home)
+    stored = _kaggle_json(path, warn)
+    if stored is None:
+        return None
+    if not stored:  # settings only (proxy, path): not credentials
+        return None
+    user, secret = username or stored.get("username", ""), key or stored.get("key", "")
+    if not user or not secret:
         raise UsageError(
             f"{path} lacks 'username' or 'key'", hint="download a fresh kaggle.json from your Kaggle settings"
         )
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        mode = 0
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warn(f"{path} is readable by other users; run `chmod 600 {path}`")
-    return Credentials("basic", str(path), username=str(data["username"]), secret=str(data["key"]))
+    if username:
+        source = f"KAGGLE_USERNAME with the key from {path}"
+    elif key:
+        source = f"KAGGLE_KEY with the username from {path}"
+    else:
+        source = str(path)
+    return Credentials("basic", source, username=user, secret=secret)
+
+
+def _oauth(
+    home: Path, warn: Callable[[str], None], renew: Renew | None, now: Callable[[], datetime]
+) -> Credentials | None:
+    """The ``kaggle auth login`` token: used while valid, renewed with the refresh token when expired."""
+    login = load_login(home, warn)
+    if login is None:
+        return None
+    warn_if_readable(login.path, warn)
+    moment = now()
+    if not login.valid_at(moment):
+        if renew is None:  # offline: nothing is sent, and the identity (of the refresh token) still finds the cache
+            warn(
+                f"the Kaggle access token in ~/{OAUTH_FILE} (from `kaggle auth login`) has expired; it is renewed "
+                f"on the next online run, or run `{LOGIN_COMMAND}`"
+            )
+        else:
+            login = login.renewed(renew, moment)
+    source = f"~/{OAUTH_FILE} (kaggle auth login)"
+    return Credentials(
+        "token", source, username=login.username or None, secret=login.access_token, stable=login.refresh_token
+    )
 
 
 def find_credentials(
@@ -158,11 +236,16 @@ def find_credentials(
     home: Path | None = None,
     *,
     warn: Callable[[str], None] = lambda _message: None,
+    renew: Renew | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> Credentials | None:
     """The first credentials found in the official order (see the module docstring); ``None`` = anonymous.
 
     A malformed ``kaggle.json`` is an error rather than a silent fall-through, as in the official
-    clients. ``warn`` receives a message when ``kaggle.json`` is readable by other users.
+    clients. ``warn`` receives a message when a credential file is readable by other users.
+    ``renew`` exchanges an OAuth refresh token for an access token (the API client supplies it;
+    offline it does not): without it an expired OAuth login is returned as it is, with a warning
+    that says what to run, so offline runs still find what its identity cached.
     """
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()) if home is None else home
@@ -174,16 +257,41 @@ def find_credentials(
     if token:
         candidate = Path(token).expanduser()
         if len(token) < 4096 and candidate.is_file():
-            found = _token_file(candidate, f"the file named by KAGGLE_API_TOKEN ({candidate})")
+            found = _token_file(candidate, f"the file named by KAGGLE_API_TOKEN ({candidate})", warn)
             if found:
                 return found
         else:
             return Credentials("token", "KAGGLE_API_TOKEN", secret=token)
     for name in ("access_token", "access_token.txt"):
-        found = _token_file(home / ".kaggle" / name, f"~/.kaggle/{name}")
+        found = _token_file(home / ".kaggle" / name, f"~/.kaggle/{name}", warn)
         if found:
             return found
-    username, key = env.get("KAGGLE_USERNAME", ""), env.get("KAGGLE_KEY", "")
-    if username and key:
-        return Credentials("basic", "KAGGLE_USERNAME/KAGGLE_KEY", username=username, secret=key)
-    return _kaggle_json(_kaggle_json_path(env, home), warn)
+    return _username_and_key(env, home, warn) or _oauth(home, warn, renew, now)
+
+
+def login_path(env: Mapping[str, str], home: Path) -> Path:
+    """Where ``kmenv login`` writes ``kaggle.json``: where the kaggle CLI reads it, kagglehub too when it can.
+
+    ``KAGGLE_CONFIG_DIR`` when set (all three read it there); else an existing file the CLI reads
+    (``~/.kaggle`` or the XDG folder); else ``~/.kaggle/kaggle.json``, which kagglehub also reads and
+    which the CLI then prefers, because ``~/.kaggle`` exists from then on.
+    """
+    chosen = kaggle_json_path(env, home)
+    if env.get("KAGGLE_CONFIG_DIR") or chosen.is_file():
+        return chosen
+    return home / ".kaggle" / "kaggle.json"
+
+
+def write_kaggle_json(path: Path, username: str, key: str) -> None:
+    """Store ``username``/``key`` in ``path`` (other settings there kept), atomically, mode 600, folder 700."""
+    from kmenv.fs.atomic import write_atomic
+
+    kept: dict[str, object] = {}
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(existing, dict):
+            kept = existing
+    except (OSError, ValueError):
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(path, json.dumps({**kept, "username": username, "key": key}, indent=2) + "\n", mode=0o600)

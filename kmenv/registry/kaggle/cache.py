@@ -167,6 +167,26 @@ class MetadataCache:
             immutable=answer.immutable,
         )
 
+    def answers(self, method: str, *, scope: str, limit: int = 2000) -> list[dict[str, Any]]:
+        """Every answer to ``method`` that ``scope`` was given, newest first (at most ``limit`` files read).
+
+        For matching text Kaggle's search does not look at (model descriptions) in what this identity
+        already saw; the records are checked to belong to ``scope``, as :meth:`get` checks them.
+        """
+        if self.dir is None:
+            return []
+        folder = self.dir / "rpc" / safe_part(scope) / method
+        try:
+            paths = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+        except OSError:
+            return []
+        found = []
+        for path in paths:
+            raw = _read_json(path)
+            if isinstance(raw, dict) and raw.get("scope") == scope and isinstance(raw.get("data"), dict):
+                found.append(raw["data"])
+        return found
+
     # -- learned documents -----------------------------------------------------------------
 
     def _doc_path(self, name: str) -> Path | None:

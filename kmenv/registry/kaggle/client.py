@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
@@ -23,6 +24,7 @@ from kmenv.fetch.bounded import read_body
 from kmenv.fetch.http import TIMEOUT, make_session, redact_url
 from kmenv.fetch.retry import SERVER_ERRORS, RetryPolicy, retry_after
 from kmenv.fetch.source import FileSource
+from kmenv.registry.kaggle.account import renew_access_token
 from kmenv.registry.kaggle.auth import CREDENTIALS_HINT, Credentials, find_credentials, identity_of
 from kmenv.registry.kaggle.cache import MetadataCache
 from kmenv.registry.kaggle.endpoint import DEFAULT_URL, resolve_base_url
@@ -138,7 +140,7 @@ class KaggleClient:
         self._env = os.environ if env is None else env
         self._warn = warn
         self.max_pages = max_pages
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: finding credentials may renew an OAuth token over this client
 
     def __repr__(self) -> str:
         return f"KaggleClient({self.base_url!r})"
@@ -153,7 +155,8 @@ class KaggleClient:
     def credentials(self) -> Credentials | None:
         with self._lock:
             if not self._looked_up:
-                self._credentials = find_credentials(self._env, warn=self._warn)
+                renew = None if self.cache.offline else partial(renew_access_token, self)
+                self._credentials = find_credentials(self._env, warn=self._warn, renew=renew)
                 self._looked_up = True
             return self._credentials
 
@@ -181,6 +184,16 @@ class KaggleClient:
             return self._session
 
     # -- calls ----------------------------------------------------------------------------
+
+    def rpc(self, service: str, method: str, body: Mapping[str, object], *, what: str, signed: bool = True) -> Any:
+        """One uncached call to any service (``Hello``, ``GenerateAccessToken``): its JSON answer.
+
+        ``signed=False`` sends no credentials (renewing a token happens while they are being found).
+        """
+        _, data, _ = self._post(
+            method, body, {"Content-Type": "application/json"}, what=what, page_url=None, service=service, signed=signed
+        )
+        return data
 
     def url(self, method: str, service: str = MODELS) -> str:
         return f"{self.base_url}/{service}/{method}"
@@ -298,8 +311,10 @@ class KaggleClient:
         what: str,
         page_url: str | None,
         accept: frozenset[int] = _ACCEPT,
+        service: str = MODELS,
+        signed: bool = True,
     ) -> tuple[int, Any, Mapping[str, str]]:
-        url = self.url(method)
+        url = self.url(method, service)
         tried: list[str] = []
         failures = 0
         while True:
@@ -308,7 +323,7 @@ class KaggleClient:
                 response = self.session().post(
                     url,
                     json=dict(body),
-                    headers={**headers, **self.auth_headers()},
+                    headers={**headers, **(self.auth_headers() if signed else {})},
                     timeout=self._timeout,
                     allow_redirects=False,
                     stream=True,
@@ -348,7 +363,8 @@ class KaggleClient:
     def _final_error(self, status: int, data: Any, method: str, what: str, page_url: str | None) -> RegistryError:
         message = _server_message(data)
         if status == 401:
-            who = self.credentials.describe() if self.credentials else "no credentials"
+            found = self._credentials if self._looked_up else None  # not while they are being found
+            who = found.describe() if found else "no credentials"
             return RegistryError(
                 f"Kaggle rejected the credentials ({who}) when asking {method} for {what} (HTTP 401)",
                 hint=CREDENTIALS_HINT,

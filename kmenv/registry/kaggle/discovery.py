@@ -4,21 +4,25 @@ Kaggle's answers are mapped to the registry-neutral values of :mod:`kmenv.values
 Kaggle does not publish is said, not invented: no structured metrics (an instance's free-text
 ``metrics`` is passed on as text), no per-version licence (the current one stands in, flagged) and no
 file digests (a version's files carry only the digests this machine learned earlier). Version file
-listings are fetched concurrently. Mixed into :class:`~kmenv.registry.kaggle.registry.KaggleRegistry`,
-whose metadata methods it uses through :class:`_KaggleMetadata`.
+listings are fetched concurrently. A text search also matches model descriptions in the answers this
+identity was already given (``ListModels`` pages, ``GetModel`` cards in the metadata cache): those
+models follow Kaggle's own results, in a last page, at the cost of reading the cached files.
+Mixed into :class:`~kmenv.registry.kaggle.registry.KaggleRegistry`, whose metadata methods it uses
+through :class:`_KaggleMetadata`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kmenv.errors import ModelNotFoundError
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
     RemoteFile,
+    parse_model,
     requirements_for,
     version_licence,
     web_url,
@@ -34,6 +38,9 @@ from kmenv.values.discovery import (
 )
 from kmenv.values.handles import Handle
 
+if TYPE_CHECKING:
+    from kmenv.registry.kaggle.client import KaggleClient
+
 __all__ = ["METRICS_NOTE", "SORTS", "KaggleDiscovery"]
 
 #: ``--sort`` choices → Kaggle's ``ListModelsOrderBy`` enum.
@@ -41,6 +48,8 @@ SORTS = {
     "hotness": "LIST_MODELS_ORDER_BY_HOTNESS",
     "downloads": "LIST_MODELS_ORDER_BY_DOWNLOAD_COUNT",
     "votes": "LIST_MODELS_ORDER_BY_VOTE_COUNT",
+    "notebooks": "LIST_MODELS_ORDER_BY_NOTEBOOK_COUNT",
+    "created": "LIST_MODELS_ORDER_BY_CREATE_TIME",
     "published": "LIST_MODELS_ORDER_BY_PUBLISH_TIME",
     "updated": "LIST_MODELS_ORDER_BY_UPDATE_TIME",
 }
@@ -52,6 +61,7 @@ class _KaggleMetadata(Protocol):
     """The metadata methods of the Kaggle registry the discovery methods are built on."""
 
     name: str
+    client: KaggleClient
     workers: int
     frameworks: Mapping[str, Mapping[str, str]]
 
@@ -87,6 +97,9 @@ def _instance(info: InstanceInfo, table: Mapping[str, Mapping[str, str]]) -> Ins
         requires=requirements_for(info.handle.framework or "", table),
         metrics_text=info.metrics,
         url=web_url(info.handle),
+        version_notes=info.version_notes,
+        gated=info.gated,
+        consent=info.consent,
     )
 
 
@@ -110,6 +123,26 @@ def _model(
     )
 
 
+def _described(registry: _KaggleMetadata, text: str, owner: str) -> list[ModelInfo]:
+    """Models whose description holds ``text``, from the answers the caller's identity was given before."""
+    wanted = text.strip().lower()
+    if not wanted:
+        return []
+    cache, scope = registry.client.cache, registry.client.identity
+    found: dict[str, ModelInfo] = {}
+    items: list[object] = [m for page in cache.answers("ListModels", scope=scope) for m in page.get("models") or []]
+    items += cache.answers("GetModel", scope=scope)
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        model = parse_model(item)
+        if model.ref in found or (owner and model.owner.lower() != owner.lower()):
+            continue
+        if model.owner and model.slug and wanted in model.description.lower():
+            found[model.ref] = model
+    return sorted(found.values(), key=lambda m: m.ref)
+
+
 class KaggleDiscovery:
     """Implements the discovery methods of :class:`kmenv.registry.base.Registry` over the Kaggle Models API."""
 
@@ -125,8 +158,16 @@ class KaggleDiscovery:
             "sortBy": SORTS.get(query.sort, SORTS["hotness"]),
             "pageSize": query.page_size,
         }
-        for models, total in self.search(body):
-            yield ModelPage(tuple(_model(self.name, m, m.instances, self.frameworks) for m in models), total)
+        seen: set[str] = set()
+        total: int | None = None
+        for models, page_total in self.search(body):
+            seen.update(m.ref for m in models)
+            total = page_total if total is None else total
+            yield ModelPage(tuple(_model(self.name, m, m.instances, self.frameworks) for m in models), page_total)
+        extra = [m for m in _described(self, query.text, query.owner) if m.ref not in seen]
+        if extra:
+            counted = None if total is None else total + len(extra)
+            yield ModelPage(tuple(_model(self.name, m, m.instances, self.frameworks) for m in extra), counted)
 
     def describe_model(self: _KaggleMetadata, owner: str, model: str) -> ModelSummary:
         """``GetModel`` for the card, ``ListModelInstances`` for the richer per-instance view."""

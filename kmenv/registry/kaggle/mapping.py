@@ -101,6 +101,8 @@ class InstanceInfo:
     metrics: str = ""
     version_notes: str = ""
     downloads: float | None = None
+    gated: bool | None = None  # the licence must be accepted before downloading (None: not said)
+    consent: str = ""  # the caller's agreement: accepted, pending, rejected, expired, unspecified; "" unknown
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,10 @@ def parse_instance(data: Mapping[str, Any], owner: str, model: str) -> InstanceI
         metrics=_text(data.get("metrics")),
         version_notes=_text(data.get("versionNotes")),
         downloads=float(downloads) if isinstance(downloads, (int, float)) else None,
+        gated=bool(licence_obj.get("agreementRequired")) if isinstance(licence_obj, dict) else None,
+        consent=_enum_short(_text(licence_obj.get("agreementStatus")), "USER_LICENSE_AGREEMENT_STATUS_")
+        if isinstance(licence_obj, dict)
+        else "",
     )
 
 
