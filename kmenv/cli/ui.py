@@ -110,7 +110,13 @@ class UI:
 
     def colored(self, stream: IO[str]) -> bool:
         """Whether ``stream`` gets colour in this run."""
-        return use_color(self.color_choice, tty=stream.isatty())
+        if self.color_choice != "auto":
+            return self.color_choice == "always"
+        try:
+            tty = stream.isatty()
+        except ValueError:  # closed (a test's captured stream, an early exit)
+            tty = False
+        return use_color("auto", tty=tty)
 
     def _rich_color(self, stream: IO[str]) -> dict[str, Any]:
         """rich's colour settings from ours: rich's own reading of the environment differs (an empty ``NO_COLOR``)."""
@@ -147,8 +153,8 @@ class UI:
         return sys.stderr.isatty()
 
     # errors -----------------------------------------------------------------------------------
-    def _style(self, text: str, color: str, stream: IO[str] = sys.stderr) -> str:
-        if not self.colored(stream):
+    def _style(self, text: str, color: str, stream: IO[str] | None = None) -> str:
+        if not self.colored(sys.stderr if stream is None else stream):
             return text
         codes = {"red": "31", "yellow": "33", "dim": "2", "bold": "1", "green": "32"}
         return f"\x1b[{codes[color]}m{text}\x1b[0m"
