@@ -7,6 +7,7 @@ from kmenv.cli.commands import (
     cache,
     check,
     compare,
+    completion,
     download,
     env,
     export,
@@ -62,6 +63,7 @@ COMMANDS = (
     rollback,
     cache,
     gc,
+    completion,
 )
 
 __all__ = ["COMMANDS"]
