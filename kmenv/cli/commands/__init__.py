@@ -8,6 +8,7 @@ from kmenv.cli.commands import (
     check,
     compare,
     completion,
+    doctor,
     download,
     env,
     export,
@@ -63,6 +64,7 @@ COMMANDS = (
     rollback,
     cache,
     gc,
+    doctor,
     completion,
 )
 
