@@ -33,6 +33,8 @@ class Node:
     #: Option strings that take a value, with the values they accept (empty: any, complete file names).
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     children: list[Node] = field(default_factory=list)
+    #: The values a positional argument accepts (``completion bash|zsh|fish``), offered like subcommands.
+    words: list[str] = field(default_factory=list)
 
 
 def tree(parser: argparse.ArgumentParser, names: tuple[str, ...] = ("kmenv",), help: str = "") -> Node:
@@ -49,6 +51,8 @@ def tree(parser: argparse.ArgumentParser, names: tuple[str, ...] = ("kmenv",), h
             for key, child_names in by_parser.items():
                 node.children.append(tree(parsers[key], tuple(child_names), helps.get(child_names[0], "")))
             continue
+        if not action.option_strings and action.choices:
+            node.words.extend(str(c) for c in action.choices)
         for option in action.option_strings:
             node.options.append(option)
             node.option_help[option] = "" if action.help in (None, argparse.SUPPRESS) else str(action.help)
@@ -74,8 +78,9 @@ def bash_script(root: Node) -> str:
     subs, opts, takes, choices = [], [], [], []
     for path, node in _paths(root):
         key = _case_key(path)
-        if node.children:
-            subs.append(f"    {key}) echo '{' '.join(n for c in node.children for n in c.names)}' ;;")
+        if node.children or node.words:
+            words = [n for c in node.children for n in c.names] + node.words
+            subs.append(f"    {key}) echo '{' '.join(words)}' ;;")
         opts.append(f"    {key}) echo '{' '.join(node.options)}' ;;")
         if node.values:
             takes.append(f"    {key}) echo '{' '.join(node.values)}' ;;")
@@ -175,6 +180,8 @@ def fish_script(root: Node) -> str:
                 lines.append(
                     f"complete -c {name} -n {_fish_quote(condition)} -a {child_name} -d {_fish_quote(child.help)}"
                 )
+        for word in node.words:
+            lines.append(f"complete -c {name} -n {_fish_quote(condition)} -a {word}")
         scope = f"-n {_fish_quote(condition)} " if path else ""
         for option in node.options:
             spec = f"-l {option[2:]}" if option.startswith("--") else f"-s {option[1:]}"
