@@ -18,7 +18,9 @@ MODELS = {"adder", "bert", "chat", "iris", "tiny-lm-base"}
 DUMP = "import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith('KMENV_')}))"
 
 
-def kmenv_proc(*args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def kmenv_proc(
+    *args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kmenv", *map(str, args)],
         capture_output=True,
@@ -85,7 +87,7 @@ def test_env_prints_exports_a_shell_evaluates_to_the_same_paths(quoted: Path, km
     document = json.loads(as_json.stdout)
     assert set(document["models"]) == MODELS and document["collisions"] == []
     shell = subprocess.run(
-        ["sh", "-c", f"eval \"$({sys.executable} -m kmenv env)\" && env"],
+        ["sh", "-c", f'eval "$({sys.executable} -m kmenv env)" && env'],
         capture_output=True,
         text=True,
         cwd=quoted,

@@ -86,7 +86,7 @@ def bash_script(root: Node) -> str:
             takes.append(f"    {key}) echo '{' '.join(node.values)}' ;;")
         for option, accepted in node.values.items():
             if accepted:
-                choices.append(f'    {key[:-1]}|{option}") echo \'{" ".join(accepted)}\' ;;')
+                choices.append(f"    {key[:-1]}|{option}\") echo '{' '.join(accepted)}' ;;")
     name = root.names[0]
 
     def case(function: str, lines: list[str], arguments: str = '"$1"') -> str:

@@ -71,7 +71,8 @@ def test_doctor_offline_skips_the_round_trip_and_anonymous_is_fine(
     assert found["kaggle credentials"]["detail"].startswith("none found")
     assert not [s for s in emulator.seen if s.route == "Hello"]
     online = checks(kmenv("doctor", "--json").out)
-    assert online["kaggle api"] == {"name": "kaggle api", "status": "ok", "detail": f"{emulator.url}: answered (anonymous)"}
+    expected = {"name": "kaggle api", "status": "ok", "detail": f"{emulator.url}: answered (anonymous)"}
+    assert online["kaggle api"] == expected
 
 
 def test_doctor_with_an_unreachable_api_or_an_unwritable_cache_fails(

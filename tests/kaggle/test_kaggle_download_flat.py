@@ -55,4 +55,3 @@ def test_several_handles_into_one_folder_are_refused(emulator: KaggleEmulator, k
     result = kmenv("download", f"{BERT}/1", "acme/shards/pyTorch/many", "--path", tmp_path / "x")
     assert result.code == 2 and "2 handles were given" in result.err and "--nested" in result.err
     assert not (tmp_path / "x").exists()
-

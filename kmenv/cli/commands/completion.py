@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
-
-EXAMPLES = """examples:
-  kmenv completion bash > ~/.local/share/bash-completion/completions/kmenv
-  kmenv completion zsh > "${fpath[1]}/_kmenv"
-  kmenv completion fish > ~/.config/fish/completions/kmenv.fish"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,8 +16,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print a shell completion script (bash, zsh, fish)",
         description="Print a completion script for commands, options and option values; load it from the "
         "shell's startup file or completion folder.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            "kmenv completion bash > ~/.local/share/bash-completion/completions/kmenv",
+            'kmenv completion zsh > "${fpath[1]}/_kmenv"',
+            "kmenv completion fish > ~/.config/fish/completions/kmenv.fish",
+        ),
     )
     p.add_argument("shell", choices=SHELLS)
     p.set_defaults(run=run)

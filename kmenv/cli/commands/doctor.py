@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 #: The exit code when a check failed (warnings alone exit 0).
 EXIT_DOCTOR_FAILED = 8
 
-EXAMPLES = """examples:
-  kmenv doctor                          # everything, a line per check
-  kmenv doctor --offline                # skip the Kaggle API round trip
-  kmenv doctor --json | jq '.checks[] | select(.status != "ok")'"""
 
 _MARK = {"ok": "ok", "warn": "warning", "fail": "FAILED", "skipped": "skipped"}
 
@@ -25,8 +21,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Check what kmenv needs, for real: the cache is written to, link modes are tried on it, the "
         "Kaggle API is asked who you are. Credentials are named by where they come from, never shown. "
         f"Exit {EXIT_DOCTOR_FAILED} when a check failed, 0 otherwise (warnings included).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            "kmenv doctor                          # everything, a line per check",
+            "kmenv doctor --offline                # skip the Kaggle API round trip",
+            "kmenv doctor --json | jq '.checks[] | select(.status != \"ok\")'",
+        ),
     )
     add_json(p)
     p.set_defaults(run=run)

@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.ui import UI
-
-
-EXAMPLES = """examples:
-  kmenv download keras/bert/keras/bert_tiny_en_uncased/2 --path ./bert
-  kmenv download keras/bert/keras/bert_tiny_en_uncased --file config.json --path ./bert
-  kmenv download google/gemma/pyTorch/2b google/gemma/pyTorch/7b --nested --path ./models"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,8 +16,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Download model versions, verified through the store. With --path DIR the files land in DIR "
         "itself (as `kaggle models instances versions download -p` and `hf download --local-dir` do); without it, "
         "or with --nested, each version gets ./OWNER/MODEL/FRAMEWORK/VARIATION/VERSION/.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            "kmenv download keras/bert/keras/bert_tiny_en_uncased/2 --path ./bert",
+            "kmenv download keras/bert/keras/bert_tiny_en_uncased --file config.json --path ./bert",
+            "kmenv download google/gemma/pyTorch/2b google/gemma/pyTorch/7b --nested --path ./models",
+        ),
     )
     p.add_argument("handles", nargs="+", metavar="HANDLE", help="owner/model/framework/variation[/version]")
     p.add_argument(

@@ -5,15 +5,10 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 SHELLS = ("sh", "fish", "powershell")
-
-EXAMPLES = """examples:
-  eval "$(kmenv env)"                   # sh, bash, zsh: export KMENV_MODEL_* here
-  kmenv env --shell fish | source
-  kmenv env --json | jq -r .variables.KMENV_PROJECT"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,8 +17,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print the KMENV_MODEL_<NAME> variables `kmenv run` sets, as shell exports",
         description="Print what `kmenv run` puts in a command's environment, for the installed environment as it "
         "is (nothing is installed): KMENV_PROJECT, KMENV_ENVIRONMENT and KMENV_MODEL_<NAME> per model.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            'eval "$(kmenv env)"                   # sh, bash, zsh: export KMENV_MODEL_* here',
+            "kmenv env --shell fish | source",
+            "kmenv env --json | jq -r .variables.KMENV_PROJECT",
+        ),
     )
     p.add_argument("--shell", choices=SHELLS, default="sh", help="the syntax to print (default: sh)")
     add_json(p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_link_mode
+from kmenv.cli.commands._common import add_json, add_link_mode, examples
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -13,7 +13,16 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("install", aliases=["sync"], help="lock if needed, fetch, and switch the environment")
+    p = sub.add_parser(
+        "install",
+        aliases=["sync"],
+        help="lock if needed, fetch, and switch the environment",
+        **examples(
+            "kmenv install",
+            "kmenv install --locked                # CI: never rewrite kmodels.lock",
+            "kmenv install --group eval --link-mode copy",
+        ),
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
     group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")

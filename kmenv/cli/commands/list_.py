@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("list", help="list the locked models and where they are installed")
+    p = sub.add_parser(
+        "list",
+        help="list the locked models and where they are installed",
+        **examples("kmenv list", "kmenv list --json"),
+    )
     add_json(p)
     p.set_defaults(run=run)
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -17,11 +18,6 @@ if TYPE_CHECKING:
 EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
 
-EXAMPLES = """examples:
-  kmenv run -- python train.py          # install if needed, then run with KMENV_MODEL_* set
-  kmenv run --locked -- pytest -q       # fail (exit 2) instead of re-locking a stale kmodels.lock
-  kmenv run --no-install -- sh -c 'ls "$KMENV_MODEL_GEMMA"'"""
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -30,8 +26,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Run CMD in the project's environment: KMENV_MODEL_<NAME> holds each installed model's path "
         "(name upper-cased, other characters than letters and digits as _), KMENV_PROJECT the project folder and "
         "KMENV_ENVIRONMENT its .kmenv. The exit code is CMD's (127: not found, 126: not executable).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            "kmenv run -- python train.py          # install if needed, then run with KMENV_MODEL_* set",
+            "kmenv run --locked -- pytest -q       # fail (exit 2) instead of re-locking a stale kmodels.lock",
+            "kmenv run --no-install -- sh -c 'ls \"$KMENV_MODEL_GEMMA\"'",
+        ),
     )
     p.add_argument("--no-install", action="store_true", help="run with what is installed now; never install")
     group = p.add_mutually_exclusive_group()
