@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.register(sub)
     _accept_global_options_everywhere(parser)
+    parser.set_defaults(parser=parser)  # for commands that describe the command line itself (completion)
     return parser
 
 

@@ -27,8 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from kmenv.cli.app import build_parser
     from kmenv.cli.completion import script
 
-    ui.line(script(args.shell, build_parser()).rstrip("\n"))
+    ui.line(script(args.shell, args.parser).rstrip("\n"))
     return 0
