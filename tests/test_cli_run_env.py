@@ -115,3 +115,14 @@ def test_names_that_meet_in_one_variable_get_none(tmp_path: Path) -> None:
     assert sorted(found.variables) == ["KMENV_ENVIRONMENT", "KMENV_MODEL_OTHER", "KMENV_PROJECT"]
     (note,) = found.collision_notes()
     assert "My_Model, my-model, my.model would all be KMENV_MODEL_MY_MODEL" in note and "kmenv path" in note
+
+
+def test_run_keeps_the_groups_the_environment_holds(example: Path, kmenv: Runner) -> None:
+    from test_groups import EVAL, MAIN, _grouped
+
+    grouped = _grouped(example)
+    assert kmenv("-C", grouped, "install", "--group", "eval").code == 0
+    proc = kmenv_proc("run", "--", sys.executable, "-c", DUMP, cwd=grouped)
+    assert proc.returncode == 0, proc.stderr
+    models = {k for k in json.loads(proc.stdout) if k.startswith("KMENV_MODEL_")}
+    assert models == {variable_name(m) for m in MAIN | EVAL}

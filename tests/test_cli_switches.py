@@ -169,3 +169,16 @@ def test_no_progress_drops_the_progress_lines_only(
 def test_progress_lines_are_there_by_default(example: Path, kmenv: Runner) -> None:
     result = kmenv("-C", example, "install")
     assert result.code == 0 and "to fetch" in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "answered"),
+    [
+        (["--color", "always", "install"], True),
+        (["install", "--color=never", "--no-progress"], True),
+        (["--color", "rainbow", "install"], False),
+        (["install", "--color"], False),
+    ],
+)
+def test_the_fast_path_takes_the_colour_and_progress_options(argv: list[str], answered: bool) -> None:
+    assert (fast._install_shape(argv) is not None) is answered

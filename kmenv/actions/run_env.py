@@ -103,9 +103,14 @@ def ensure_installed(
     project: Project, *, locked: bool, frozen: bool, reporter: InstallReporter | None = None
 ) -> InstallOutcome | None:
     """``kmenv install`` when it has something to do: None when the environment matches the project's files
-    already (the same no-op check as ``kmenv install``, so nothing heavy runs), else what the install did."""
+    already (the same no-op check as ``kmenv install``, so nothing heavy runs), else what the install did.
+
+    The groups the environment holds stay (``install --group eval`` then ``run`` keeps ``eval``): running a
+    program is no request to change what is installed.
+    """
     if up_to_date(project.root) is not None:
         return None
     from kmenv.actions.install import install
+    from kmenv.lockfile.groups import GroupRequest
 
-    return install(project, locked=locked, frozen=frozen, reporter=reporter)
+    return install(project, locked=locked, frozen=frozen, reporter=reporter, groups=GroupRequest(current=True))
