@@ -59,7 +59,10 @@ def test_bash_completes_commands_options_and_choices(bash_file: Path) -> None:
 def test_bash_completes_model_names_and_the_command_after_the_double_dash(bash_file: Path, tmp_path: Path) -> None:
     for name in ("gemma", "bert"):
         (tmp_path / ".kmenv" / "models" / name).mkdir(parents=True)
+    (tmp_path / "kmodels.yaml").write_text("version: 1\n")
+    (tmp_path / "src" / "deep").mkdir(parents=True)
     assert complete(bash_file, ["kmenv", "path", "ge"], cwd=tmp_path) == ["gemma"]
+    assert complete(bash_file, ["kmenv", "why", ""], cwd=tmp_path / "src" / "deep") == ["bert", "gemma"]
     assert "bash" in complete(bash_file, ["kmenv", "run", "--", "bas"])
 
 

@@ -22,7 +22,8 @@ from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError
 __all__ = ["build_parser", "main", "run"]
 
 EPILOG = """exit codes: 0 ok · 1 unexpected failure · 2 usage or input error · 3 no resolution ·
-4 licence policy violated · 5 registry or network error · 6 integrity problem · 130 interrupted"""
+4 licence policy violated · 5 registry or network error · 6 integrity problem · 8 doctor found a problem ·
+130 interrupted; `kmenv run` exits with its command's code (126, 127: cannot execute, not found)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,7 +135,8 @@ def _read_switches(args: argparse.Namespace, ui: UI) -> None:
     from kmenv.config import env_switch, install_mode
 
     ui.progress = not (args.no_progress or env_switch("KMENV_NO_PROGRESS"))
-    env_switch("KMENV_LOCKED"), env_switch("KMENV_FROZEN")
+    for name in ("KMENV_LOCKED", "KMENV_FROZEN"):
+        env_switch(name)  # checked here even for commands that do not install
     if hasattr(args, "locked"):  # the commands that install
         args.locked, args.frozen = install_mode(locked=args.locked, frozen=args.frozen)
 

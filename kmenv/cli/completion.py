@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 __all__ = ["SHELLS", "Node", "bash_script", "fish_script", "script", "tree", "zsh_script"]
 
 SHELLS = ("bash", "zsh", "fish")
-#: Commands whose argument is a model name, completed from ``./.kmenv/models`` (bash and zsh).
+#: Commands whose argument is a model name, completed from the installed environment of the project at or above
+#: the working folder (bash and zsh).
 MODEL_COMMANDS = ("path", "remove", "why")
 
 
@@ -98,6 +99,17 @@ def bash_script(root: Node) -> str:
         + case("options", opts)
         + case("value_options", takes)
         + case("choices", choices, '"$1|$2"')
+        + f"""_{name}_models() {{
+  local dir="$PWD"
+  while [ -n "$dir" ]; do
+    if [ -f "$dir/kmodels.yaml" ]; then
+      ls "$dir/.kmenv/models" 2>/dev/null
+      return 0
+    fi
+    dir="${{dir%/*}}"
+  done
+}}
+"""
         + f"""_{name}() {{
   local cur prev path word i
   cur="${{COMP_WORDS[COMP_CWORD]}}"
@@ -135,8 +147,8 @@ def bash_script(root: Node) -> str:
     COMPREPLY=($(compgen -W "$(_{name}_options "$path")" -- "$cur"))
   else
     case "$path" in
-      {"|".join(MODEL_COMMANDS)})  # a model name: those installed in the project here
-        COMPREPLY=($(compgen -W "$(ls .kmenv/models 2>/dev/null)" -- "$cur"))
+      {"|".join(MODEL_COMMANDS)})  # a model name: those installed in the project at or above this folder
+        COMPREPLY=($(compgen -W "$(_{name}_models)" -- "$cur"))
         return 0 ;;
     esac
     COMPREPLY=($(compgen -W "$(_{name}_subcommands "$path")" -- "$cur"))
