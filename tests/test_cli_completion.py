@@ -88,3 +88,39 @@ def test_the_other_shells_parse_their_script_when_installed(shell: str, tmp_path
     path.write_text(script(shell))
     proc = subprocess.run([binary, "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_fish_completes_commands_and_choices(tmp_path: Path) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        pytest.skip("fish is not installed here")
+    path = tmp_path / "kmenv.fish"
+    path.write_text(script("fish"))
+
+    def offered(line: str) -> list[str]:
+        proc = subprocess.run(
+            [fish, "--no-config", "-c", f"source {path}; complete -C '{line}'"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return [row.split("\t")[0] for row in proc.stdout.splitlines()]
+
+    assert offered("kmenv ins") == ["install"]
+    assert offered("kmenv install --link-mode ") == ["auto", "copy", "hardlink", "reflink"]
+    assert offered("kmenv cache p") == ["prune"]
+    assert "--locked" in offered("kmenv run --lo")
+
+
+def test_zsh_registers_the_function_through_bashcompinit(tmp_path: Path) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        pytest.skip("zsh is not installed here")
+    path = tmp_path / "_kmenv"
+    path.write_text(script("zsh"))
+    dump = tmp_path / "zcompdump"
+    program = f"autoload -U +X compinit && compinit -u -d {dump} && source {path} && print -r -- $_comps[kmenv]"
+    proc = subprocess.run([zsh, "-f", "-c", program], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "-F _kmenv" in proc.stdout
