@@ -23,13 +23,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "kmenv install --group eval --link-mode copy",
         ),
     )
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
-    group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")
+    add_lock_mode(p)
     add_group_options(p)
     add_link_mode(p)
     add_json(p)
     p.set_defaults(run=run)
+
+
+def add_lock_mode(p: argparse.ArgumentParser) -> None:
+    """``--locked`` or ``--frozen`` (also ``KMENV_LOCKED``/``KMENV_FROZEN``, folded in by the app)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
+    group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")
 
 
 def add_group_options(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import examples
+from kmenv.cli.commands.install import add_lock_mode
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -33,9 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("--no-install", action="store_true", help="run with what is installed now; never install")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
-    group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")
+    add_lock_mode(p)
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
     p.set_defaults(run=run)
 
