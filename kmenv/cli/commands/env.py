@@ -39,10 +39,9 @@ def export_line(shell: str, name: str, value: str) -> str:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.run_env import run_environment
-    from kmenv.cli.commands._common import open_project
+    from kmenv.cli.commands.run import project_paths
 
-    project = open_project(args, ui)
-    found = run_environment(project.root, project.env_path)
+    found = run_environment(*project_paths(args, ui, install=False))
     for note in found.collision_notes():
         ui.warn(note)
     if not found.models:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import examples
@@ -41,7 +42,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.run_env import run_environment
-    from kmenv.cli.commands._common import open_project
     from kmenv.errors import UsageError
 
     argv = list(args.argv)
@@ -49,13 +49,31 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         argv = argv[1:]
     if not argv:
         raise UsageError("no command to run", hint="put it after --, e.g. kmenv run -- python train.py")
-    project = open_project(args, ui)
-    if not args.no_install:
-        _install(project, args, ui)
-    found = run_environment(project.root, project.env_path)
+    root, env_path = project_paths(args, ui, install=not args.no_install)
+    found = run_environment(root, env_path)
     for note in found.collision_notes():
         ui.warn(note)
     return execute(argv, {**os.environ, **found.variables})
+
+
+def project_paths(args: argparse.Namespace, ui: UI, *, install: bool) -> tuple[Path, Path]:
+    """The project folder and its environment, installing first when asked and needed.
+
+    An environment already up to date is found without opening the project (no YAML, no registries): the
+    no-op check of ``kmenv install``, so a program starts as soon as kmenv itself has.
+    """
+    from kmenv.environment.fastpath import locate_project, up_to_date
+    from kmenv.environment.layout import ENV_DIRNAME
+
+    found = locate_project(args.project, explicit=args.project is not None)
+    if found is not None and not (install and up_to_date(found) is None):
+        return Path(found), Path(found) / ENV_DIRNAME
+    from kmenv.cli.commands._common import open_project
+
+    project = open_project(args, ui)  # explains a missing project
+    if install:
+        _install(project, args, ui)
+    return project.root, project.env_path
 
 
 def _install(project: Project, args: argparse.Namespace, ui: UI) -> None:
