@@ -126,3 +126,18 @@ def test_run_keeps_the_groups_the_environment_holds(example: Path, kmenv: Runner
     assert proc.returncode == 0, proc.stderr
     models = {k for k in json.loads(proc.stdout) if k.startswith("KMENV_MODEL_")}
     assert models == {variable_name(m) for m in MAIN | EVAL}
+
+
+def test_run_and_env_find_the_project_upward_and_explain_when_there_is_none(
+    example: Path, kmenv: Runner, tmp_path: Path
+) -> None:
+    assert kmenv("-C", example, "install").code == 0
+    below = example / "src" / "deep"
+    below.mkdir(parents=True)
+    found = kmenv_proc("env", cwd=below)
+    assert found.returncode == 0 and f"export KMENV_PROJECT={example.resolve()}" in found.stdout.splitlines()
+    nowhere = tmp_path / "empty"
+    nowhere.mkdir()
+    for argv in (["run", "--", "true"], ["env"]):
+        outside = kmenv_proc(*argv, cwd=nowhere)
+        assert outside.returncode == 2 and "no kmodels.yaml" in outside.stderr, outside.stderr
