@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ __all__ = [
     "Settings",
     "cache_max",
     "env_flag",
+    "env_switch",
+    "install_mode",
     "keep_generations",
     "ledger_dir",
     "max_workers",
@@ -57,6 +60,46 @@ def registry_token(registry: str) -> str | None:
     """The bearer token the environment holds for ``registry`` (None when unset or blank); never logged."""
     token = os.environ.get(registry_token_variable(registry), "").strip()
     return token or None
+
+
+#: What a strict switch (``KMENV_LOCKED``, ``KMENV_FROZEN``, ``KMENV_NO_PROGRESS``) may say, case aside.
+_TRUE = frozenset({"1", "true", "yes"})
+_FALSE = frozenset({"", "0", "false", "no"})
+
+
+def env_switch(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """A strict on/off variable: ``1``/``true``/``yes`` on, unset/empty/``0``/``false``/``no`` off, else exit 2.
+
+    Unlike :func:`env_flag` a typo is refused: ``KMENV_LOCKED=ture`` silently meaning "not locked" would let
+    a CI job rewrite the lock it was meant to check.
+    """
+    value = (os.environ if environ is None else environ).get(name, "")
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise UsageError(
+        f"{name}={_shown(value)} is not a yes/no value",
+        hint=f"set {name} to 1, true or yes (on), or 0, false, no or nothing (off)",
+    )
+
+
+def install_mode(*, locked: bool, frozen: bool, environ: Mapping[str, str] | None = None) -> tuple[bool, bool]:
+    """``(locked, frozen)`` for an install: the command-line flags, else ``KMENV_LOCKED``/``KMENV_FROZEN``.
+
+    A flag on the command line wins over both variables; the two variables together are a usage error, as the
+    two flags are.
+    """
+    env_locked, env_frozen = env_switch("KMENV_LOCKED", environ), env_switch("KMENV_FROZEN", environ)
+    if locked or frozen:
+        return locked, frozen
+    if env_locked and env_frozen:
+        raise UsageError(
+            "KMENV_LOCKED and KMENV_FROZEN are both set",
+            hint="set one of them: KMENV_LOCKED checks the lock is fresh, KMENV_FROZEN installs it unchecked",
+        )
+    return env_locked, env_frozen
 
 
 def _shown(value: str) -> str:

@@ -96,8 +96,11 @@ def download_models(
     files: Sequence[str] | None = None,
     workers: int = 8,
     on_start: Callable[[Handle], None] | None = None,
+    nested: bool = True,
 ) -> list[DownloadedModel]:
-    """Download each ``owner/model/framework/variation[/version]`` into ``path/<owner>/<model>/<fw>/<var>/<version>/``.
+    """Download each ``owner/model/framework/variation[/version]`` into ``path/<owner>/<model>/<fw>/<var>/<version>/``,
+    or with ``nested=False`` into ``path`` itself (one handle only: two versions' files would mix in one folder
+    under one manifest).
 
     Bytes go through the store (verified against Kaggle's md5 and recorded by sha256), then are
     copied out; a file is written under its final name only when complete. Each version's folder is
@@ -109,6 +112,11 @@ def download_models(
     if not handles:
         raise UsageError("no handle given", hint="e.g. kmenv download keras/bert/keras/bert_tiny_en_uncased/2")
     parsed = [full_handle(h) for h in handles]
+    if not nested and len(parsed) > 1:
+        raise UsageError(
+            f"--path {path} holds one model version's files; {len(parsed)} handles were given",
+            hint="download them one at a time into separate folders, or add --nested for one subfolder per version",
+        )
     assert registry.store is not None, "discovery registries always have a store"
     store = registry.store
     results = []
@@ -135,7 +143,7 @@ def download_models(
             registry.authorise(candidate, fetched=report.files_reused == 0)  # a blob that appeared meanwhile: ask
         fetched = sum(t.files for t in learned) + (report.files if report else 0)
         fetched_bytes = sum(t.nbytes for t in learned) + (report.bytes_downloaded if report else 0)
-        folder = path / default_download_dir(versioned)
+        folder = path / default_download_dir(versioned) if nested else path
         for entry in entries:
             target = folder.joinpath(*entry.path.split("/"))
             if not target.resolve().is_relative_to(folder.resolve()):

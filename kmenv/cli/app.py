@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kmenv._version import __version__
 from kmenv.cli.commands import COMMANDS
-from kmenv.cli.ui import UI
+from kmenv.cli.ui import COLOR_CHOICES, UI
 from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError, clip_text
 from kmenv.fs.failures import is_storage_error, storage_error
 
@@ -24,7 +24,8 @@ __all__ = ["build_parser", "main", "run"]
 
 EPILOG = """exit codes: 0 ok · 1 unexpected failure · 2 usage or input error · 3 no resolution ·
 4 licence policy violated · 5 registry or network error · 6 integrity problem · 7 disk full or not writable ·
-130 interrupted"""
+8 doctor found a problem · 130 interrupted; `kmenv run` exits with its command's code (126, 127: cannot execute,
+not found)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.register(sub)
     _accept_global_options_everywhere(parser)
+    parser.set_defaults(parser=parser)  # for commands that describe the command line itself (completion)
     return parser
 
 
@@ -62,7 +64,19 @@ _GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, object]], ...] = (
     (("-v", "--verbose"), {"action": "store_true", "default": False, "help": "more detail; tracebacks on errors"}),
     (("--offline",), {"action": "store_true", "default": None, "help": "never touch the network (KMENV_OFFLINE=1)"}),
     (("--cache-dir",), {"metavar": "DIR", "default": None, "help": "store and metadata cache (KMENV_CACHE_DIR)"}),
-    (("--no-color",), {"action": "store_true", "default": False, "help": "plain output (also NO_COLOR)"}),
+    (
+        ("--color",),
+        {
+            "choices": COLOR_CHOICES,
+            "default": "auto",
+            "help": "colour output: auto (terminal; NO_COLOR, FORCE_COLOR, TERM=dumb), always or never",
+        },
+    ),
+    (("--no-color",), {"action": "store_true", "default": False, "help": "the same as --color never"}),
+    (
+        ("--no-progress",),
+        {"action": "store_true", "default": False, "help": "no download bars or periodic totals (KMENV_NO_PROGRESS)"},
+    ),
 )
 
 
@@ -117,6 +131,18 @@ def _fast_noop(args: argparse.Namespace, read_ahead: dict[str, bytes | None] | N
     return 0
 
 
+def _read_switches(args: argparse.Namespace, ui: UI) -> None:
+    """Fold ``KMENV_NO_PROGRESS``/``KMENV_LOCKED``/``KMENV_FROZEN`` into the run; a bad value is exit 2 for every
+    command (a typo must not pass silently where it is ignored today and used tomorrow)."""
+    from kmenv.config import env_switch, install_mode
+
+    ui.progress = not (args.no_progress or env_switch("KMENV_NO_PROGRESS"))
+    for name in ("KMENV_LOCKED", "KMENV_FROZEN"):
+        env_switch(name)  # checked here even for commands that do not install
+    if hasattr(args, "locked"):  # the commands that install
+        args.locked, args.frozen = install_mode(locked=args.locked, frozen=args.frozen)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one kmenv command and return its exit code (``kmenv.cli.main`` without the exit)."""
     from kmenv.cli.fast import answer
@@ -129,16 +155,17 @@ def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None
     """Parse ``argv`` and run the command; ``read_ahead`` is what :func:`kmenv.cli.fast.answer` read, if it asked."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    noop = _fast_noop(args, read_ahead)
-    if noop is not None:
-        return noop
     ui = UI(
         quiet=args.quiet,
         verbose=args.verbose,
-        color=not args.no_color,
+        color="never" if args.no_color else args.color,
         json_output=bool(getattr(args, "json", False)),
     )
     try:
+        _read_switches(args, ui)
+        noop = _fast_noop(args, read_ahead)
+        if noop is not None:
+            return noop
         code: int = args.run(args, ui)
         return code
     except KmenvError as exc:

@@ -6,8 +6,14 @@ arguments itself, recognising only the exact shapes it can answer:
 
 * ``kmenv --version``, alone;
 * ``kmenv [GLOBAL...] install|sync [GLOBAL...] [--locked|--frozen]``, where GLOBAL is ``-q``/``--quiet``,
-  ``-v``/``--verbose``, ``--offline``, ``--no-color``, ``-C``/``--project DIR`` (once) or ``--cache-dir DIR``
-  (also ``--opt=DIR``); none of them changes what a no-op prints.
+  ``-v``/``--verbose``, ``--offline``, ``--no-color``, ``--no-progress``, ``--color auto|always|never``,
+  ``-C``/``--project DIR`` (once) or ``--cache-dir DIR`` (also ``--opt=DIR``); none of them changes what a no-op
+  prints.
+
+``KMENV_LOCKED``/``KMENV_FROZEN`` ask what ``--locked``/``--frozen`` ask, and an environment that is up to date
+satisfies both (it was installed from a lock that was fresh for these exact files). A value the full path would
+refuse (``KMENV_LOCKED=maybe``, both variables on, a bad ``KMENV_NO_PROGRESS``) is left to it, so the error is
+the same on both paths.
 
 Anything else (another option, an abbreviation, a bundled ``-qv``, ``--json``, ``--link-mode``, a group flag such
 as ``--group eval``, ``--help``, a value that looks like an option) is left to argparse, so the answer never differs
@@ -25,12 +31,26 @@ if TYPE_CHECKING:
 
 __all__ = ["answer"]
 
-_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--offline", "--no-color"})
+_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--offline", "--no-color", "--no-progress"})
 _QUIET = frozenset({"-q", "--quiet"})
 _PROJECT = ("-C", "--project")
 _WITH_VALUE = frozenset({*_PROJECT, "--cache-dir"})
 _COMMANDS = frozenset({"install", "sync"})
 _INSTALL_FLAGS = frozenset({"--locked", "--frozen"})  # mutually exclusive: at most one
+_COLORS = frozenset({"auto", "always", "never"})
+# kmenv.config.env_switch's words (checked equal by a test): importing kmenv.config here would cost the fast path.
+_ON = frozenset({"1", "true", "yes"})
+_SWITCH_WORDS = _ON | {"", "0", "false", "no"}
+
+
+def _switches_accepted(install_flag: bool) -> bool:
+    """False when a ``KMENV_*`` switch says something the full path refuses (it then explains)."""
+    import os  # loaded by the interpreter's start already
+
+    words = [os.environ.get(name, "").strip().lower() for name in ("KMENV_LOCKED", "KMENV_FROZEN", "KMENV_NO_PROGRESS")]
+    if any(word not in _SWITCH_WORDS for word in words):
+        return False
+    return install_flag or not (words[0] in _ON and words[1] in _ON)
 
 
 def _install_shape(argv: Sequence[str]) -> tuple[str | None, bool] | None:
@@ -45,6 +65,11 @@ def _install_shape(argv: Sequence[str]) -> tuple[str | None, bool] | None:
         option, eq, inline = arg.partition("=")
         if arg in _FLAGS:
             quiet = quiet or arg in _QUIET
+        elif option == "--color" and (eq or index + 1 < len(argv)):
+            if not eq:
+                index += 1
+            if (inline if eq else argv[index]) not in _COLORS:
+                return None
         elif arg in _WITH_VALUE or (eq and option in _WITH_VALUE and option.startswith("--")):
             if eq:
                 value = inline
@@ -66,7 +91,9 @@ def _install_shape(argv: Sequence[str]) -> tuple[str | None, bool] | None:
         else:
             return None
         index += 1
-    return None if command is None else (project, quiet)
+    if command is None or not _switches_accepted(install_flag):
+        return None
+    return project, quiet
 
 
 def answer(argv: Sequence[str]) -> tuple[int | None, dict[str, bytes | None] | None]:

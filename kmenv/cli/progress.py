@@ -157,7 +157,7 @@ class CliReporter(InstallReporter):
             self.ui.note(f"  note: {note}")
 
     def downloads(self) -> Any:
-        if self.ui.quiet:
+        if self.ui.quiet or not self.ui.progress:
             return None
         self.sink = _RichSink(self.ui) if self.ui.stderr_is_tty() and not self.ui.json else _PlainSink(self.ui)
         return self.sink

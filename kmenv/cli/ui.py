@@ -2,6 +2,10 @@
 
 rich is imported only when something is actually rendered with it, so commands that print a
 line or two (and the no-op install) stay fast.
+
+Colour (:func:`use_color`): ``--color always``/``never`` decide outright (``--no-color`` is ``never``); under
+``auto`` a non-empty ``NO_COLOR`` turns it off (https://no-color.org: an empty one does not), else a non-empty
+``FORCE_COLOR`` turns it on even when piped, else ``TERM=dumb`` turns it off, else a terminal gets colour.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from kmenv.errors import KmenvError, clip_text
@@ -17,19 +21,48 @@ from kmenv.errors import KmenvError, clip_text
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["UI"]
+__all__ = ["COLOR_CHOICES", "UI", "use_color"]
+
+#: The values of ``--color``.
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def use_color(choice: str, *, tty: bool, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a stream gets colour under ``--color choice`` (the rules are in the module docstring)."""
+    env = os.environ if environ is None else environ
+    if choice != "auto":
+        return choice == "always"
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    return tty
 
 
 class UI:
-    """How this run talks: ``quiet`` silences progress and chatter, ``json`` reserves stdout for one document."""
+    """How this run talks: ``quiet`` silences progress and chatter, ``json`` reserves stdout for one document.
+
+    ``color`` is a ``--color`` choice (True/False mean ``auto``/``never``); ``progress=False`` keeps
+    download bars and periodic totals away while the rest still prints (``--no-progress``).
+    """
 
     def __init__(
-        self, *, quiet: bool = False, verbose: bool = False, color: bool = True, json_output: bool = False
+        self,
+        *,
+        quiet: bool = False,
+        verbose: bool = False,
+        color: str | bool = "auto",
+        json_output: bool = False,
+        progress: bool = True,
     ) -> None:
         self.quiet = quiet
         self.verbose = verbose
-        self.color = color and "NO_COLOR" not in os.environ
+        self.color_choice = color if isinstance(color, str) else ("auto" if color else "never")
+        self.color = self.color_choice != "never"
         self.json = json_output
+        self.progress = progress
         self._console: Console | None = None
         self._err_console: Console | None = None
 
@@ -64,7 +97,7 @@ class UI:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(no_color=not self.color, highlight=False, soft_wrap=False)
+            self._console = Console(highlight=False, soft_wrap=False, **self._rich_color(sys.stdout))
         return self._console
 
     @property
@@ -72,8 +105,24 @@ class UI:
         if self._err_console is None:
             from rich.console import Console
 
-            self._err_console = Console(stderr=True, no_color=not self.color, highlight=False)
+            self._err_console = Console(stderr=True, highlight=False, **self._rich_color(sys.stderr))
         return self._err_console
+
+    def colored(self, stream: IO[str]) -> bool:
+        """Whether ``stream`` gets colour in this run."""
+        if self.color_choice != "auto":
+            return self.color_choice == "always"
+        try:
+            tty = stream.isatty()
+        except ValueError:  # closed (a test's captured stream, an early exit)
+            tty = False
+        return use_color("auto", tty=tty)
+
+    def _rich_color(self, stream: IO[str]) -> dict[str, Any]:
+        """rich's colour settings from ours: rich's own reading of the environment differs (an empty ``NO_COLOR``)."""
+        if self.colored(stream):
+            return {"force_terminal": True, "no_color": False}
+        return {"color_system": None, "no_color": True}
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[str] = ()) -> None:
         """A table: rich on a terminal; plain aligned columns, never truncated, when piped."""
@@ -104,8 +153,8 @@ class UI:
         return sys.stderr.isatty()
 
     # errors -----------------------------------------------------------------------------------
-    def _style(self, text: str, color: str, stream: IO[str] = sys.stderr) -> str:
-        if not self.color or not stream.isatty():
+    def _style(self, text: str, color: str, stream: IO[str] | None = None) -> str:
+        if not self.colored(sys.stderr if stream is None else stream):
             return text
         codes = {"red": "31", "yellow": "33", "dim": "2", "bold": "1", "green": "32"}
         return f"\x1b[{codes[color]}m{text}\x1b[0m"

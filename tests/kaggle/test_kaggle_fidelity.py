@@ -70,7 +70,7 @@ def test_kagglehub_and_kmenv_get_byte_identical_files(emulator: KaggleEmulator, 
     hub_requests = list(emulator.seen)
     assert any(s.route == "DownloadModelInstanceVersion" and s.body and "path" not in s.body for s in hub_requests)
     assert any(s.route == "DownloadModelInstanceVersion" and s.body and "path" in s.body for s in hub_requests)
-    result = kmenv("download", *HANDLES, "--path", tmp_path / "ours", "--json")
+    result = kmenv("download", *HANDLES, "--nested", "--path", tmp_path / "ours", "--json")
     assert result.code == 0, result.err
     ours = [Path(d["path"]) for d in json.loads(result.out)["downloads"]]
     for hub_folder, our_folder in zip(theirs, ours, strict=True):

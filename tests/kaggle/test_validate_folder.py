@@ -20,7 +20,7 @@ FOLDER = "keras/bert/keras/bert_tiny_en_uncased/2"
 def test_download_leaves_a_versioned_manifest_of_sizes_and_digests(
     emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path
 ) -> None:
-    assert kmenv("download", BERT, "--path", tmp_path).code == 0
+    assert kmenv("download", BERT, "--nested", "--path", tmp_path).code == 0
     folder = tmp_path / FOLDER
     manifest = json.loads((folder / ".kmenv-download.json").read_text())
     assert (manifest["format"], manifest["kind"], manifest["handle"]) == (1, "kmenv-download", f"{BERT}/2")
@@ -37,7 +37,7 @@ def test_download_leaves_a_versioned_manifest_of_sizes_and_digests(
     schema = Draft202012Validator(json.loads(render("kmenv-download.schema.json")))
     assert list(schema.iter_errors(manifest)) == []
     # a second download of one more file into the same folder keeps what the first recorded
-    assert kmenv("download", BERT, "--file", "config.json", "--path", tmp_path).code == 0
+    assert kmenv("download", BERT, "--file", "config.json", "--nested", "--path", tmp_path).code == 0
     again = json.loads((folder / ".kmenv-download.json").read_text())
     assert again == manifest
 
@@ -45,7 +45,7 @@ def test_download_leaves_a_versioned_manifest_of_sizes_and_digests(
 def test_validate_dir_passes_then_names_every_kind_of_damage(
     emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path
 ) -> None:
-    assert kmenv("download", BERT, "--path", tmp_path).code == 0
+    assert kmenv("download", BERT, "--nested", "--path", tmp_path).code == 0
     clean = kmenv("validate", tmp_path / FOLDER)
     assert clean.code == 0, clean.err
     assert f"{tmp_path / FOLDER}: {BERT}/2, 4 files," in clean.out and "all match the manifest" in clean.out

@@ -7,7 +7,10 @@ from kmenv.cli.commands import (
     cache,
     check,
     compare,
+    completion,
+    doctor,
     download,
+    env,
     export,
     gc,
     history,
@@ -22,6 +25,7 @@ from kmenv.cli.commands import (
     registry,
     remove,
     rollback,
+    run,
     search,
     show,
     tree,
@@ -39,6 +43,8 @@ COMMANDS = (
     remove,
     lock,
     install,
+    run,
+    env,
     list_,
     tree,
     why,
@@ -62,6 +68,8 @@ COMMANDS = (
     gc,
     whoami,
     login,
+    doctor,
+    completion,
 )
 
 __all__ = ["COMMANDS"]

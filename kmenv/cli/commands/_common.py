@@ -7,14 +7,31 @@ the UI's warning line to the edges, so ``--no-color`` applies to what they repor
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project, Runtime
     from kmenv.cli.ui import UI
     from kmenv.config import Settings
 
-__all__ = ["add_dry_run", "add_json", "add_link_mode", "add_refresh", "open_project", "runtime", "settings"]
+__all__ = [
+    "add_dry_run",
+    "add_json",
+    "add_link_mode",
+    "add_refresh",
+    "examples",
+    "open_project",
+    "runtime",
+    "settings",
+]
+
+
+def examples(*lines: str) -> dict[str, Any]:
+    """``add_parser`` keywords for an ``examples:`` section under a command's ``--help``, kept as written."""
+    return {
+        "epilog": "examples:\n" + "\n".join(f"  {line}" for line in lines),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("add", help="add a model to kmodels.yaml and update the lock")
+    p = sub.add_parser(
+        "add",
+        help="add a model to kmodels.yaml and update the lock",
+        **examples(
+            "kmenv add google/gemma/transformers/2b-it",
+            "kmenv add 'google/gemma/transformers/2b-it@>=2' --name gemma",
+            "kmenv add keras/bert/keras/bert_tiny_en_uncased --no-lock",
+        ),
+    )
     p.add_argument(
         "handle",
         metavar="HANDLE[@SPEC]",

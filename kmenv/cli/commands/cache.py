@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_dry_run, add_json
+from kmenv.cli.commands._common import add_dry_run, add_json, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("cache", help="inspect, prune or empty the store")
+    p = sub.add_parser(
+        "cache",
+        help="inspect, prune or empty the store",
+        **examples("kmenv cache info", "kmenv cache list --json", "kmenv cache prune --dry-run"),
+    )
     actions = p.add_subparsers(dest="cache_command", metavar="ACTION")
     actions.required = True
     info = actions.add_parser("info", help="where the cache is, what it holds, how much is free")

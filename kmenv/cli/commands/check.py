@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -12,7 +13,13 @@ FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="check the locked models' licences against the policy (exit 4 on a violation)")
+    p = sub.add_parser(
+        "check",
+        help="check the locked models' licences against the policy (exit 4 on a violation)",
+        **examples(
+            "kmenv check", "kmenv check --format sarif --output kmenv.sarif", "kmenv check --warn-only --format github"
+        ),
+    )
     p.add_argument("--format", choices=FORMATS, default=None, help="report format (default: text)")
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("compare", help="compare model versions side by side, a column per metric")
+    p = sub.add_parser(
+        "compare",
+        help="compare model versions side by side, a column per metric",
+        **examples(
+            "kmenv compare kmenv-examples/tiny-bert/transformers/base/2 kmenv-examples/tiny-bert/transformers/base/3",
+            "kmenv compare HANDLE/1 HANDLE/2 --metric accuracy --json",
+        ),
+    )
     p.add_argument(
         "handles",
         nargs="+",

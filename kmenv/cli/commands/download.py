@@ -5,15 +5,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("download", help="download Kaggle model versions into a folder (no project needed)")
+    p = sub.add_parser(
+        "download",
+        help="download Kaggle model versions into a folder (no project needed)",
+        description="Download model versions, verified through the store. With --path DIR the files land in DIR "
+        "itself (as `kaggle models instances versions download -p` and `hf download --local-dir` do); without it, "
+        "or with --nested, each version gets ./OWNER/MODEL/FRAMEWORK/VARIATION/VERSION/.",
+        **examples(
+            "kmenv download keras/bert/keras/bert_tiny_en_uncased/2 --path ./bert",
+            "kmenv download keras/bert/keras/bert_tiny_en_uncased --file config.json --path ./bert",
+            "kmenv download google/gemma/pyTorch/2b google/gemma/pyTorch/7b --nested --path ./models",
+        ),
+    )
     p.add_argument("handles", nargs="+", metavar="HANDLE", help="owner/model/framework/variation[/version]")
-    p.add_argument("--path", type=Path, default=Path("."), metavar="DIR", help="where to write (default: .)")
+    p.add_argument(
+        "--path", type=Path, default=None, metavar="DIR", help="write the files into DIR itself (one handle)"
+    )
+    p.add_argument(
+        "--nested",
+        action="store_true",
+        help="under DIR (default: .), one OWNER/MODEL/FRAMEWORK/VARIATION/VERSION folder per handle",
+    )
     p.add_argument("--file", dest="files", action="append", metavar="PATH", help="only this file (or glob); repeatable")
     add_refresh(p)
     add_json(p)
@@ -30,7 +48,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     results = download_models(
         registry,
         args.handles,
-        path=args.path,
+        path=Path(".") if args.path is None else args.path,
+        nested=args.nested or args.path is None,
         files=args.files,
         workers=run.settings.max_workers,
         on_start=lambda handle: ui.note(f"downloading {handle}…"),

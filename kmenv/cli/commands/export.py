@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("export", help="export the lock: CycloneDX 1.6 SBOM or pip requirements")
+    p = sub.add_parser(
+        "export",
+        help="export the lock: CycloneDX 1.6 SBOM or pip requirements",
+        **examples("kmenv export --format cyclonedx --output sbom.json", "kmenv export --format requirements"),
+    )
     p.add_argument("--format", choices=("cyclonedx", "requirements"), required=True, help="what to write")
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(run=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_dry_run, add_json
+from kmenv.cli.commands._common import add_dry_run, add_json, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -30,7 +30,11 @@ def _keep(text: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("gc", help="free space: old generations, unreferenced blobs, stale partials, old metadata")
+    p = sub.add_parser(
+        "gc",
+        help="free space: old generations, unreferenced blobs, stale partials, old metadata",
+        **examples("kmenv gc --dry-run", "kmenv gc --keep 1 --unused-for 30d"),
+    )
     p.add_argument(
         "--keep",
         type=_keep,

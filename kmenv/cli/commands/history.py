@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("history", help="what changed in this project, and when")
+    p = sub.add_parser(
+        "history",
+        help="what changed in this project, and when",
+        **examples("kmenv history", "kmenv history --since 7d --uses"),
+    )
     p.add_argument("--since", metavar="AGE", help="only the last AGE: 90m, 12h, 30d, 2w")
     p.add_argument("--uses", action="store_true", help="also show uses and downloads")
     add_json(p)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("init", help="create a commented kmodels.yaml here (or in -C DIR)")
+    p = sub.add_parser(
+        "init",
+        help="create a commented kmodels.yaml here (or in -C DIR)",
+        **examples("kmenv init", "kmenv init --registry ../registry", "kmenv -C new-project init --force"),
+    )
     p.add_argument("--registry", metavar="URL", help="use a static registry (path or URL) as the default registry")
     p.add_argument("--force", action="store_true", help="overwrite an existing kmodels.yaml")
     p.set_defaults(run=run)

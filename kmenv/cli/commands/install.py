@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_link_mode
+from kmenv.cli.commands._common import add_json, add_link_mode, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -14,14 +14,28 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("install", aliases=["sync"], help="lock if needed, fetch, and switch the environment")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
-    group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")
+    p = sub.add_parser(
+        "install",
+        aliases=["sync"],
+        help="lock if needed, fetch, and switch the environment",
+        **examples(
+            "kmenv install",
+            "kmenv install --locked                # CI: never rewrite kmodels.lock",
+            "kmenv install --group eval --link-mode copy",
+        ),
+    )
+    add_lock_mode(p)
     add_group_options(p)
     add_link_mode(p)
     add_json(p)
     p.set_defaults(run=run)
+
+
+def add_lock_mode(p: argparse.ArgumentParser) -> None:
+    """``--locked`` or ``--frozen`` (also ``KMENV_LOCKED``/``KMENV_FROZEN``, folded in by the app)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--locked", action="store_true", help="fail (exit 2) if kmodels.lock is missing or stale")
+    group.add_argument("--frozen", action="store_true", help="install kmodels.lock as it is, without checking it")
 
 
 def add_group_options(p: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("list", help="list the installed models (and locked ones not installed) with their paths")
+    p = sub.add_parser(
+        "list",
+        help="list the installed models (and locked ones not installed) with their paths",
+        **examples("kmenv list", "kmenv list --json"),
+    )
     add_json(p)
     p.set_defaults(run=run)
 

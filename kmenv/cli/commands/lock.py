@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -14,7 +14,15 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("lock", help="resolve kmodels.yaml and write kmodels.lock")
+    p = sub.add_parser(
+        "lock",
+        help="resolve kmodels.yaml and write kmodels.lock",
+        **examples(
+            "kmenv lock",
+            "kmenv lock --check                     # CI: exit 2 when kmodels.lock is stale",
+            "kmenv lock --json",
+        ),
+    )
     p.add_argument("--check", action="store_true", help="exit 2 if the lock is missing or stale; write nothing")
     add_json(p)
     p.set_defaults(run=run)

@@ -6,15 +6,10 @@ import argparse
 import json
 import sys
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 from kmenv.errors import UsageError
 
-EPILOG = """examples:
-  kmenv login                                   # asks for the username and key
-  kmenv login --key-file ~/Downloads/kaggle.json
-  printf %s "$KEY" | kmenv login --username alice
-"""
 _MAX_KEY_FILE = 64 * 1024
 
 
@@ -22,8 +17,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "login",
         help="check a Kaggle username and key with Kaggle, then write them to kaggle.json (mode 600)",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            "kmenv login                                   # asks for the username and key",
+            "kmenv login --key-file ~/Downloads/kaggle.json",
+            'printf %s "$KEY" | kmenv login --username alice',
+        ),
     )
     p.add_argument("--username", help="your Kaggle username (asked for when missing)")
     p.add_argument(

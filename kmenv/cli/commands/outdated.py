@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -13,7 +13,15 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("outdated", help="show locked models that have newer versions, and what holds them back")
+    p = sub.add_parser(
+        "outdated",
+        help="show locked models that have newer versions, and what holds them back",
+        **examples(
+            "kmenv outdated",
+            "kmenv outdated --exit-code              # CI: fail when something is outdated",
+            "kmenv outdated --all-projects --json",
+        ),
+    )
     p.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: every locked model)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when a model is outdated (for scheduled CI jobs)")
     p.add_argument("--all-projects", action="store_true", help="every project the usage ledger knows")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("path", help="print the absolute path of an installed model")
+    p = sub.add_parser(
+        "path",
+        help="print the absolute path of an installed model",
+        **examples("kmenv path gemma", 'python train.py --model "$(kmenv path gemma)"'),
+    )
     p.add_argument("name")
     add_json(p)
     p.set_defaults(run=run)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("registry", help="static registry tools")
+    p = sub.add_parser(
+        "registry",
+        help="static registry tools",
+        **examples(
+            "kmenv registry build ./model-files ./registry",
+            "kmenv registry build ./model-files ./registry --name internal",
+        ),
+    )
     actions = p.add_subparsers(dest="registry_command", metavar="ACTION")
     actions.required = True
     build = actions.add_parser("build", help="build a static registry from a folder of model files")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from kmenv.cli.commands._common import examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("remove", help="remove a model from kmodels.yaml and update the lock")
+    p = sub.add_parser(
+        "remove",
+        help="remove a model from kmodels.yaml and update the lock",
+        **examples("kmenv remove gemma", "kmenv remove gemma --no-lock"),
+    )
     p.add_argument("name", help="the model's name in kmodels.yaml")
     p.add_argument("--no-lock", action="store_true", help="only edit kmodels.yaml")
     p.set_defaults(run=run)

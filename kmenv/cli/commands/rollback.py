@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("rollback", help="switch the environment back (or forward) to another kept generation")
+    p = sub.add_parser(
+        "rollback",
+        help="switch the environment back (or forward) to another kept generation",
+        **examples("kmenv rollback                        # the previous generation", "kmenv rollback 3"),
+    )
     p.add_argument("generation", nargs="?", type=int, metavar="GENERATION", help="default: the previous one")
     add_json(p)
     p.set_defaults(run=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 
@@ -14,7 +14,11 @@ CLI_SORTS = ("downloadCount", "voteCount", "notebookCount", "createTime")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("search", help="search models (the project's registries, or Kaggle)")
+    p = sub.add_parser(
+        "search",
+        **examples("kmenv search gemma", "kmenv search bert --sort-by downloads --json"),
+        help="search models (the project's registries, or Kaggle)",
+    )
     p.add_argument(
         "query",
         nargs="?",

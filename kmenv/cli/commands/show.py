@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("show", help="show a model's card and instances, or one instance's usage, metrics, requirements")
+    p = sub.add_parser(
+        "show",
+        **examples("kmenv show google/gemma", "kmenv show keras/bert/keras/bert_tiny_en_uncased/2"),
+        help="show a model's card and instances, or one instance's usage, metrics, requirements",
+    )
     p.add_argument(
         "handle",
         help="owner/model (the card and every instance), or owner/model/framework/variation[/version]; "

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("tree", help="show the dependency tree (fine-tunes and their base models)")
+    p = sub.add_parser(
+        "tree",
+        help="show the dependency tree (fine-tunes and their base models)",
+        **examples("kmenv tree", "kmenv tree --json"),
+    )
     add_json(p)
     p.set_defaults(run=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_link_mode, add_refresh
+from kmenv.cli.commands._common import add_json, add_link_mode, add_refresh, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("upgrade", help="upgrade models within their constraints (or beyond, with --latest)")
+    p = sub.add_parser(
+        "upgrade",
+        help="upgrade models within their constraints (or beyond, with --latest)",
+        **examples("kmenv upgrade", "kmenv upgrade gemma --latest --dry-run", "kmenv upgrade --no-install"),
+    )
     p.add_argument("names", nargs="*", metavar="NAME", help="only these models and what they force (default: all)")
     p.add_argument(
         "--latest", action="store_true", help="also widen constraints in kmodels.yaml to admit the newest version"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from kmenv.actions.usage import SORT_FIELDS
 
-    p = sub.add_parser("usage", help="how each model is used across projects (from the usage ledger)")
+    p = sub.add_parser(
+        "usage",
+        help="how each model is used across projects (from the usage ledger)",
+        **examples("kmenv usage", "kmenv usage --since 30d --sort disk", "kmenv usage --json"),
+    )
     p.add_argument("--since", metavar="AGE", help="count events of the last AGE only: 90m, 12h, 30d, 2w")
     p.add_argument(
         "--project", dest="only_project", metavar="DIR", help="only this project (default: every known project)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -15,7 +15,13 @@ _SHOWN = 20
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "validate", help="check installed files against the lock, or a download folder against its manifest"
+        "validate",
+        help="check installed files against the lock, or a download folder against its manifest",
+        **examples(
+            "kmenv validate",
+            "kmenv validate --repair",
+            "kmenv validate ./models            # folders `kmenv download` wrote",
+        ),
     )
     p.add_argument(
         "folder",

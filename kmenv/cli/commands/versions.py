@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_refresh
+from kmenv.cli.commands._common import add_json, add_refresh, examples
 from kmenv.cli.commands._discovery import add_registry, sources
 from kmenv.cli.ui import UI
-from kmenv.values.wording import counted
 from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
@@ -18,7 +17,13 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "versions", help="list a model instance's versions (licence, requirements, metrics), or diff two"
+        "versions",
+        **examples(
+            "kmenv versions keras/bert/keras/bert_tiny_en_uncased",
+            "kmenv versions keras/bert/keras/bert_tiny_en_uncased/2 --files",
+            "kmenv versions keras/bert/keras/bert_tiny_en_uncased --diff 1 2",
+        ),
+        help="list a model instance's versions (licence, requirements, metrics), or diff two",
     )
     p.add_argument(
         "handle",

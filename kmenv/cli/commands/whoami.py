@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
-
-EPILOG = """examples:
-  kmenv whoami
-  KAGGLE_API_TOKEN=... kmenv whoami --json
-"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "whoami",
         help="ask Kaggle who the credentials found sign in as, and say where they came from",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **examples(
+            "kmenv whoami",
+            "KAGGLE_API_TOKEN=... kmenv whoami --json",
+        ),
     )
     add_json(p)
     p.set_defaults(run=run)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_json, examples
 from kmenv.cli.ui import UI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("why", help="explain why a model is in the environment")
+    p = sub.add_parser(
+        "why",
+        help="explain why a model is in the environment",
+        **examples("kmenv why tiny-lm-base", "kmenv why tiny-lm-base --json"),
+    )
     p.add_argument("name")
     add_json(p)
     p.set_defaults(run=run)
