@@ -5,7 +5,9 @@ Network trouble (connection errors, timeouts, dropped streams, and the statuses 
 other answers are final. A retry resumes with ``Range`` (and ``If-Range`` when the source gave a
 strong validator) and keeps the reply only when it is a 206 whose ``Content-Range`` starts exactly
 where the bytes on disk stop; otherwise it starts over from zero. URLs in messages lose their query
-strings (signed URLs), and headers never appear.
+strings (signed URLs), and headers never appear. A file big enough to split goes to
+:mod:`kmenv.fetch.ranged` instead (parallel byte ranges), which falls back to this one stream when
+the server ignores ranges.
 """
 
 from __future__ import annotations
@@ -13,52 +15,56 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
 
 from kmenv.errors import IntegrityError, ModelNotFoundError, NetworkError, RegistryError
+from kmenv.fetch.body import Cancelled, TooLong, read_body
+from kmenv.fetch.body import Transient as _Transient
 from kmenv.fetch.http import open_stream, redact_url
+from kmenv.fetch.pace import Pace
 from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
+from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
-__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "goog_hashes", "stream_into"]
+__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "Submit", "download_with_retries", "goog_hashes", "stream_into"]
+
+#: Runs a task on the batch's shared pool (ranges before whole small files); see :mod:`kmenv.fetch._batch`.
+Submit = Callable[..., "Future[Any]"]
 
 #: Three retries after the first try, waiting 0.5, 1 and 2 s; 408, 429, 500, 502, 503 and 504 retry.
 DOWNLOAD_RETRY = RetryPolicy(attempts=4, backoff=0.5)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
-class Cancelled(Exception):
-    """Another download failed or the user interrupted; this one stops where it is."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying; the message is safe to show (no URL, no header)."""
-
-
 class Meter:
-    """Tracks where one file's progress stands, so restarts can move the bar back."""
+    """Tracks where one file's progress stands, so restarts can move the bar back (thread-safe: ranges share one)."""
 
     def __init__(self, label: str, sink: ProgressSink, on_transfer: Callable[[int], None]) -> None:
         self.label = label
         self._sink = sink
         self._on_transfer = on_transfer
         self._shown = 0
+        self._lock = threading.Lock()
 
     def moved_to(self, offset: int) -> None:
-        """The bytes on disk now end at ``offset`` (resumed, or restarted from zero)."""
-        self._sink.advance(self.label, offset - self._shown)
-        self._shown = offset
+        """The bytes on disk now total ``offset`` (resumed, or restarted from zero)."""
+        with self._lock:
+            self._sink.advance(self.label, offset - self._shown)
+            self._shown = offset
 
     def received(self, nbytes: int) -> None:
         """``nbytes`` arrived from the source and were written."""
-        self._on_transfer(nbytes)
-        self._sink.advance(self.label, nbytes)
-        self._shown += nbytes
+        with self._lock:
+            self._on_transfer(nbytes)
+            self._sink.advance(self.label, nbytes)
+            self._shown += nbytes
 
 
 def stream_into(
@@ -69,14 +75,35 @@ def stream_into(
     policy: RetryPolicy,
     cancel: threading.Event,
     meter: Meter,
+    tuning: Tuning | None = None,
+    pace: Pace | None = None,
+    submit: Submit | None = None,
 ) -> None:
-    """Write ``source``'s bytes into ``writer`` (continuing from ``writer.offset`` where possible)."""
+    """Write ``source``'s bytes into ``writer`` (continuing from what is on disk where possible).
+
+    ``tuning`` says when to split a file into ranges and how slow a download may be; ``pace`` (made
+    from it when not given) is this file's deadline, shared by all its attempts. ``submit`` runs the
+    ranges of a split file on the batch's pool; without it they get a pool of their own.
+    """
     scheme = urlsplit(source.url).scheme.lower()
-    meter.moved_to(writer.offset)
+    tuning = tuning or Tuning()
+    pace = pace or Pace(writer.label, size=writer.size, min_speed=tuning.min_speed, window=tuning.window)
     if scheme == "file":
+        meter.moved_to(writer.offset)
         _copy_local(writer, source.url, cancel=cancel, meter=meter)
+    elif scheme in ("http", "https") and tuning.splits(writer.size) and writer.accepts_ranges is not False:
+        from kmenv.fetch.ranged import RangedDownload
+
+        RangedDownload(
+            writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, tuning=tuning
+        ).run(submit)
     elif scheme in ("http", "https"):
-        _download_with_retries(writer, session, source, policy=policy, cancel=cancel, meter=meter)
+        if writer.done != ([(0, writer.offset)] if writer.offset else []):
+            writer.restart()  # ranges from an earlier run, but this one streams: keep only a contiguous start
+        meter.moved_to(writer.offset)
+        download_with_retries(
+            writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=tuning.undeclared_limit
+        )
     else:
         raise RegistryError(
             f"{writer.label}: cannot download {redact_url(source.url)}: unsupported URL scheme {scheme!r}",
@@ -115,7 +142,7 @@ def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter:
         raise RegistryError(f"{writer.label}: cannot read {path}: {exc.strerror}") from None
 
 
-def _download_with_retries(
+def download_with_retries(
     writer: BlobWriter,
     session: requests.Session,
     source: FileSource,
@@ -123,12 +150,21 @@ def _download_with_retries(
     policy: RetryPolicy,
     cancel: threading.Event,
     meter: Meter,
+    pace: Pace,
+    limit: int,
+    opened: requests.Response | None = None,
 ) -> None:
+    """One stream, retried and resumed; ``opened`` is a reply to use first (a 200 a ranged probe received)."""
     failures = 0
     while True:
         _check(cancel)
         try:
-            _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter)
+            if opened is not None:
+                response, opened = opened, None
+                with response:
+                    _consume(writer, response, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit)
+            else:
+                _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit)
             return
         except _Transient as exc:
             failures += 1
@@ -168,6 +204,8 @@ def _attempt(
     policy: RetryPolicy,
     cancel: threading.Event,
     meter: Meter,
+    pace: Pace,
+    limit: int,
 ) -> None:
     """One request: resume or restart, then stream the body; raise _Transient for retryable trouble."""
     offset = writer.offset
@@ -198,17 +236,34 @@ def _attempt(
             meter.moved_to(0)
             if status != 200:
                 response.close()
-                return _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter)
-        _check_answer(writer, response, policy)
-        for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
-            writer.expect_digest(name, value)
-        if status == 206:
-            writer.resumed = True
-        writer.remember_source(
-            validator=_validator(response),
-            accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
-        )
-        _stream_body(writer, response, cancel=cancel, meter=meter)
+                return _attempt(
+                    writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit
+                )
+        _consume(writer, response, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit)
+
+
+def _consume(
+    writer: BlobWriter,
+    response: requests.Response,
+    *,
+    policy: RetryPolicy,
+    cancel: threading.Event,
+    meter: Meter,
+    pace: Pace,
+    limit: int,
+) -> None:
+    """Check a 200/206 reply, learn what it says about the source, and append its body to ``writer``."""
+    status = response.status_code
+    _check_answer(writer, response, policy)
+    for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
+        writer.expect_digest(name, value)
+    if status == 206:
+        writer.resumed = True
+    writer.remember_source(
+        validator=_validator(response),
+        accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
+    )
+    _stream_body(writer, response, cancel=cancel, meter=meter, pace=pace, limit=limit)
 
 
 def goog_hashes(header: str) -> list[tuple[str, str]]:
@@ -258,19 +313,24 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _stream_body(writer: BlobWriter, response: requests.Response, *, cancel: threading.Event, meter: Meter) -> None:
+def _stream_body(
+    writer: BlobWriter, response: requests.Response, *, cancel: threading.Event, meter: Meter, pace: Pace, limit: int
+) -> None:
+    """Append the body; never more than the writer's size (its own check) or ``limit`` when no size is declared."""
     expected = _content_length(response)
-    received = 0
+
+    def sink(chunk: bytes) -> None:
+        writer.write(chunk)
+        meter.received(len(chunk))
+
+    allowed = limit if writer.size is None else writer.size - writer.offset + 1  # one past: the writer says why
     try:
-        for chunk in response.iter_content(CHUNK_SIZE):
-            _check(cancel)
-            writer.write(chunk)
-            received += len(chunk)
-            meter.received(len(chunk))
-    except requests.Timeout:
-        raise _Transient("the server stopped sending") from None
-    except requests.RequestException:
-        raise _Transient("the connection dropped mid-transfer") from None
+        received = read_body(response, sink, limit=allowed, cancel=cancel, pace=pace)
+    except TooLong:
+        raise IntegrityError(
+            f"{writer.label}: the source sent more than {limit} bytes, the most accepted for a file of undeclared size",
+            hint=MISMATCH_HINT,
+        ) from None
     if expected is not None and received < expected:
         raise _Transient("the connection closed early")
 

@@ -1,22 +1,30 @@
-"""Streaming one blob into a private temp file while hashing it, then proving and publishing or keeping it."""
+"""Streaming one blob into a private temp file while hashing it, then proving and publishing or keeping it.
+
+Two ways in: :meth:`BlobWriter.write` appends (one stream, hashed as it goes), and
+:meth:`BlobWriter.write_at` places bytes anywhere in a preallocated file (parallel byte ranges), the
+hashes then following the contiguous prefix through :meth:`BlobWriter.hash_through`. Which ranges are
+on disk is recorded beside the file, so a ranged download resumes range by range.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import queue
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from kmenv.errors import IntegrityError
+from kmenv.store._writeback import WriteBack
 from kmenv.store.digests import digest_matches, hashable
 
-__all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "sidecar_of"]
+__all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "merge_ranges", "sidecar_of"]
 
 CHUNK_SIZE = 1 << 20
 _PIPE_DEPTH = 8  # chunks waiting to be hashed, per writer
@@ -108,7 +116,10 @@ class BlobWriter:
         self.validator: str | None = None
         self.accepts_ranges: bool | None = None
         self.resumed = False
+        #: Byte ranges ``[start, end)`` on disk, sorted and merged, for ranged writing (``write_at``).
+        self.done: list[tuple[int, int]] = []
         self._file = file
+        self._writeback = WriteBack(file.fileno())
         self._pipe: _HashPipe | None = None
         self._expected: list[tuple[str, str]] = []
         self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
@@ -139,17 +150,29 @@ class BlobWriter:
     def _fresh_hashers(self) -> dict[str, Any]:
         return {algo: hashlib.new(algo, usedforsecurity=algo == "sha256") for algo in self._hashers}
 
-    def hash_existing(self) -> None:
-        """Re-derive the running hashes from the bytes on disk (one read); drop a partial that is too long."""
+    def hash_existing(self, ranges: Iterable[tuple[int, int]] | None = None) -> None:
+        """Re-derive the running hashes from the bytes on disk (one read); drop a partial that is too long.
+
+        ``ranges`` (from the partial's record) says which bytes of a ranged download are real: only
+        their contiguous prefix is hashed, the rest stays in :attr:`done` for the download to skip.
+        """
         size = os.fstat(self._file.fileno()).st_size
         if self.size is not None and size > self.size:
             self.restart()
+            return
+        if ranges is not None:
+            self.done = merge_ranges((s, min(e, size)) for s, e in ranges if 0 <= s < min(e, size))
+            prefix = self.done[0][1] if self.done and self.done[0][0] == 0 else 0
+            self.hash_through(prefix)
+            self._file.seek(prefix)
+            self.resumed = bool(self.done)
             return
         self._file.seek(0)
         while chunk := self._file.read(CHUNK_SIZE):
             for hasher in self._hashers.values():
                 hasher.update(chunk)
         self.offset = size
+        self.done = [(0, size)] if size else []
         self.resumed = size > 0
 
     def remember_source(self, *, validator: str | None, accepts_ranges: bool | None) -> None:
@@ -162,7 +185,75 @@ class BlobWriter:
             return
         self.validator = validator
         self.accepts_ranges = accepts_ranges
-        _write_state(sidecar_of(self.path), {"validator": validator, "accepts_ranges": accepts_ranges})
+        _write_state(sidecar_of(self.path), self._state())
+
+    def _state(self) -> dict[str, object]:
+        state: dict[str, object] = {"validator": self.validator, "accepts_ranges": self.accepts_ranges}
+        if self.done != ([(0, self.offset)] if self.offset else []):
+            state["ranges"] = [list(r) for r in self.done]
+        return state
+
+    # ranged writing ---------------------------------------------------------------------------
+
+    def preallocate(self) -> None:
+        """Give the temp file its full size before ranges land anywhere in it (a full disk shows at once)."""
+        assert self.size is not None, "only a file of known size is written in ranges"
+        self._file.flush()
+        fd = self._file.fileno()
+        if os.fstat(fd).st_size >= self.size:
+            return
+        try:
+            os.posix_fallocate(fd, 0, self.size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            os.ftruncate(fd, self.size)  # a filesystem without fallocate: a sparse file does as well
+
+    def write_at(self, position: int, data: bytes | memoryview) -> None:
+        """Write ``data`` at ``position``; safe from many threads at once. Never past the expected size.
+
+        The bytes count once the caller records them with :meth:`record_ranges`, and are hashed
+        once :meth:`hash_through` reaches them.
+        """
+        if self.size is None or position < 0 or position + len(data) > self.size:
+            raise IntegrityError(
+                f"{self.label}: size mismatch: expected {self.size} bytes, the source sent more",
+                hint=MISMATCH_HINT,
+            )
+        view = memoryview(data)
+        fd = self._file.fileno()
+        while view:
+            written = os.pwrite(fd, view, position)
+            view, position = view[written:], position + written
+        self._writeback.wrote(len(data))
+
+    def record_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Remember which byte ranges are on disk, beside the temp file at once (atomically).
+
+        So a process killed mid-download leaves the next one a map of what to fetch again.
+        """
+        self.done = merge_ranges(ranges)
+        _write_state(sidecar_of(self.path), self._state())
+
+    def hash_through(self, end: int) -> None:
+        """Hash the bytes on disk from :attr:`offset` up to ``end`` (they are all written), in order.
+
+        Reads from the page cache into one reused buffer; hashlib releases the GIL on large
+        updates, so this overlaps the threads that receive. Called by one thread at a time.
+        """
+        self._sync()
+        if end <= self.offset:
+            return
+        buffer = bytearray(min(CHUNK_SIZE * 4, end - self.offset))
+        view = memoryview(buffer)
+        fd = self._file.fileno()
+        while self.offset < end:
+            got = os.preadv(fd, [view[: min(len(view), end - self.offset)]], self.offset)
+            if got <= 0:
+                raise IntegrityError(f"{self.label}: the temp file ended at {self.offset} bytes", hint=MISMATCH_HINT)
+            for hasher in self._hashers.values():
+                hasher.update(view[:got])
+            self.offset += got
 
     def write(self, data: bytes) -> None:
         """Append ``data``; refuse (IntegrityError) anything past the expected size instead of filling the disk."""
@@ -172,6 +263,7 @@ class BlobWriter:
                 hint=MISMATCH_HINT,
             )
         self._file.write(data)
+        self._writeback.wrote(len(data))
         if self._pipe is None and self.offset + len(data) <= _INLINE_HASH_BYTES:
             for hasher in self._hashers.values():  # a small file: a thread would cost more than it saves
                 hasher.update(data)
@@ -180,6 +272,7 @@ class BlobWriter:
                 self._pipe = _HashPipe(self)
             self._pipe.feed(bytes(data))
         self.offset += len(data)
+        self.done = merge_ranges([*self.done, (0, self.offset)])
 
     def _sync(self) -> None:
         """Let the hashes catch up with every byte written."""
@@ -198,6 +291,7 @@ class BlobWriter:
         self._file.truncate()
         self._hashers = self._fresh_hashers()
         self.offset = 0
+        self.done = []
         self.resumed = False
 
     def _verify(self) -> str:
@@ -260,11 +354,22 @@ class BlobWriter:
         self._stop_hashing()
         self._file.close()
         sidecar_of(self.path).unlink(missing_ok=True)
-        if self.offset == 0 or not self.path.exists():
+        if not self.done or not self.path.exists():
             self.path.unlink(missing_ok=True)
             return
-        _write_state(sidecar, {"validator": self.validator, "accepts_ranges": self.accepts_ranges})
+        _write_state(sidecar, self._state())
         os.replace(self.path, part)
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[start, end)`` ranges sorted, empty ones dropped, touching or overlapping ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in ranges if e > s):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def sidecar_of(private: Path) -> Path:

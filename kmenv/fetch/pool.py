@@ -1,0 +1,81 @@
+"""A fixed set of threads that runs tasks by priority: the one bounded pool a whole batch of downloads shares.
+
+Ranges of large files are asked for first (priority 0) and whole small files fill the threads
+around them, so no connection sits idle while work is queued and a large file never waits behind
+a long queue of small ones. Tasks must not wait for other tasks of the same pool (the large files'
+coordinators run outside it for that reason), so it cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+__all__ = ["PriorityPool"]
+
+
+class PriorityPool:
+    """``threads`` workers started on demand; :meth:`submit` returns a standard :class:`Future`."""
+
+    def __init__(self, threads: int, *, name: str = "kmenv-fetch") -> None:
+        self._limit = max(1, threads)
+        self._name = name
+        self._cond = threading.Condition()
+        self._heap: list[tuple[int, int, Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any, priority: int = 1) -> Future[Any]:
+        """Queue ``fn(*args)``; lower ``priority`` runs first, equal ones in submission order."""
+        future: Future[Any] = Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the pool is shut down")
+            heapq.heappush(self._heap, (priority, next(self._order), future, fn, args))
+            if len(self._heap) > self._idle and len(self._threads) < self._limit:
+                thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._cond.notify()
+        return future
+
+    def bound(self, priority: int) -> Callable[..., Future[Any]]:
+        """A ``submit`` with ``priority`` fixed, for code that only knows ``submit(fn, *args)``."""
+        return lambda fn, *args: self.submit(fn, *args, priority=priority)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap and not self._closed:
+                    self._idle += 1
+                    self._cond.wait()
+                    self._idle -= 1
+                if not self._heap:
+                    return
+                _, _, future, fn, args = heapq.heappop(self._heap)
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, *, cancel_queued: bool = True) -> None:
+        """Stop taking tasks, cancel the queued ones (by default), and wait for the running ones."""
+        with self._cond:
+            self._closed = True
+            if cancel_queued:
+                for _, _, future, _, _ in self._heap:
+                    future.cancel()
+                self._heap.clear()
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
