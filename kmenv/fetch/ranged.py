@@ -140,6 +140,7 @@ class RangedDownload:
         writer = self._writer
         self._progress.clear()
         self._stop.clear()
+        self._validator, self._target = None, self._source
         gaps = _gaps(writer.done, self._size)
         self._meter.moved_to(self._size - sum(end - start for start, end in gaps))
         if not gaps:

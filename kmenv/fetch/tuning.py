@@ -95,11 +95,15 @@ class Tuning:
 
     def splits(self, size: int | None) -> bool:
         """Whether a file of ``size`` bytes is fetched in parallel ranges."""
-        return self.connections > 1 and size is not None and size >= max(self.split_size, 2 * self.piece_min)
+        return self.connections > 1 and size is not None and size >= self.split_size
 
     def piece_size(self, size: int) -> int:
-        """Bytes per range request for a file of ``size``: about four pieces per connection, within bounds."""
-        return max(self.piece_min, min(self.piece_max, size // (self.connections * 4) or 1))
+        """Bytes per range request for a file of ``size``: about four pieces per connection, within bounds.
+
+        The lower bound shrinks with a small ``split_size``, so a file just above it still splits.
+        """
+        low = max(1, min(self.piece_min, self.split_size // 4))
+        return max(low, min(self.piece_max, size // (self.connections * 4)))
 
 
 _VARS = ("KMENV_CONNECTIONS", "KMENV_SPLIT_SIZE", "KMENV_MIN_SPEED", "KMENV_SPEED_WINDOW")

@@ -118,6 +118,7 @@ class BlobWriter:
         self.resumed = False
         #: Byte ranges ``[start, end)`` on disk, sorted and merged, for ranged writing (``write_at``).
         self.done: list[tuple[int, int]] = []
+        self._ranged = False  # the file is preallocated: only :attr:`done` says which bytes are real
         self._file = file
         self._writeback = WriteBack(file.fileno())
         self._pipe: _HashPipe | None = None
@@ -163,6 +164,7 @@ class BlobWriter:
         if ranges is not None:
             self.done = merge_ranges((s, min(e, size)) for s, e in ranges if 0 <= s < min(e, size))
             prefix = self.done[0][1] if self.done and self.done[0][0] == 0 else 0
+            self._ranged = True
             self.hash_through(prefix)
             self._file.seek(prefix)
             self.resumed = bool(self.done)
@@ -189,7 +191,7 @@ class BlobWriter:
 
     def _state(self) -> dict[str, object]:
         state: dict[str, object] = {"validator": self.validator, "accepts_ranges": self.accepts_ranges}
-        if self.done != ([(0, self.offset)] if self.offset else []):
+        if self._ranged:
             state["ranges"] = [list(r) for r in self.done]
         return state
 
@@ -200,6 +202,7 @@ class BlobWriter:
         assert self.size is not None, "only a file of known size is written in ranges"
         self._file.flush()
         fd = self._file.fileno()
+        self._ranged = True
         if os.fstat(fd).st_size >= self.size:
             return
         try:
@@ -292,6 +295,7 @@ class BlobWriter:
         self._hashers = self._fresh_hashers()
         self.offset = 0
         self.done = []
+        self._ranged = False
         self.resumed = False
 
     def _verify(self) -> str:
