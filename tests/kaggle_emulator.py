@@ -12,7 +12,8 @@ leaves the RPC origin the way a signed storage URL does.
 Faults are queued per route and used up in order (:meth:`KaggleEmulator.fault`): ``status`` (with
 ``retry_after`` and the error ``shape``), ``drop`` (close the connection after the headers and
 part of the body), ``wrong_md5``, ``no_hash``, ``ignore_range`` (200 with the whole body instead
-of 206) and ``zip`` (a zip archive instead of a gzip tarball).
+of 206), ``slow`` (the blob body in 64 KiB writes ``delay`` seconds apart) and ``zip`` (a zip
+archive instead of a gzip tarball).
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ class Fault:
     shape: str = "flat"
     times: int = 1
     path: str | None = None  # blob faults: only for this file path
+    delay: float = 0.0  # "slow" blob faults: seconds between 64 KiB writes
 
 
 @dataclass
@@ -345,14 +347,16 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
             target = urlsplit(self.path)  # absolute-form targets arrive through HTTP_PROXY
             return target.path, parse_qs(target.query)
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, delay: float = 0) -> None:
             self.send_response(status)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body)
+                for i in range(0, len(body), 64 << 10 if delay else max(1, len(body))):  # "slow": a trickle
+                    self.wfile.write(body[i : i + (64 << 10 if delay else len(body))])
+                    time.sleep(delay)
 
         def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -687,7 +691,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                     return
                 chunk = data[start : end + 1]
                 headers["Content-Range"] = f"bytes {start}-{start + len(chunk) - 1}/{len(data)}"
-                self._send(206, chunk, headers)
+                self._send(206, chunk, headers, delay=fault.delay if fault is not None and fault.kind == "slow" else 0)
                 return
             if fault is not None and fault.kind == "drop":
                 self.send_response(200)
@@ -700,7 +704,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            self._send(200, data, headers)
+            self._send(200, data, headers, delay=fault.delay if fault is not None and fault.kind == "slow" else 0)
 
     return Handler
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from typing import Any, TypeVar
 
-__all__ = ["PriorityPool"]
+from kmenv.fetch.body import Cancelled
+
+__all__ = ["PriorityPool", "map_interruptible"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+_WAIT_SLICE_SECONDS = 0.2  # how often the waiting thread wakes, so Ctrl-C lands promptly
 
 
 class PriorityPool:
@@ -79,3 +85,31 @@ class PriorityPool:
             self._cond.notify_all()
         for thread in self._threads:
             thread.join()
+
+
+def map_interruptible(
+    fn: Callable[[T, threading.Event], R], items: Sequence[T], *, workers: int, name: str = "kmenv-fetch"
+) -> list[R]:
+    """``[fn(item, cancel) for item in items]`` on ``workers`` threads, for callers whose tasks download.
+
+    A plain executor, on Ctrl-C, waits for every running task to finish (a whole file each); here the
+    waiting thread wakes every fraction of a second, and on Ctrl-C or the first failure sets ``cancel``,
+    which downloads honour between receives, waits for them to stop and raises. Results keep the
+    order of ``items``.
+    """
+    cancel = threading.Event()
+    pool = PriorityPool(max(1, min(workers, len(items))), name=name)
+    futures = [pool.submit(fn, item, cancel) for item in items]
+    try:
+        pending: set[Future[Any]] = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=_WAIT_SLICE_SECONDS, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in done):
+                break
+    finally:
+        cancel.set()  # harmless when all is done
+        pool.shutdown()
+    errors = [e for f in futures if not f.cancelled() and (e := f.exception()) is not None]
+    if errors:  # the first real failure, not a task stopped because of it
+        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+    return [f.result() for f in futures]

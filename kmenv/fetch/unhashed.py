@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 
 import requests
 
 from kmenv.fetch.download import DOWNLOAD_RETRY, Meter, stream_into
 from kmenv.fetch.http import make_session, redact_url
+from kmenv.fetch.pace import Pace
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
 from kmenv.fetch.source import FileSource
+from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 
 __all__ = ["fetch_unknown"]
@@ -41,17 +44,27 @@ def fetch_unknown(
     session: requests.Session | None = None,
     retries: int = DOWNLOAD_RETRY.retries,
     backoff: float = DOWNLOAD_RETRY.backoff,
+    cancel: threading.Event | None = None,
+    limit: int | None = None,
+    tuning: Tuning | None = None,
 ) -> str:
     """Bring ``source``'s bytes into ``store`` and return their sha256.
 
     ``size`` (when given) and every digest in ``digests`` (hex or base64; ``md5`` for Kaggle)
     must match, as must any ``x-goog-hash`` md5 of the reply; otherwise ``IntegrityError``
     (exit 6) and nothing is kept. When the digest index already maps one of ``digests`` to a
-    blob in the store, nothing is downloaded. Resume, retries, redirects and credential
-    handling are those of :func:`~kmenv.fetch.fetch_all`.
+    blob in the store, nothing is downloaded. Resume, retries, redirects, credential handling,
+    splitting into ranges and deadlines are those of :func:`~kmenv.fetch.fetch_all`. ``cancel``
+    stops the download between receives (a caller running this on its own threads sets it on
+    Ctrl-C: :func:`~kmenv.fetch.pool.map_interruptible`). ``limit`` caps the bytes accepted when
+    ``size`` is None (default: ``tuning.undeclared_limit``).
     """
     sink = SerialProgress(progress or NullProgress())
-    cancel = threading.Event()
+    stop = cancel or threading.Event()
+    tuning = tuning or Tuning.from_env()
+    if limit is not None:
+        tuning = replace(tuning, undeclared_limit=limit)
+    pace = Pace(label, size=size, min_speed=tuning.min_speed, window=tuning.window)
     policy = DOWNLOAD_RETRY.with_retries(retries, backoff=backoff)
     meter = Meter(label, sink, lambda nbytes: None)
     started = False
@@ -64,8 +77,8 @@ def fetch_unknown(
             sink.start(label, size or 0)
             started = True
         if http is None:
-            http = session or make_session(1)
-        stream_into(writer, http, source, policy=policy, cancel=cancel, meter=meter)
+            http = session or make_session(tuning.connections if tuning.splits(size) else 1)
+        stream_into(writer, http, source, policy=policy, cancel=stop, meter=meter, tuning=tuning, pace=pace)
 
     try:
         if size:
@@ -77,7 +90,6 @@ def fetch_unknown(
             sink.finish(label)
         return sha256
     finally:
-        cancel.set()
         if started:
             sink.end()
         if http is not None and session is None:

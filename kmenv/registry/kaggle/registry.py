@@ -27,6 +27,7 @@ import requests
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.download import goog_hashes
 from kmenv.fetch.http import same_origin
+from kmenv.fetch.pool import map_interruptible
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown
@@ -292,7 +293,7 @@ class KaggleRegistry(Registry):
     def _learn_per_file(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         store = self._require_store()
 
-        def learn(remote: RemoteFile) -> FileEntry:
+        def learn(remote: RemoteFile, cancel: threading.Event) -> FileEntry:
             body = self._file_body(handle, remote.path)
             md5 = self._probe_md5(handle, body)
             digests = {"md5": md5} if md5 else {}
@@ -303,11 +304,12 @@ class KaggleRegistry(Registry):
                 digests=digests,
                 label=f"{handle}/{remote.path}",
                 session=self.client.session(),
+                cancel=cancel,
             )
             return FileEntry(remote.path, remote.size, sha, digests=digests)
 
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(files)), thread_name_prefix="kmenv-learn") as pool:
-            entries = list(pool.map(learn, files))
+        # Ctrl-C stops every download between receives instead of waiting for whole files.
+        entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn")
         return {e.path: e for e in entries}
 
     def _probe_md5(self, handle: Handle, body: Mapping[str, object]) -> str | None:
