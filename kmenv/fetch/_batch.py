@@ -19,13 +19,14 @@ from dataclasses import dataclass
 import requests
 
 from kmenv.errors import UsageError
-from kmenv.fetch.download import DOWNLOAD_RETRY, Cancelled, Meter, Submit, stream_into
+from kmenv.fetch.download import DOWNLOAD_RETRY, Cancelled, Meter, Submit
 from kmenv.fetch.http import make_session
 from kmenv.fetch.pace import Pace
 from kmenv.fetch.pool import PriorityPool
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
+from kmenv.fetch.stream import stream_into
 from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 from kmenv.values.candidates import FileEntry

@@ -5,9 +5,9 @@ Network trouble (connection errors, timeouts, dropped streams, and the statuses 
 other answers are final. A retry resumes with ``Range`` (and ``If-Range`` when the source gave a
 strong validator) and keeps the reply only when it is a 206 whose ``Content-Range`` starts exactly
 where the bytes on disk stop; otherwise it starts over from zero. URLs in messages lose their query
-strings (signed URLs), and headers never appear. A file big enough to split goes to
-:mod:`kmenv.fetch.ranged` instead (parallel byte ranges), which falls back to this one stream when
-the server ignores ranges.
+strings (signed URLs), and headers never appear. :func:`kmenv.fetch.stream.stream_into` decides
+between this one stream and :mod:`kmenv.fetch.ranged` (parallel byte ranges), which falls back to
+this one stream when the server ignores ranges.
 """
 
 from __future__ import annotations
@@ -30,10 +30,9 @@ from kmenv.fetch.pace import Pace
 from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
-from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
-__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "Submit", "download_with_retries", "goog_hashes", "stream_into"]
+__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "Submit", "copy_local", "download_with_retries", "goog_hashes"]
 
 #: Runs a task on the batch's shared pool (ranges before whole small files); see :mod:`kmenv.fetch._batch`.
 Submit = Callable[..., "Future[Any]"]
@@ -67,56 +66,12 @@ class Meter:
             self._shown += nbytes
 
 
-def stream_into(
-    writer: BlobWriter,
-    session: requests.Session,
-    source: FileSource,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-    tuning: Tuning | None = None,
-    pace: Pace | None = None,
-    submit: Submit | None = None,
-) -> None:
-    """Write ``source``'s bytes into ``writer`` (continuing from what is on disk where possible).
-
-    ``tuning`` says when to split a file into ranges and how slow a download may be; ``pace`` (made
-    from it when not given) is this file's deadline, shared by all its attempts. ``submit`` runs the
-    ranges of a split file on the batch's pool; without it they get a pool of their own.
-    """
-    scheme = urlsplit(source.url).scheme.lower()
-    tuning = tuning or Tuning()
-    pace = pace or Pace(writer.label, size=writer.size, min_speed=tuning.min_speed, window=tuning.window)
-    if scheme == "file":
-        meter.moved_to(writer.offset)
-        _copy_local(writer, source.url, cancel=cancel, meter=meter)
-    elif scheme in ("http", "https") and tuning.splits(writer.size) and writer.accepts_ranges is not False:
-        from kmenv.fetch.ranged import RangedDownload
-
-        RangedDownload(
-            writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, tuning=tuning
-        ).run(submit)
-    elif scheme in ("http", "https"):
-        if writer.done != ([(0, writer.offset)] if writer.offset else []):
-            writer.restart()  # ranges from an earlier run, but this one streams: keep only a contiguous start
-        meter.moved_to(writer.offset)
-        download_with_retries(
-            writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=tuning.undeclared_limit
-        )
-    else:
-        raise RegistryError(
-            f"{writer.label}: cannot download {redact_url(source.url)}: unsupported URL scheme {scheme!r}",
-            hint="registries must point at http(s):// or file:// URLs",
-        )
-
-
 def _check(cancel: threading.Event) -> None:
     if cancel.is_set():
         raise Cancelled
 
 
-def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter: Meter) -> None:
+def copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter: Meter) -> None:
     """Copy (and hash) a local file; cheap enough to always start from zero."""
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):

@@ -27,10 +27,9 @@ import requests
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.download import goog_hashes
 from kmenv.fetch.http import same_origin
-from kmenv.fetch.pool import map_interruptible
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
-from kmenv.fetch.unhashed import fetch_unknown
+from kmenv.fetch.unhashed import fetch_unknown, map_interruptible
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.archive import unpack_into_store
 from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
@@ -308,8 +307,7 @@ class KaggleRegistry(Registry):
             )
             return FileEntry(remote.path, remote.size, sha, digests=digests)
 
-        # Ctrl-C stops every download between receives instead of waiting for whole files.
-        entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn")
+        entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn")  # Ctrl-C stops all
         return {e.path: e for e in entries}
 
     def _probe_md5(self, handle: Handle, body: Mapping[str, object]) -> str | None:
