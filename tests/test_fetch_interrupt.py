@@ -52,6 +52,16 @@ def interrupt(argv: list[str], env: dict[str, str], cache: Path) -> tuple[int, f
     return code, stopped, err
 
 
+def prompt(stopped: float) -> bool:
+    """Stopped within a second; on a machine running more than twice its cores' worth, within three.
+
+    The slow servers here would keep an interrupt waiting ten seconds or more, so either bound tells
+    "stopped between receives" from "waited for the file".
+    """
+    overloaded = os.getloadavg()[0] > 2 * (os.cpu_count() or 1)
+    return stopped < (3.0 if overloaded else 1.0)
+
+
 def kept(cache: Path) -> list[Path]:
     return sorted(p for p in (cache / "partial").iterdir() if p.suffix == ".part")
 
@@ -73,9 +83,9 @@ def test_ctrl_c_during_install_stops_within_a_second_and_resumes(
 ) -> None:
     project, cache, throttle = static_world
     env = {**os.environ, "KMENV_CACHE_DIR": str(cache)}
-    throttle.update({rel: 0.05 for rel in _blob_routes(project.parent / "registry")})
+    throttle.update({rel: 0.2 for rel in _blob_routes(project.parent / "registry")})
     code, stopped, err = interrupt(["-C", str(project), "install"], env, cache)
-    assert code == 130 and stopped < 1.0, (code, stopped, err)
+    assert code == 130 and prompt(stopped), (code, stopped, err)
     assert "Traceback" not in err and "interrupted" in err
     assert len(kept(cache)) == 1, "the bytes received are kept"
     throttle.clear()

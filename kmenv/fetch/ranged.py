@@ -238,8 +238,12 @@ class RangedDownload:
         if resuming and self._writer.validator and self._validator != self._writer.validator:
             response.close()
             raise _Changed
-        for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
-            self._writer.expect_digest(name, value)
+        try:
+            for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
+                self._writer.expect_digest(name, value)  # may stop here: the store already has these bytes
+        except BaseException:
+            response.close()
+            raise
         self._writer.remember_source(validator=self._validator, accepts_ranges=True)
         final = response.url or self._source.url
         if final != self._source.url:  # a redirect (Kaggle's signed URL): ask there, credentials only if home

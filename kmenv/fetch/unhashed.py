@@ -51,6 +51,7 @@ def fetch_unknown(
     cancel: threading.Event | None = None,
     limit: int | None = None,
     tuning: Tuning | None = None,
+    learned: dict[str, str] | None = None,
 ) -> str:
     """Bring ``source``'s bytes into ``store`` and return their sha256.
 
@@ -61,7 +62,9 @@ def fetch_unknown(
     splitting into ranges and deadlines are those of :func:`~kmenv.fetch.fetch_all`. ``cancel``
     stops the download between receives (a caller running this on its own threads sets it on
     Ctrl-C: :func:`~kmenv.fetch.pool.map_interruptible`). ``limit`` caps the bytes accepted when
-    ``size`` is None (default: ``tuning.undeclared_limit``).
+    ``size`` is None (default: ``tuning.undeclared_limit``). ``learned`` receives the digests
+    besides sha256 the bytes were proven to have (the reply's md5): no probe request is needed to
+    learn them, and a reply whose md5 names a blob already in the store stops before its body.
     """
     sink = SerialProgress(progress or NullProgress())
     stop = cancel or threading.Event()
@@ -88,7 +91,12 @@ def fetch_unknown(
         if size:
             check_free_space(store.root, size)
         sha256 = store.ingest_unknown(
-            produce, size=size, digests=digests, label=label, resume_key=_resume_key(source, size, digests)
+            produce,
+            size=size,
+            digests=digests,
+            label=label,
+            resume_key=_resume_key(source, size, digests),
+            learned=learned,
         )
         if started:
             sink.finish(label)

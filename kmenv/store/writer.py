@@ -118,6 +118,8 @@ class BlobWriter:
         self.resumed = False
         #: Byte ranges ``[start, end)`` on disk, sorted and merged, for ranged writing (``write_at``).
         self.done: list[tuple[int, int]] = []
+        #: Told of every digest the source announces, before it is required; may raise to stop the write.
+        self.on_digest: Callable[[str, str], None] | None = None
         self._ranged = False  # the file is preallocated: only :attr:`done` says which bytes are real
         self._file = file
         self._writeback = WriteBack(file.fileno())
@@ -132,6 +134,8 @@ class BlobWriter:
 
         A digest learnt after bytes were written is computed over the bytes on disk first.
         """
+        if self.on_digest is not None:
+            self.on_digest(name, value)
         algo = name.lower()
         if not hashable(algo) or (name, value.strip()) in self._expected:
             return

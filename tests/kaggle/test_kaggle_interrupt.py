@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from kaggle_emulator import KaggleEmulator
-from test_fetch_interrupt import interrupt, kept
+from test_fetch_interrupt import interrupt, kept, prompt
 
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 
@@ -23,7 +23,7 @@ KAGGLE = "acme/slowmodel/pyTorch/base"
 @pytest.fixture
 def slow_kaggle(emulator: KaggleEmulator, tmp_path: Path) -> tuple[KaggleEmulator, dict[str, str]]:
     emulator.add_instance("acme", "slowmodel", "pyTorch", "base", {1: {"weights.bin": WEIGHTS}})
-    emulator.fault("blob", "slow", delay=0.05, times=1000, path="weights.bin")
+    emulator.fault("blob", "slow", delay=0.2, times=1000, path="weights.bin")
     env = {**os.environ, "KMENV_CACHE_DIR": str(tmp_path / "cache"), "KMENV_KAGGLE_URL": emulator.url}
     return emulator, env
 
@@ -38,7 +38,7 @@ def test_ctrl_c_while_lock_learns_a_kaggle_sha256_stops_within_a_second(
         f"version: 1\nregistries:\n  kaggle:\n    type: kaggle\nmodels:\n  slow: {KAGGLE}\n"
     )
     code, stopped, err = interrupt(["-C", str(project), "lock"], env, tmp_path / "cache")
-    assert code == 130 and stopped < 1.0, (code, stopped, err)
+    assert code == 130 and prompt(stopped), (code, stopped, err)
     assert "Traceback" not in err
     assert len(kept(tmp_path / "cache")) == 1, "the bytes received are kept"
 
@@ -49,6 +49,6 @@ def test_ctrl_c_during_kmenv_download_stops_within_a_second(
     _, env = slow_kaggle
     argv = ["download", f"{KAGGLE}/1", "--path", str(tmp_path / "dl")]
     code, stopped, err = interrupt(argv, env, tmp_path / "cache")
-    assert code == 130 and stopped < 1.0, (code, stopped, err)
+    assert code == 130 and prompt(stopped), (code, stopped, err)
     assert "Traceback" not in err
     assert len(kept(tmp_path / "cache")) == 1

@@ -4,11 +4,11 @@ Every answer costs a round trip, so the registry is lazy: ``versions`` reads one
 metadata and version list (two calls) and returns candidates *without* files; ``files`` is called
 only for the versions a resolve chose. Kaggle lists a file's path and size but never its sha256,
 which the lock needs, so ``files`` learns it: from the candidate itself (a lock made earlier), from
-what this machine learned before (metadata cache), from the store's md5 index (the md5 comes from
-the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte range request), or
-by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
-that follows instant. More than :data:`ARCHIVE_THRESHOLD` unknown files are fetched as one
-whole-version archive instead, verified, then unpacked into the store member by member
+what this machine learned before (metadata cache), or by downloading the file into the store
+(:func:`kmenv.fetch.fetch_unknown`), which makes the install that follows instant; a download whose
+reply's ``x-goog-hash`` md5 is already in the store's md5 index stops before the body, so a file
+this machine has stays a two-request affair, without a probe. More than :data:`ARCHIVE_THRESHOLD`
+unknown files are fetched as one whole-version archive instead, verified, then unpacked into the store member by member
 (:mod:`kmenv.registry.kaggle.archive`).
 """
 
@@ -16,23 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-import requests
-
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.download import goog_hashes
-from kmenv.fetch.http import same_origin
-from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import fetch_unknown, map_interruptible
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.archive import unpack_into_store
-from kmenv.registry.kaggle.client import API_RETRY, KaggleClient
+from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
@@ -54,8 +49,6 @@ __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
 #: Beyond this many files to learn, one archive beats one request per file (kagglehub's rule too).
 ARCHIVE_THRESHOLD = 25
-#: The md5 probe is an optimisation (without it the file is downloaded), so it tries three times without waiting.
-_PROBE_RETRY = RetryPolicy(attempts=3, backoff=0.0, statuses=API_RETRY.statuses)
 
 
 def parse_goog_hash(header: str | None) -> dict[str, str]:
@@ -293,52 +286,27 @@ class KaggleRegistry(Registry):
         store = self._require_store()
 
         def learn(remote: RemoteFile, cancel: threading.Event) -> FileEntry:
+            learned: dict[str, str] = {}  # the reply's md5: no probe request; a known md5 stops before the body
             body = self._file_body(handle, remote.path)
-            md5 = self._probe_md5(handle, body)
-            digests = {"md5": md5} if md5 else {}
-            sha = fetch_unknown(
-                store,
-                self.client.download_source(body),
-                size=remote.size,
-                digests=digests,
-                label=f"{handle}/{remote.path}",
-                session=self.client.session(),
-                cancel=cancel,
-            )
-            return FileEntry(remote.path, remote.size, sha, digests=digests)
+            try:
+                sha = fetch_unknown(
+                    store,
+                    self.client.download_source(body),
+                    size=remote.size,
+                    digests={},
+                    label=f"{handle}/{remote.path}",
+                    session=self.client.session(),
+                    cancel=cancel,
+                    learned=learned,
+                )
+            except (RegistryError, ModelNotFoundError):  # refused: ask the API again for its own words (gated, ...)
+                what, page = f"{handle}/{remote.path}", web_url(handle.unversioned())
+                self.client.redirect_location("DownloadModelInstanceVersion", body, what=what, page_url=page)
+                raise
+            return FileEntry(remote.path, remote.size, sha, digests={k: v for k, v in learned.items() if k == "md5"})
 
         entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn")  # Ctrl-C stops all
         return {e.path: e for e in entries}
-
-    def _probe_md5(self, handle: Handle, body: Mapping[str, object]) -> str | None:
-        """The md5 ``x-goog-hash`` of a file's blob, from a one-byte range request; ``None`` when unavailable."""
-        location, direct = self.client.redirect_location(
-            "DownloadModelInstanceVersion",
-            body,
-            what=f"{handle}/{body.get('path')}",
-            page_url=web_url(handle.unversioned()),
-        )
-        if location is None:  # the bytes came straight back: their headers may carry the hash
-            return parse_goog_hash(direct.get("x-goog-hash")).get("md5")
-        headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
-        if same_origin(location, self.client.base_url):
-            headers.update(self.client.auth_headers())
-        failures = 0
-        while not _PROBE_RETRY.gives_up(failures):
-            if failures:
-                time.sleep(_PROBE_RETRY.delay(failures))
-            try:
-                with self.client.session().get(
-                    location, headers=headers, stream=True, timeout=(10, 30), allow_redirects=False
-                ) as reply:
-                    if reply.status_code in (200, 206):
-                        return parse_goog_hash(reply.headers.get("x-goog-hash")).get("md5")
-                    if not _PROBE_RETRY.retries_status(reply.status_code):
-                        return None
-            except requests.RequestException:
-                pass
-            failures += 1
-        return None
 
     def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
