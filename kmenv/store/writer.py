@@ -13,21 +13,19 @@ import errno
 import hashlib
 import json
 import os
-import queue
 import secrets
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from kmenv.errors import IntegrityError
+from kmenv.store._hashing import HashPipe, update_all
 from kmenv.store._writeback import WriteBack
 from kmenv.store.digests import digest_matches, hashable
 
 __all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "merge_ranges", "sidecar_of"]
 
 CHUNK_SIZE = 1 << 20
-_PIPE_DEPTH = 8  # chunks waiting to be hashed, per writer
 _INLINE_HASH_BYTES = 4 << 20  # files up to this size are hashed in the writing thread
 MISMATCH_HINT = (
     "the source serves different bytes than the registry recorded; try again, "
@@ -35,49 +33,6 @@ MISMATCH_HINT = (
 )
 DIR_MODE = 0o755
 _BLOB_MODE = 0o444
-
-
-class _HashPipe:
-    """Hashes written chunks on a thread of its own, so hashing overlaps receiving and writing.
-
-    sha256 runs at well under a GiB/s on one core, about what a disk takes; done inline it
-    halves a fast download (issue 4). hashlib releases the GIL on large updates, so the
-    two run in parallel. The queue is short (``_PIPE_DEPTH`` chunks): memory stays constant.
-    """
-
-    def __init__(self, writer: BlobWriter) -> None:
-        self._writer = writer
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_PIPE_DEPTH)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="kmenv-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            data = self._queue.get()
-            try:
-                if data is None:
-                    return
-                if self._error is None:
-                    for hasher in self._writer._hashers.values():
-                        hasher.update(data)
-            except BaseException as exc:  # reported to the writer at the next drain
-                self._error = exc
-            finally:
-                self._queue.task_done()
-
-    def feed(self, data: bytes) -> None:
-        self._queue.put(data)
-
-    def drain(self) -> None:
-        """Wait until every chunk fed so far is hashed."""
-        self._queue.join()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
 
 
 class BlobWriter:
@@ -123,7 +78,7 @@ class BlobWriter:
         self._ranged = False  # the file is preallocated: only :attr:`done` says which bytes are real
         self._file = file
         self._writeback = WriteBack(file.fileno())
-        self._pipe: _HashPipe | None = None
+        self._pipe: HashPipe | None = None
         self._expected: list[tuple[str, str]] = []
         self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
         for name, value in sorted((digests or {}).items()):
@@ -175,8 +130,7 @@ class BlobWriter:
             return
         self._file.seek(0)
         while chunk := self._file.read(CHUNK_SIZE):
-            for hasher in self._hashers.values():
-                hasher.update(chunk)
+            update_all(self._hashers, chunk)
         self.offset = size
         self.done = [(0, size)] if size else []
         self.resumed = size > 0
@@ -258,8 +212,7 @@ class BlobWriter:
             got = os.preadv(fd, [view[: min(len(view), end - self.offset)]], self.offset)
             if got <= 0:
                 raise IntegrityError(f"{self.label}: the temp file ended at {self.offset} bytes", hint=MISMATCH_HINT)
-            for hasher in self._hashers.values():
-                hasher.update(view[:got])
+            update_all(self._hashers, view[:got])
             self.offset += got
 
     def write(self, data: bytes) -> None:
@@ -276,7 +229,7 @@ class BlobWriter:
                 hasher.update(data)
         else:
             if self._pipe is None:
-                self._pipe = _HashPipe(self)
+                self._pipe = HashPipe(lambda data: update_all(self._hashers, data))
             self._pipe.feed(bytes(data))
         self.offset += len(data)
         self.done = merge_ranges([*self.done, (0, self.offset)])
