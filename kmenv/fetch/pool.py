@@ -8,16 +8,17 @@ coordinators run outside it for that reason), so it cannot deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from typing import Any, TypeVar
 
 from kmenv.fetch.body import Cancelled
 
-__all__ = ["PriorityPool", "map_interruptible"]
+__all__ = ["PriorityPool", "Slots", "map_interruptible"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,14 +89,20 @@ class PriorityPool:
 
 
 def map_interruptible(
-    fn: Callable[[T, threading.Event], R], items: Sequence[T], *, workers: int, name: str = "kmenv-fetch"
+    fn: Callable[[T, threading.Event], R],
+    items: Sequence[T],
+    *,
+    workers: int,
+    name: str = "kmenv-fetch",
+    parent: threading.Event | None = None,
 ) -> list[R]:
     """``[fn(item, cancel) for item in items]`` on ``workers`` threads, for callers whose tasks download.
 
     A plain executor, on Ctrl-C, waits for every running task to finish (a whole file each); here the
     waiting thread wakes every fraction of a second, and on Ctrl-C or the first failure sets ``cancel``,
-    which downloads honour between receives, waits for them to stop and raises. Results keep the
-    order of ``items``.
+    which downloads honour between receives, waits for them to stop and raises. A ``parent`` event
+    (the ``cancel`` of an enclosing call) being set stops this one too. Results keep the order of
+    ``items``.
     """
     cancel = threading.Event()
     pool = PriorityPool(max(1, min(workers, len(items))), name=name)
@@ -106,6 +113,8 @@ def map_interruptible(
             done, pending = wait(pending, timeout=_WAIT_SLICE_SECONDS, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
                 break
+            if parent is not None and parent.is_set():
+                raise Cancelled
     finally:
         cancel.set()  # harmless when all is done
         pool.shutdown()
@@ -113,3 +122,25 @@ def map_interruptible(
     if errors:  # the first real failure, not a task stopped because of it
         raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
     return [f.result() for f in futures]
+
+
+class Slots:
+    """At most ``count`` downloads at once among every caller sharing this (one budget for a whole job).
+
+    Callers that each run their own threads (the files of several models learnt at once) take a
+    slot around each download, so the connections stay bounded however the work is nested.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._semaphore = threading.BoundedSemaphore(max(1, count))
+
+    @contextlib.contextmanager
+    def hold(self, cancel: threading.Event) -> Iterator[None]:
+        """One slot for the ``with`` body; waiting for it stops with :class:`Cancelled` once ``cancel`` is set."""
+        while not self._semaphore.acquire(timeout=_WAIT_SLICE_SECONDS / 2):
+            if cancel.is_set():
+                raise Cancelled
+        try:
+            yield
+        finally:
+            self._semaphore.release()

@@ -3,8 +3,9 @@
 The bytes are verified against every digest the caller knows and every ``x-goog-hash`` digest
 the reply carries, in the same pass that computes the sha256 they are then stored under; the
 digest index learns the pair, so the next lookup by md5 needs no download at all. A caller learning
-many files runs them with :func:`~kmenv.fetch.pool.map_interruptible` (re-exported here), so Ctrl-C
-stops them all between receives.
+many files runs them with :func:`~kmenv.fetch.pool.map_interruptible` (re-exported here, with
+:class:`~kmenv.fetch.pool.Slots`, the shared budget of downloads), so Ctrl-C stops them all between
+receives.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import requests
 from kmenv.fetch.download import DOWNLOAD_RETRY, Meter
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.pace import Pace
-from kmenv.fetch.pool import map_interruptible
+from kmenv.fetch.pool import Slots, map_interruptible
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.stream import stream_into
 from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 
-__all__ = ["fetch_unknown", "map_interruptible"]
+__all__ = ["Slots", "fetch_unknown", "map_interruptible"]
 
 
 def _resume_key(source: FileSource, size: int | None, digests: Mapping[str, str]) -> str:

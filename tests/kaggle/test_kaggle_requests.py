@@ -7,7 +7,13 @@ already in the store (its md5 known) costs kmenv the download request and a repl
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import random
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +29,10 @@ pytest.importorskip("kagglehub", reason="kagglehub 1.0.3, the pinned official cl
 from test_kaggle_fidelity import kagglehub_download  # noqa: E402 - after the skip, like the module it comes from
 
 BERT = "keras/bert/keras/bert_tiny_en_uncased"
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_a_cold_download_makes_no_more_requests_than_kagglehub(
@@ -55,3 +65,21 @@ def test_a_file_already_in_the_store_stops_at_the_reply_headers(
     assert len(blob_gets) == len(files) == 4, "one request per file: no probe, no retry"
     placed = Path(json.loads(result.out)["downloads"][0]["path"]) / "config.json"
     assert placed.read_bytes() == b'{"vocab_size": 30522, "hidden_dim": 128}'
+
+
+def test_kmenv_download_of_several_handles_fetches_them_at_once(emulator: KaggleEmulator, tmp_path: Path) -> None:
+    slow, fast = random.Random(1).randbytes(3 << 20), random.Random(2).randbytes(64 << 10)
+    emulator.add_instance("acme", "slowone", "pyTorch", "base", {1: {"slow.bin": slow}})
+    emulator.add_instance("acme", "fastone", "pyTorch", "base", {1: {"fast.bin": fast}})
+    emulator.fault("blob", "slow", delay=0.2, times=1000, path="slow.bin")  # ten seconds or more
+    cache = tmp_path / "cache"
+    env = {**os.environ, "KMENV_CACHE_DIR": str(cache), "KMENV_KAGGLE_URL": emulator.url}
+    argv = ["download", "acme/slowone/pyTorch/base/1", "acme/fastone/pyTorch/base/1", "--path", str(tmp_path / "dl")]
+    fast_blob = cache / "blobs" / "sha256" / sha(fast)[:2] / sha(fast)
+    with subprocess.Popen([sys.executable, "-m", "kmenv", *argv], env=env, stderr=subprocess.DEVNULL) as proc:
+        deadline = time.monotonic() + 8
+        while not fast_blob.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        slow_still_running = proc.poll() is None
+        proc.kill()
+    assert fast_blob.exists() and slow_still_running, "the second handle waited for the first to finish"

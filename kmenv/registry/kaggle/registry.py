@@ -24,7 +24,7 @@ from typing import Any
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.download import goog_hashes
 from kmenv.fetch.source import FileSource
-from kmenv.fetch.unhashed import fetch_unknown, map_interruptible
+from kmenv.fetch.unhashed import Slots, fetch_unknown, map_interruptible
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.archive import unpack_into_store
 from kmenv.registry.kaggle.client import KaggleClient
@@ -87,6 +87,7 @@ class KaggleRegistry(Registry):
         self.store = store
         self.frameworks = frameworks
         self.workers = max(1, workers)
+        self.slots = Slots(self.workers)  # one budget of downloads, however many versions learn at once
         self._lock = threading.RLock()
         self._infos: dict[Handle, InstanceInfo] = {}
         self._numbers: dict[Handle, tuple[list[int], str | None]] = {}
@@ -125,10 +126,17 @@ class KaggleRegistry(Registry):
         return self.learn_files(candidate.handle, hints=candidate.files)
 
     def learn_files(
-        self, handle: Handle, *, hints: Iterable[FileEntry] = (), only: Iterable[str] | None = None
+        self,
+        handle: Handle,
+        *,
+        hints: Iterable[FileEntry] = (),
+        only: Iterable[str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> list[FileEntry]:
         """The files of a version with their sha256; ``only`` limits it to some paths, ``hints`` are trusted
-        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded."""
+        entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded.
+        ``cancel`` (set by a caller learning several versions at once) stops the downloads."""
+        cancel = cancel or threading.Event()
         listing = self.list_files(handle)
         if only is not None:
             keep = set(only)
@@ -152,9 +160,9 @@ class KaggleRegistry(Registry):
                     hint="run the command once online (kmenv learns the hashes by downloading the files)",
                 )
             if len(unknown) > ARCHIVE_THRESHOLD:
-                result.update(self._learn_from_archive(handle, unknown))
+                result.update(self._learn_from_archive(handle, unknown, cancel))
             else:
-                result.update(self._learn_per_file(handle, unknown))
+                result.update(self._learn_per_file(handle, unknown, cancel))
             self._remember_files(handle, {**self.learned_files(handle), **result}.values())
         return [result[p] for p in sorted(result)]
 
@@ -282,43 +290,51 @@ class KaggleRegistry(Registry):
             raise RegistryError("this Kaggle registry has no store to learn file hashes into")
         return self.store
 
-    def _learn_per_file(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
+    def _learn_per_file(
+        self, handle: Handle, files: Sequence[RemoteFile], outer: threading.Event
+    ) -> dict[str, FileEntry]:
         store = self._require_store()
 
         def learn(remote: RemoteFile, cancel: threading.Event) -> FileEntry:
             learned: dict[str, str] = {}  # the reply's md5: no probe request; a known md5 stops before the body
             body = self._file_body(handle, remote.path)
+            source, label = self.client.download_source(body), f"{handle}/{remote.path}"
             try:
-                sha = fetch_unknown(
-                    store,
-                    self.client.download_source(body),
-                    size=remote.size,
-                    digests={},
-                    label=f"{handle}/{remote.path}",
-                    session=self.client.session(),
-                    cancel=cancel,
-                    learned=learned,
-                )
+                with self.slots.hold(cancel):
+                    sha = fetch_unknown(
+                        store,
+                        source,
+                        size=remote.size,
+                        digests={},
+                        label=label,
+                        session=self.client.session(),
+                        cancel=cancel,
+                        learned=learned,
+                    )
             except (RegistryError, ModelNotFoundError):  # refused: ask the API again for its own words (gated, ...)
-                what, page = f"{handle}/{remote.path}", web_url(handle.unversioned())
-                self.client.redirect_location("DownloadModelInstanceVersion", body, what=what, page_url=page)
+                page = web_url(handle.unversioned())
+                self.client.redirect_location("DownloadModelInstanceVersion", body, what=label, page_url=page)
                 raise
             return FileEntry(remote.path, remote.size, sha, digests={k: v for k, v in learned.items() if k == "md5"})
 
-        entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn")  # Ctrl-C stops all
+        entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn", parent=outer)
         return {e.path: e for e in entries}
 
-    def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
+    def _learn_from_archive(
+        self, handle: Handle, files: Sequence[RemoteFile], cancel: threading.Event
+    ) -> dict[str, FileEntry]:
         """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
-        store = self._require_store()
-        archive_sha = fetch_unknown(
-            store,
-            self.client.download_source(self._file_body(handle, None)),
-            size=None,
-            digests={},
-            label=f"{handle} (archive)",
-            session=self.client.session(),
-        )
+        store, source = self._require_store(), self.client.download_source(self._file_body(handle, None))
+        with self.slots.hold(cancel):
+            archive_sha = fetch_unknown(
+                store,
+                source,
+                size=None,
+                digests={},
+                label=f"{handle} (archive)",
+                session=self.client.session(),
+                cancel=cancel,
+            )
         wanted = {f.path: f for f in files}
         learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=str(handle))
         missing = sorted(set(wanted) - set(learned))
