@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 
 from kmenv.fetch.body import Cancelled
 
-__all__ = ["PriorityPool", "Slots", "map_interruptible"]
+__all__ = ["PriorityPool", "Slots", "current_cancel", "map_interruptible"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 _WAIT_SLICE_SECONDS = 0.2  # how often the waiting thread wakes, so Ctrl-C lands promptly
+_ambient = threading.local()  # the cancel event of the map_interruptible task running on this thread
 
 
 class PriorityPool:
@@ -101,19 +102,28 @@ def map_interruptible(
     A plain executor, on Ctrl-C, waits for every running task to finish (a whole file each); here the
     waiting thread wakes every fraction of a second, and on Ctrl-C or the first failure sets ``cancel``,
     which downloads honour between receives, waits for them to stop and raises. A ``parent`` event
-    (the ``cancel`` of an enclosing call) being set stops this one too. Results keep the order of
-    ``items``.
+    (the ``cancel`` of an enclosing call; found by itself when this runs inside another call's task)
+    being set stops this one too. Results keep the order of ``items``.
     """
     cancel = threading.Event()
+    parents = [e for e in (parent, current_cancel(None)) if e is not None]
+
+    def task(item: T) -> R:
+        _ambient.cancel = cancel  # a map_interruptible inside fn finds its parent here
+        try:
+            return fn(item, cancel)
+        finally:
+            _ambient.cancel = None
+
     pool = PriorityPool(max(1, min(workers, len(items))), name=name)
-    futures = [pool.submit(fn, item, cancel) for item in items]
+    futures = [pool.submit(task, item) for item in items]
     try:
         pending: set[Future[Any]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=_WAIT_SLICE_SECONDS, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
                 break
-            if parent is not None and parent.is_set():
+            if any(e.is_set() for e in parents):
                 raise Cancelled
     finally:
         cancel.set()  # harmless when all is done
@@ -122,6 +132,16 @@ def map_interruptible(
     if errors:  # the first real failure, not a task stopped because of it
         raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
     return [f.result() for f in futures]
+
+
+def current_cancel(default: threading.Event | None) -> threading.Event | None:
+    """The cancel event of the :func:`map_interruptible` task running on this thread, else ``default``.
+
+    Lets a download deep inside such a task (a registry learning files for a lock) stop on Ctrl-C
+    without every layer in between passing the event along.
+    """
+    found = getattr(_ambient, "cancel", None)
+    return found if isinstance(found, threading.Event) else default
 
 
 class Slots:

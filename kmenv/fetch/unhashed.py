@@ -20,14 +20,14 @@ import requests
 from kmenv.fetch.download import DOWNLOAD_RETRY, Meter
 from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.pace import Pace
-from kmenv.fetch.pool import Slots, map_interruptible
+from kmenv.fetch.pool import Slots, current_cancel, map_interruptible
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.stream import stream_into
 from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 
-__all__ = ["Slots", "fetch_unknown", "map_interruptible"]
+__all__ = ["Slots", "current_cancel", "fetch_unknown", "map_interruptible"]
 
 
 def _resume_key(source: FileSource, size: int | None, digests: Mapping[str, str]) -> str:
@@ -68,7 +68,7 @@ def fetch_unknown(
     learn them, and a reply whose md5 names a blob already in the store stops before its body.
     """
     sink = SerialProgress(progress or NullProgress())
-    stop = cancel or threading.Event()
+    stop = cancel or current_cancel(None) or threading.Event()
     tuning = tuning or Tuning.from_env()
     if limit is not None:
         tuning = replace(tuning, undeclared_limit=limit)

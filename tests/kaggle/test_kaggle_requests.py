@@ -67,14 +67,14 @@ def test_a_file_already_in_the_store_stops_at_the_reply_headers(
     assert placed.read_bytes() == b'{"vocab_size": 30522, "hidden_dim": 128}'
 
 
-def test_kmenv_download_of_several_handles_fetches_them_at_once(emulator: KaggleEmulator, tmp_path: Path) -> None:
-    slow, fast = random.Random(1).randbytes(3 << 20), random.Random(2).randbytes(64 << 10)
-    emulator.add_instance("acme", "slowone", "pyTorch", "base", {1: {"slow.bin": slow}})
+def _second_arrives_while_first_runs(emulator: KaggleEmulator, tmp_path: Path, argv: list[str]) -> bool:
+    """Run ``kmenv argv`` on a slow model and a fast one; whether the fast one's blob lands while the slow one runs."""
+    fast = random.Random(2).randbytes(64 << 10)
+    emulator.add_instance("acme", "slowone", "pyTorch", "base", {1: {"slow.bin": random.Random(1).randbytes(3 << 20)}})
     emulator.add_instance("acme", "fastone", "pyTorch", "base", {1: {"fast.bin": fast}})
     emulator.fault("blob", "slow", delay=0.2, times=1000, path="slow.bin")  # ten seconds or more
     cache = tmp_path / "cache"
     env = {**os.environ, "KMENV_CACHE_DIR": str(cache), "KMENV_KAGGLE_URL": emulator.url}
-    argv = ["download", "acme/slowone/pyTorch/base/1", "acme/fastone/pyTorch/base/1", "--path", str(tmp_path / "dl")]
     fast_blob = cache / "blobs" / "sha256" / sha(fast)[:2] / sha(fast)
     with subprocess.Popen([sys.executable, "-m", "kmenv", *argv], env=env, stderr=subprocess.DEVNULL) as proc:
         deadline = time.monotonic() + 8
@@ -82,4 +82,20 @@ def test_kmenv_download_of_several_handles_fetches_them_at_once(emulator: Kaggle
             time.sleep(0.05)
         slow_still_running = proc.poll() is None
         proc.kill()
-    assert fast_blob.exists() and slow_still_running, "the second handle waited for the first to finish"
+    return fast_blob.exists() and slow_still_running
+
+
+def test_kmenv_download_of_several_handles_fetches_them_at_once(emulator: KaggleEmulator, tmp_path: Path) -> None:
+    argv = ["download", "acme/slowone/pyTorch/base/1", "acme/fastone/pyTorch/base/1", "--path", str(tmp_path / "dl")]
+    assert _second_arrives_while_first_runs(emulator, tmp_path, argv), "the second handle waited for the first"
+
+
+def test_a_lock_learns_every_model_at_once(emulator: KaggleEmulator, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "kmodels.yaml").write_text(
+        "version: 1\nregistries:\n  kaggle:\n    type: kaggle\nmodels:\n"
+        "  aslow: acme/slowone/pyTorch/base\n  zfast: acme/fastone/pyTorch/base\n"  # slow first by name
+    )
+    argv = ["-C", str(project), "lock"]
+    assert _second_arrives_while_first_runs(emulator, tmp_path, argv), "the second model waited for the first"

@@ -24,7 +24,7 @@ from typing import Any
 from kmenv.errors import HandleError, IntegrityError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.download import goog_hashes
 from kmenv.fetch.source import FileSource
-from kmenv.fetch.unhashed import Slots, fetch_unknown, map_interruptible
+from kmenv.fetch.unhashed import Slots, current_cancel, fetch_unknown, map_interruptible
 from kmenv.registry.base import Registry
 from kmenv.registry.kaggle.archive import unpack_into_store
 from kmenv.registry.kaggle.client import KaggleClient
@@ -136,7 +136,7 @@ class KaggleRegistry(Registry):
         """The files of a version with their sha256; ``only`` limits it to some paths, ``hints`` are trusted
         entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded.
         ``cancel`` (set by a caller learning several versions at once) stops the downloads."""
-        cancel = cancel or threading.Event()
+        cancel = cancel or current_cancel(None) or threading.Event()
         listing = self.list_files(handle)
         if only is not None:
             keep = set(only)
