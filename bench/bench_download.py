@@ -225,6 +225,12 @@ class Report:
     def add(self, text: str) -> None:
         self.lines.append(text)
 
+    def rates(self, best: dict[str, float], size: int) -> None:
+        """One line per command: its throughput (the cached install moves no bytes, so it has none)."""
+        for name, seconds in best.items():
+            if name != "kmenv cached":
+                self.add(f"  {name:<34} {rate(size, seconds)}")
+
     def ratio(self, what: str, value: float, target: float) -> None:
         verdict = "met" if value >= target else "MISSED"
         self.add(f"  {what:<34} {value:6.2f}x   target >= {target:.2f}x   {verdict}")
@@ -355,9 +361,7 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
         once=("curl -o",),
     )
     report.add(f"one {size // MiB} MiB file, nginx limit_rate {args.rate} per connection:")
-    for name, seconds in best.items():
-        if name != "kmenv cached":
-            report.add(f"  {name:<34} {rate(size, seconds)}")
+    report.rates(best, size)
     report.ratio("kmenv / aria2c -x16 -s16", best["aria2c -x16 -s16"] / best["kmenv install"], 0.9)
     report.ratio("kmenv / curl -o", best["curl -o"] / best["kmenv install"], 8.0)
     phase(size, best, "aria2c -x16 -s16")
@@ -398,9 +402,7 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
         report,
     )
     report.add(f"one {size / GiB:g} GiB file, plain nginx (kmenv fsyncs before trusting a blob):")
-    for name, seconds in best.items():
-        if name != "kmenv cached":
-            report.add(f"  {name:<34} {rate(size, seconds)}")
+    report.rates(best, size)
     report.ratio("kmenv / curl -o", best["curl -o"] / best["kmenv install"], 0.8)
     report.ratio("kmenv / curl -o && sync", best["curl -o && sync"] / best["kmenv install"], 1.2)
     phase(size, best, "curl -o")
@@ -437,9 +439,7 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
         report,
     )
     report.add(f"{len(many)} files of 1-20 MiB ({total / GiB:.2f} GiB), plain nginx:")
-    for name, seconds in best.items():
-        if name != "kmenv cached":
-            report.add(f"  {name:<34} {rate(total, seconds)}")
+    report.rates(best, total)
     report.ratio("kmenv / xargs -P 8 curl", best["xargs -P 8 curl"] / best["kmenv install"], 0.8)
     report.ratio(
         "kmenv / xargs -P 8 curl + sha256sum", best["xargs -P 8 curl + sha256sum"] / best["kmenv install"], 1.1

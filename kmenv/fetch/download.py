@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -32,7 +33,17 @@ from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 
-__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "Submit", "copy_local", "download_with_retries", "goog_hashes"]
+__all__ = [
+    "DOWNLOAD_RETRY",
+    "Cancelled",
+    "Meter",
+    "Submit",
+    "Transfer",
+    "copy_local",
+    "download_with_retries",
+    "gave_up",
+    "goog_hashes",
+]
 
 #: Runs a task on the batch's shared pool (ranges before whole small files); see :mod:`kmenv.fetch._batch`.
 Submit = Callable[..., "Future[Any]"]
@@ -97,41 +108,51 @@ def copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter: 
         raise RegistryError(f"{writer.label}: cannot read {path}: {exc.strerror}") from None
 
 
-def download_with_retries(
-    writer: BlobWriter,
-    session: requests.Session,
-    source: FileSource,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-    pace: Pace,
-    limit: int,
-    opened: requests.Response | None = None,
-) -> None:
+@dataclass(frozen=True)
+class Transfer:
+    """What every attempt at one file shares: where its bytes come from, how to retry, when to stop.
+
+    ``pace`` is the file's deadline across attempts; ``limit`` the most bytes accepted when no size
+    is declared; ``meter`` where progress goes.
+    """
+
+    session: requests.Session
+    source: FileSource
+    policy: RetryPolicy
+    cancel: threading.Event
+    meter: Meter
+    pace: Pace
+    limit: int
+
+
+def download_with_retries(writer: BlobWriter, t: Transfer, opened: requests.Response | None = None) -> None:
     """One stream, retried and resumed; ``opened`` is a reply to use first (a 200 a ranged probe received)."""
     failures = 0
     while True:
-        _check(cancel)
+        _check(t.cancel)
         try:
             if opened is not None:
                 response, opened = opened, None
                 with response:
-                    _consume(writer, response, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit)
+                    _consume(writer, response, t)
             else:
-                _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit)
+                _attempt(writer, t)
             return
         except _Transient as exc:
             failures += 1
-            if policy.gives_up(failures):
-                raise NetworkError(
-                    f"{writer.label}: could not download {redact_url(source.url)}: {exc} "
-                    f"({failures} attempts{', resuming where each stopped' if writer.accepts_ranges else ''})",
-                    hint="check the network connection and try again; finished files are kept "
-                    "and unfinished ones resume",
-                ) from None
-            if cancel.wait(policy.delay(failures)):
+            if t.policy.gives_up(failures):
+                how = f"{failures} attempts{', resuming where each stopped' if writer.accepts_ranges else ''}"
+                raise gave_up(writer.label, t.source, exc, how) from None
+            if t.cancel.wait(t.policy.delay(failures)):
                 raise Cancelled from None
+
+
+def gave_up(label: str, source: FileSource, why: Exception, how: str) -> NetworkError:
+    """The error once retries are used up: the file, the URL without secrets, what failed and how often."""
+    return NetworkError(
+        f"{label}: could not download {redact_url(source.url)}: {why} ({how})",
+        hint="check the network connection and try again; finished files are kept and unfinished ones resume",
+    )
 
 
 def _validator(response: requests.Response) -> str | None:
@@ -151,17 +172,7 @@ def _content_range(response: requests.Response) -> tuple[int, int | None] | None
     return int(match.group(1)), None if total == "*" else int(total)
 
 
-def _attempt(
-    writer: BlobWriter,
-    session: requests.Session,
-    source: FileSource,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-    pace: Pace,
-    limit: int,
-) -> None:
+def _attempt(writer: BlobWriter, t: Transfer) -> None:
     """One request: resume or restart, then stream the body; raise _Transient for retryable trouble."""
     offset = writer.offset
     if offset > 0 and offset == writer.size:
@@ -170,14 +181,14 @@ def _attempt(
     resuming = offset > 0 and writer.accepts_ranges is not False
     if offset and not resuming:  # the source cannot resume: its answer will be the whole file
         writer.restart()
-        meter.moved_to(0)
+        t.meter.moved_to(0)
         offset = 0
     if resuming:
         headers["Range"] = f"bytes={offset}-"
         if writer.validator:
             headers["If-Range"] = writer.validator
     try:
-        response = open_stream(session, source, headers, label=writer.label)
+        response = open_stream(t.session, t.source, headers, label=writer.label)
     except requests.Timeout:
         raise _Transient("the server did not answer in time") from None
     except requests.RequestException:
@@ -188,28 +199,17 @@ def _attempt(
             # Not the bytes after ours (a 200, another range, 416): drop ours. A 200 body is the whole
             # file and can be used as it is; anything else needs a plain request.
             writer.restart()
-            meter.moved_to(0)
+            t.meter.moved_to(0)
             if status != 200:
                 response.close()
-                return _attempt(
-                    writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit
-                )
-        _consume(writer, response, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=limit)
+                return _attempt(writer, t)
+        _consume(writer, response, t)
 
 
-def _consume(
-    writer: BlobWriter,
-    response: requests.Response,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-    pace: Pace,
-    limit: int,
-) -> None:
+def _consume(writer: BlobWriter, response: requests.Response, t: Transfer) -> None:
     """Check a 200/206 reply, learn what it says about the source, and append its body to ``writer``."""
     status = response.status_code
-    _check_answer(writer, response, policy)
+    _check_answer(writer, response, t.policy)
     for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
         writer.expect_digest(name, value)
     if status == 206:
@@ -218,7 +218,7 @@ def _consume(
         validator=_validator(response),
         accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
     )
-    _stream_body(writer, response, cancel=cancel, meter=meter, pace=pace, limit=limit)
+    _stream_body(writer, response, t)
 
 
 def goog_hashes(header: str) -> list[tuple[str, str]]:
@@ -268,22 +268,21 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _stream_body(
-    writer: BlobWriter, response: requests.Response, *, cancel: threading.Event, meter: Meter, pace: Pace, limit: int
-) -> None:
+def _stream_body(writer: BlobWriter, response: requests.Response, t: Transfer) -> None:
     """Append the body; never more than the writer's size (its own check) or ``limit`` when no size is declared."""
     expected = _content_length(response)
 
     def sink(chunk: bytes) -> None:
         writer.write(chunk)
-        meter.received(len(chunk))
+        t.meter.received(len(chunk))
 
-    allowed = limit if writer.size is None else writer.size - writer.offset + 1  # one past: the writer says why
+    allowed = t.limit if writer.size is None else writer.size - writer.offset + 1  # one past: the writer says why
     try:
-        received = read_body(response, sink, limit=allowed, cancel=cancel, pace=pace)
+        received = read_body(response, sink, limit=allowed, cancel=t.cancel, pace=t.pace)
     except TooLong:
         raise IntegrityError(
-            f"{writer.label}: the source sent more than {limit} bytes, the most accepted for a file of undeclared size",
+            f"{writer.label}: the source sent more than {t.limit} bytes, "
+            "the most accepted for a file of undeclared size",
             hint=MISMATCH_HINT,
         ) from None
     if expected is not None and received < expected:

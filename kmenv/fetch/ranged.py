@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
@@ -32,17 +32,16 @@ import requests
 from kmenv.errors import IntegrityError, NetworkError
 from kmenv.fetch.body import Cancelled, TooLong, Transient, read_body
 from kmenv.fetch.download import (
-    Meter,
     Submit,
+    Transfer,
     _content_range,
     _raise_for_status,
     _validator,
     download_with_retries,
+    gave_up,
     goog_hashes,
 )
 from kmenv.fetch.http import open_stream, redact_url, same_origin
-from kmenv.fetch.pace import Pace
-from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import MISMATCH_HINT, BlobWriter
@@ -82,33 +81,23 @@ def _gaps(done: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
 class RangedDownload:
     """Fetches ``writer``'s file (its ``size`` known) in ranges; :meth:`run` returns when every byte is hashed."""
 
-    def __init__(
-        self,
-        writer: BlobWriter,
-        session: requests.Session,
-        source: FileSource,
-        *,
-        policy: RetryPolicy,
-        cancel: threading.Event,
-        meter: Meter,
-        pace: Pace,
-        tuning: Tuning,
-    ) -> None:
+    def __init__(self, writer: BlobWriter, transfer: Transfer, tuning: Tuning) -> None:
         assert writer.size is not None
         self._writer = writer
         self._size = writer.size
-        self._session = session
-        self._source = source
-        self._policy = policy
-        self._cancel = cancel
-        self._meter = meter
-        self._pace = pace
+        self._transfer = transfer
+        self._session = transfer.session
+        self._source = transfer.source
+        self._policy = transfer.policy
+        self._cancel = transfer.cancel
+        self._meter = transfer.meter
+        self._pace = transfer.pace
         self._tuning = tuning
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._progress: dict[int, tuple[int, int]] = {}  # piece id -> (start, bytes on disk end)
         self._validator: str | None = None
-        self._target = source  # where ranges are asked for: the final URL after redirects
+        self._target = transfer.source  # where ranges are asked for: the final URL after redirects
 
     def run(self, submit: Submit | None) -> None:
         """Fetch every missing byte; raise what stopped it (the bytes on disk are recorded for resume)."""
@@ -192,11 +181,8 @@ class RangedDownload:
             raise error
         item.failures += 1
         if self._policy.gives_up(item.failures):
-            raise NetworkError(
-                f"{self._writer.label}: could not download {redact_url(self._source.url)}: {error} "
-                f"(bytes {item.start}-{item.end - 1}, {item.failures} attempts, resuming where each stopped)",
-                hint="check the network connection and try again; finished files are kept and unfinished ones resume",
-            )
+            where = f"bytes {item.start}-{item.end - 1}, {item.failures} attempts, resuming where each stopped"
+            raise gave_up(self._writer.label, self._source, error, where)
         reached = self._progress.get(number, (item.start, item.start))[1]
         return _Piece(reached, item.end, item.failures) if reached < item.end else None
 
@@ -227,11 +213,7 @@ class RangedDownload:
             except Transient as exc:
                 failures += 1
                 if self._policy.gives_up(failures):
-                    raise NetworkError(
-                        f"{self._writer.label}: could not download {redact_url(self._source.url)}: {exc} "
-                        f"({failures} attempts)",
-                        hint="check the network connection and try again; unfinished files resume",
-                    ) from None
+                    raise gave_up(self._writer.label, self._source, exc, f"{failures} attempts") from None
                 if self._cancel.wait(self._policy.delay(failures)):
                     raise Cancelled from None
         self._validator = _validator(response)
@@ -256,17 +238,7 @@ class RangedDownload:
         writer = self._writer
         writer.restart()
         self._meter.moved_to(0)
-        download_with_retries(
-            writer,
-            self._session,
-            self._source,
-            policy=self._policy,
-            cancel=self._cancel,
-            meter=self._meter,
-            pace=self._pace,
-            limit=self._size,
-            opened=response,
-        )
+        download_with_retries(writer, replace(self._transfer, limit=self._size), opened=response)
 
     # the pieces (pool threads) ----------------------------------------------------------------------
 

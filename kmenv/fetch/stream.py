@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import requests
 
 from kmenv.errors import RegistryError
-from kmenv.fetch.download import Meter, Submit, copy_local, download_with_retries
+from kmenv.fetch.download import Meter, Submit, Transfer, copy_local, download_with_retries
 from kmenv.fetch.http import redact_url
 from kmenv.fetch.pace import Pace
 from kmenv.fetch.ranged import RangedDownload
@@ -41,20 +41,17 @@ def stream_into(
     scheme = urlsplit(source.url).scheme.lower()
     tuning = tuning or Tuning()
     pace = pace or Pace(writer.label, size=writer.size, min_speed=tuning.min_speed, window=tuning.window)
+    t = Transfer(session, source, policy, cancel, meter, pace, tuning.undeclared_limit)
     if scheme == "file":
         meter.moved_to(writer.offset)
         copy_local(writer, source.url, cancel=cancel, meter=meter)
     elif scheme in ("http", "https") and tuning.splits(writer.size) and writer.accepts_ranges is not False:
-        RangedDownload(
-            writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, tuning=tuning
-        ).run(submit)
+        RangedDownload(writer, t, tuning).run(submit)
     elif scheme in ("http", "https"):
         if writer.done != ([(0, writer.offset)] if writer.offset else []):
             writer.restart()  # ranges from an earlier run, but this one streams: keep only a contiguous start
         meter.moved_to(writer.offset)
-        download_with_retries(
-            writer, session, source, policy=policy, cancel=cancel, meter=meter, pace=pace, limit=tuning.undeclared_limit
-        )
+        download_with_retries(writer, t)
     else:
         raise RegistryError(
             f"{writer.label}: cannot download {redact_url(source.url)}: unsupported URL scheme {scheme!r}",
