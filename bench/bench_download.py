@@ -10,7 +10,8 @@ same run, interleaved round by round (best of ``--rounds``), each command run as
 - one ``--cdn-mib`` file at ``--rate`` per connection: ``kmenv install`` vs ``aria2c -x16 -s16``
   (target >= 0.9x) and ``curl -o`` (>= 8x; one round, it is slow by design);
 - one ``--big-gib`` file, plain: vs ``curl -o`` (>= 0.8x) and ``curl -o && sync`` (>= 1.2x): kmenv
-  fsyncs every blob before trusting it, curl does not;
+  fsyncs every blob before trusting it, curl does not; and beside ``curl -o && sha256sum`` (no target),
+  which verifies as kmenv does;
 - ``--files`` files of 1-20 MiB: vs ``xargs -P 8 curl`` (>= 0.8x) and the same followed by
   ``sha256sum`` (>= 1.1x): kmenv verifies every file;
 - peak RSS of every kmenv run (< 150 MB);
@@ -396,6 +397,7 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
         {
             "curl -o": lambda n: run(["curl", "-sS", "-o", str(fresh() / "f"), url]),
             "curl -o && sync": lambda n: shell(f"curl -sS -o '{fresh() / 'f'}' '{url}' && sync '{out / 'f'}'"),
+            "curl -o && sha256sum": lambda n: shell(f"curl -sS -o '{fresh() / 'f'}' '{url}' && sha256sum {out / 'f'}"),
             "kmenv install": kmenv_install("big", plain, BIG),
             "kmenv cached": kmenv_cached("big", plain, BIG),
         },
@@ -405,6 +407,8 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
     report.rates(best, size)
     report.ratio("kmenv / curl -o", best["curl -o"] / best["kmenv install"], 0.8)
     report.ratio("kmenv / curl -o && sync", best["curl -o && sync"] / best["kmenv install"], 1.2)
+    verified = best["curl -o && sha256sum"] / best["kmenv install"]
+    report.add(f"  {'kmenv / curl -o && sha256sum':<34} {verified:6.2f}x   (no target: the verified baseline)")
     phase(size, best, "curl -o")
 
     # 4. the cached big model into a new project ---------------------------------------------------------
