@@ -12,8 +12,8 @@ leaves the RPC origin the way a signed storage URL does.
 Faults are queued per route and used up in order (:meth:`KaggleEmulator.fault`): ``status`` (with
 ``retry_after`` and the error ``shape``), ``drop`` (close the connection after the headers and
 part of the body), ``wrong_md5``, ``no_hash``, ``ignore_range`` (200 with the whole body instead
-of 206), ``slow`` (the blob body in 64 KiB writes ``delay`` seconds apart) and ``zip`` (a zip
-archive instead of a gzip tarball).
+of 206), ``slow`` (the blob body in 64 KiB writes ``delay`` seconds apart), ``zip`` (a zip archive
+instead of a gzip tarball) and ``padded`` (8 MiB of junk after the archive).
 """
 
 from __future__ import annotations
@@ -652,8 +652,11 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                     raise _Problem(404, "File not found")
                 location = emu.blob_url(files[path], str(path))
             else:
-                as_zip = emu.take_fault("archive") is not None
-                location = emu.blob_url(archive_bytes(files, as_zip=as_zip), "")
+                fault = emu.take_fault("archive")
+                data = archive_bytes(files, as_zip=fault is not None and fault.kind == "zip")
+                if fault is not None and fault.kind == "padded":  # junk after the archive: a body far too long
+                    data += bytes(8 << 20)
+                location = emu.blob_url(data, "")
             self._send(302, b"", {"Location": location})
 
         # -- the blob host ----------------------------------------------------------------

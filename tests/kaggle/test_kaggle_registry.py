@@ -109,6 +109,15 @@ def test_a_zip_archive_is_accepted_too(emulator: KaggleEmulator, tmp_path: Path)
     assert len(registry.files(registry.versions(SHARDS)[0])) == 30
 
 
+def test_an_archive_far_longer_than_its_files_is_refused_early(emulator: KaggleEmulator, tmp_path: Path) -> None:
+    emulator.fault("archive", kind="padded")
+    registry = make_registry(emulator, tmp_path)
+    with pytest.raises(IntegrityError, match=r"more than \d+ bytes, the most accepted"):
+        registry.files(registry.versions(SHARDS)[0])
+    partial = registry.store.root / "partial" if registry.store else tmp_path
+    assert not partial.exists() or not any(partial.iterdir()), "the junk is not kept"
+
+
 def test_wrong_md5_fails_cleanly_and_keeps_nothing(emulator: KaggleEmulator, tmp_path: Path) -> None:
     emulator.fault("blob", kind="wrong_md5", path="adapter.bin", times=5)
     registry = make_registry(emulator, tmp_path)

@@ -49,6 +49,8 @@ __all__ = ["ARCHIVE_THRESHOLD", "KaggleRegistry", "parse_goog_hash"]
 
 #: Beyond this many files to learn, one archive beats one request per file (kagglehub's rule too).
 ARCHIVE_THRESHOLD = 25
+#: Bytes an archive may carry beyond its files' sizes (5 %) and 1 KiB of headers per file.
+ARCHIVE_SLACK = 1 << 20
 
 
 def parse_goog_hash(header: str | None) -> dict[str, str]:
@@ -323,14 +325,20 @@ class KaggleRegistry(Registry):
     def _learn_from_archive(
         self, handle: Handle, files: Sequence[RemoteFile], cancel: threading.Event
     ) -> dict[str, FileEntry]:
-        """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
+        """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely.
+
+        Kaggle declares no archive size, so the download accepts at most what the version's files
+        could take in one (their sizes, plus headers and slack), not an endless body."""
         store, source = self._require_store(), self.client.download_source(self._file_body(handle, None))
+        listed = self.list_files(handle)  # the archive holds every file of the version (cached: no request)
+        limit = sum(f.size for f in listed) * 21 // 20 + len(listed) * 1024 + ARCHIVE_SLACK
         with self.slots.hold(cancel):
             archive_sha = fetch_unknown(
                 store,
                 source,
                 size=None,
                 digests={},
+                limit=limit,
                 label=f"{handle} (archive)",
                 session=self.client.session(),
                 cancel=cancel,
