@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -83,7 +82,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kmenv-bench-kaggle-") as tmp, KaggleEmulator() as emu:
         root = Path(tmp)
         populate(emu)
-        emu.add_instance("acme", "bigmodel", "pyTorch", "base", {1: {"model.bin": random.randbytes(args.mib << 20)}})
+        emu.add_instance("acme", "bigmodel", "pyTorch", "base", {1: {"model.bin": os.urandom(args.mib << 20)}})
         for handle, what in ((BIG, f"one {args.mib} MiB file"), (SHARDS, "30 files (the archive path)")):
             best = {"kagglehub": float("inf"), "kmenv": float("inf")}
             requests = {}
