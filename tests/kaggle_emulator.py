@@ -193,6 +193,7 @@ class KaggleEmulator:
         self.etags = True
         self._faults: list[Fault] = []
         self._blobs: dict[str, tuple[bytes, str]] = {}  # key -> (bytes, file path or "")
+        self._hashes: dict[str, str] = {}  # key -> x-goog-hash, computed once
         self._lock = threading.Lock()
         self._host, self._port = host, port
         self._servers: list[ThreadingHTTPServer] = []
@@ -286,6 +287,16 @@ class KaggleEmulator:
             f"http://{self._host}:{self.blob_port}/blobs/{key}"
             f"?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Expires=3600&X-Goog-Signature={signature}"
         )
+
+    def stored_hash(self, key: str, data: bytes) -> str:
+        """The blob's ``x-goog-hash``, computed once per blob as storage keeps it (crc32c here is pure Python)."""
+        with self._lock:
+            known = self._hashes.get(key)
+        if known is None:
+            known = goog_hash(data)
+            with self._lock:
+                self._hashes[key] = known
+        return known
 
     def blob(self, key: str) -> tuple[bytes, str] | None:
         with self._lock:
@@ -669,7 +680,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 return
             data, file_path = found
             fault = emu.take_fault("blob", file_path) if self.command == "GET" else None
-            hash_value = goog_hash(data)
+            hash_value = emu.stored_hash(path.rsplit("/", 1)[-1], data)
             if fault is not None and fault.kind == "wrong_md5":
                 hash_value = goog_hash(data + b"tampered")
             headers = {
