@@ -1,23 +1,32 @@
-"""Benchmark: kmenv downloads against curl, side by side, from a real nginx on 127.0.0.1.
+"""Benchmark: kmenv downloads beside curl, aria2c and xargs -P 8 curl, from its own nginx on 127.0.0.1.
 
-    python bench/bench_download.py [--big-gib 2] [--files 200] [--rounds 2]
+    python bench/bench_download.py [--cdn-mib 512] [--big-gib 2] [--files 200] [--rounds 2] [--rate 25m]
 
-Installs nginx with apt-get when it is missing, writes the files and a static registry into a
-temp folder, serves it with nginx (config in the temp folder), and measures in one run:
+Installs nginx and aria2c with apt-get when missing, writes the files and a static registry (kmenv's
+own builder) into a temp folder, and serves it twice from one nginx: plain, and with ``limit_rate``
+per connection (a CDN's per-connection cap). Every figure is measured beside its baselines in the
+same run, interleaved round by round (best of ``--rounds``), each command run as users run it:
 
-- one big file (2 GiB), cold: kmenv install throughput vs ``curl -o`` (target >= 0.8x, verification included);
-- 200 files of 1-20 MiB: kmenv install vs a sequential curl loop (target >= 1.5x);
-- resume after SIGKILL at 50 %: bytes nginx sends on the second run (target <= 55 % of the file);
-- the cached big model into a new environment: kmenv install vs ``cp -r`` (target < 1 s and >= 20x);
-- peak RSS of the kmenv process during the big download (target < 150 MB);
-- no-op install vs ``python -c pass`` (bench/bench_install.py, target <= 3x).
+- one ``--cdn-mib`` file at ``--rate`` per connection: ``kmenv install`` vs ``aria2c -x16 -s16``
+  (target >= 0.9x) and ``curl -o`` (>= 8x; one round, it is slow by design);
+- one ``--big-gib`` file, plain: vs ``curl -o`` (>= 0.8x) and ``curl -o && sync`` (>= 1.2x): kmenv
+  fsyncs every blob before trusting it, curl does not; and beside ``curl -o && sha256sum`` (no target),
+  which verifies as kmenv does;
+- ``--files`` files of 1-20 MiB: vs ``xargs -P 8 curl`` (>= 0.8x) and the same followed by
+  ``sha256sum`` (>= 1.1x): kmenv verifies every file;
+- peak RSS of every kmenv run (< 150 MB);
+- resume after SIGKILL at 50 % of the rate-limited file: bytes nginx sends the second time (<= 55 %);
+- the cached big model into a new project: kmenv install vs ``cp -al`` of its folder.
 
-Everything it wrote (several GiB) is deleted at the end.
+Each figure prints its ratio, target and met/MISSED. The exit status is non-zero only on a crash,
+never on a miss. Everything written (several GiB) is deleted at the end. On a shared machine the
+figures move between runs; the baselines move with them, which is why they share each round.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -27,26 +36,28 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
 GiB = 1 << 30
+CDN = "bench/cdn/pyTorch/default"
 BIG = "bench/big/pyTorch/default"
 MANY = "bench/many/pyTorch/default"
 
 
-def ensure_nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+def ensure(tool: str, package: str) -> str:
+    """The tool's path, installing its package with apt-get when it is missing."""
+    found = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
     if found:
         return found
-    print("installing nginx (apt-get update; apt-get install -y nginx)…", flush=True)
+    print(f"installing {package} (apt-get update; apt-get install -y {package})…", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=True, env=env)
-    return shutil.which("nginx") or "/usr/sbin/nginx"
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env)
+    return shutil.which(tool) or f"/usr/sbin/{tool}"
 
 
 def write_random(path: Path, size: int, seed: int) -> None:
@@ -64,16 +75,26 @@ def write_random(path: Path, size: int, seed: int) -> None:
             n += 1
 
 
-def make_registry(root: Path, big: int, files: int) -> tuple[Path, list[tuple[str, int]]]:
-    """The static registry (via kmenv's builder); returns it and the (url path, size) of every small file."""
+@dataclass(frozen=True)
+class Files:
+    """URL paths (and sizes) of what the registry serves."""
+
+    cdn: tuple[str, int]
+    big: tuple[str, int]
+    many: list[tuple[str, int]]
+
+
+def make_registry(root: Path, cdn: int, big: int, files: int) -> tuple[Path, Files]:
+    """The static registry (via kmenv's builder) with three models: one file each for cdn and big, many small."""
     from kmenv.registry.static.build import build_registry
 
     source = root / "source"
     meta = '{"license": "Apache 2.0", "published": "2026-01-01T00:00:00Z"}'
-    for handle in (BIG, MANY):
+    for handle in (CDN, BIG, MANY):
         (source / handle / "1").mkdir(parents=True)
         (source / handle / "1" / "version.json").write_text(meta)
-    write_random(source / BIG / "1" / "model.bin", big, 1)
+    write_random(source / CDN / "1" / "model.bin", cdn, 1)
+    write_random(source / BIG / "1" / "model.bin", big, 2)
     sizes = random.Random(7).choices(range(1 * MiB, 20 * MiB + 1), k=files)
     for i, size in enumerate(sizes):
         write_random(source / MANY / "1" / f"shard-{i:03d}.bin", size, 100 + i)
@@ -85,7 +106,9 @@ def make_registry(root: Path, big: int, files: int) -> tuple[Path, list[tuple[st
         for p in (registry / "files").rglob("*")
         if p.is_file()
     )
-    return registry, blobs
+    by_size = {size: path for path, size in blobs}
+    many = [(path, size) for path, size in blobs if size not in (cdn, big)]
+    return registry, Files((by_size[cdn], cdn), (by_size[big], big), many)
 
 
 def free_port() -> int:
@@ -94,7 +117,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_nginx(nginx: str, root: Path, registry: Path, port: int) -> subprocess.Popen[bytes]:
+def start_nginx(nginx: str, root: Path, registry: Path, plain: int, limited: int, rate: str) -> subprocess.Popen[bytes]:
     conf = root / "nginx.conf"
     temp = root / "nginx-tmp"
     temp.mkdir()
@@ -107,7 +130,7 @@ pid {root}/nginx.pid;
 error_log {root}/nginx-error.log;
 events {{ worker_connections 1024; }}
 http {{
-    log_format bench '$request_uri $status $body_bytes_sent';
+    log_format bench '$server_port $request_uri $status $body_bytes_sent';
     access_log {root}/access.log bench;
     default_type application/octet-stream;
     sendfile on;
@@ -118,18 +141,16 @@ http {{
     fastcgi_temp_path {temp};
     uwsgi_temp_path {temp};
     scgi_temp_path {temp};
-    server {{
-        listen 127.0.0.1:{port};
-        root {registry};
-    }}
+    server {{ listen 127.0.0.1:{plain}; root {registry}; }}
+    server {{ listen 127.0.0.1:{limited}; root {registry}; limit_rate {rate}; }}
 }}
 """
     )
     proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(root)])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
+        with socket.socket() as a, socket.socket() as b:
+            if a.connect_ex(("127.0.0.1", plain)) == 0 and b.connect_ex(("127.0.0.1", limited)) == 0:
                 return proc
         time.sleep(0.05)
     proc.kill()
@@ -140,11 +161,10 @@ http {{
 class Run:
     seconds: float
     max_rss: int  # bytes
-    code: int
 
 
 def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> Run:
-    """Run a command, timing it and reading its own peak RSS (wait4, not the whole process tree).
+    """Run a command, timing it and reading the peak RSS of it and its children (wait4).
 
     Dirty pages of earlier runs are flushed first, so no run pays for the previous one's writes.
     """
@@ -153,13 +173,17 @@ def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> Run:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err}")
+    code = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.stderr:
         proc.stderr.close()
-    return Run(elapsed, usage.ru_maxrss * 1024, proc.returncode)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)[:200]} failed ({code}): {err[-2000:]}")
+    return Run(elapsed, usage.ru_maxrss * 1024)
+
+
+def shell(script: str) -> Run:
+    return run(["sh", "-c", script])
 
 
 def project(folder: Path, url: str, handle: str) -> Path:
@@ -169,174 +193,264 @@ def project(folder: Path, url: str, handle: str) -> Path:
 
 
 def kmenv_env(cache: Path, root: Path) -> dict[str, str]:
-    return {**os.environ, "KMENV_CACHE_DIR": str(cache), "KMENV_DATA_DIR": str(root / "data"), "KMENV_NO_LEDGER": "1"}
+    """kmenv as after ``pip install``: bytecode cached (see :func:`main`), its cache and data in the bench folder."""
+    env = {**os.environ, "KMENV_CACHE_DIR": str(cache), "KMENV_DATA_DIR": str(root / "data"), "KMENV_NO_LEDGER": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
-def install(folder: Path, env: dict[str, str]) -> Run:
-    return run([sys.executable, "-m", "kmenv", "-q", "-C", str(folder), "install"], env)
+def kmenv_cmd(folder: Path) -> list[str]:
+    return [sys.executable, "-m", "kmenv", "-q", "-C", str(folder), "install"]
 
 
-def sent_bytes(log: Path, path: str) -> int:
+def sent_bytes(log: Path, port: int, path: str) -> int:
     total = 0
     for line in log.read_text().splitlines():
-        uri, _status, sent = line.split()
-        if uri == path:
+        served_port, uri, _status, sent = line.split()
+        if int(served_port) == port and uri == path:
             total += int(sent)
     return total
-
-
-def link_seconds(root: Path, cache: Path) -> float:
-    """The in-process time to build and switch a generation holding the cached big blob."""
-    from kmenv.environment.generations import EnvironmentDir
-
-    blob = max((p for p in (cache / "blobs").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
-    env = EnvironmentDir(root / "link-only" / ".kmenv")
-    start = time.perf_counter()
-    env.switch(env.build({"m": [("model.bin", blob)]}))
-    elapsed = time.perf_counter() - start
-    shutil.rmtree(root / "link-only")
-    return elapsed
 
 
 def rate(size: int, seconds: float) -> str:
     return f"{size / MiB / seconds:8.1f} MiB/s"
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
+class Report:
+    """Lines printed at the end, with ratio, target and met/MISSED."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.rss = 0
+
+    def add(self, text: str) -> None:
+        self.lines.append(text)
+
+    def rates(self, best: dict[str, float], size: int) -> None:
+        """One line per command: its throughput (the cached install moves no bytes, so it has none)."""
+        for name, seconds in best.items():
+            if name != "kmenv cached":
+                self.add(f"  {name:<34} {rate(size, seconds)}")
+
+    def ratio(self, what: str, value: float, target: float) -> None:
+        verdict = "met" if value >= target else "MISSED"
+        self.add(f"  {what:<34} {value:6.2f}x   target >= {target:.2f}x   {verdict}")
+
+
+def rounds_of(
+    rounds: int, steps: dict[str, Callable[[int], Run]], report: Report, *, once: Sequence[str] = ()
+) -> dict[str, float]:
+    """Run each step once per round, interleaved; the best time of each (``once`` steps run in round 1 only)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for n in range(rounds):
+        shown = []
+        for name, step in steps.items():
+            if n and name in once:
+                continue
+            result = step(n)
+            times[name].append(result.seconds)
+            if name.startswith("kmenv"):
+                report.rss = max(report.rss, result.max_rss)
+            shown.append(f"{name} {result.seconds:.2f} s")
+        print(f"  round {n + 1}: " + ", ".join(shown), flush=True)
+    return {name: min(values) for name, values in times.items()}
+
+
+def recorded_share(partial: Path, size: int) -> float:
+    """How much of a ranged download its sidecar records as on disk (0 when none yet)."""
+    best = 0
+    for sidecar in partial.glob("*.tmp.json") if partial.exists() else ():
+        try:
+            ranges = json.loads(sidecar.read_text()).get("ranges") or []
+        except (OSError, ValueError):
+            continue
+        best = max(best, sum(end - start for start, end in ranges))
+    return best / size
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cdn-mib", type=int, default=512)
     parser.add_argument("--big-gib", type=float, default=2.0)
     parser.add_argument("--files", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=2, help="best of N for each timed download")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--rate", default="25m", help="nginx limit_rate per connection for the CDN figure")
     parser.add_argument("--workdir", type=Path, default=None, help="where to write (default: a temp folder)")
     args = parser.parse_args()
-    nginx = ensure_nginx()
-    big_size = int(args.big_gib * GiB)
+    nginx = ensure("nginx", "nginx")
+    # As after `pip install`: modules load from compiled bytecode, not from source on every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "kmenv")], check=True)
+    ensure("aria2c", "aria2")
+    cdn_size, big_size = args.cdn_mib * MiB, int(args.big_gib * GiB)
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="kmenv-bench-") as tmp:
         root = Path(tmp)
-        print(f"writing {args.big_gib:g} GiB + {args.files} files of 1-20 MiB into {root}…", flush=True)
-        registry, blobs = make_registry(root, big_size, args.files)
-        big_path = next(path for path, size in blobs if size == big_size)
-        small = [(path, size) for path, size in blobs if path != big_path and size >= MiB]
-        small_total = sum(size for _, size in small)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = start_nginx(nginx, root, registry, port)
-        log = root / "access.log"
+        print(
+            f"writing {args.cdn_mib} MiB + {args.big_gib:g} GiB + {args.files} files of 1-20 MiB into {root}…",
+            flush=True,
+        )
+        registry, files = make_registry(root, cdn_size, big_size, args.files)
+        plain, limited = free_port(), free_port()
+        server = start_nginx(nginx, root, registry, plain, limited, args.rate)
+        report = Report()
         try:
-            results = measure(root, url, big_path, big_size, small, small_total, args.rounds, log)
+            measure(root, files, plain, limited, args, report)
         finally:
             server.send_signal(signal.SIGQUIT)
             server.wait(timeout=20)
     print()
-    for line in results:
+    print(f"kmenv download benchmark ({os.cpu_count()} CPUs; shared machine: figures move between runs)")
+    for line in report.lines:
         print(line)
-    print("\nno-op install (bench/bench_install.py):", flush=True)
-    subprocess.run([sys.executable, str(REPO / "bench" / "bench_install.py"), "--runs", "15"], check=True)
     return 0
 
 
-def measure(
-    root: Path,
-    url: str,
-    big_path: str,
-    big_size: int,
-    small: list[tuple[str, int]],
-    small_total: int,
-    rounds: int,
-    log: Path,
-) -> list[str]:
-    out: list[str] = []
-    # 1. one big file, cold ------------------------------------------------------------------------
-    curl_best = kmenv_best = synced_best = float("inf")
-    rss = 0
-    for n in range(rounds):
-        target = root / "curl-big.bin"
-        curl_best = min(curl_best, run(["curl", "-sS", "-o", str(target), url + big_path]).seconds)
-        target.unlink()
-        # With the bytes on disk, not only in the page cache: what a download costs once the disk is the limit.
-        synced = run(["sh", "-c", f"curl -sS -o '{target}' '{url + big_path}' && sync '{target}'"])
-        synced_best = min(synced_best, synced.seconds)
-        target.unlink()
-        cache, folder = root / f"cache-big-{n}", project(root / f"big-{n}", url + "/", BIG)
-        result = install(folder, kmenv_env(cache, root))
-        kmenv_best, rss = min(kmenv_best, result.seconds), max(rss, result.max_rss)
-        if n < rounds - 1:
-            shutil.rmtree(cache)
-            shutil.rmtree(folder)
-        print(f"  round {n + 1}: curl {curl_best:.2f} s, kmenv {result.seconds:.2f} s", flush=True)
-    ratio = curl_best / kmenv_best
-    gib = f"{big_size / GiB:g} GiB"
-    out.append(f"big file {gib}, cold: curl -o {rate(big_size, curl_best)}, kmenv install {rate(big_size, kmenv_best)}")
-    out.append(f"  kmenv / curl throughput: {ratio:.2f}x (target >= 0.80x: {verdict(ratio >= 0.8)})")
-    out.append(f"  curl -o && sync: {rate(big_size, synced_best)} (kmenv {synced_best / kmenv_best:.2f}x of it)")
-    out.append(f"  peak RSS of kmenv: {rss / MiB:.0f} MiB (target < 150 MB: {verdict(rss < 150e6)})")
+def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.Namespace, report: Report) -> None:
+    rounds = args.rounds
+    log = root / "access.log"
+    out = root / "out"
 
-    # 2. the cached big model into a new environment ---------------------------------------------------
-    warm_cache = root / f"cache-big-{rounds - 1}"
-    fresh = project(root / "big-again", url + "/", BIG)
-    cached = install(fresh, kmenv_env(warm_cache, root))
-    source_folder = root / f"big-{rounds - 1}" / ".kmenv" / "models" / "m"
-    copy_target = root / "cp-copy"
-    copied = run(["cp", "-r", str(source_folder.resolve()), str(copy_target)])
-    shutil.rmtree(copy_target)
-    speedup = copied.seconds / cached.seconds
-    link_only = link_seconds(root, warm_cache)
-    out.append(
-        f"cached {gib} model into a new environment: kmenv install {cached.seconds:.2f} s, cp -r {copied.seconds:.2f} s"
+    def fresh() -> Path:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        return out
+
+    def kmenv_install(name: str, port: int, handle: str) -> Callable[[int], Run]:
+        def step(n: int) -> Run:
+            cache, folder = root / f"cache-{name}", root / f"proj-{name}"
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            return run(kmenv_cmd(project(folder, f"http://127.0.0.1:{port}/", handle)), kmenv_env(cache, root))
+
+        return step
+
+    def kmenv_cached(name: str, port: int, handle: str) -> Callable[[int], Run]:
+        """The same model into a new project from the cache the step before filled: kmenv without the download."""
+
+        def step(n: int) -> Run:
+            folder = root / f"proj-{name}-cached"
+            shutil.rmtree(folder, ignore_errors=True)
+            return run(
+                kmenv_cmd(project(folder, f"http://127.0.0.1:{port}/", handle)), kmenv_env(root / f"cache-{name}", root)
+            )
+
+        return step
+
+    def phase(size: int, best: dict[str, float], baseline: str) -> None:
+        """The download alone: install minus the cached install of the same round's cache (informational)."""
+        alone = best["kmenv install"] - best["kmenv cached"]
+        if alone > 0:
+            report.add(
+                f"  {'kmenv download phase (- cached)':<34} {rate(size, alone)}   "
+                f"{best[baseline] / alone:.2f}x {baseline} (startup, resolve, link: {best['kmenv cached']:.2f} s)"
+            )
+
+    # 1. one file from a server capping each connection ------------------------------------------------
+    path, size = files.cdn
+    url = f"http://127.0.0.1:{limited}{path}"
+    print(f"one {size // MiB} MiB file, nginx limit_rate {args.rate} per connection", flush=True)
+    best = rounds_of(
+        rounds,
+        {
+            "curl -o": lambda n: run(["curl", "-sS", "-o", str(fresh() / "f"), url]),
+            "aria2c -x16 -s16": lambda n: run(
+                ["aria2c", "-q", "-x16", "-s16", "--allow-overwrite=true", "-d", str(fresh()), "-o", "f", url]
+            ),
+            "kmenv install": kmenv_install("cdn", limited, CDN),
+            "kmenv cached": kmenv_cached("cdn", limited, CDN),
+        },
+        report,
+        once=("curl -o",),
     )
-    out.append(f"  {speedup:.1f}x faster (target < 1 s and >= 20x: {verdict(cached.seconds < 1 and speedup >= 20)})")
-    link = f"{link_only * 1000:.1f} ms ({copied.seconds / link_only:.0f}x faster than cp -r)"
-    out.append(f"  of which building and switching the generation: {link}")
+    report.add(f"one {size // MiB} MiB file, nginx limit_rate {args.rate} per connection:")
+    report.rates(best, size)
+    report.ratio("kmenv / aria2c -x16 -s16", best["aria2c -x16 -s16"] / best["kmenv install"], 0.9)
+    report.ratio("kmenv / curl -o", best["curl -o"] / best["kmenv install"], 8.0)
+    phase(size, best, "aria2c -x16 -s16")
 
-    # 3. resume after a kill at 50 % -----------------------------------------------------------------
-    cache, folder = root / "cache-resume", project(root / "resume", url + "/", BIG)
+    # 2. resume after SIGKILL at 50 % of that file ---------------------------------------------------
+    cache, folder = root / "cache-resume", project(root / "proj-resume", f"http://127.0.0.1:{limited}/", CDN)
     env = kmenv_env(cache, root)
-    proc = subprocess.Popen([sys.executable, "-m", "kmenv", "-q", "-C", str(folder), "install"], env=env)
-    partial = cache / "partial"
+    proc = subprocess.Popen(kmenv_cmd(folder), env=env)
+    share = 0.0
     while proc.poll() is None:
-        written = sum(p.stat().st_size for p in partial.glob("*.tmp")) if partial.exists() else 0
-        if written >= big_size // 2:
+        share = recorded_share(cache / "partial", size)
+        if share >= 0.5:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.005)
     proc.wait()
-    kept = sum(p.stat().st_size for p in partial.glob("*.tmp")) if partial.exists() else 0
     log.write_text("")  # nginx appends: count only what the second run fetched
-    install(folder, env)
-    again = sent_bytes(log, big_path)
-    share = again / big_size
-    out.append(
-        f"resume after SIGKILL with {kept / big_size:.0%} on disk: the second run transferred {share:.1%} of the file"
-    )
-    out.append(f"  (target <= 55 %: {verdict(share <= 0.55)})")
-    for stale in (cache, folder, warm_cache, root / f"big-{rounds - 1}", fresh):
-        shutil.rmtree(stale, ignore_errors=True)
+    run(kmenv_cmd(folder), env)
+    again = sent_bytes(log, limited, path) / size
+    report.add(f"resume after SIGKILL with {share:.0%} recorded on disk: the second run transferred {again:.1%}")
+    verdict = "met" if again <= 0.55 else "MISSED"
+    report.add(f"  {'re-sent share':<34} {again:6.1%}    target <= 55 %    {verdict}")
+    shutil.rmtree(cache)
+    shutil.rmtree(folder)
 
-    # 4. many files -----------------------------------------------------------------------------------
-    curl_loop = kmenv_many = float("inf")
-    for n in range(rounds):
-        folder_out = root / "curl-many"
-        folder_out.mkdir()
-        start = time.perf_counter()
-        for i, (path, _) in enumerate(small):
-            subprocess.run(["curl", "-sS", "-o", str(folder_out / f"{i}.bin"), url + path], check=True)
-        curl_loop = min(curl_loop, time.perf_counter() - start)
-        shutil.rmtree(folder_out)
-        cache, folder = root / f"cache-many-{n}", project(root / f"many-{n}", url + "/", MANY)
-        kmenv_many = min(kmenv_many, install(folder, kmenv_env(cache, root)).seconds)
-        shutil.rmtree(cache)
-        shutil.rmtree(folder)
-        print(f"  round {n + 1}: curl loop {curl_loop:.2f} s, kmenv {kmenv_many:.2f} s", flush=True)
-    ratio = curl_loop / kmenv_many
-    many = f"{len(small)} files, {small_total / GiB:.2f} GiB"
-    out.append(f"{many}: curl loop {curl_loop:.2f} s ({rate(small_total, curl_loop)})")
-    out.append(f"  kmenv install {kmenv_many:.2f} s ({rate(small_total, kmenv_many)})")
-    out.append(f"  kmenv {ratio:.2f}x faster (target >= 1.5x: {verdict(ratio >= 1.5)})")
-    return out
+    # 3. one big file, plain loopback -------------------------------------------------------------------
+    path, size = files.big
+    url = f"http://127.0.0.1:{plain}{path}"
+    print(f"one {size / GiB:g} GiB file, plain nginx", flush=True)
+    best = rounds_of(
+        rounds,
+        {
+            "curl -o": lambda n: run(["curl", "-sS", "-o", str(fresh() / "f"), url]),
+            "curl -o && sync": lambda n: shell(f"curl -sS -o '{fresh() / 'f'}' '{url}' && sync '{out / 'f'}'"),
+            "curl -o && sha256sum": lambda n: shell(f"curl -sS -o '{fresh() / 'f'}' '{url}' && sha256sum {out / 'f'}"),
+            "kmenv install": kmenv_install("big", plain, BIG),
+            "kmenv cached": kmenv_cached("big", plain, BIG),
+        },
+        report,
+    )
+    report.add(f"one {size / GiB:g} GiB file, plain nginx (kmenv fsyncs before trusting a blob):")
+    report.rates(best, size)
+    report.ratio("kmenv / curl -o", best["curl -o"] / best["kmenv install"], 0.8)
+    report.ratio("kmenv / curl -o && sync", best["curl -o && sync"] / best["kmenv install"], 1.2)
+    verified = best["curl -o && sha256sum"] / best["kmenv install"]
+    report.add(f"  {'kmenv / curl -o && sha256sum':<34} {verified:6.2f}x   (no target: the verified baseline)")
+    phase(size, best, "curl -o")
+
+    # 4. the cached big model into a new project ---------------------------------------------------------
+    source = (root / "proj-big" / ".kmenv" / "models" / "m").resolve()
+    linked = min(run(["cp", "-al", str(source), str(root / f"cp-{n}")]).seconds for n in range(rounds))
+    python = min(run([os.path.realpath(sys.executable), "-c", "pass"]).seconds for _ in range(5))
+    cached_s = best["kmenv cached"]
+    report.add(f"cached {size / GiB:g} GiB model into a new project (no download):")
+    times = f"kmenv install {cached_s * 1000:.0f} ms, cp -al {linked * 1000:.1f} ms"
+    report.add(f"  {times}, python -c pass {python * 1000:.1f} ms")
+    verdict = "met" if cached_s <= 10 * python else "MISSED"
+    report.add(f"  {'kmenv / python -c pass':<34} {cached_s / python:6.2f}x   target <= 10.00x  {verdict}")
+    for stale in [root / f"cp-{n}" for n in range(rounds)] + [root / "cache-big", root / "proj-big"]:
+        shutil.rmtree(stale, ignore_errors=True)
+    shutil.rmtree(root / "proj-big-cached", ignore_errors=True)
+
+    # 5. many files --------------------------------------------------------------------------------------
+    many = files.many
+    total = sum(s for _, s in many)
+    listing = root / "urls.txt"
+    listing.write_text("".join(f"{i}.bin\nhttp://127.0.0.1:{plain}{p}\n" for i, (p, _) in enumerate(many)))
+    xargs = f"xargs -P 8 -n 2 curl -sS -o < '{listing}'"
+    print(f"{len(many)} files, {total / GiB:.2f} GiB, plain nginx", flush=True)
+    best = rounds_of(
+        rounds,
+        {
+            "xargs -P 8 curl": lambda n: shell(f"cd '{fresh()}' && {xargs}"),
+            "xargs -P 8 curl + sha256sum": lambda n: shell(f"cd '{fresh()}' && {xargs} && sha256sum *.bin >/dev/null"),
+            "kmenv install": kmenv_install("many", plain, MANY),
+            "kmenv cached": kmenv_cached("many", plain, MANY),
+        },
+        report,
+    )
+    report.add(f"{len(many)} files of 1-20 MiB ({total / GiB:.2f} GiB), plain nginx:")
+    report.rates(best, total)
+    report.ratio("kmenv / xargs -P 8 curl", best["xargs -P 8 curl"] / best["kmenv install"], 0.8)
+    report.ratio(
+        "kmenv / xargs -P 8 curl + sha256sum", best["xargs -P 8 curl + sha256sum"] / best["kmenv install"], 1.1
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    verdict = "met" if report.rss < 150e6 else "MISSED"
+    report.add(f"peak RSS of any kmenv download: {report.rss / 1e6:.0f} MB   target < 150 MB   {verdict}")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ leaves the RPC origin the way a signed storage URL does.
 Faults are queued per route and used up in order (:meth:`KaggleEmulator.fault`): ``status`` (with
 ``retry_after`` and the error ``shape``), ``drop`` (close the connection after the headers and
 part of the body), ``wrong_md5``, ``no_hash``, ``ignore_range`` (200 with the whole body instead
-of 206) and ``zip`` (a zip archive instead of a gzip tarball). Broken servers, for kmenv's bounds: ``endless``
-(a blob body without length or end), ``new_token`` and ``same_token`` (a list RPC answering an empty page that
-points at another page, a new one or the same one each time).
+of 206), ``slow`` (the blob body in 64 KiB writes ``delay`` seconds apart), ``zip`` (a zip archive
+instead of a gzip tarball) and ``padded`` (8 MiB of junk after the archive). Broken servers, for kmenv's
+bounds: ``endless`` (a blob body without length or end), ``new_token`` and ``same_token`` (a list RPC
+answering an empty page that points at another page, a new one or the same one each time).
 
 Who may see what follows Kaggle: credentials that do not check out are ``401`` on every RPC; a
 private model is ``404`` to anyone but its owner and collaborators (also absent from ``ListModels``);
@@ -181,6 +182,7 @@ class Fault:
     shape: str = "flat"
     times: int = 1
     path: str | None = None  # blob faults: only for this file path
+    delay: float = 0.0  # "slow" blob faults: seconds between 64 KiB writes
 
 
 @dataclass
@@ -208,6 +210,7 @@ class KaggleEmulator:
         self.etags = True
         self._faults: list[Fault] = []
         self._blobs: dict[str, tuple[bytes, str]] = {}  # key -> (bytes, file path or "")
+        self._hashes: dict[str, str] = {}  # key -> x-goog-hash, computed once
         self._lock = threading.Lock()
         self._host, self._port = host, port
         self._servers: list[ThreadingHTTPServer] = []
@@ -302,6 +305,16 @@ class KaggleEmulator:
             f"?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Expires=3600&X-Goog-Signature={signature}"
         )
 
+    def stored_hash(self, key: str, data: bytes) -> str:
+        """The blob's ``x-goog-hash``, computed once per blob as storage keeps it (crc32c here is pure Python)."""
+        with self._lock:
+            known = self._hashes.get(key)
+        if known is None:
+            known = goog_hash(data)
+            with self._lock:
+                self._hashes[key] = known
+        return known
+
     def blob(self, key: str) -> tuple[bytes, str] | None:
         with self._lock:
             return self._blobs.get(key)
@@ -367,14 +380,16 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
             target = urlsplit(self.path)  # absolute-form targets arrive through HTTP_PROXY
             return target.path, parse_qs(target.query)
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, delay: float = 0) -> None:
             self.send_response(status)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body)
+                for i in range(0, len(body), 64 << 10 if delay else max(1, len(body))):  # "slow": a trickle
+                    self.wfile.write(body[i : i + (64 << 10 if delay else len(body))])
+                    time.sleep(delay)
 
         def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -688,8 +703,11 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                     raise _Problem(404, "File not found")
                 location = emu.blob_url(files[path], str(path))
             else:
-                as_zip = emu.take_fault("archive") is not None
-                location = emu.blob_url(archive_bytes(files, as_zip=as_zip), "")
+                fault = emu.take_fault("archive")
+                data = archive_bytes(files, as_zip=fault is not None and fault.kind == "zip")
+                if fault is not None and fault.kind == "padded":  # junk after the archive: a body far too long
+                    data += bytes(8 << 20)
+                location = emu.blob_url(data, "")
             self._send(302, b"", {"Location": location})
 
         # -- the blob host ----------------------------------------------------------------
@@ -702,7 +720,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 return
             data, file_path = found
             fault = emu.take_fault("blob", file_path) if self.command == "GET" else None
-            hash_value = goog_hash(data)
+            hash_value = emu.stored_hash(path.rsplit("/", 1)[-1], data)
             if fault is not None and fault.kind == "wrong_md5":
                 hash_value = goog_hash(data + b"tampered")
             headers = {
@@ -727,7 +745,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                     return
                 chunk = data[start : end + 1]
                 headers["Content-Range"] = f"bytes {start}-{start + len(chunk) - 1}/{len(data)}"
-                self._send(206, chunk, headers)
+                self._send(206, chunk, headers, delay=fault.delay if fault is not None and fault.kind == "slow" else 0)
                 return
             if fault is not None and fault.kind == "endless":
                 self.send_response(200)
@@ -753,7 +771,7 @@ def _make_handler(emu: KaggleEmulator) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            self._send(200, data, headers)
+            self._send(200, data, headers, delay=fault.delay if fault is not None and fault.kind == "slow" else 0)
 
     return Handler
 

@@ -15,6 +15,7 @@ import fnmatch
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,10 +105,11 @@ def download_models(
 
     Bytes go through the store (verified against Kaggle's md5 and recorded by sha256), then are
     copied out; a file is written under its final name only when complete. Each version's folder is
-    recorded as a GC root, and its manifest written, once its files are in place. ``on_start`` hears of
-    each version as its download begins.
+    recorded as a GC root, and its manifest written, once its files are in place. The versions are learnt at once (one
+    budget of ``workers`` downloads, shared through the registry). ``on_start`` hears of each
+    version as its download begins, from the thread that learns it.
     """
-    from kmenv.fetch import FetchJob, fetch_all
+    from kmenv.fetch import FetchJob, fetch_all, map_interruptible
 
     if not handles:
         raise UsageError("no handle given", hint="e.g. kmenv download keras/bert/keras/bert_tiny_en_uncased/2")
@@ -119,15 +121,21 @@ def download_models(
         )
     assert registry.store is not None, "discovery registries always have a store"
     store = registry.store
-    results = []
-    for handle in parsed:
+
+    def learn(handle: Handle, cancel: threading.Event) -> tuple[Handle, list[FileEntry]]:
         versioned = handle if handle.version is not None else handle.with_version(registry.instance_info(handle).latest)
         if on_start is not None:
             on_start(versioned)
         only = _select(registry.list_files(versioned), files, versioned) if files else None
-        registry.take_transfers()
-        entries = registry.learn_files(versioned, only=only)
-        learned = registry.take_transfers()  # Kaggle publishes no sha256: learning one downloads the file
+        return versioned, registry.learn_files(versioned, only=only, cancel=cancel)
+
+    # Every version at once: the registry's one budget of downloads bounds the connections, and Ctrl-C stops all.
+    registry.take_transfers()
+    versions = map_interruptible(learn, parsed, workers=min(len(parsed), workers), name="kmenv-versions")
+    transfers = registry.take_transfers()  # Kaggle publishes no sha256: learning one downloads the file
+    results = []
+    for versioned, entries in versions:
+        learned = [t for t in transfers if t.handle == versioned]
         from kmenv.values.candidates import Candidate
 
         candidate = Candidate(handle=versioned, registry=registry.name, license=None, files=tuple(entries))

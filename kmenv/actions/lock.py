@@ -17,6 +17,9 @@ from kmenv.lockfile.document import LockedModel, LockFile, build_lock, dumps_loc
 from kmenv.lockfile.inputs import requirements
 from kmenv.values.changes import VersionChange
 
+#: Chosen models whose files are looked up at once; downloads among them share the registry's own budget.
+MAX_PARALLEL_LISTINGS = 8
+
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
     from kmenv.ledger.database import UsageLedger
@@ -68,6 +71,7 @@ def resolve_lock(
     inputs: DeclaredInputs, registries: Mapping[str, Registry], *, preferred: Mapping[str, int] | None = None
 ) -> ResolvedLock:
     """Resolve the declared inputs into a lock (no file written)."""
+    from kmenv.fetch.pool import map_interruptible
     from kmenv.resolve import resolve
 
     for reg_name, registry in registries.items():
@@ -76,9 +80,16 @@ def resolve_lock(
     resolution = resolve(requirements(inputs), registries, inputs.environment, inputs.policy, preferred=preferred or {})
     chosen = []
     listings: dict[str, Sequence[FileEntry]] = {}
-    for model in resolution.models:
+    # Every chosen model's files at once: learning Kaggle sha256s downloads, under the registry's one budget.
+    found = map_interruptible(
+        lambda model, _: model.candidate.files or tuple(registries[model.candidate.registry].files(model.candidate)),
+        resolution.models,
+        workers=MAX_PARALLEL_LISTINGS,
+        name="kmenv-listing",
+    )
+    for model, files in zip(resolution.models, found, strict=True):
         cand = model.candidate
-        files = listings[model.name] = cand.files or tuple(registries[cand.registry].files(cand))
+        listings[model.name] = files
         declared = inputs.models.get(model.name)
         patterns = declared.files if (model.direct and declared is not None) else None
         selected = select_files(model.name, cand, files, patterns)

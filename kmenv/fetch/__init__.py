@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kmenv.fetch._batch import FetchJob, FetchReport, fetch_all
     from kmenv.fetch.http import make_session, redact_url
+    from kmenv.fetch.pool import map_interruptible
     from kmenv.fetch.progress import NullProgress, ProgressSink
     from kmenv.fetch.retry import RetryPolicy
     from kmenv.fetch.source import FileSource
@@ -27,6 +28,7 @@ __all__ = [
     "fetch_all",
     "fetch_unknown",
     "make_session",
+    "map_interruptible",
     "redact_url",
 ]
 
@@ -36,6 +38,7 @@ _LAZY = {
     "fetch_all": "kmenv.fetch._batch",
     "make_session": "kmenv.fetch.http",
     "redact_url": "kmenv.fetch.http",
+    "map_interruptible": "kmenv.fetch.pool",
     "NullProgress": "kmenv.fetch.progress",
     "ProgressSink": "kmenv.fetch.progress",
     "RetryPolicy": "kmenv.fetch.retry",

@@ -1,12 +1,16 @@
-"""Fetch many files into the store in parallel; the first failure stops the rest cleanly.
+"""Fetch many files into the store in parallel; the first failure (or Ctrl-C) stops the rest cleanly.
 
-Work is bounded (a thread pool of ``workers``, one shared session whose pool fits them) and
-memory is constant (1 MiB chunks). Each file goes through :meth:`kmenv.store.blobstore.Store.ingest`,
-so nothing unverified ever becomes a blob, and an interrupted download stays resumable.
+One bounded pool serves the whole batch (:class:`~kmenv.fetch.pool.PriorityPool`, one shared
+session whose connection pool fits it): small files run in it whole, large ones are split into
+byte ranges (:mod:`kmenv.fetch.ranged`) whose coordinators run beside it and feed it their ranges
+first. At most ``max(workers, connections)`` connections are open, and memory stays constant (one
+read per connection). Each file goes through :meth:`kmenv.store.blobstore.Store.ingest`, so nothing
+unverified ever becomes a blob, and an interrupted download stays resumable.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -16,11 +20,15 @@ from dataclasses import dataclass
 import requests
 
 from kmenv.errors import UsageError
-from kmenv.fetch.download import DOWNLOAD_RETRY, Cancelled, Meter, stream_into
+from kmenv.fetch.download import DOWNLOAD_RETRY, Cancelled, Meter, Submit
 from kmenv.fetch.http import make_session
+from kmenv.fetch.pace import Pace
+from kmenv.fetch.pool import PriorityPool
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
+from kmenv.fetch.stream import stream_into
+from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import BlobWriter, Store, check_free_space
 from kmenv.values.candidates import FileEntry
 
@@ -99,14 +107,16 @@ def fetch_all(
     session: requests.Session | None = None,
     retries: int = DOWNLOAD_RETRY.retries,
     backoff: float = DOWNLOAD_RETRY.backoff,
+    tuning: Tuning | None = None,
 ) -> FetchReport:
     """Bring every job's blob into ``store``, skipping those already there.
 
     Raises the first failure after stopping the other downloads: ``IntegrityError`` for bytes
     that do not match, ``RegistryError`` for a 404 (a listed file the registry cannot serve),
     ``NetworkError`` after ``retries`` retries (waiting ``backoff * 2**n`` seconds before retry n),
-    ``UsageError`` when the disk lacks room. ``session`` is used as given (its pool should fit
-    ``workers``); otherwise one is made and closed here.
+    ``StorageError`` when the disk lacks room, or a stalled download after its deadline (``tuning``,
+    from ``KMENV_*`` when not given). ``session`` is used as given (its pool should fit the connections); otherwise one
+    is made and closed here.
     """
     if workers < 1:
         raise UsageError(f"workers must be at least 1, not {workers}", hint="set KMENV_MAX_WORKERS to e.g. 8")
@@ -124,10 +134,14 @@ def fetch_all(
     try:
         if todo:
             check_free_space(store.root, sum(job.entry.size for job in todo))
-            http = session or make_session(workers)
+            tuning = tuning or Tuning.from_env()
+            split = any(tuning.splits(job.entry.size) for job in todo)
+            threads = max(min(workers, len(todo)), tuning.connections if split else 1)
+            http = session or make_session(threads)
             policy = DOWNLOAD_RETRY.with_retries(retries, backoff=backoff)
             try:
-                _run_pool(store, todo, http, min(workers, len(todo)), sink, tally, policy)
+                _run_pool(store, todo, http, _Plan(workers, threads, tuning, policy), sink, tally)
+                _sync_folders(store, todo)
             finally:
                 if session is None:
                     http.close()
@@ -142,32 +156,67 @@ def fetch_all(
     )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a batch runs: files in flight, pool threads, splitting and pacing, retries."""
+
+    workers: int
+    threads: int
+    tuning: Tuning
+    policy: RetryPolicy
+
+
 def _run_pool(
-    store: Store,
-    jobs: Sequence[FetchJob],
-    session: requests.Session,
-    workers: int,
-    sink: SerialProgress,
-    tally: _Tally,
-    policy: RetryPolicy,
+    store: Store, jobs: Sequence[FetchJob], session: requests.Session, plan: _Plan, sink: SerialProgress, tally: _Tally
 ) -> None:
     """Run the jobs; on the first failure (or Ctrl-C) tell the others to stop, wait for them, raise."""
     cancel = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmenv-fetch")
+    pool = PriorityPool(plan.threads)
+    large = [job for job in jobs if plan.tuning.splits(job.entry.size) and _is_http(job.source)]
+    small = [job for job in jobs if job not in large]
+    coordinators = ThreadPoolExecutor(max_workers=max(1, min(plan.workers, len(large))), thread_name_prefix="kmenv-big")
     futures: list[Future[None]] = []
     first: BaseException | None = None
+    ranges = pool.bound(0)
     try:
-        futures = [pool.submit(_fetch_one, store, job, session, policy, cancel, sink, tally) for job in jobs]
+        run = (store, session, plan, cancel, sink, tally)
+        futures = [coordinators.submit(_fetch_one, job, *run, ranges) for job in large]
+        futures += [pool.submit(_fetch_one, job, *run, None, priority=1) for job in small]
         pending = set(futures)
         while pending and first is None:
             done, pending = wait(pending, timeout=_WAIT_SLICE_SECONDS, return_when=FIRST_EXCEPTION)
             first = next((e for e in map(_failure, done) if e is not None), None)
     finally:
         cancel.set()  # harmless when all is done; after a failure or Ctrl-C it stops the rest
-        pool.shutdown(wait=True, cancel_futures=True)
+        coordinators.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
     first = first or next((e for e in map(_failure, futures) if e is not None), None)
     if first is not None:
         raise first
+
+
+def _sync_folders(store: Store, jobs: Sequence[FetchJob]) -> None:
+    """fsync the folders new blobs were renamed into, once per batch rather than once per file.
+
+    Each blob's bytes were fsynced before its rename; this makes the renames themselves survive a
+    power cut. A folder that cannot be opened or synced (a filesystem without it) is skipped.
+    """
+    folders = {store.blob_path(job.entry.sha256).parent for job in jobs}
+    for folder in sorted(folders | {f.parent for f in folders}):
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _is_http(source: FileSource) -> bool:
+    return source.url.lower().startswith(("http://", "https://"))
 
 
 def _failure(future: Future[None]) -> BaseException | None:
@@ -177,23 +226,36 @@ def _failure(future: Future[None]) -> BaseException | None:
 
 
 def _fetch_one(
-    store: Store,
     job: FetchJob,
+    store: Store,
     session: requests.Session,
-    policy: RetryPolicy,
+    plan: _Plan,
     cancel: threading.Event,
     sink: SerialProgress,
     tally: _Tally,
+    submit: Submit | None,
 ) -> None:
     meter = Meter(job.label, sink, tally.transferred)
     started = False
+    tuning = plan.tuning
+    pace = Pace(job.label, size=job.entry.size, min_speed=tuning.min_speed, window=tuning.window)
 
     def produce(writer: BlobWriter) -> None:
         nonlocal started
         if not started:
             sink.start(job.label, job.entry.size)
             started = True
-        stream_into(writer, session, job.source, policy=policy, cancel=cancel, meter=meter)
+        stream_into(
+            writer,
+            session,
+            job.source,
+            policy=plan.policy,
+            cancel=cancel,
+            meter=meter,
+            tuning=tuning,
+            pace=pace,
+            submit=submit,
+        )
 
     def poll() -> None:
         if cancel.is_set():

@@ -5,7 +5,9 @@ Network trouble (connection errors, timeouts, dropped streams, and the statuses 
 other answers are final. A retry resumes with ``Range`` (and ``If-Range`` when the source gave a
 strong validator) and keeps the reply only when it is a 206 whose ``Content-Range`` starts exactly
 where the bytes on disk stop; otherwise it starts over from zero. URLs in messages lose their query
-strings (signed URLs), and headers never appear.
+strings (signed URLs), and headers never appear. :func:`kmenv.fetch.stream.stream_into` decides
+between this one stream and :mod:`kmenv.fetch.ranged` (parallel byte ranges), which falls back to
+this one stream when the server ignores ranges.
 """
 
 from __future__ import annotations
@@ -13,76 +15,67 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
 
 from kmenv.errors import IntegrityError, NetworkError, RegistryError
+from kmenv.fetch.body import Cancelled, TooLong, read_body
+from kmenv.fetch.body import Transient as _Transient
 from kmenv.fetch.http import open_stream, redact_url
+from kmenv.fetch.pace import Pace
 from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.retry import RetryPolicy
 from kmenv.fetch.source import FileSource
 from kmenv.store.blobstore import CHUNK_SIZE, MISMATCH_HINT, BlobWriter
 from kmenv.values.wording import counted
 
-__all__ = ["DOWNLOAD_RETRY", "Cancelled", "Meter", "goog_hashes", "stream_into"]
+__all__ = [
+    "DOWNLOAD_RETRY",
+    "Cancelled",
+    "Meter",
+    "Submit",
+    "Transfer",
+    "copy_local",
+    "download_with_retries",
+    "gave_up",
+    "goog_hashes",
+]
+
+#: Runs a task on the batch's shared pool (ranges before whole small files); see :mod:`kmenv.fetch._batch`.
+Submit = Callable[..., "Future[Any]"]
 
 #: Three retries after the first try, waiting 0.5, 1 and 2 s; 408, 429, 500, 502, 503 and 504 retry.
 DOWNLOAD_RETRY = RetryPolicy(attempts=4, backoff=0.5)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
-class Cancelled(Exception):
-    """Another download failed or the user interrupted; this one stops where it is."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying; the message is safe to show (no URL, no header)."""
-
-
 class Meter:
-    """Tracks where one file's progress stands, so restarts can move the bar back."""
+    """Tracks where one file's progress stands, so restarts can move the bar back (thread-safe: ranges share one)."""
 
     def __init__(self, label: str, sink: ProgressSink, on_transfer: Callable[[int], None]) -> None:
         self.label = label
         self._sink = sink
         self._on_transfer = on_transfer
         self._shown = 0
+        self._lock = threading.Lock()
 
     def moved_to(self, offset: int) -> None:
-        """The bytes on disk now end at ``offset`` (resumed, or restarted from zero)."""
-        self._sink.advance(self.label, offset - self._shown)
-        self._shown = offset
+        """The bytes on disk now total ``offset`` (resumed, or restarted from zero)."""
+        with self._lock:
+            self._sink.advance(self.label, offset - self._shown)
+            self._shown = offset
 
     def received(self, nbytes: int) -> None:
         """``nbytes`` arrived from the source and were written."""
-        self._on_transfer(nbytes)
-        self._sink.advance(self.label, nbytes)
-        self._shown += nbytes
-
-
-def stream_into(
-    writer: BlobWriter,
-    session: requests.Session,
-    source: FileSource,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-) -> None:
-    """Write ``source``'s bytes into ``writer`` (continuing from ``writer.offset`` where possible)."""
-    scheme = urlsplit(source.url).scheme.lower()
-    meter.moved_to(writer.offset)
-    if scheme == "file":
-        _copy_local(writer, source.url, cancel=cancel, meter=meter)
-    elif scheme in ("http", "https"):
-        _download_with_retries(writer, session, source, policy=policy, cancel=cancel, meter=meter)
-    else:
-        raise RegistryError(
-            f"{writer.label}: cannot download {redact_url(source.url)}: unsupported URL scheme {scheme!r}",
-            hint="registries must point at http(s):// or file:// URLs",
-        )
+        with self._lock:
+            self._on_transfer(nbytes)
+            self._sink.advance(self.label, nbytes)
+            self._shown += nbytes
 
 
 def _check(cancel: threading.Event) -> None:
@@ -90,7 +83,7 @@ def _check(cancel: threading.Event) -> None:
         raise Cancelled
 
 
-def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter: Meter) -> None:
+def copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter: Meter) -> None:
     """Copy (and hash) a local file; cheap enough to always start from zero."""
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
@@ -116,33 +109,53 @@ def _copy_local(writer: BlobWriter, url: str, *, cancel: threading.Event, meter:
         raise RegistryError(f"{writer.label}: cannot read {path}: {exc.strerror}") from None
 
 
-def _download_with_retries(
-    writer: BlobWriter,
-    session: requests.Session,
-    source: FileSource,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-) -> None:
+@dataclass(frozen=True)
+class Transfer:
+    """What every attempt at one file shares: where its bytes come from, how to retry, when to stop.
+
+    ``pace`` is the file's deadline across attempts; ``limit`` the most bytes accepted when no size
+    is declared; ``meter`` where progress goes.
+    """
+
+    session: requests.Session
+    source: FileSource
+    policy: RetryPolicy
+    cancel: threading.Event
+    meter: Meter
+    pace: Pace
+    limit: int
+
+
+def download_with_retries(writer: BlobWriter, t: Transfer, opened: requests.Response | None = None) -> None:
+    """One stream, retried and resumed; ``opened`` is a reply to use first (a 200 a ranged probe received)."""
     failures = 0
     while True:
-        _check(cancel)
+        _check(t.cancel)
         try:
-            _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter)
+            if opened is not None:
+                response, opened = opened, None
+                with response:
+                    _consume(writer, response, t)
+            else:
+                _attempt(writer, t)
             return
         except _Transient as exc:
             failures += 1
-            if policy.gives_up(failures):
-                raise NetworkError(
-                    f"{writer.label}: could not download {redact_url(source.url)}: {exc} "
-                    f"({counted(failures, 'attempt')}"
-                    f"{', resuming where each stopped' if writer.accepts_ranges else ''})",
-                    hint="check the network connection and try again; finished files are kept "
-                    "and unfinished ones resume",
-                ) from None
-            if cancel.wait(policy.delay(failures)):
+            if t.policy.gives_up(failures):
+                how = (
+                    f"{counted(failures, 'attempt')}{', resuming where each stopped' if writer.accepts_ranges else ''}"
+                )
+                raise gave_up(writer.label, t.source, exc, how) from None
+            if t.cancel.wait(t.policy.delay(failures)):
                 raise Cancelled from None
+
+
+def gave_up(label: str, source: FileSource, why: Exception, how: str) -> NetworkError:
+    """The error once retries are used up: the file, the URL without secrets, what failed and how often."""
+    return NetworkError(
+        f"{label}: could not download {redact_url(source.url)}: {why} ({how})",
+        hint="check the network connection and try again; finished files are kept and unfinished ones resume",
+    )
 
 
 def _validator(response: requests.Response) -> str | None:
@@ -162,15 +175,7 @@ def _content_range(response: requests.Response) -> tuple[int, int | None] | None
     return int(match.group(1)), None if total == "*" else int(total)
 
 
-def _attempt(
-    writer: BlobWriter,
-    session: requests.Session,
-    source: FileSource,
-    *,
-    policy: RetryPolicy,
-    cancel: threading.Event,
-    meter: Meter,
-) -> None:
+def _attempt(writer: BlobWriter, t: Transfer) -> None:
     """One request: resume or restart, then stream the body; raise _Transient for retryable trouble."""
     offset = writer.offset
     if offset > 0 and offset == writer.size:
@@ -179,14 +184,14 @@ def _attempt(
     resuming = offset > 0 and writer.accepts_ranges is not False
     if offset and not resuming:  # the source cannot resume: its answer will be the whole file
         writer.restart()
-        meter.moved_to(0)
+        t.meter.moved_to(0)
         offset = 0
     if resuming:
         headers["Range"] = f"bytes={offset}-"
         if writer.validator:
             headers["If-Range"] = writer.validator
     try:
-        response = open_stream(session, source, headers, label=writer.label)
+        response = open_stream(t.session, t.source, headers, label=writer.label)
     except requests.Timeout:
         raise _Transient("the server did not answer in time") from None
     except requests.RequestException:
@@ -197,20 +202,26 @@ def _attempt(
             # Not the bytes after ours (a 200, another range, 416): drop ours. A 200 body is the whole
             # file and can be used as it is; anything else needs a plain request.
             writer.restart()
-            meter.moved_to(0)
+            t.meter.moved_to(0)
             if status != 200:
                 response.close()
-                return _attempt(writer, session, source, policy=policy, cancel=cancel, meter=meter)
-        _check_answer(writer, response, policy)
-        for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
-            writer.expect_digest(name, value)
-        if status == 206:
-            writer.resumed = True
-        writer.remember_source(
-            validator=_validator(response),
-            accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
-        )
-        _stream_body(writer, response, cancel=cancel, meter=meter)
+                return _attempt(writer, t)
+        _consume(writer, response, t)
+
+
+def _consume(writer: BlobWriter, response: requests.Response, t: Transfer) -> None:
+    """Check a 200/206 reply, learn what it says about the source, and append its body to ``writer``."""
+    status = response.status_code
+    _check_answer(writer, response, t.policy)
+    for name, value in goog_hashes(response.headers.get("x-goog-hash", "")):
+        writer.expect_digest(name, value)
+    if status == 206:
+        writer.resumed = True
+    writer.remember_source(
+        validator=_validator(response),
+        accepts_ranges=status == 206 or response.headers.get("Accept-Ranges", "").lower() == "bytes",
+    )
+    _stream_body(writer, response, t)
 
 
 def goog_hashes(header: str) -> list[tuple[str, str]]:
@@ -260,19 +271,23 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _stream_body(writer: BlobWriter, response: requests.Response, *, cancel: threading.Event, meter: Meter) -> None:
+def _stream_body(writer: BlobWriter, response: requests.Response, t: Transfer) -> None:
+    """Append the body; never more than the writer's size (its own check) or ``limit`` when no size is declared."""
     expected = _content_length(response)
-    received = 0
+
+    def sink(chunk: bytes) -> None:
+        writer.write(chunk)
+        t.meter.received(len(chunk))
+
+    allowed = t.limit if writer.size is None else writer.size - writer.offset + 1  # one past: the writer says why
     try:
-        for chunk in response.iter_content(CHUNK_SIZE):
-            _check(cancel)
-            writer.write(chunk)
-            received += len(chunk)
-            meter.received(len(chunk))
-    except requests.Timeout:
-        raise _Transient("the server stopped sending") from None
-    except requests.RequestException:
-        raise _Transient("the connection dropped mid-transfer") from None
+        received = read_body(response, sink, limit=allowed, cancel=t.cancel, pace=t.pace)
+    except TooLong:
+        raise IntegrityError(
+            f"{writer.label}: the source sent more than {t.limit} bytes, "
+            "the most accepted for a file of undeclared size",
+            hint=MISMATCH_HINT,
+        ) from None
     if expected is not None and received < expected:
         raise _Transient("the connection closed early")
 

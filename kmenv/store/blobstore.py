@@ -54,6 +54,14 @@ __all__ = ["BlobWriter", "Store", "canonical_digest", "check_free_space", "check
 _LOCK_POLL_SECONDS = 0.05
 
 
+class _KnownBlob(Exception):
+    """A digest the source announced names a blob already in the store: stop writing, use that one."""
+
+    def __init__(self, sha256: str, name: str, value: str) -> None:
+        super().__init__(sha256)
+        self.sha256, self.name, self.value = sha256, name, value
+
+
 class Store:
     """Blobs addressed by sha256 under ``root``; see the module docstring for the layout.
 
@@ -154,22 +162,35 @@ class Store:
         label: str,
         resume_key: str,
         poll: Callable[[], None] | None = None,
+        learned: dict[str, str] | None = None,
     ) -> str:
         """Like :meth:`ingest` for bytes whose sha256 is not known yet; returns the sha256 they have.
 
         ``size`` (when given) and ``digests`` are checked as the bytes arrive. When a digest is
-        already in the index and its blob is present, nothing is produced. ``resume_key`` names
-        the download (any text, e.g. its source) so an interrupted one resumes under the same key.
+        already in the index and its blob is present, nothing is produced; the same holds for a
+        digest the source announces while producing (an ``x-goog-hash`` md5 in a reply's headers):
+        the write stops there and the known blob is the answer, so a file already in the store costs
+        no body and no probe request. ``resume_key`` names the download (any text, e.g. its source)
+        so an interrupted one resumes under the same key. ``learned``, when given, receives every
+        digest besides sha256 the bytes were proven to have (or that named the known blob).
         """
+        learned = {} if learned is None else learned
         known = self._known_blob(size, digests)
-        if known is not None:
-            return known
-        key = "u-" + hashlib.sha256(resume_key.encode("utf-8")).hexdigest()
-        with refused_writes(self.root, needed=size), self._blob_lock(key, poll):
-            known = self._known_blob(size, digests)
-            if known is not None:
-                return known
-            return self._write(key, produce, label=label, size=size, sha256=None, digests=digests)
+        if known is None:
+            self._ensure_layout()
+            key = "u-" + hashlib.sha256(resume_key.encode("utf-8")).hexdigest()
+            with refused_writes(self.root, needed=size), self._blob_lock(key, poll):
+                known = self._known_blob(size, digests)
+                if known is None:
+                    try:
+                        return self._write(
+                            key, produce, label=label, size=size, sha256=None, digests=digests, learned=learned
+                        )
+                    except _KnownBlob as found:
+                        learned[found.name] = found.value
+                        return found.sha256
+        learned.update(digests)
+        return known
 
     def _known_blob(self, size: int | None, digests: Mapping[str, str]) -> str | None:
         for name, value in sorted(digests.items()):
@@ -187,9 +208,18 @@ class Store:
         size: int | None,
         sha256: str | None,
         digests: Mapping[str, str],
+        learned: dict[str, str] | None = None,
     ) -> str:
         """Run ``produce`` into a writer on ``key``'s partial, verify, publish; the blob's sha256."""
         writer = open_writer(self.root / "partial", key, label, size=size, sha256=sha256, digests=digests)
+        if sha256 is None:
+
+            def seen(name: str, value: str) -> None:
+                found = self._known_blob(size, {name: value})
+                if found is not None:
+                    raise _KnownBlob(found, name, value)
+
+            writer.on_digest = seen
         try:
             for attempt in (1, 2):
                 try:
@@ -205,7 +235,7 @@ class Store:
                     writer.restart()  # the resumed part may be the culprit: once more from zero
             else:  # pragma: no cover - the loop always breaks or raises
                 raise AssertionError("unreachable")
-        except IntegrityError:
+        except (IntegrityError, _KnownBlob):
             writer.discard()
             raise
         except BaseException:
@@ -215,6 +245,8 @@ class Store:
         for name, value in writer.verified_digests():
             with contextlib.suppress(OSError):  # the index only saves downloads; the blob is what counts
                 self.record_digest(name, value, digest)
+            if learned is not None:
+                learned[name] = value
         return digest
 
     # digest index ---------------------------------------------------------------------------

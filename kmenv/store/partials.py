@@ -3,7 +3,8 @@
 Layout under the store's ``partial/`` folder (see :mod:`kmenv.store.blobstore`)::
 
     <key>.part             bytes of a download that stopped early, kept for resume
-    <key>.json             what the source said about them (validator, range support)
+    <key>.json             what the source said about them (validator, range support, and for a
+                           download in parallel ranges which ranges are on disk)
     <key>.<owner>.tmp      a download in progress, private to one writer (``<host>-<pid>-<random>``)
     <key>.<owner>.tmp.json what that writer has learnt about its source so far
 """
@@ -98,11 +99,27 @@ def open_writer(
                 validator=validator if isinstance(validator, str) else None,
                 accepts_ranges=ranges if isinstance(ranges, bool) else None,
             )
-            writer.hash_existing()
+            writer.hash_existing(_ranges(state.get("ranges")))
     except BaseException:
         writer.discard()
         raise
     return writer
+
+
+def _ranges(value: object) -> list[tuple[int, int]] | None:
+    """The ``[[start, end], ...]`` a ranged download recorded, or None when there is no usable record.
+
+    A record that is not a list of pairs of non-negative integers is ignored rather than trusted:
+    the bytes are then hashed as one stream, and verification decides.
+    """
+    if not isinstance(value, list):
+        return None
+    ranges = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and all(type(n) is int and n >= 0 for n in item)):
+            return None
+        ranges.append((item[0], item[1]))
+    return ranges
 
 
 def _read_sidecar(sidecar: Path) -> dict[str, object]:

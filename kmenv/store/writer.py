@@ -1,26 +1,32 @@
-"""Streaming one blob into a private temp file while hashing it, then proving and publishing or keeping it."""
+"""Streaming one blob into a private temp file while hashing it, then proving and publishing or keeping it.
+
+Two ways in: :meth:`BlobWriter.write` appends (one stream, hashed as it goes), and
+:meth:`BlobWriter.write_at` places bytes anywhere in a preallocated file (parallel byte ranges), the
+hashes then following the contiguous prefix through :meth:`BlobWriter.hash_through`. Which ranges are
+on disk is recorded beside the file, so a ranged download resumes range by range.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
-import queue
 import secrets
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from kmenv.errors import IntegrityError
+from kmenv.store._hashing import HashPipe, update_all
+from kmenv.store._writeback import WriteBack
 from kmenv.store.digests import digest_matches, hashable
 from kmenv.store.folders import place
 
-__all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "sidecar_of"]
+__all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "merge_ranges", "sidecar_of"]
 
 CHUNK_SIZE = 1 << 20
-_PIPE_DEPTH = 8  # chunks waiting to be hashed, per writer
 _INLINE_HASH_BYTES = 4 << 20  # files up to this size are hashed in the writing thread
 MISMATCH_HINT = (
     "the source serves different bytes than the registry recorded; try again, "
@@ -28,49 +34,6 @@ MISMATCH_HINT = (
 )
 DIR_MODE = 0o755
 _BLOB_MODE = 0o444
-
-
-class _HashPipe:
-    """Hashes written chunks on a thread of its own, so hashing overlaps receiving and writing.
-
-    sha256 runs at well under a GiB/s on one core, about what a disk takes; done inline it
-    halves a fast download (issue 4). hashlib releases the GIL on large updates, so the
-    two run in parallel. The queue is short (``_PIPE_DEPTH`` chunks): memory stays constant.
-    """
-
-    def __init__(self, writer: BlobWriter) -> None:
-        self._writer = writer
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_PIPE_DEPTH)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="kmenv-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            data = self._queue.get()
-            try:
-                if data is None:
-                    return
-                if self._error is None:
-                    for hasher in self._writer._hashers.values():
-                        hasher.update(data)
-            except BaseException as exc:  # reported to the writer at the next drain
-                self._error = exc
-            finally:
-                self._queue.task_done()
-
-    def feed(self, data: bytes) -> None:
-        self._queue.put(data)
-
-    def drain(self) -> None:
-        """Wait until every chunk fed so far is hashed."""
-        self._queue.join()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
 
 
 class BlobWriter:
@@ -110,8 +73,14 @@ class BlobWriter:
         self.accepts_ranges: bool | None = None
         self.resumed = False
         self.placed = False  # set by publish when these bytes became the blob (not dropped for an existing one)
+        #: Byte ranges ``[start, end)`` on disk, sorted and merged, for ranged writing (``write_at``).
+        self.done: list[tuple[int, int]] = []
+        #: Told of every digest the source announces, before it is required; may raise to stop the write.
+        self.on_digest: Callable[[str, str], None] | None = None
+        self._ranged = False  # the file is preallocated: only :attr:`done` says which bytes are real
         self._file = file
-        self._pipe: _HashPipe | None = None
+        self._writeback = WriteBack(file.fileno())
+        self._pipe: HashPipe | None = None
         self._expected: list[tuple[str, str]] = []
         self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
         for name, value in sorted((digests or {}).items()):
@@ -122,6 +91,8 @@ class BlobWriter:
 
         A digest learnt after bytes were written is computed over the bytes on disk first.
         """
+        if self.on_digest is not None:
+            self.on_digest(name, value)
         algo = name.lower()
         if not hashable(algo) or (name, value.strip()) in self._expected:
             return
@@ -141,17 +112,29 @@ class BlobWriter:
     def _fresh_hashers(self) -> dict[str, Any]:
         return {algo: hashlib.new(algo, usedforsecurity=algo == "sha256") for algo in self._hashers}
 
-    def hash_existing(self) -> None:
-        """Re-derive the running hashes from the bytes on disk (one read); drop a partial that is too long."""
+    def hash_existing(self, ranges: Iterable[tuple[int, int]] | None = None) -> None:
+        """Re-derive the running hashes from the bytes on disk (one read); drop a partial that is too long.
+
+        ``ranges`` (from the partial's record) says which bytes of a ranged download are real: only
+        their contiguous prefix is hashed, the rest stays in :attr:`done` for the download to skip.
+        """
         size = os.fstat(self._file.fileno()).st_size
         if self.size is not None and size > self.size:
             self.restart()
             return
+        if ranges is not None:
+            self.done = merge_ranges((s, min(e, size)) for s, e in ranges if 0 <= s < min(e, size))
+            prefix = self.done[0][1] if self.done and self.done[0][0] == 0 else 0
+            self._ranged = True
+            self.hash_through(prefix)
+            self._file.seek(prefix)
+            self.resumed = bool(self.done)
+            return
         self._file.seek(0)
         while chunk := self._file.read(CHUNK_SIZE):
-            for hasher in self._hashers.values():
-                hasher.update(chunk)
+            update_all(self._hashers, chunk)
         self.offset = size
+        self.done = [(0, size)] if size else []
         self.resumed = size > 0
 
     def remember_source(self, *, validator: str | None, accepts_ranges: bool | None) -> None:
@@ -164,7 +147,75 @@ class BlobWriter:
             return
         self.validator = validator
         self.accepts_ranges = accepts_ranges
-        _write_state(sidecar_of(self.path), {"validator": validator, "accepts_ranges": accepts_ranges})
+        _write_state(sidecar_of(self.path), self._state())
+
+    def _state(self) -> dict[str, object]:
+        state: dict[str, object] = {"validator": self.validator, "accepts_ranges": self.accepts_ranges}
+        if self._ranged:
+            state["ranges"] = [list(r) for r in self.done]
+        return state
+
+    # ranged writing ---------------------------------------------------------------------------
+
+    def preallocate(self) -> None:
+        """Give the temp file its full size before ranges land anywhere in it (a full disk shows at once)."""
+        assert self.size is not None, "only a file of known size is written in ranges"
+        self._file.flush()
+        fd = self._file.fileno()
+        self._ranged = True
+        if os.fstat(fd).st_size >= self.size:
+            return
+        try:
+            os.posix_fallocate(fd, 0, self.size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            os.ftruncate(fd, self.size)  # a filesystem without fallocate: a sparse file does as well
+
+    def write_at(self, position: int, data: bytes | memoryview) -> None:
+        """Write ``data`` at ``position``; safe from many threads at once. Never past the expected size.
+
+        The bytes count once the caller records them with :meth:`record_ranges`, and are hashed
+        once :meth:`hash_through` reaches them.
+        """
+        if self.size is None or position < 0 or position + len(data) > self.size:
+            raise IntegrityError(
+                f"{self.label}: size mismatch: expected {self.size} bytes, the source sent more",
+                hint=MISMATCH_HINT,
+            )
+        view = memoryview(data)
+        fd = self._file.fileno()
+        while view:
+            written = os.pwrite(fd, view, position)
+            view, position = view[written:], position + written
+        self._writeback.wrote(len(data))
+
+    def record_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Remember which byte ranges are on disk, beside the temp file at once (atomically).
+
+        So a process killed mid-download leaves the next one a map of what to fetch again.
+        """
+        self.done = merge_ranges(ranges)
+        _write_state(sidecar_of(self.path), self._state())
+
+    def hash_through(self, end: int) -> None:
+        """Hash the bytes on disk from :attr:`offset` up to ``end`` (they are all written), in order.
+
+        Reads from the page cache into one reused buffer; hashlib releases the GIL on large
+        updates, so this overlaps the threads that receive. Called by one thread at a time.
+        """
+        self._sync()
+        if end <= self.offset:
+            return
+        buffer = bytearray(min(CHUNK_SIZE * 4, end - self.offset))
+        view = memoryview(buffer)
+        fd = self._file.fileno()
+        while self.offset < end:
+            got = os.preadv(fd, [view[: min(len(view), end - self.offset)]], self.offset)
+            if got <= 0:
+                raise IntegrityError(f"{self.label}: the temp file ended at {self.offset} bytes", hint=MISMATCH_HINT)
+            update_all(self._hashers, view[:got])
+            self.offset += got
 
     def write(self, data: bytes) -> None:
         """Append ``data``; refuse (IntegrityError) anything past the expected size instead of filling the disk."""
@@ -174,14 +225,16 @@ class BlobWriter:
                 hint=MISMATCH_HINT,
             )
         self._file.write(data)
+        self._writeback.wrote(len(data))
         if self._pipe is None and self.offset + len(data) <= _INLINE_HASH_BYTES:
             for hasher in self._hashers.values():  # a small file: a thread would cost more than it saves
                 hasher.update(data)
         else:
             if self._pipe is None:
-                self._pipe = _HashPipe(self)
+                self._pipe = HashPipe(lambda data: update_all(self._hashers, data))
             self._pipe.feed(bytes(data))
         self.offset += len(data)
+        self.done = merge_ranges([*self.done, (0, self.offset)])
 
     def _sync(self) -> None:
         """Let the hashes catch up with every byte written."""
@@ -200,6 +253,8 @@ class BlobWriter:
         self._file.truncate()
         self._hashers = self._fresh_hashers()
         self.offset = 0
+        self.done = []
+        self._ranged = False
         self.resumed = False
 
     def _verify(self) -> str:
@@ -262,11 +317,22 @@ class BlobWriter:
         self._stop_hashing()
         self._file.close()
         sidecar_of(self.path).unlink(missing_ok=True)
-        if self.offset == 0 or not self.path.exists():
+        if not self.done or not self.path.exists():
             self.path.unlink(missing_ok=True)
             return
-        _write_state(sidecar, {"validator": self.validator, "accepts_ranges": self.accepts_ranges})
+        _write_state(sidecar, self._state())
         os.replace(self.path, part)
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[start, end)`` ranges sorted, empty ones dropped, touching or overlapping ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in ranges if e > s):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def sidecar_of(private: Path) -> Path:

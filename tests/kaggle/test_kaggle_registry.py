@@ -72,10 +72,15 @@ def test_blobs_already_in_the_store_are_found_by_md5_without_downloading(
     first = make_registry(emulator, tmp_path)
     first.files(first.versions(BERT)[1])  # version 1 shares config.json and vocabulary.txt with version 2
     blob_gets_before = len(emulator.requests_to("blob"))
+    # The shared files' replies are cut mid-body: reading a body would fail and retry. Their md5 in the
+    # reply headers is already in the store's index, so kmenv stops there and never notices.
+    for shared in ("config.json", "assets/tokenizer/vocabulary.txt"):
+        emulator.fault("blob", "drop", path=shared)
     second = make_registry(emulator, tmp_path)
-    second.files(second.versions(BERT)[0])
-    full_downloads = [s for s in emulator.requests_to("blob")[blob_gets_before:] if "Range" not in s.headers]
-    assert len(full_downloads) == 2  # only model.weights.h5 and metadata.json changed
+    entries = {e.path: e for e in second.files(second.versions(BERT)[0])}
+    blob_gets = emulator.requests_to("blob")[blob_gets_before:]
+    assert len(blob_gets) == 4 and all("Range" not in s.headers for s in blob_gets)  # one each, no probe, no retry
+    assert entries["config.json"].digests["md5"], "the md5 that named the known blob is recorded"
 
 
 def test_a_lock_entry_is_trusted_without_any_download(emulator: KaggleEmulator, tmp_path: Path) -> None:
@@ -102,6 +107,15 @@ def test_a_zip_archive_is_accepted_too(emulator: KaggleEmulator, tmp_path: Path)
     emulator.fault("archive", kind="zip")
     registry = make_registry(emulator, tmp_path)
     assert len(registry.files(registry.versions(SHARDS)[0])) == 30
+
+
+def test_an_archive_far_longer_than_its_files_is_refused_early(emulator: KaggleEmulator, tmp_path: Path) -> None:
+    emulator.fault("archive", kind="padded")
+    registry = make_registry(emulator, tmp_path)
+    with pytest.raises(IntegrityError, match=r"more than \d+ bytes, the most accepted"):
+        registry.files(registry.versions(SHARDS)[0])
+    partial = registry.store.root / "partial" if registry.store else tmp_path
+    assert not partial.exists() or not any(partial.iterdir()), "the junk is not kept"
 
 
 def test_wrong_md5_fails_cleanly_and_keeps_nothing(emulator: KaggleEmulator, tmp_path: Path) -> None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import tarfile
+import threading
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -65,7 +65,7 @@ def archive_cap(files: Sequence[RemoteFile]) -> int:
     return total + total // 64 + _PER_MEMBER * len(files) + _MARGIN
 
 
-#: What one file's own requests (the API call, its redirect, the md5 probe) cost, in bytes of transfer they are
+#: What one file's own requests (the API call and its redirect) cost, in bytes of transfer they are
 #: worth on a typical link: enough that hundreds of tiny files still come as one archive.
 REQUEST_BYTES = 64 * 1024
 #: How many earlier versions :func:`earlier_sizes` looks at for files that may be unchanged.
@@ -74,16 +74,9 @@ LOOK_BACK = 5
 
 @dataclass(frozen=True)
 class FetchChoice:
-    """How to learn a version's unknown files.
+    """How to learn a version's unknown files: ``fetch`` them, as one whole-version archive when ``archive``."""
 
-    ``reused``: entries whose blob the store already holds (found by md5, nothing downloaded); ``fetch``: the files
-    still to download; ``md5s``: path → md5 probed on the way, for the downloads to verify against; ``archive``:
-    whether one whole-version archive moves fewer bytes than ``fetch`` file by file.
-    """
-
-    reused: dict[str, FileEntry]
     fetch: list[RemoteFile]
-    md5s: dict[str, str]
     archive: bool
 
 
@@ -96,39 +89,19 @@ def earlier_sizes(version: int | None, learned: Callable[[int], Mapping[str, Fil
     return {}
 
 
-def choose_fetch(
-    unknown: Sequence[RemoteFile],
-    *,
-    version_bytes: int,
-    earlier: Mapping[str, int],
-    probe: Callable[[RemoteFile], str | None],
-    known: Callable[[str, int], str | None],
-    workers: int,
-) -> FetchChoice:
-    """Which of ``unknown`` the store holds already and whether the rest comes file by file or as the archive.
+def choose_fetch(unknown: Sequence[RemoteFile], *, version_bytes: int, earlier: Mapping[str, int]) -> FetchChoice:
+    """Whether ``unknown`` comes file by file or as the whole-version archive, whichever moves fewer bytes.
 
-    ``earlier``: path → size in an earlier version (:func:`earlier_sizes`); only files of the same path and size are
-    probed for their md5 (``probe``, in parallel), and ``known(md5, size)`` gives the sha256 of a blob the store
-    holds. ``version_bytes`` is the size of every file of the version: what the archive downloads.
+    ``earlier``: path → size in an earlier version (:func:`earlier_sizes`). A file of the same path and size is
+    likely unchanged, and a download whose reply names an md5 the store holds stops at the headers (see
+    :func:`kmenv.fetch.fetch_unknown`), so it costs its requests only; every other file costs its bytes too.
+    ``version_bytes`` is the size of every file of the version: what the archive downloads. With nothing
+    learned of an earlier version, the archive it is.
     """
     if not earlier:
-        return FetchChoice({}, list(unknown), {}, True)
-    maybe = [f for f in unknown if earlier.get(f.path) == f.size]
-    md5s: dict[str, str] = {}
-    if maybe:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(maybe))), thread_name_prefix="kmenv-md5") as pool:
-            md5s = {f.path: md5 for f, md5 in zip(maybe, pool.map(probe, maybe), strict=True) if md5}
-    reused: dict[str, FileEntry] = {}
-    fetch: list[RemoteFile] = []
-    for f in unknown:
-        md5 = md5s.get(f.path)
-        sha = known(md5, f.size) if md5 else None
-        if md5 and sha:
-            reused[f.path] = FileEntry(f.path, f.size, sha, digests={"md5": md5})
-        else:
-            fetch.append(f)
-    one_by_one = sum(f.size + REQUEST_BYTES for f in fetch)
-    return FetchChoice(reused, fetch, md5s, bool(fetch) and version_bytes + REQUEST_BYTES < one_by_one)
+        return FetchChoice(list(unknown), True)
+    one_by_one = sum(REQUEST_BYTES + (0 if earlier.get(f.path) == f.size else f.size) for f in unknown)
+    return FetchChoice(list(unknown), version_bytes + REQUEST_BYTES < one_by_one)
 
 
 def learn_from_archive(
@@ -140,6 +113,7 @@ def learn_from_archive(
     listed: Sequence[RemoteFile],
     label: str,
     progress: ProgressSink | None = None,
+    cancel: threading.Event | None = None,
 ) -> dict[str, FileEntry]:
     """Download the whole-version archive from ``source`` (verified by the fetch layer) and unpack ``files`` of it
         into ``store``; every one of them must be there. ``listed``: every file of the version, which the archive
@@ -154,6 +128,7 @@ def learn_from_archive(
         session=session,
         limit=archive_cap(listed),
         progress=progress,
+        cancel=cancel,
     )
     wanted = {f.path: f for f in files}
     learned = unpack_into_store(store, store.blob_path(archive_sha), wanted, label=label)

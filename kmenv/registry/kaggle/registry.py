@@ -4,16 +4,16 @@ Every answer costs a round trip, so the registry is lazy: ``versions`` reads one
 metadata and version list (two calls) and returns candidates *without* files; ``files`` is called
 only for the versions a resolve chose. Kaggle lists a file's path and size but never its sha256,
 which the lock needs, so ``files`` learns it: from the candidate itself (a lock made earlier), from
-what this machine learned before (metadata cache), from the store's md5 index (the md5 comes from
-the ``x-goog-hash`` of the blob the download redirects to, read with a one-byte range request), or
-by downloading the file into the store (:func:`kmenv.fetch.fetch_unknown`), which makes the install
-that follows instant. Past :data:`ARCHIVE_THRESHOLD` unknown files, the one whole-version archive is fetched
-instead when it moves fewer bytes than the files the store lacks (:func:`~kmenv.registry.kaggle.archive.choose_fetch`),
-verified, then unpacked into the store member by member (:mod:`kmenv.registry.kaggle.archive`); what that
-downloads is counted for the usage ledger (:mod:`kmenv.registry.kaggle.transfers`). Metadata
-answers are cached per identity, and blobs the shared store already holds are handed over only to an
-identity Kaggle authorised for the version (:meth:`KaggleRegistry.authorise`,
-:mod:`kmenv.registry.kaggle.entitlement`).
+what this machine learned before (metadata cache), or by downloading the file into the store
+(:func:`kmenv.fetch.fetch_unknown`), which makes the install that follows instant; a download whose
+reply's ``x-goog-hash`` md5 is already in the store's md5 index stops before the body, so a file
+this machine has costs one reply's headers, without a probe. Past :data:`ARCHIVE_THRESHOLD` unknown
+files, the one whole-version archive is fetched instead when it moves fewer bytes than the files one
+by one (:func:`~kmenv.registry.kaggle.archive.choose_fetch`), verified, then unpacked into the store
+member by member (:mod:`kmenv.registry.kaggle.archive`); what that downloads is counted for the usage
+ledger (:mod:`kmenv.registry.kaggle.transfers`). Metadata answers are cached per identity, and blobs
+the shared store already holds are handed over only to an identity Kaggle authorised for the version
+(:meth:`KaggleRegistry.authorise`, :mod:`kmenv.registry.kaggle.entitlement`).
 It is one responsibility: the Registry protocol (and the discovery queries) over the Kaggle API, with the
 sha256 learning that protocol forces; the wire format lives in ``client`` and ``mapping``.
 """
@@ -29,7 +29,7 @@ from typing import Any
 
 from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, RegistryError
 from kmenv.fetch.source import FileSource
-from kmenv.fetch.unhashed import fetch_unknown
+from kmenv.fetch.unhashed import Slots, current_cancel, fetch_unknown, map_interruptible
 from kmenv.registry.base import Registry, Transfer
 from kmenv.registry.kaggle.archive import choose_fetch, earlier_sizes, learn_from_archive
 from kmenv.registry.kaggle.client import KaggleClient
@@ -49,7 +49,7 @@ from kmenv.registry.kaggle.mapping import (
     web_url,
 )
 from kmenv.registry.kaggle.not_found import explain_missing_instance, explain_missing_version
-from kmenv.registry.kaggle.probe import parse_goog_hash, probe_md5
+from kmenv.registry.kaggle.probe import parse_goog_hash
 from kmenv.registry.kaggle.transfers import TransferLog
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import Candidate, FileEntry
@@ -93,6 +93,7 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         self.frameworks = frameworks
         self.workers = max(1, workers)
         self.entitlements = Entitlements(client.cache.dir)
+        self.slots = Slots(self.workers)  # one budget of downloads, however many versions learn at once
         self._lock = threading.RLock()
         self._infos: dict[Handle, InstanceInfo] = {}
         self._numbers: dict[Handle, tuple[list[int], str | None]] = {}
@@ -132,11 +133,18 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         return self.learn_files(candidate.handle, hints=candidate.files)
 
     def learn_files(
-        self, handle: Handle, *, hints: Iterable[FileEntry] = (), only: Iterable[str] | None = None
+        self,
+        handle: Handle,
+        *,
+        hints: Iterable[FileEntry] = (),
+        only: Iterable[str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> list[FileEntry]:
         """The files of a version with their sha256; ``only`` limits it to some paths, ``hints`` are trusted
         entries (path, size, sha256) from a lock. A hint's sha256 is checked when its bytes are downloaded.
-        Hashes this machine learned before are given only to an identity Kaggle authorised (:meth:`authorise`)."""
+        Hashes this machine learned before are given only to an identity Kaggle authorised (:meth:`authorise`).
+        ``cancel`` (set by a caller learning several versions at once) stops the downloads."""
+        cancel = cancel or current_cancel(None) or threading.Event()
         listing = self.list_files(handle)
         if only is not None:
             keep = set(only)
@@ -164,15 +172,11 @@ class KaggleRegistry(KaggleDiscovery, Registry):
                     unknown,
                     version_bytes=sum(f.size for f in self.list_files(handle)),
                     earlier=earlier_sizes(handle.version, lambda n: self.learned_files(handle.with_version(n))),
-                    probe=lambda f: probe_md5(self.client, handle, self._file_body(handle, f.path)),
-                    known=self._known_blob,
-                    workers=self.workers,
                 )
-                result.update(choice.reused)
-                learn = self._learn_from_archive if choice.archive else partial(self._learn_per_file, md5s=choice.md5s)
-                result.update(learn(handle, choice.fetch) if choice.fetch else {})
+                learn = self._learn_from_archive if choice.archive else self._learn_per_file
+                result.update(learn(handle, choice.fetch, cancel))
             else:
-                result.update(self._learn_per_file(handle, unknown))
+                result.update(self._learn_per_file(handle, unknown, cancel))
             self.entitlements.record(handle, self.client.identity)  # Kaggle just served them to this identity
             self._remember_files(handle, {**self.learned_files(handle), **result}.values())
         elif set(result) - {f.path for f in hints}:  # what another identity may have learned: only if authorised
@@ -323,48 +327,57 @@ class KaggleRegistry(KaggleDiscovery, Registry):
             raise RegistryError("this Kaggle registry has no store to learn file hashes into")
         return self.store
 
-    def _known_blob(self, md5: str, size: int) -> str | None:
-        sha = self._require_store().lookup_digest("md5", md5)
-        return sha if sha is not None and self._require_store().has_blob(sha, size) else None
-
     def _learn_per_file(
-        self, handle: Handle, files: Sequence[RemoteFile], md5s: Mapping[str, str] | None = None
+        self, handle: Handle, files: Sequence[RemoteFile], outer: threading.Event
     ) -> dict[str, FileEntry]:
         store = self._require_store()
         measure = self._transfers.measure(handle, self.client.download_source(self._file_body(handle, None)).url)
 
-        def learn(remote: RemoteFile) -> FileEntry:
+        def learn(remote: RemoteFile, cancel: threading.Event) -> FileEntry:
+            learned: dict[str, str] = {}  # the reply's md5: no probe request; a known md5 stops before the body
             body = self._file_body(handle, remote.path)
-            md5 = (md5s or {}).get(remote.path) or probe_md5(self.client, handle, body)
-            digests = {"md5": md5} if md5 else {}
-            sha = fetch_unknown(
-                store,
-                self.client.download_source(body),
-                size=remote.size,
-                digests=digests,
-                label=f"{handle}/{remote.path}",
-                session=self.client.session(),
-                progress=meter,
-            )
-            return FileEntry(remote.path, remote.size, sha, digests=digests)
+            source, label = self.client.download_source(body), f"{handle}/{remote.path}"
+            try:
+                with self.slots.hold(cancel):
+                    sha = fetch_unknown(
+                        store,
+                        source,
+                        size=remote.size,
+                        digests={},
+                        label=label,
+                        session=self.client.session(),
+                        cancel=cancel,
+                        learned=learned,
+                        progress=meter,
+                    )
+            except (RegistryError, ModelNotFoundError):  # refused: ask the API again for its own words (gated, ...)
+                page = web_url(handle.unversioned())
+                self.client.redirect_location("DownloadModelInstanceVersion", body, what=label, page_url=page)
+                raise
+            return FileEntry(remote.path, remote.size, sha, digests={k: v for k, v in learned.items() if k == "md5"})
 
-        workers = min(self.workers, len(files))
-        with measure as meter, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmenv-learn") as pool:
-            entries = list(pool.map(learn, files))
+        with measure as meter:
+            entries = map_interruptible(learn, files, workers=self.workers, name="kmenv-learn", parent=outer)
         return {e.path: e for e in entries}
 
-    def _learn_from_archive(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
-        """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely."""
+    def _learn_from_archive(
+        self, handle: Handle, files: Sequence[RemoteFile], cancel: threading.Event
+    ) -> dict[str, FileEntry]:
+        """Download the whole-version archive (verified by the fetch layer), unpack it into the store safely.
+
+        Kaggle declares no archive size, so the download accepts at most what the version's files could take
+        in one (:func:`~kmenv.registry.kaggle.archive.archive_cap`), not an endless body."""
         source = self.client.download_source(self._file_body(handle, None))
-        with self._transfers.measure(handle, source.url, files=len(files)) as meter:
+        with self._transfers.measure(handle, source.url, files=len(files)) as meter, self.slots.hold(cancel):
             return learn_from_archive(
                 self._require_store(),
                 source,
                 self.client.session(),
                 files,
-                listed=self.list_files(handle),
+                listed=self.list_files(handle),  # the archive holds every file of the version (cached: no request)
                 label=str(handle),
                 progress=meter,
+                cancel=cancel,
             )
 
     # -- what this machine learned -----------------------------------------------------------------
