@@ -361,3 +361,14 @@ def test_pre_commit_try_repo_runs_the_hooks_in_every_project_folder(tmp_path: Pa
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert re.search(r"kmodels.lock is up to date with kmodels.yaml\.+Passed", clean.stdout), clean.stdout
     assert re.search(r"kmenv licence check\.+Passed", clean.stdout), clean.stdout
+
+
+def test_the_readme_quotes_the_recipes_as_shipped() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Licence policy in CI") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    recipes = [p.read_text(encoding="utf-8") for p in (*WORKFLOWS, CI / "pre-commit-config.yaml")]
+    assert len(blocks) >= 3
+    for block in blocks:
+        assert any(block in recipe for recipe in recipes), block
