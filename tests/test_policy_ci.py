@@ -29,10 +29,11 @@ def pull_request(example: Path, kmenv: Runner) -> str:
     return git(example, "rev-parse", "HEAD")
 
 
-def run(name: str, example: Path, tmp_path: Path, base: str) -> subprocess.CompletedProcess[str]:
+def run(name: str, root: Path, tmp_path: Path, base: str, project: str = ".") -> subprocess.CompletedProcess[str]:
     env = {k: str(v) for k, v in WORKFLOW["env"].items()}
-    env.update(RUNNER_TEMP=str(tmp_path), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
-    return run_step(STEPS[name], example, {BASE: base}, env)
+    assert env["PROJECT"] == "."  # as shipped: kmodels.yaml at the repository root
+    env.update(PROJECT=project, RUNNER_TEMP=str(tmp_path), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
+    return run_step(STEPS[name], root, {BASE: base}, env)
 
 
 def sarif(example: Path) -> list[dict[str, Any]]:
@@ -87,3 +88,25 @@ def test_the_check_step_on_a_new_branch_has_nothing_to_compare_with(
     done = run("Check licences", example, tmp_path, "0" * 40)  # github.event.before when a branch is created
     assert done.returncode == 0, done.stderr
     assert sarif(example) == []
+
+
+def test_a_project_in_a_subfolder_is_compared_and_located_from_the_repository_root(
+    example: Path, kmenv: Runner, tmp_path: Path
+) -> None:
+    root = example.parent  # the repository holds registry/ and the project in quickstart/
+    assert kmenv("-C", example, "lock").code == 0
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    base = git(root, "rev-parse", "HEAD")
+    want_adder_3(example)
+    add_exception(example)
+    assert kmenv("-C", example, "lock").code == 0
+    git(root, "commit", "-q", "-am", "adder 3")
+    done = run("Check licences", root, tmp_path, base, project="quickstart/")
+    assert done.returncode == 0, done.stderr
+    assert "::warning file=quickstart/kmodels.yaml," in done.stdout
+    changed = [r for r in sarif(root) if r["ruleId"] == "kmenv/licence-changed"]
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in changed] == [
+        "quickstart/kmodels.yaml"
+    ]
