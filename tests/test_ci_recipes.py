@@ -194,7 +194,7 @@ def test_the_workflow_installs_kmenv_from_a_pinned_git_reference() -> None:
     workflow = load(CI / "licences.yml")
     requirement = Requirement(workflow["env"]["KMENV_REQUIREMENT"])
     assert requirement.name == "kmenv" and requirement.url is not None
-    assert requirement.url.startswith("git+https://") and re.search(r"\.?/kmenv@[\w.]+$", requirement.url)
+    assert requirement.url.startswith("git+https://") and re.search(r"/kmenv@[\w.]+$", requirement.url)
     install = next(s for s in workflow["jobs"]["licences"]["steps"] if s.get("name") == "Install kmenv")
     assert install["run"] == 'python -m pip install "$KMENV_REQUIREMENT"'
 
