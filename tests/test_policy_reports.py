@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from importlib import resources
 
 import pytest
 from jsonschema import validators
 from test_policy_check import POLICY, SPEC, make_lock
 
-from kmenv.compliance.check import CheckReport, check_lock
+from kmenv.compliance.check import KINDS, CheckReport, check_lock
 from kmenv.compliance.places import spec_places
 from kmenv.compliance.report import FORMATS, render
 
@@ -35,12 +36,52 @@ def test_sarif_is_valid_and_every_result_is_located_in_kmodels_yaml(report: Chec
     assert len(results) == len(report.findings)
     for result in results:
         location = result["locations"][0]["physicalLocation"]
-        assert location["artifactLocation"]["uri"] == "project/kmodels.yaml"
+        assert location["artifactLocation"] == {"uri": "project/kmodels.yaml", "uriBaseId": "%SRCROOT%"}
         assert location["region"]["startLine"] >= 1
     denied = next(r for r in results if r["ruleId"] == "kmenv/denied")
     assert denied["level"] == "error" and denied["locations"][0]["physicalLocation"]["region"]["startLine"] == 13
     rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in results)
+
+
+def test_sarif_rules_explain_themselves_and_approved_exceptions_are_suppressed(report: CheckReport) -> None:
+    document = json.loads(render(report, "sarif"))
+    run = document["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert len(rules) == len(KINDS)
+    for rule in rules:
+        assert rule["fullDescription"]["text"] and rule["help"]["text"] and rule["help"]["markdown"]
+        assert rule["fullDescription"]["text"] != rule["shortDescription"]["text"]
+        assert rule["defaultConfiguration"]["level"] in {"error", "warning", "note"}
+    assert "%SRCROOT%" in run["originalUriBaseIds"]
+    by_kind = {r["ruleId"]: r for r in run["results"]}
+    used = by_kind["kmenv/exception-used"]
+    assert used["suppressions"] == [
+        {"kind": "inSource", "status": "accepted", "justification": used["message"]["text"]}
+    ]
+    assert "research prototype" in used["suppressions"][0]["justification"]
+    open_alerts = [r for r in run["results"] if not r.get("suppressions")]
+    assert {r["ruleId"] for r in open_alerts} == {
+        "kmenv/denied", "kmenv/derivative", "kmenv/unknown", "kmenv/exception-unused"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("spec_file", "artifact"),
+    [
+        ("kmodels.yaml", {"uri": "kmodels.yaml", "uriBaseId": "%SRCROOT%"}),
+        ("models dir/kmodels.yaml", {"uri": "models%20dir/kmodels.yaml", "uriBaseId": "%SRCROOT%"}),
+        ("/srv/elsewhere/kmodels.yaml", {"uri": "file:///srv/elsewhere/kmodels.yaml"}),
+        ("C:/work/p/kmodels.yaml", {"uri": "file:///C:/work/p/kmodels.yaml"}),
+    ],
+)
+def test_sarif_paths_are_repository_relative_or_absolute_uris(
+    report: CheckReport, spec_file: str, artifact: dict[str, str]
+) -> None:
+    document = json.loads(render(replace(report, spec_file=spec_file), "sarif"))
+    run = document["runs"][0]
+    assert {str(r["locations"][0]["physicalLocation"]["artifactLocation"]) for r in run["results"]} == {str(artifact)}
+    assert ("originalUriBaseIds" in run) == ("uriBaseId" in artifact)
 
 
 def test_sarif_validation_would_catch_a_broken_document(report: CheckReport) -> None:
