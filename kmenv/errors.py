@@ -268,7 +268,12 @@ class RegistryError(KmenvError):
 
 
 class RegistryDocumentError(RegistryError, ValueError):
-    """A registry document (index or model instance) breaks its schema."""
+    """A registry document (index, model instance, manifest) breaks its schema or its bounds.
+
+    Bad input, like a bad kmodels.lock: exit 2 with the document and the place, not a network failure.
+    """
+
+    exit_code = EXIT_USAGE
 
 
 class ModelNotFoundError(RegistryError, LookupError):

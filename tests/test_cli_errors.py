@@ -60,13 +60,13 @@ def test_a_corrupt_lock_is_refused_and_left_alone(example: Path, kmenv: Runner) 
     assert snapshot(example) == before
 
 
-def test_a_registry_document_breaking_its_schema_is_a_registry_error(example: Path, kmenv: Runner) -> None:
+def test_a_registry_document_breaking_its_schema_is_bad_input(example: Path, kmenv: Runner) -> None:
     doc = instance_doc(example, "kmenv-examples/tiny-bert/transformers/base")
     data = json.loads(doc.read_text())
     data["versions"][0]["files"][0]["sha256"] = "not-a-digest"
     doc.write_text(json.dumps(data))
     result = kmenv("-C", example, "lock")
-    assert result.code == 5
+    assert result.code == 2  # bad input from the registry, like a bad lock
     assert "sha256" in result.err and doc.name in result.err
     assert not (example / "kmodels.lock").exists()
 

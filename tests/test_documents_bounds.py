@@ -347,7 +347,7 @@ def test_a_registry_document_past_a_bound_names_its_place(tmp_path: Path) -> Non
     with pytest.raises(RegistryDocumentError) as caught:
         StaticRegistry("mine", str(tmp_path)).list_all()
     assert str(caught.value) == f'{tmp_path / "index.json"}:3:65: the key "latest" appears twice in one object'
-    assert caught.value.exit_code == EXIT_REGISTRY
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def endless(handler: BaseHTTPRequestHandler) -> None:
@@ -384,7 +384,7 @@ def test_an_endless_http_index_is_refused_past_the_cap(server: FaultServer) -> N
     server.routes["/index.json"] = endless
     with quick(), pytest.raises(RegistryDocumentError, match="goes on past 67,108,864 bytes") as caught:
         StaticRegistry("web", server.url + "/", retries=0).list_all()
-    assert caught.value.exit_code == EXIT_REGISTRY
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_a_declared_length_past_the_cap_is_refused_before_reading(server: FaultServer) -> None:
@@ -407,7 +407,7 @@ def test_an_endless_http_registry_through_the_cli(kmenv: Runner, server: FaultSe
     project = write_project(tmp_path / "p", server.url + "/", {"bert": "kmenv-examples/tiny-bert/transformers/base"})
     with quick():
         result = kmenv("-C", project, "lock")
-    one_line(result, EXIT_REGISTRY, "index.json: the answer goes on past")
+    one_line(result, EXIT_USAGE, "index.json: the answer goes on past")
 
 
 # -- names and paths -----------------------------------------------------------------------------------------------
@@ -459,8 +459,8 @@ def test_error_details_are_capped_and_every_line_is_clipped() -> None:
     assert clip_text("two\nlines") == "two lines"
 
 
-def test_registry_errors_stay_registry_errors() -> None:
-    assert issubclass(RegistryDocumentError, RegistryError) and RegistryDocumentError("x").exit_code == EXIT_REGISTRY
+def test_registry_document_errors_are_registry_errors_with_the_usage_code() -> None:
+    assert issubclass(RegistryDocumentError, RegistryError) and RegistryDocumentError("x").exit_code == EXIT_USAGE
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kmenv.errors import EXIT_REGISTRY, RegistryDocumentError
+from kmenv.errors import EXIT_USAGE, RegistryDocumentError
 from kmenv.registry.static.documents import InstanceDocument, RegistryIndex, parse_index, parse_instance
 
 SHA = "ab" * 32
@@ -216,7 +216,7 @@ def test_document_errors_are_registry_errors_and_value_errors() -> None:
     with pytest.raises(ValueError) as caught:
         parse_index({}, "index.json")
     assert isinstance(caught.value, RegistryDocumentError)
-    assert caught.value.exit_code == EXIT_REGISTRY
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_json_schemas_describe_the_format() -> None:

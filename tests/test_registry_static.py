@@ -252,7 +252,7 @@ def test_invalid_json_is_a_document_error_with_its_place(tmp_path: Path) -> None
     with pytest.raises(RegistryDocumentError) as caught:
         StaticRegistry("mine", str(root)).versions(Handle.parse("acme/m/onnx/v"))
     assert str(caught.value) == f"{root / 'm.json'}:2:13: not valid JSON (Expecting value)"
-    assert caught.value.exit_code == EXIT_REGISTRY
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_a_schema_break_names_the_json_path(tmp_path: Path) -> None:

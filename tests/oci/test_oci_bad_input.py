@@ -79,7 +79,7 @@ def test_a_broken_artifact_is_refused_before_anything_is_written(
     push_by_hand(oci_registry.base, f"{namespace}/acme/tiny/pytorch/base", "1", FILES, **options)  # type: ignore[arg-type]
     project = _project(tmp_path, oci_registry.url(namespace))
     before = _snapshot(tmp_path)
-    _one_line(kmenv("-C", project, "install"), code=5, says=says, hint=hint)
+    _one_line(kmenv("-C", project, "install"), code=2, says=says, hint=hint)
     assert _snapshot(tmp_path) == before
     assert not (tmp_path / "outside.bin").exists()
 
@@ -92,7 +92,7 @@ def test_a_bad_new_version_leaves_the_installed_one_alone(
     assert kmenv("-C", project, "install").code == 0
     before = _snapshot(project)
     push_by_hand(oci_registry.base, f"{namespace}/acme/tiny/pytorch/base", "2", FILES, paths={"config.json": "a//b"})
-    _one_line(kmenv("-C", project, "upgrade"), code=5, says="path 'a//b' is unsafe", hint="push the")
+    _one_line(kmenv("-C", project, "upgrade"), code=2, says="path 'a//b' is unsafe", hint="push the")
     assert _snapshot(project) == before
 
 
