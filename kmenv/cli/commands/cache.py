@@ -19,13 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "cache",
         help="inspect, prune or empty the store",
-        **examples(
-            "kmenv cache info",
-            "kmenv cache list --json",
-            "kmenv cache prune --dry-run",
-            "kmenv cache export /mnt/team-cache",
-            "KMENV_SHARED_CACHE=/mnt/team-cache kmenv cache warm",
-        ),
+        **examples("kmenv cache info", "kmenv cache prune --dry-run", "kmenv cache export /mnt/team-cache"),
     )
     actions = p.add_subparsers(dest="cache_command", metavar="ACTION")
     actions.required = True
