@@ -30,6 +30,7 @@ __all__ = [
     "registry_token",
     "registry_token_variable",
     "resolve_link_mode",
+    "shared_cache",
 ]
 
 APP = "kmenv"
@@ -195,12 +196,37 @@ def cache_max(text: str | None) -> int | None:
     return size
 
 
+def shared_cache(text: str | None, cache_dir: Path | None = None) -> Path | None:
+    """The read-only shared store ``KMENV_SHARED_CACHE`` names (:mod:`kmenv.store.shared`); None when unset.
+
+    The value must be an absolute path (``~`` allowed: a relative one would mean another folder in every project)
+    that is not a file and not the personal store itself. A folder that does not exist is accepted here and skipped
+    with a warning when used: an NFS mount that is down should slow installs, not fail them.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    hint = "set KMENV_SHARED_CACHE to the absolute path of a store folder filled by `kmenv cache export`, or unset it"
+    if not Path(text).expanduser().is_absolute():
+        raise UsageError(f"KMENV_SHARED_CACHE={_shown(text)} is not an absolute path", hint=hint)
+    path = _path(text, "KMENV_SHARED_CACHE")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"KMENV_SHARED_CACHE={_shown(text)} is a file, not a folder", hint=hint)
+    if cache_dir is not None and path == cache_dir.resolve():
+        raise UsageError(
+            f"KMENV_SHARED_CACHE={_shown(text)} is the personal cache itself",
+            hint="point KMENV_SHARED_CACHE at a separate folder (it is only read), or unset it",
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved run settings: directories, offline mode, link mode and parallelism.
 
     ``keep_generations`` and ``cache_max`` are what ``KMENV_KEEP_GENERATIONS`` and ``KMENV_CACHE_MAX`` say (None
-    when unset); they win over a project's ``cleanup:`` section.
+    when unset); they win over a project's ``cleanup:`` section. ``shared_cache`` is the read-only store
+    ``KMENV_SHARED_CACHE`` names (None when unset), consulted before any download.
     """
 
     cache_dir: Path
@@ -212,6 +238,7 @@ class Settings:
     ledger: bool
     keep_generations: int | None = None
     cache_max: int | None = None
+    shared_cache: Path | None = None
 
     @classmethod
     def load(
@@ -228,8 +255,9 @@ class Settings:
         workers = max_workers(os.environ.get("KMENV_MAX_WORKERS"))
         keep = keep_generations(os.environ.get("KMENV_KEEP_GENERATIONS"))
         budget = cache_max(os.environ.get("KMENV_CACHE_MAX"))
+        cache = _dir("KMENV_CACHE_DIR", cache_dir, platformdirs.user_cache_dir(APP))
         return cls(
-            cache_dir=_dir("KMENV_CACHE_DIR", cache_dir, platformdirs.user_cache_dir(APP)),
+            cache_dir=cache,
             data_dir=_dir("KMENV_DATA_DIR", None, platformdirs.user_data_dir(APP)),
             config_dir=_dir("KMENV_CONFIG_DIR", None, platformdirs.user_config_dir(APP)),
             offline=env_flag("KMENV_OFFLINE") if offline is None else offline,
@@ -238,6 +266,7 @@ class Settings:
             ledger=not env_flag("KMENV_NO_LEDGER"),
             keep_generations=keep,
             cache_max=budget,
+            shared_cache=shared_cache(os.environ.get("KMENV_SHARED_CACHE"), cache),
         )
 
 

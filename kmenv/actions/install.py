@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from kmenv.store.blobstore import Store
     from kmenv.values.candidates import FileEntry
 
-__all__ = ["InstallOutcome", "InstallReporter", "install", "install_events"]
+__all__ = ["InstallOutcome", "InstallReporter", "fetch_jobs", "install", "install_events"]
 
 
 class InstallReporter:
@@ -105,7 +105,7 @@ def _ensure_lock(
     return _Locked(outcome.lock, outcome.state, True, outcome.changes, outcome.warnings, outcome.listings)
 
 
-def _fetch_jobs(
+def fetch_jobs(
     registries: Callable[[], Mapping[str, Registry]],
     store: Store,
     models: Sequence[tuple[str, LockedModel]],
@@ -141,6 +141,11 @@ def _fetch_jobs(
             jobs.append(FetchJob(source=registry.source(cand, entry), entry=entry, label=f"{name}/{f.path}"))
             queued.add(f.sha256)
     return jobs
+
+
+def _locked_blobs(models: Sequence[tuple[str, LockedModel]]) -> list[tuple[str, int]]:
+    """``(sha256, size)`` of every locked file of ``models``."""
+    return [(f.sha256, f.size) for _, model in models for f in model.files]
 
 
 def _authorise(
@@ -243,7 +248,11 @@ def install(
         def registries() -> Mapping[str, Registry]:
             return project.registries(opened.inputs)  # read and opened on first need (--frozen may not need them)
 
-        jobs = _fetch_jobs(registries, store, models, ready.listings)
+        from kmenv.store.shared import fill_from_shared
+
+        # a team's read-only store first: what it holds (verified on the way) needs no download
+        fill_from_shared(store, settings.shared_cache, _locked_blobs(models), warn=project.runtime.registry_warn)
+        jobs = fetch_jobs(registries, store, models, ready.listings)
         # Blobs of models this run downloads nothing of come from the store alone (another identity may have
         # fetched them): their registry is asked first. Labels are "<model name>/<path>".
         downloading = {job.label.split("/", 1)[0] for job in jobs}

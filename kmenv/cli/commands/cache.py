@@ -1,8 +1,9 @@
-"""``kmenv cache info|list|verify|prune|clean``: inspect, check and empty the store."""
+"""``kmenv cache info|list|verify|prune|clean|export|warm``: inspect, check, empty and share the store."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_dry_run, add_json, examples
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "cache",
         help="inspect, prune or empty the store",
-        **examples("kmenv cache info", "kmenv cache list --json", "kmenv cache prune --dry-run"),
+        **examples("kmenv cache info", "kmenv cache prune --dry-run", "kmenv cache export /mnt/team-cache"),
     )
     actions = p.add_subparsers(dest="cache_command", metavar="ACTION")
     actions.required = True
@@ -44,6 +45,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_dry_run(clean)
     add_json(clean)
     clean.set_defaults(run=run_clean)
+    export = actions.add_parser("export", help="copy the blobs of this project's lock into a shared cache folder")
+    export.add_argument("dir", type=Path, metavar="DIR", help="the folder (store layout) to fill; created if needed")
+    add_dry_run(export)
+    add_json(export)
+    export.set_defaults(run=run_export)
+    warm = actions.add_parser("warm", help="`cache export` into KMENV_SHARED_CACHE")
+    add_dry_run(warm)
+    add_json(warm)
+    warm.set_defaults(run=run_export, dir=None)
 
 
 def _snapshot(args: argparse.Namespace, ui: UI) -> CacheSnapshot:
@@ -160,4 +170,36 @@ def run_clean(args: argparse.Namespace, ui: UI) -> int:
     ui.line(f"{verb} {format_size(total)} from {cache}")
     for path, size in plan:
         ui.line(f"  {path.name + '/':<10} {format_size(size):>10}")
+    return 0
+
+
+def run_export(args: argparse.Namespace, ui: UI) -> int:
+    from kmenv.actions.cache_export import export_cache
+    from kmenv.cli.commands._common import open_project
+    from kmenv.cli.progress import CliReporter
+    from kmenv.errors import UsageError
+    from kmenv.values.candidates import format_size
+
+    project = open_project(args, ui)
+    target = args.dir if args.dir is not None else project.settings.shared_cache
+    if target is None:
+        raise UsageError(
+            "KMENV_SHARED_CACHE is not set", hint="set it to the shared folder, or use `kmenv cache export DIR`"
+        )
+    reporter = CliReporter(ui)
+    try:
+        done = export_cache(project, target, dry_run=args.dry_run, progress=reporter.downloads())
+    finally:
+        reporter.close()
+    if args.json:
+        ui.emit_json(done.to_dict())
+        return 0
+    if done.downloaded:
+        verb = "would download" if done.dry_run else "downloaded"
+        ui.line(f"{verb} {counted(done.downloaded, 'file')} ({format_size(done.downloaded_bytes)}) the cache lacked")
+    verb = "Would copy" if done.dry_run else "Copied"
+    ui.line(
+        f"{verb} {counted(done.copied, 'blob')} ({format_size(done.copied_bytes)}) into {done.target}; "
+        f"the lock names {counted(done.blobs, 'blob')} ({format_size(done.bytes)})"
+    )
     return 0
