@@ -77,3 +77,32 @@ def test_a_tampered_copy_is_refused_not_installed(
     result = kmenv("-C", project, "install")
     assert result.code == 6 and "config.json: sha256 mismatch" in result.err  # IntegrityError; nothing installed
     assert not (project / ".kmenv" / "models" / "bert").exists()
+
+
+def test_install_in_a_kaggle_notebook_takes_the_attached_model(
+    emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "kmodels.yaml").write_text(SPEC)
+    assert kmenv("-C", project, "lock").code == 0
+    monkeypatch.setenv("KMENV_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    monkeypatch.setenv("KMENV_DATA_DIR", str(tmp_path / "fresh-data"))
+    mount = tmp_path / "input"
+    for path, data in bert_files(2).items():  # how a notebook sees an attached model version
+        target = mount / "bert" / "keras" / "bert_tiny_en_uncased" / "2" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    monkeypatch.setenv("KAGGLE_CACHE_MOUNT_FOLDER", str(mount))
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "empty-kh-cache"))
+    for in_notebook in (False, True):
+        if in_notebook:
+            monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+        shutil.rmtree(tmp_path / "fresh-cache", ignore_errors=True)
+        shutil.rmtree(project / ".kmenv", ignore_errors=True)
+        before = len(emulator.seen)
+        result = kmenv("-C", project, "install")
+        assert result.code == 0, result.err
+        blobs = [s for s in emulator.seen[before:] if s.route == "blob"]
+        assert (blobs == []) is in_notebook  # outside a notebook the mount folder means nothing
+        assert (project / ".kmenv" / "models" / "bert" / "config.json").read_bytes() == bert_files(2)["config.json"]
