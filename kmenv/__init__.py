@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kmenv._version import __version__
 
-__all__ = ["KmenvError", "Project", "__version__", "install", "lock", "path"]
+__all__ = ["KmenvError", "Project", "__version__", "install", "lock", "path", "use_kagglehub"]
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which every command would pay for
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kmenv.actions.project import Project
     from kmenv.api import install, lock, path
     from kmenv.errors import KmenvError
+    from kmenv.interop import use_kagglehub
 
 _LAZY = {
     "path": "kmenv.api",
@@ -23,6 +24,7 @@ _LAZY = {
     "lock": "kmenv.api",
     "Project": "kmenv.actions.project",
     "KmenvError": "kmenv.errors",
+    "use_kagglehub": "kmenv.interop",
 }
 
 

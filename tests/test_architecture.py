@@ -62,10 +62,10 @@ BANDS = (
     ),
     Band(
         "top",
-        levels=(("actions",), ("api",), ("kmenv", "cli"), ("__main__",)),
+        levels=(("actions",), ("api", "interop"), ("kmenv", "cli"), ("__main__",)),
         imports=("bottom", "core", "edges"),
-        about="use cases (actions; project.py is the composition root), then the Python API, the package root "
-        "and the command line",
+        about="use cases (actions; project.py is the composition root), then the Python API and the other "
+        "clients' hooks (interop), the package root and the command line",
     ),
 )
 

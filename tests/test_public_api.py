@@ -46,3 +46,10 @@ def test_public_functions_are_not_shadowed_by_submodules() -> None:
     import kmenv.lockfile.document
 
     assert callable(kmenv.install) and callable(kmenv.lock) and callable(kmenv.path)
+    assert callable(kmenv.use_kagglehub)
+
+
+def test_importing_kmenv_does_not_import_kagglehub() -> None:
+    code = "import sys, kmenv; kmenv.use_kagglehub; print('kagglehub' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"  # only calling kmenv.use_kagglehub() imports the client

@@ -35,6 +35,7 @@ from kmenv.registry.kaggle.archive import choose_fetch, earlier_sizes, learn_fro
 from kmenv.registry.kaggle.client import KaggleClient
 from kmenv.registry.kaggle.discovery import KaggleDiscovery
 from kmenv.registry.kaggle.entitlement import Entitlements, authorise
+from kmenv.registry.kaggle.local_copies import local_copy
 from kmenv.registry.kaggle.mapping import (
     InstanceInfo,
     ModelInfo,
@@ -188,8 +189,13 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         return self._transfers.take()
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
-        """The download request for one file; its redirect target (a signed URL) is never stored."""
-        return self.client.download_source(self._file_body(candidate.handle, file.path))
+        """The download request for one file (kagglehub's finished copy first); no signed URL is ever stored."""
+        copy = local_copy(candidate.handle, file.path, file.size)
+        return (
+            FileSource(copy.as_uri())
+            if copy
+            else self.client.download_source(self._file_body(candidate.handle, file.path))
+        )
 
     def authorise(self, candidate: Candidate, *, fetched: bool = False) -> None:
         """Raise unless Kaggle authorised the current identity for ``candidate``'s version (see
