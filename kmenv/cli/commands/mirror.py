@@ -14,11 +14,9 @@ if TYPE_CHECKING:
     from kmenv.registry.oci.mirror import OciMirror
 
 _EXAMPLES = """examples:
-  kmenv mirror --to /srv/models            # a static registry folder, servable by any web server
-  kmenv mirror --to ./mirror --dry-run     # what would be copied, and how many bytes
-  kmenv mirror --to ./mirror --all-versions --json
+  kmenv mirror --to /srv/models --dry-run                # a static registry folder: what would be copied
   kmenv mirror --to oci://registry.example.com/models    # an OCI registry (ModelPack artifacts)
-  kmenv mirror --to oci+http://127.0.0.1:5000/models     # a plain-HTTP registry on loopback or a lab
+  kmenv mirror --to ./mirror --all-versions --json
 """
 
 
