@@ -11,7 +11,7 @@ from conftest import Runner
 from ruamel.yaml import YAML
 
 
-def _files(env: Path) -> dict[str, str]:
+def installed_files(env: Path) -> dict[str, str]:
     models = env / ".kmenv" / "models"
     return {
         p.relative_to(models).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -20,7 +20,7 @@ def _files(env: Path) -> dict[str, str]:
     }
 
 
-def _pointed_at(example: Path, mirror: Path, where: Path) -> Path:
+def pointed_at(example: Path, mirror: Path | str, where: Path) -> Path:
     """A copy of the quickstart project whose only registry is ``mirror``."""
     shutil.copytree(example, where, ignore=shutil.ignore_patterns(".kmenv", "kmodels.lock"))
     yaml = YAML()
@@ -40,7 +40,7 @@ def test_a_mirrored_lock_installs_byte_identical_without_the_source(
     assert result.code == 0, result.err
     assert result.out.startswith("Mirrored ") and f"to {mirror}" in result.out
 
-    other = _pointed_at(example, mirror, tmp_path / "other")
+    other = pointed_at(example, mirror, tmp_path / "other")
     shutil.rmtree(example.parent / "registry")  # the source is gone: only the mirror can serve the models
     assert kmenv("-C", other, "install").code == 0
     original = json.loads((example / "kmodels.lock").read_text())["models"]
@@ -51,7 +51,7 @@ def test_a_mirrored_lock_installs_byte_identical_without_the_source(
     assert {n: (m["requires"], m["license"], m["base"]) for n, m in mirrored.items()} == {
         n: (m["requires"], m["license"], m["base"]) for n, m in original.items()
     }
-    assert _files(other) == _files(example)
+    assert installed_files(other) == installed_files(example)
 
 
 def test_a_second_mirror_run_writes_nothing(example: Path, tmp_path: Path, kmenv: Runner) -> None:

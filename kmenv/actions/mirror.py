@@ -4,8 +4,10 @@ A project that points its ``registries`` at the mirror locks to the same version
 installs without reaching the original source. The plan asks each source registry only for metadata (the
 versions, their licence, requirements, base model and files); bytes come from the store, and what the
 store lacks is downloaded through the verified pipeline first. The target is handed in (a static registry
-folder today; anything with the :class:`MirrorTarget` methods), checked blob by blob before anything is
-written, so a second run writes nothing and an interrupted one resumes where it stopped.
+folder, an OCI registry; anything with the :class:`MirrorTarget` methods) and checked blob by blob before
+anything is written, so a second run writes nothing and an interrupted one resumes where it stopped. Blobs
+are checked and written per instance because an OCI registry keeps them per repository; a folder, whose
+blobs serve every instance, answers the second ask for a shared blob from the first write.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ _UNDATED = "1970-01-01T00:00:00Z"
 
 
 class MirrorTarget(Protocol):
-    """Where mirrored versions go; see :class:`kmenv.registry.static.mirror.FolderMirror`."""
+    """Where mirrored versions go: :class:`~kmenv.registry.static.mirror.FolderMirror`, or
+    :class:`~kmenv.registry.oci.mirror.OciMirror`. ``put_blob`` returns the bytes it wrote."""
 
-    def has_blob(self, sha256: str, size: int) -> bool: ...
+    def has_blob(self, instance: Handle, sha256: str, size: int) -> bool: ...
 
-    def put_blob(self, sha256: str, size: int, source: Path) -> int: ...
+    def put_blob(self, instance: Handle, sha256: str, size: int, source: Path) -> int: ...
 
     def put_instance(self, handle: Handle, title: str | None, versions: Sequence[Any]) -> None: ...
 
@@ -127,21 +130,23 @@ def mirror_lock(
     listings: dict[tuple[str, int], Sequence[Any]] = {}
     jobs: list[FetchJob] = []
     queued: set[str] = set()
-    blobs: dict[str, int] = {}
+    blobs: dict[tuple[Handle, str], int] = {}  # (instance, sha256) → size: what each instance needs
     for item in planned:
         registry = registries[item.registry]
         files = registry.files(item.candidate)
-        listings[(str(item.candidate.handle.unversioned()), item.candidate.version)] = files
+        instance = item.candidate.handle.unversioned()
+        listings[(str(instance), item.candidate.version)] = files
         for entry in files:
-            blobs[entry.sha256] = entry.size
+            blobs[(instance, entry.sha256)] = entry.size
             if entry.sha256 not in queued and not store.has_blob(entry.sha256, entry.size):
                 queued.add(entry.sha256)
                 label = f"{item.candidate.handle}/{entry.path}"
                 jobs.append(FetchJob(source=registry.source(item.candidate, entry), entry=entry, label=label))
-    missing = [(sha, size) for sha, size in sorted(blobs.items()) if not target.has_blob(sha, size)]
+    needed = sorted(blobs.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))
     versions = [(str(p.candidate.handle.unversioned()), p.candidate.version) for p in planned]
-    total = sum(blobs.values())
+    total = sum({sha: size for (_, sha), size in blobs.items()}.values())
     if dry_run:
+        missing = [(key, size) for key, size in needed if not target.has_blob(key[0], key[1], size)]
         return MirrorOutcome(
             str(target),
             versions,
@@ -161,8 +166,12 @@ def mirror_lock(
         reporter.phase(f"fetching {counted(len(jobs), 'file')}")
         report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
         fetched_files, fetched_bytes = report.files, report.bytes_downloaded
-    reporter.phase(f"writing {counted(len(missing), 'blob')} to {target}")
-    written = sum(target.put_blob(sha, size, store.blob_path(sha)) for sha, size in missing)
+    reporter.phase(f"writing blobs to {target}")
+    put = written = 0
+    for (instance, sha), size in needed:
+        if not target.has_blob(instance, sha, size):
+            written += target.put_blob(instance, sha, size, store.blob_path(sha))
+            put += 1
     _write_documents(target, planned, listings)
     target.finish()
     return MirrorOutcome(
@@ -170,8 +179,8 @@ def mirror_lock(
         versions,
         len(blobs),
         total,
-        len(blobs) - len(missing),
-        len(missing),
+        len(blobs) - put,
+        put,
         written,
         fetched_files,
         fetched_bytes,
@@ -182,6 +191,7 @@ def _write_documents(
     target: MirrorTarget, planned: Sequence[_Planned], listings: Mapping[tuple[str, int], Sequence[Any]]
 ) -> None:
     """One document per instance, each version with what a resolver reads from it."""
+    from kmenv.policy.table import licence_table
     from kmenv.registry.static.mirror import MirroredFile, MirroredVersion
 
     by_instance: dict[Handle, list[_Planned]] = {}
@@ -204,6 +214,8 @@ def _write_documents(
                     base=base,
                     published=_published(c.published),
                     files=tuple(MirroredFile(f.path, f.size, f.sha256) for f in files),
+                    spdx=licence_table().normalise(c.license).spdx,
+                    source=f"{item.registry}:{c.handle}",
                 )
             )
         target.put_instance(instance, items[0].candidate.title, versions)

@@ -1,15 +1,21 @@
-"""``kmenv mirror --to DIR``: copy the lock's model versions into a registry the team controls."""
+"""``kmenv mirror --to DIR|oci://HOST/NS``: copy the lock's model versions into a registry the team controls."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmenv.cli.commands._common import add_json
 from kmenv.cli.ui import UI
 
+if TYPE_CHECKING:
+    from kmenv.actions.project import Project
+    from kmenv.registry.oci.mirror import OciMirror
+
 _EXAMPLES = """examples:
-  kmenv mirror --to /srv/models            # a static registry folder, servable by any web server
-  kmenv mirror --to ./mirror --dry-run     # what would be copied, and how many bytes
+  kmenv mirror --to /srv/models --dry-run                # a static registry folder: what would be copied
+  kmenv mirror --to oci://registry.example.com/models    # an OCI registry (ModelPack artifacts)
   kmenv mirror --to ./mirror --all-versions --json
 """
 
@@ -17,12 +23,17 @@ _EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "mirror",
-        help="copy every model version in kmodels.lock into a registry folder",
+        help="copy every model version in kmodels.lock into a registry folder or an OCI registry",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--to", required=True, metavar="DIR", help="the mirror: a static registry folder")
-    p.add_argument("--name", help="the registry's own name, written into index.json (default: the folder's name)")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="DIR|URL",
+        help="the mirror: a static registry folder, or oci://HOST[:PORT]/NAMESPACE (oci+http:// for plain HTTP)",
+    )
+    p.add_argument("--name", help="a folder mirror's own name, written into index.json (default: the folder's name)")
     p.add_argument(
         "--all-versions", action="store_true", help="every version of each locked instance, not only the locked one"
     )
@@ -32,26 +43,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pathlib import Path
-
-    from kmenv.actions.mirror import mirror_lock
+    from kmenv.actions.mirror import MirrorTarget, mirror_lock
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.progress import CliReporter
-    from kmenv.errors import UsageError
-    from kmenv.registry.static.mirror import FolderMirror
     from kmenv.values.candidates import format_size
     from kmenv.values.wording import counted
 
-    if "://" in args.to and not args.to.startswith("file://"):
-        raise UsageError(
-            f"--to {args.to}: mirroring supports a folder (or file:// URL)",
-            hint="give a folder path; serve it with any HTTP server and point `registries` at its URL",
-        )
-    folder = Path(args.to.removeprefix("file://")).expanduser().resolve()
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--to {folder}: exists and is not a folder", hint="name a folder (it is created if missing)")
+    oci = args.to.startswith(("oci://", "oci+http://"))
+    folder = None if oci else _folder(args.to)
     project = open_project(args, ui)
-    target = FolderMirror(folder, args.name or folder.name)
+    target: MirrorTarget
+    if oci:
+        target = _oci_target(project, args.to)
+    else:
+        assert folder is not None
+        from kmenv.registry.static.mirror import FolderMirror
+
+        target = FolderMirror(folder, args.name or folder.name)
     reporter = CliReporter(ui)
     try:
         outcome = mirror_lock(
@@ -59,6 +67,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     finally:
         reporter.close()
+        close = getattr(target, "close", None)
+        if close is not None:
+            close()
     if args.json:
         ui.emit_json(outcome.as_dict())
         return 0
@@ -79,3 +90,32 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         f"{outcome.blobs_present} already there"
     )
     return 0
+
+
+def _folder(to: str) -> Path:
+    """The folder ``--to`` names (a path or ``file://`` URL); other URL schemes are refused."""
+    from kmenv.errors import UsageError
+
+    if "://" in to and not to.startswith("file://"):
+        raise UsageError(
+            f"--to {to}: mirroring supports a folder (or file:// URL) and oci:// or oci+http:// registries",
+            hint="give a folder path (serve it with any HTTP server) or an OCI registry URL",
+        )
+    folder = Path(to.removeprefix("file://")).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--to {folder}: exists and is not a folder", hint="name a folder (it is created if missing)")
+    return folder
+
+
+def _oci_target(project: Project, url: str) -> OciMirror:
+    """An OCI mirror at ``url``, with the user's logins and trusted CAs for its host; refused when offline."""
+    from kmenv.errors import RegistryError
+    from kmenv.registry.oci import open_client
+    from kmenv.registry.oci.mirror import OciMirror
+
+    if project.settings.offline:
+        raise RegistryError(
+            f"offline: the mirror {url} needs the network", hint="drop --offline / KMENV_OFFLINE to mirror"
+        )
+    client = open_client("mirror", url, settings=project.settings)
+    return OciMirror(client, project.store.blob_path, url=url)

@@ -33,7 +33,7 @@ from kmenv.values.handles import Handle
 from kmenv.values.paths import relative_path_problem
 from kmenv.values.target import framework_requirements
 
-__all__ = ["PushFile", "PushResult", "metadata_for", "push_folder", "push_version"]
+__all__ = ["PushFile", "PushResult", "blob_present", "metadata_for", "push_blob", "push_folder", "push_version"]
 
 _OCTETS = "application/octet-stream"
 
@@ -218,6 +218,38 @@ def _manifest_digest(client: OciClient, repository: str, tag: str) -> str | None
         return response.headers.get("Docker-Content-Digest")
 
 
+def blob_present(client: OciClient, repository: str, sha256: str) -> bool:
+    """Whether ``repository`` already holds the blob (HEAD; a redirect to where it is stored counts)."""
+    scope = push_scope(repository)
+    what = f"checking sha256:{sha256[:12]} in {repository}"
+    response = client.send("HEAD", f"/v2/{repository}/blobs/sha256:{sha256}", scope=scope, what=what)
+    with response:
+        if response.status_code in (200, 301, 302, 303, 307, 308):
+            return True
+        if response.status_code != 404:
+            client.fail(response, scope, what)
+        return False
+
+
+def push_blob(
+    client: OciClient,
+    repository: str,
+    sha256: str,
+    size: int,
+    blob: Path,
+    *,
+    mount_from: Sequence[str] = (),
+    chunk_size: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> int:
+    """Put one blob (read from ``blob``) into ``repository``, mounting it from ``mount_from`` repositories
+    when the registry can; returns the bytes uploaded (0 when it was there or mounted)."""
+    tally = _Tally()
+    opener = functools.partial(_open_binary, blob)
+    _push_blob(client, repository, sha256, size, opener, mount_from, chunk_size, tally, on_bytes)
+    return tally.bytes
+
+
 def _push_blob(
     client: OciClient,
     repository: str,
@@ -232,13 +264,9 @@ def _push_blob(
     digest = f"sha256:{sha256}"
     scope = push_scope(repository)
     what = f"uploading {digest[:19]} to {repository}"
-    response = client.send("HEAD", f"/v2/{repository}/blobs/{digest}", scope=scope, what=what)
-    with response:
-        if response.status_code in (200, 301, 302, 303, 307, 308):  # there, or a redirect to where it is stored
-            tally.skipped += 1
-            return
-        if response.status_code != 404:
-            client.fail(response, scope, what)
+    if blob_present(client, repository, sha256):
+        tally.skipped += 1
+        return
     location = None
     for source in sources:
         if source == repository:

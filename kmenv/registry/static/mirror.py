@@ -47,6 +47,8 @@ class MirroredVersion:
     base: tuple[str, str] | None  # (handle, version range)
     published: str
     files: tuple[MirroredFile, ...]
+    spdx: str | None = None  # the licence as an SPDX expression, for targets that record one (OCI's config)
+    source: str | None = None  # where the version came from (``registry:owner/model/framework/variation/3``)
 
 
 class FolderMirror:
@@ -59,13 +61,14 @@ class FolderMirror:
     def __str__(self) -> str:
         return str(self.root)
 
-    def has_blob(self, sha256: str, size: int) -> bool:
+    def has_blob(self, instance: Handle, sha256: str, size: int) -> bool:
+        """Whether the folder holds the blob (one blob folder serves every instance)."""
         try:
             return (self.root / blob_path(sha256)).stat().st_size == size
         except OSError:
             return False
 
-    def put_blob(self, sha256: str, size: int, source: Path) -> int:
+    def put_blob(self, instance: Handle, sha256: str, size: int, source: Path) -> int:
         """Add the blob at ``source`` (already verified); returns the bytes written (0 when hard-linked)."""
         target = self.root / blob_path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
