@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kmenv.values.handles import Handle
+from kmenv.values.times import utc_timestamp
 from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def _write_documents(
                     license=c.license,
                     requires=_own_requirements(c),
                     base=base,
-                    published=_published(c.published),
+                    published=utc_timestamp(c.published) or _UNDATED,
                     files=tuple(MirroredFile(f.path, f.size, f.sha256) for f in files),
                     spdx=licence_table().normalise(c.license).spdx,
                     source=f"{item.registry}:{c.handle}",
@@ -234,16 +234,3 @@ def _own_requirements(candidate: Candidate) -> dict[str, str]:
         elif spec != base:
             own[name] = spec.removeprefix(f"{base},")
     return own
-
-
-def _published(text: str | None) -> str:
-    """The publication time as the static format spells it (UTC, whole seconds, ``Z``)."""
-    if not text:
-        return _UNDATED
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return _UNDATED
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

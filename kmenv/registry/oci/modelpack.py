@@ -13,13 +13,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from kmenv.errors import RegistryDocumentError
 from kmenv.registry.static.documents import check_requires
 from kmenv.values.candidates import FileEntry
 from kmenv.values.paths import relative_path_problem
+from kmenv.values.times import utc_timestamp
 
 __all__ = [
     "CONFIG_TYPE",
@@ -119,19 +119,6 @@ def layer_type(path: str) -> str:
     else:
         role = "weight"
     return f"{_LAYER_PREFIX}{role}.v1.raw"
-
-
-def utc_timestamp(text: str | None) -> str | None:
-    """``text`` (RFC 3339 with any offset) as ISO-8601 UTC ending in ``Z``; None when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_config(name: str, version: int, files: Sequence[PublishedFile], metadata: VersionMetadata) -> bytes:
