@@ -59,9 +59,7 @@ class ValidationReport:
             "ok": self.ok,
             "files": self.files,
             "bytes": self.bytes,
-            "problems": [
-                {"kind": d.kind, "path": d.path, "detail": d.detail, "sha256": d.sha256} for d in self.problems
-            ],
+            "problems": [d.as_dict() for d in self.problems],
         }
 
 
