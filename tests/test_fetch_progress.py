@@ -30,14 +30,14 @@ def test_plain_lines_give_totals_files_speed_and_time_left(capsys: pytest.Captur
     sink.advance("a", 50 * MiB)
     sink.finish("a")
     clock.now += 5
-    sink.advance("b", -10 * MiB)  # a restart moves the total back
+    sink.advance("b", -10 * MiB)  # a restart moves the total back; the speed counts only bytes that arrived
     sink.end()
 
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
         "  4 files, 400.0 MiB to fetch",
         "  100.0 MiB of 400.0 MiB (25%), 0 of 4 files, 20.0 MiB/s, 15 s left",
-        "  90.0 MiB of 400.0 MiB (22%), 1 of 4 files, 9.0 MiB/s, 34 s left",
+        "  90.0 MiB of 400.0 MiB (22%), 1 of 4 files, 10.0 MiB/s, 31 s left",
     ]
 
 

@@ -99,7 +99,7 @@ def _ensure_lock(
             hint="run `kmenv lock` and commit the new lock, or drop --locked",
         )
     reporter.phase("resolving")
-    outcome = lock_project(project, state)
+    outcome = lock_project(project, state, progress=reporter.downloads())  # learning Kaggle sha256s downloads
     reporter.relocked(reasons if current is not None else [])
     reporter.skipped(outcome.skipped)
     return _Locked(outcome.lock, outcome.state, True, outcome.changes, outcome.warnings, outcome.listings)
@@ -187,7 +187,7 @@ def install(
     """
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
-    with env.lock():
+    with env.lock("installing"):
         state = state or project.open()
         ready = _ensure_lock(project, state, locked=locked, frozen=frozen, reporter=reporter)
         lock, state = ready.lock, ready.state

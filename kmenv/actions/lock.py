@@ -6,7 +6,8 @@ when the inputs force it (or ``upgrade`` asks for it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ MAX_PARALLEL_LISTINGS = 8
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
+    from kmenv.fetch.progress import ProgressSink
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs
     from kmenv.registry.base import Registry, Transfer
@@ -31,6 +33,7 @@ __all__ = [
     "LockOutcome",
     "ResolvedLock",
     "check_lock",
+    "learning_progress",
     "lock_project",
     "locked_twice",
     "resolve_lock",
@@ -145,13 +148,30 @@ def check_lock(state: ProjectState) -> None:
         raise StaleLockError(f"kmodels.lock is out of date: {'; '.join(reasons)}", hint="run `kmenv lock`")
 
 
-def lock_project(project: Project, state: ProjectState | None = None) -> LockOutcome:
+def lock_project(
+    project: Project, state: ProjectState | None = None, *, progress: ProgressSink | None = None
+) -> LockOutcome:
     """Re-resolve, keeping locked versions where still eligible, and write the lock if it changed.
 
-    ``state`` is the project as already read (default: read it now). A corrupt lock is simply
-    replaced by a fresh resolution.
+    Holds the project's lock (the one ``add``, ``remove``, ``upgrade`` and ``install`` take) from reading
+    kmodels.yaml to writing kmodels.lock, so a concurrent edit is neither lost nor overwritten. ``state``
+    is the project as already read (default: read it now); read before the lock was taken, it is kept
+    only while the files still hold the same bytes. A corrupt lock is simply replaced by a fresh resolution.
+    ``progress`` shows the downloads that learning Kaggle sha256s makes (none for other registries).
     """
-    state = state or project.open()
+    env = project.environment
+    already = env.held
+    with env.lock("locking"):
+        if state is None:
+            state = project.open()
+        elif not already:
+            fresh = ProjectState(project.root)
+            if state.spec_bytes != fresh.spec_bytes or state.lock_bytes != fresh.lock_bytes:
+                state = fresh
+        return _lock_held(project, state, progress)
+
+
+def _lock_held(project: Project, state: ProjectState, progress: ProgressSink | None) -> LockOutcome:
     try:
         previous, current = state.lock, state.lock_text
     except LockfileError:
@@ -159,7 +179,8 @@ def lock_project(project: Project, state: ProjectState | None = None) -> LockOut
     preferred = {n: m.version for n, m in previous.models.items()} if previous else {}
     inputs = state.inputs
     registries = project.registries(inputs)
-    resolved = resolve_lock(inputs, registries, preferred=preferred)
+    with learning_progress(registries.values(), progress):
+        resolved = resolve_lock(inputs, registries, preferred=preferred)
     lock = resolved.lock
     skipped = tuple(skipped_versions(inputs, registries, lock))
     text = dumps_lock(lock)
@@ -178,6 +199,29 @@ def lock_project(project: Project, state: ProjectState | None = None) -> LockOut
     _record(project.ledger, state, outcome)  # the usage ledger; never fails the lock
     project.ledger.record(transfer_events(state, lock, project.take_transfers()))
     return outcome
+
+
+@contextlib.contextmanager
+def learning_progress(registries: Iterable[Registry], progress: ProgressSink | None) -> Iterator[None]:
+    """Show on ``progress`` what the registries download while answering (Kaggle learning sha256s), as one batch.
+
+    The batch grows as downloads start (their number is not known ahead); it ends when the block does.
+    """
+    if progress is None:
+        yield
+        return
+    from kmenv.fetch.progress import GrowingProgress
+
+    shown = GrowingProgress(progress)
+    watched = list(registries)
+    for registry in watched:
+        registry.show_progress(shown)
+    try:
+        yield
+    finally:
+        for registry in watched:
+            registry.show_progress(None)
+        shown.close()
 
 
 def locked_twice(lock: LockFile) -> list[str]:

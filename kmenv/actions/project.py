@@ -36,11 +36,20 @@ __all__ = ["Project", "Runtime", "environment_at"]
 Warn = Callable[[str], None]
 
 
-def environment_at(folder: Path) -> EnvironmentDir:
-    """The environment folder at ``folder``: a project's own, or one that a GC root names (``kmenv gc``)."""
+def environment_at(folder: Path, *, on_wait: Warn | None = None) -> EnvironmentDir:
+    """The environment folder at ``folder``: a project's own, or one that a GC root names (``kmenv gc``).
+
+    ``on_wait`` hears that another kmenv holds the folder's lock, before this run waits for it.
+    """
     from kmenv.environment.generations import EnvironmentDir
 
-    return EnvironmentDir(folder)
+    return EnvironmentDir(folder, on_wait=on_wait)
+
+
+def _notice_on_stderr(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
 
 
 class _Declared(dict[str, "Registry"]):
@@ -64,19 +73,29 @@ class Runtime:
     ``warn`` receives the warnings edges raise outside any result (a broken ledger); the CLI
     passes its warning line so ``--no-color`` applies, library callers get a line on stderr.
     ``refresh`` (``--refresh``): registries ask upstream now instead of answering from the metadata cache
-    while it is fresh, so a version published minutes ago is seen.
+    while it is fresh, so a version published minutes ago is seen. ``notice`` hears what the run is waiting
+    for (another kmenv's lock), at once: the CLI passes its progress line (silenced by ``-q``), library
+    callers get a line on stderr.
     """
 
-    def __init__(self, settings: Settings | None = None, *, warn: Warn | None = None, refresh: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        warn: Warn | None = None,
+        refresh: bool = False,
+        notice: Warn | None = None,
+    ) -> None:
         self.settings = settings or Settings.load()
         self.warn = warn
         self.refresh = refresh
+        self.notice: Warn = notice or _notice_on_stderr
 
     @cached_property
     def store(self) -> Store:
         from kmenv.store.blobstore import Store
 
-        return Store(self.settings.cache_dir)
+        return Store(self.settings.cache_dir, on_wait=self.notice)
 
     @cached_property
     def ledger(self) -> UsageLedger:
@@ -138,9 +157,10 @@ class Project(ProjectPaths):
         warn: Warn | None = None,
         read_ahead: Mapping[Path, bytes | None] | None = None,
         refresh: bool = False,
+        notice: Warn | None = None,
     ) -> None:
         self.root = Path(root).expanduser().absolute()
-        self.runtime = runtime or Runtime(settings, warn=warn, refresh=refresh)
+        self.runtime = runtime or Runtime(settings, warn=warn, refresh=refresh, notice=notice)
         self._registries: dict[tuple[str, str, str | None], Registry] = {}
         self._read_ahead = dict(read_ahead or {})
 
@@ -154,14 +174,16 @@ class Project(ProjectPaths):
         warn: Warn | None = None,
         read_ahead: Mapping[Path, bytes | None] | None = None,
         refresh: bool = False,
+        notice: Warn | None = None,
     ) -> Project:
         """The project whose kmodels.yaml is nearest upward from ``start`` (or exactly at it when ``explicit``).
 
         ``read_ahead`` holds project files this run has read already (path → bytes, None: absent):
-        the first :meth:`open` starts from them instead of reading them again. ``refresh``: see :class:`Runtime`.
+        the first :meth:`open` starts from them instead of reading them again. ``refresh`` and ``notice``: see
+        :class:`Runtime`.
         """
         root = find_project_dir(start, explicit=explicit)
-        return cls(root, settings=settings, warn=warn, read_ahead=read_ahead, refresh=refresh)
+        return cls(root, settings=settings, warn=warn, read_ahead=read_ahead, refresh=refresh, notice=notice)
 
     @property
     def settings(self) -> Settings:
@@ -178,7 +200,7 @@ class Project(ProjectPaths):
 
     @cached_property
     def environment(self) -> EnvironmentDir:
-        return environment_at(self.env_path)
+        return environment_at(self.env_path, on_wait=self.runtime.notice)
 
     def registries(self, inputs: DeclaredInputs) -> dict[str, Registry]:
         """The registries ``inputs`` declare, by name; each declaration is opened once for the project's life."""

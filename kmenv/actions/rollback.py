@@ -91,7 +91,7 @@ def switch_back(
 
     ``state`` is the project, whose lock says whether the generation switched to is the one it describes.
     """
-    with env.lock():
+    with env.lock("rolling back"):
         current = env.current()
         available = tuple(env.generations())
         listing = ", ".join(map(str, available)) or "none"

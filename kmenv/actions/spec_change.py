@@ -46,13 +46,16 @@ class SpecChange:
 
 
 @contextlib.contextmanager
-def editing(project: Project, state: ProjectState | None = None) -> Iterator[ProjectState]:
+def editing(
+    project: Project, state: ProjectState | None = None, *, operation: str = "editing kmodels.yaml"
+) -> Iterator[ProjectState]:
     """Hold the project's lock and yield its files as they are now, read under it.
 
     ``state`` (what the caller read earlier) is kept when the files still hold those bytes, so
-    what it already parsed is not parsed again; otherwise the files are read afresh.
+    what it already parsed is not parsed again; otherwise the files are read afresh. ``operation`` is what a
+    run waiting for the lock is told this one is doing.
     """
-    with project.environment.lock():
+    with project.environment.lock(operation):
         fresh = ProjectState(project.root)
         if state is not None and state.spec_bytes == fresh.spec_bytes and state.lock_bytes == fresh.lock_bytes:
             yield state
@@ -85,7 +88,7 @@ def add_model(
     from kmenv.spec.edit import add_model as edit
 
     chosen = declared_name(requirement, name)
-    with editing(project, state) as state:
+    with editing(project, state, operation="adding a model") as state:
         original = state.spec_text
         edited = write_spec(state, edit(original, chosen, requirement, filename=str(state.spec_path)))
         if not relock:
@@ -104,7 +107,7 @@ def remove_model(project: Project, name: str, *, state: ProjectState | None = No
     """Drop ``name`` from kmodels.yaml and record the removal; with ``relock``, re-lock under the same lock."""
     from kmenv.spec.edit import remove_model as edit
 
-    with editing(project, state) as state:
+    with editing(project, state, operation="removing a model") as state:
         needed_by, declared = _needed_as_base(state, name)
         if needed_by and not declared:
             raise UsageError(

@@ -313,7 +313,7 @@ def apply_upgrade(
         raise UsageError("a dry-run upgrade plan cannot be applied", hint="plan again without dry_run")
     from kmenv.actions.spec_change import editing
 
-    with editing(project) as now:  # the project's lock, held until the new generation is in use
+    with editing(project, operation="upgrading") as now:  # the project's lock, held until the new generation is in use
         if plan.read is not None and (now.spec_bytes, now.lock_bytes) != plan.read:
             raise UsageError(
                 f"{now.spec_path.name} or {now.lock_path.name} changed while the upgrade was planned; "

@@ -110,7 +110,7 @@ def repair_environment(
     from kmenv.actions.install import install
 
     env = project.environment
-    with env.lock():
+    with env.lock("repairing"):
         _drop_damaged_blobs(project.store, report)
         env.write_state({})  # forget what was installed: the next step checks everything and rebuilds
     # install takes the environment lock itself (flock on its own descriptor, so not while we hold ours)
@@ -172,7 +172,7 @@ def _repair(
         after = validate_environment(env, state.require_lock(), workers=project.settings.max_workers, groups=groups)
         generation, fetched, ok = outcome.generation, outcome.fetched_files, after.ok
     mended, left = [], []
-    with env.lock():
+    with env.lock("repairing"):
         for older in env.generations():
             if older != env.current():
                 done, undone = mend_generation(

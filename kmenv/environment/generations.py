@@ -11,7 +11,8 @@ Layout under ``root`` (``.kmenv/`` beside kmodels.yaml)::
     generations/.last                the last number handed out, so numbers are never reused
     models -> generations/<n>        the generation in use (relative symlink, swapped atomically)
     state.json                       the installer's record (opaque here), written atomically
-    .lock                            flock serialising installs into this environment
+    .lock                            flock serialising installs into this environment, naming its holder
+                                     (:mod:`kmenv.fs.locks`)
 
 Standard library only (plus :mod:`kmenv.environment.linking` and :mod:`kmenv.fs.atomic`): the no-op install
 path reads state from here.
@@ -20,13 +21,12 @@ path reads state from here.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from kmenv.environment._state_file import MAX_STATE_BYTES
@@ -35,6 +35,7 @@ from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, StorageE
 from kmenv.fs.atomic import write_atomic
 from kmenv.fs.bounded import read_capped
 from kmenv.fs.failures import refused_writes
+from kmenv.fs.locks import LockHolder, held_lock, waiting_text
 from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 from kmenv.values.paths import is_relative_path, model_name_problem
 
@@ -92,10 +93,11 @@ class EnvironmentDir:
     callers hold it around a whole read-build-switch-record sequence to keep it consistent.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, on_wait: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
+        self.on_wait = on_wait
         self._mutex = threading.RLock()
-        self._lock_fd: int | None = None
+        self._held: contextlib.ExitStack | None = None
         self._depth = 0
 
     @property
@@ -115,27 +117,37 @@ class EnvironmentDir:
                 )
             self._generations_dir.mkdir(mode=_DIR_MODE, exist_ok=True)
 
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the environment's lock now (so what was read under it is still current)."""
+        return self._depth > 0
+
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the environment's file lock (blocking), so installs into it run one at a time."""
+    def lock(self, operation: str = "changing the environment") -> Iterator[None]:
+        """Hold the environment's file lock (blocking), so installs into it run one at a time.
+
+        ``operation`` (``installing``) is recorded in the lock file for a run that has to wait, which
+        hears ``waiting for another kmenv (pid N) installing here…`` through ``on_wait`` before waiting.
+        Re-entrant: an inner call keeps the outer one's record.
+        """
         with self._mutex:
             if self._depth == 0:
                 self._ensure_root()
-                fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                except BaseException:
-                    os.close(fd)
-                    raise
-                self._lock_fd = fd
+                stack = contextlib.ExitStack()
+                stack.enter_context(held_lock(self.root / ".lock", operation=operation, on_wait=self._waiting))
+                self._held = stack
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and self._lock_fd is not None:
-                    os.close(self._lock_fd)  # releases the flock
-                    self._lock_fd = None
+                if self._depth == 0 and self._held is not None:
+                    self._held.close()  # releases the flock
+                    self._held = None
+
+    def _waiting(self, holder: LockHolder) -> None:
+        if self.on_wait is not None:
+            self.on_wait(waiting_text(holder))
 
     def current(self) -> int | None:
         """The generation ``models`` points at, or None when nothing is installed."""

@@ -67,7 +67,7 @@ class Meter:
     def moved_to(self, offset: int) -> None:
         """The bytes on disk now total ``offset`` (resumed, or restarted from zero)."""
         with self._lock:
-            self._sink.advance(self.label, offset - self._shown)
+            self._sink.moved(self.label, offset - self._shown)
             self._shown = offset
 
     def received(self, nbytes: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["NullProgress", "ProgressSink"]
+__all__ = ["GrowingProgress", "NullProgress", "ProgressSink", "SerialProgress"]
 
 
 class ProgressSink:
@@ -15,6 +15,10 @@ class ProgressSink:
     in the store get no events. ``fetch_all`` serialises the calls, so a sink needs no locking,
     but they come from worker threads and should return quickly. A sink overrides only the
     events it shows (a plain log needs no :meth:`start`).
+
+    Two events were added later, each with a default that keeps older sinks right: :meth:`more`
+    (work that joins after :meth:`begin`; ignored by default) and :meth:`moved` (bytes counted
+    without being transferred now; :meth:`advance` by default).
     """
 
     def begin(self, files: int, total_bytes: int) -> None:
@@ -26,8 +30,18 @@ class ProgressSink:
     def advance(self, label: str, nbytes: int) -> None:
         """``nbytes`` more of the file are on disk (bytes kept from an earlier run included).
 
-        Negative when a download restarts from zero and earlier bytes no longer count.
+        Negative when a download restarts from zero and earlier bytes no longer count. The fetcher
+        reports such jumps (and bytes resumed from an earlier run) through :meth:`moved`, whose
+        default comes here; a sink that measures speed overrides it, so a jump is no transfer.
         """
+
+    def moved(self, label: str, nbytes: int) -> None:
+        """The file's count moved by ``nbytes`` without bytes arriving: resumed from disk, or dropped on a restart."""
+        self.advance(label, nbytes)
+
+    def more(self, files: int, total_bytes: int) -> None:
+        """``files`` downloads totalling ``total_bytes`` join the work after :meth:`begin` (a lock learning
+        sha256s finds its downloads one by one)."""
 
     def finish(self, label: str) -> None:
         """The file is verified and in the store."""
@@ -60,6 +74,15 @@ class SerialProgress(ProgressSink):
             with self._lock:
                 self._sink.advance(label, nbytes)
 
+    def moved(self, label: str, nbytes: int) -> None:
+        if nbytes:
+            with self._lock:
+                self._sink.moved(label, nbytes)
+
+    def more(self, files: int, total_bytes: int) -> None:
+        with self._lock:
+            self._sink.more(files, total_bytes)
+
     def finish(self, label: str) -> None:
         with self._lock:
             self._sink.finish(label)
@@ -67,3 +90,35 @@ class SerialProgress(ProgressSink):
     def end(self) -> None:
         with self._lock:
             self._sink.end()
+
+
+class GrowingProgress(SerialProgress):
+    """Several batches of downloads shown on one sink as one batch that grows.
+
+    The first batch's :meth:`begin` begins the sink, later ones add to it (:meth:`ProgressSink.more`);
+    the batches' own :meth:`end` is swallowed, and :meth:`close` ends the sink once, if it began. A lock
+    that learns Kaggle sha256s starts downloads as it finds them, each its own batch: this shows them as
+    one total. Thread-safe, as :class:`SerialProgress`.
+    """
+
+    def __init__(self, sink: ProgressSink) -> None:
+        super().__init__(sink)
+        self._begun = False
+
+    def begin(self, files: int, total_bytes: int) -> None:
+        with self._lock:
+            if self._begun:
+                self._sink.more(files, total_bytes)
+            else:
+                self._begun = True
+                self._sink.begin(files, total_bytes)
+
+    def end(self) -> None:
+        """One batch ended; the sink ends with :meth:`close`."""
+
+    def close(self) -> None:
+        """No more batches: end the sink (when any batch began)."""
+        with self._lock:
+            if self._begun:
+                self._begun = False
+                self._sink.end()

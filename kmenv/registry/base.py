@@ -2,7 +2,8 @@
 
 Implementations live beside this module (static registry, Kaggle, in-memory for tests) and
 subclass :class:`Registry`, so they inherit the defaults of its optional capabilities
-(:meth:`Registry.prefetch`, :meth:`Registry.authorise`, :meth:`Registry.take_transfers` and the discovery
+(:meth:`Registry.prefetch`, :meth:`Registry.authorise`, :meth:`Registry.take_transfers`,
+:meth:`Registry.show_progress` and the discovery
 methods). They do the I/O;
 everything they return is a plain value from :mod:`kmenv.values.candidates` or :mod:`kmenv.values.discovery`,
 and where to fetch a file is a :class:`~kmenv.fetch.source.FileSource`.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from kmenv.errors import ModelNotFoundError
+from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.source import FileSource
 from kmenv.values.candidates import Candidate, FileEntry
 from kmenv.values.discovery import InstanceSummary, ListedFile, ModelPage, ModelQuery, ModelSummary, VersionSummary
@@ -93,6 +95,13 @@ class Registry(Protocol):
         authorised for this version before its blobs are linked or copied out. ``fetched``: the caller
         itself just downloaded some of these files from the registry, which proves it. Registries that
         serve everyone alike keep this default, which allows all.
+        """
+        return None
+
+    def show_progress(self, sink: ProgressSink | None) -> None:
+        """Report the downloads made while answering (:meth:`take_transfers`) to ``sink`` as they go; None stops it.
+
+        ``sink`` must be thread-safe (a lock learns several versions at once). The default makes none to report.
         """
         return None
 

@@ -26,18 +26,15 @@ callers use are importable from here as well.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
-import os
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from kmenv.errors import IntegrityError
 from kmenv.fs.atomic import write_atomic
 from kmenv.fs.failures import refused_writes
+from kmenv.fs.locks import LockHolder, held_lock, waiting_text
 from kmenv.store._diskspace import check_free_space, check_install_space
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
 from kmenv.store.folders import folders_held
@@ -50,8 +47,6 @@ from kmenv.store.writer import MISMATCH_HINT as MISMATCH_HINT
 from kmenv.values.candidates import FileEntry
 
 __all__ = ["BlobWriter", "Store", "canonical_digest", "check_free_space", "check_install_space"]
-
-_LOCK_POLL_SECONDS = 0.05
 
 
 class _KnownBlob(Exception):
@@ -69,9 +64,10 @@ class Store:
     :meth:`intact` found modified (and took out of the store) during this object's life.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, on_wait: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         self.damaged: list[str] = []
+        self.on_wait = on_wait  # hears "waiting for another kmenv (pid N) downloading …" when a blob is busy
 
     def blob_path(self, sha256: str) -> Path:
         """Where the blob with this digest lives (whether or not it exists yet)."""
@@ -140,7 +136,10 @@ class Store:
         """
         if self.has(entry):
             return False
-        with refused_writes(self.root, needed=entry.size), self._blob_lock(require_sha256(entry.sha256), poll):
+        with (
+            refused_writes(self.root, needed=entry.size),
+            self._blob_lock(require_sha256(entry.sha256), poll, label or entry.path),
+        ):
             if self.has(entry):
                 return False
             self._write(
@@ -179,7 +178,7 @@ class Store:
         if known is None:
             self._ensure_layout()
             key = "u-" + hashlib.sha256(resume_key.encode("utf-8")).hexdigest()
-            with refused_writes(self.root, needed=size), self._blob_lock(key, poll):
+            with refused_writes(self.root, needed=size), self._blob_lock(key, poll, label):
                 known = self._known_blob(size, digests)
                 if known is None:
                     try:
@@ -297,21 +296,21 @@ class Store:
             (self.root / sub).mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
 
     @contextlib.contextmanager
-    def _blob_lock(self, key: str, poll: Callable[[], None] | None) -> Iterator[None]:
-        """An exclusive flock on ``locks/<key>.lock`` (the layout made first), polled so waiting can be abandoned."""
+    def _blob_lock(self, key: str, poll: Callable[[], None] | None, label: str) -> Iterator[None]:
+        """An exclusive flock on ``locks/<key>.lock`` (the layout made first), polled so waiting can be abandoned.
+
+        It records who downloads ``label``, so a run that waits for it says for whom (:attr:`on_wait`).
+        """
         self._ensure_layout()
-        fd = os.open(self.root / "locks" / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                if poll is not None:
-                    poll()
-                time.sleep(_LOCK_POLL_SECONDS)
+
+        def waiting(holder: LockHolder) -> None:
+            if self.on_wait is not None:
+                self.on_wait(waiting_text(holder, place="into the cache"))
+
+        with held_lock(
+            self.root / "locks" / f"{key}.lock",
+            operation=f"downloading {label}",
+            on_wait=waiting,
+            poll=poll or (lambda: None),
+        ):
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock

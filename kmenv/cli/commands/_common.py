@@ -65,7 +65,7 @@ def runtime(args: argparse.Namespace, ui: UI) -> Runtime:
     """The run's settings and machine-wide edges (store, usage ledger), for commands without a project."""
     from kmenv.actions.project import Runtime
 
-    return Runtime(settings(args), warn=ui.warn, refresh=getattr(args, "refresh", False))
+    return Runtime(settings(args), warn=ui.warn, refresh=getattr(args, "refresh", False), notice=ui.note)
 
 
 def open_project(args: argparse.Namespace, ui: UI) -> Project:
@@ -82,4 +82,5 @@ def open_project(args: argparse.Namespace, ui: UI) -> Project:
         warn=ui.warn,
         read_ahead=getattr(args, "read_ahead", None),
         refresh=getattr(args, "refresh", False),
+        notice=ui.note,
     )

@@ -28,6 +28,7 @@ from functools import partial
 from typing import Any
 
 from kmenv.errors import HandleError, KmenvError, ModelNotFoundError, RegistryError
+from kmenv.fetch.progress import ProgressSink
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.unhashed import Slots, current_cancel, fetch_unknown, map_interruptible
 from kmenv.registry.base import Registry, Transfer
@@ -187,6 +188,10 @@ class KaggleRegistry(KaggleDiscovery, Registry):
     def take_transfers(self) -> Sequence[Transfer]:
         """What learning sha256s downloaded since the last call (see :meth:`Registry.take_transfers`)."""
         return self._transfers.take()
+
+    def show_progress(self, sink: ProgressSink | None) -> None:
+        """Learning sha256s reports its downloads to ``sink`` from now on (see :meth:`Registry.show_progress`)."""
+        self._transfers.show(sink)
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
         """The download request for one file (kagglehub's finished copy first); no signed URL is ever stored."""

@@ -19,19 +19,39 @@ __all__ = ["ByteCount", "TransferLog"]
 
 
 class ByteCount(ProgressSink):
-    """Counts the files and bytes downloads report (from worker threads)."""
+    """Counts the files and bytes downloads report (from worker threads), passing every event on to ``shown``.
 
-    def __init__(self) -> None:
+    ``shown`` is where a person watches them (see :meth:`TransferLog.show`); it is called under no lock.
+    """
+
+    def __init__(self, shown: ProgressSink | None = None) -> None:
         self.files = self.nbytes = 0
         self._lock = threading.Lock()
+        self._shown = shown or ProgressSink()
+
+    def begin(self, files: int, total_bytes: int) -> None:
+        self._shown.begin(files, total_bytes)
 
     def start(self, label: str, total: int) -> None:
         with self._lock:
             self.files += 1
+        self._shown.start(label, total)
 
     def advance(self, label: str, nbytes: int) -> None:
         with self._lock:
             self.nbytes += nbytes
+        self._shown.advance(label, nbytes)
+
+    def moved(self, label: str, nbytes: int) -> None:
+        with self._lock:
+            self.nbytes += nbytes  # as before moves had their own event: resumed bytes count for the ledger
+        self._shown.moved(label, nbytes)
+
+    def finish(self, label: str) -> None:
+        self._shown.finish(label)
+
+    def end(self) -> None:
+        self._shown.end()
 
 
 class TransferLog:
@@ -40,6 +60,12 @@ class TransferLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._done: list[Transfer] = []
+        self._shown: ProgressSink | None = None
+
+    def show(self, sink: ProgressSink | None) -> None:
+        """Pass the events of batches measured from now on to ``sink`` too (None: to nothing); it must be
+        thread-safe, since batches run at once (:class:`~kmenv.fetch.progress.GrowingProgress` is)."""
+        self._shown = sink
 
     @contextlib.contextmanager
     def measure(self, handle: Handle, url: str, *, files: int | None = None) -> Iterator[ByteCount]:
@@ -47,7 +73,7 @@ class TransferLog:
 
         ``files`` replaces the count of downloads (one archive holds many files).
         """
-        meter, started = ByteCount(), time.monotonic()
+        meter, started = ByteCount(self._shown), time.monotonic()
         try:
             yield meter
         finally:
