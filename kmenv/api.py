@@ -16,6 +16,7 @@ from kmenv.values.paths import is_model_name
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome
     from kmenv.actions.lock import LockOutcome
+    from kmenv.actions.progress_display import ConsoleReporter
     from kmenv.actions.project import Project
 
 __all__ = ["install", "locate", "lock", "path"]
@@ -50,20 +51,49 @@ def _record_use(root: Path, name: str, resolved: Path, warn: Callable[[str], Non
     record_use(root, name, generation=int(generation) if generation.isdigit() else None, warn=warn)
 
 
-def lock(project: str | Path | Project | None = None) -> LockOutcome:
-    """Resolve the project's kmodels.yaml and write kmodels.lock (keeping locked versions that still fit)."""
+def lock(project: str | Path | Project | None = None, *, progress: bool = False) -> LockOutcome:
+    """Resolve the project's kmodels.yaml and write kmodels.lock (keeping locked versions that still fit).
+
+    ``progress=True`` shows the downloads that learning Kaggle sha256s makes, as :func:`install` does.
+    """
     from kmenv.actions.lock import lock_project
 
-    return lock_project(_project(project))
+    reporter = _reporter(progress)
+    try:
+        return lock_project(_project(project), progress=reporter.downloads() if reporter else None)
+    finally:
+        if reporter is not None:
+            reporter.close()
 
 
 def install(
-    project: str | Path | Project | None = None, *, locked: bool = False, frozen: bool = False
+    project: str | Path | Project | None = None,
+    *,
+    locked: bool = False,
+    frozen: bool = False,
+    progress: bool = False,
 ) -> InstallOutcome:
-    """Make the project's environment match its lock, locking first when needed."""
+    """Make the project's environment match its lock, locking first when needed.
+
+    ``progress=True`` draws the CLI's download bars: in a terminal (on stderr) and in a Jupyter notebook (as a
+    widget, with ``ipywidgets`` installed); elsewhere a total is written to stderr every few seconds.
+    """
     from kmenv.actions.install import install as run
 
-    return run(_project(project), locked=locked, frozen=frozen)
+    reporter = _reporter(progress)
+    try:
+        return run(_project(project), locked=locked, frozen=frozen, reporter=reporter)
+    finally:
+        if reporter is not None:
+            reporter.close()
+
+
+def _reporter(progress: bool) -> ConsoleReporter | None:
+    if not progress:
+        return None
+    from kmenv.actions.progress_display import ConsoleReporter
+
+    return ConsoleReporter()
 
 
 def _project(value: str | Path | Project | None) -> Project:

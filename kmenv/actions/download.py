@@ -29,6 +29,7 @@ from kmenv.values.candidates import FileEntry
 from kmenv.values.handles import Handle
 
 if TYPE_CHECKING:
+    from kmenv.fetch.progress import ProgressSink
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.registry.kaggle.mapping import RemoteFile
 
@@ -98,6 +99,7 @@ def download_models(
     workers: int = 8,
     on_start: Callable[[Handle], None] | None = None,
     nested: bool = True,
+    progress: ProgressSink | None = None,
 ) -> list[DownloadedModel]:
     """Download each ``owner/model/framework/variation[/version]`` into ``path/<owner>/<model>/<fw>/<var>/<version>/``,
     or with ``nested=False`` into ``path`` itself (one handle only: two versions' files would mix in one folder
@@ -107,9 +109,10 @@ def download_models(
     copied out; a file is written under its final name only when complete. Each version's folder is
     recorded as a GC root, and its manifest written, once its files are in place. The versions are learnt at once (one
     budget of ``workers`` downloads, shared through the registry). ``on_start`` hears of each
-    version as its download begins, from the thread that learns it.
+    version as its download begins, from the thread that learns it. ``progress`` shows every download (those
+    learning sha256s and those the store still lacked after) as one growing batch.
     """
-    from kmenv.fetch import FetchJob, fetch_all, map_interruptible
+    from kmenv.actions.lock import learning_progress
 
     if not handles:
         raise UsageError("no handle given", hint="e.g. kmenv download keras/bert/keras/bert_tiny_en_uncased/2")
@@ -119,8 +122,6 @@ def download_models(
             f"--path {path} holds one model version's files; {len(parsed)} handles were given",
             hint="download them one at a time into separate folders, or add --nested for one subfolder per version",
         )
-    assert registry.store is not None, "discovery registries always have a store"
-    store = registry.store
 
     def learn(handle: Handle, cancel: threading.Event) -> tuple[Handle, list[FileEntry]]:
         versioned = handle if handle.version is not None else handle.with_version(registry.instance_info(handle).latest)
@@ -129,6 +130,24 @@ def download_models(
         only = _select(registry.list_files(versioned), files, versioned) if files else None
         return versioned, registry.learn_files(versioned, only=only, cancel=cancel)
 
+    with learning_progress([registry], progress) as shown:
+        return _download(registry, parsed, learn, path=path, workers=workers, nested=nested, progress=shown)
+
+
+def _download(
+    registry: KaggleRegistry,
+    parsed: Sequence[Handle],
+    learn: Callable[[Handle, threading.Event], tuple[Handle, list[FileEntry]]],
+    *,
+    path: Path,
+    workers: int,
+    nested: bool,
+    progress: ProgressSink | None,
+) -> list[DownloadedModel]:
+    from kmenv.fetch import FetchJob, fetch_all, map_interruptible
+
+    store = registry.store
+    assert store is not None, "discovery registries always have a store"
     # Every version at once: the registry's one budget of downloads bounds the connections, and Ctrl-C stops all.
     registry.take_transfers()
     versions = map_interruptible(learn, parsed, workers=min(len(parsed), workers), name="kmenv-versions")
@@ -146,7 +165,7 @@ def download_models(
         ]
         if len(jobs) < len(entries):  # blobs another identity may have fetched: only for one Kaggle authorised
             registry.authorise(candidate)
-        report = fetch_all(store, jobs, workers=workers) if jobs else None
+        report = fetch_all(store, jobs, workers=workers, progress=progress) if jobs else None
         if report is not None:
             registry.authorise(candidate, fetched=report.files_reused == 0)  # a blob that appeared meanwhile: ask
         fetched = sum(t.files for t in learned) + (report.files if report else 0)

@@ -23,7 +23,7 @@ MAX_PARALLEL_LISTINGS = 8
 
 if TYPE_CHECKING:
     from kmenv.actions.project import Project
-    from kmenv.fetch.progress import ProgressSink
+    from kmenv.fetch.progress import GrowingProgress, ProgressSink
     from kmenv.ledger.database import UsageLedger
     from kmenv.lockfile.document import DeclaredInputs
     from kmenv.registry.base import Registry, Transfer
@@ -202,13 +202,16 @@ def _lock_held(project: Project, state: ProjectState, progress: ProgressSink | N
 
 
 @contextlib.contextmanager
-def learning_progress(registries: Iterable[Registry], progress: ProgressSink | None) -> Iterator[None]:
+def learning_progress(
+    registries: Iterable[Registry], progress: ProgressSink | None
+) -> Iterator[GrowingProgress | None]:
     """Show on ``progress`` what the registries download while answering (Kaggle learning sha256s), as one batch.
 
-    The batch grows as downloads start (their number is not known ahead); it ends when the block does.
+    The batch grows as downloads start (their number is not known ahead); it ends when the block does. The
+    block gets the growing sink (None without ``progress``), so its own downloads can join the same total.
     """
     if progress is None:
-        yield
+        yield None
         return
     from kmenv.fetch.progress import GrowingProgress
 
@@ -217,7 +220,7 @@ def learning_progress(registries: Iterable[Registry], progress: ProgressSink | N
     for registry in watched:
         registry.show_progress(shown)
     try:
-        yield
+        yield shown
     finally:
         for registry in watched:
             registry.show_progress(None)

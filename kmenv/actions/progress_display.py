@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kmenv.actions.install import InstallReporter
 from kmenv.fetch.progress import ProgressSink
 from kmenv.values.candidates import format_size
 from kmenv.values.wording import counted
@@ -23,7 +24,7 @@ from kmenv.values.wording import counted
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["BarProgress", "PlainProgress", "Rate", "duration"]
+__all__ = ["BarProgress", "ConsoleReporter", "PlainProgress", "Rate", "duration"]
 
 Line = Callable[[str], None]
 
@@ -54,6 +55,12 @@ class Rate:
         self.started = clock()
         self._samples: deque[tuple[float, int]] = deque()
         self._lock = threading.Lock()
+
+    def restart(self) -> None:
+        """Measure from now: the time before the first download (resolving, say) is no slow transfer."""
+        with self._lock:
+            self.started = self.clock()
+            self._samples.clear()
 
     def add(self, nbytes: int) -> None:
         if nbytes > 0:
@@ -144,7 +151,9 @@ class PlainProgress(ProgressSink):
 class BarProgress(ProgressSink):
     """A bar per active file plus a total with speed and time left, on ``console``; shown from :meth:`begin`."""
 
-    def __init__(self, console: Console, *, transient: bool = True) -> None:
+    def __init__(
+        self, console: Console, *, transient: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
 
         size, speed, left = _columns()
@@ -157,9 +166,10 @@ class BarProgress(ProgressSink):
             console=console,
             transient=transient,
         )
+        self.clock = clock
         self.lock = threading.Lock()
         self.tasks: dict[str, Any] = {}
-        self.overall = self.progress.add_task("total", total=None, rate=Rate())
+        self.overall = self.progress.add_task("total", total=None, rate=Rate(clock))
         self.files = self.finished = 0
         self.started = False
 
@@ -169,6 +179,9 @@ class BarProgress(ProgressSink):
             self.progress.update(self.overall, total=total_bytes, description=self._total_text())
             if not self.started:
                 self.started = True
+                overall = self._task(self.overall)
+                if overall is not None:
+                    overall.fields["rate"].restart()
                 self.progress.start()
 
     def more(self, files: int, total_bytes: int) -> None:
@@ -180,7 +193,7 @@ class BarProgress(ProgressSink):
 
     def start(self, label: str, total: int) -> None:
         with self.lock:
-            self.tasks[label] = self.progress.add_task(label, total=total or None, rate=Rate())
+            self.tasks[label] = self.progress.add_task(label, total=total or None, rate=Rate(self.clock))
 
     def advance(self, label: str, nbytes: int) -> None:
         self._count(label, nbytes, arrived=nbytes > 0)
@@ -246,3 +259,38 @@ def _columns() -> tuple[Any, Any, Any]:
             return Text("" if left is None else f"{duration(left)} left", style="progress.remaining")
 
     return Size(), Speed(), Left()
+
+
+class ConsoleReporter(InstallReporter):
+    """``progress=True`` of the Python API: the CLI's bars in a terminal or a notebook, plain lines on stderr otherwise.
+
+    ``console`` (default: rich's own for stderr, which detects Jupyter) is where bars go; a notebook keeps the
+    last picture of each batch, a terminal clears it when the batch ends.
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console
+        self._sinks: list[PlainProgress | BarProgress] = []
+
+    def downloads(self) -> ProgressSink | None:
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(stderr=True)
+        sink: PlainProgress | BarProgress
+        if self.console.is_jupyter or (self.console.is_terminal and not self.console.is_dumb_terminal):
+            sink = BarProgress(self.console, transient=not self.console.is_jupyter)
+        else:
+            sink = PlainProgress(_stderr_line)
+        self._sinks.append(sink)
+        return sink
+
+    def close(self) -> None:
+        for sink in self._sinks:
+            sink.close()
+
+
+def _stderr_line(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr, flush=True)

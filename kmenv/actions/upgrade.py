@@ -30,6 +30,7 @@ from kmenv.values.handles import Handle
 if TYPE_CHECKING:
     from kmenv.actions.install import InstallOutcome, InstallReporter
     from kmenv.actions.project import Project
+    from kmenv.fetch.progress import ProgressSink
     from kmenv.fetch.source import FileSource
     from kmenv.registry.kaggle import KaggleRegistry
     from kmenv.store.blobstore import Store
@@ -247,6 +248,7 @@ def plan_upgrade(
     latest: bool = False,
     state: ProjectState | None = None,
     dry_run: bool = False,
+    progress: ProgressSink | None = None,
 ) -> UpgradePlan:
     """Resolve the upgrade of ``names`` (all models when empty) and describe it; writes nothing.
 
@@ -254,9 +256,9 @@ def plan_upgrade(
     returns is for showing, not for :func:`apply_upgrade`. ``state`` is the project as already
     read (default: read it now). Raises
     :class:`NotInstalledError` for a name the lock lacks, and the resolver's errors when no
-    resolution exists (then nothing changes).
+    resolution exists (then nothing changes). ``progress`` shows the downloads learning Kaggle sha256s makes.
     """
-    from kmenv.actions.lock import resolve_lock
+    from kmenv.actions.lock import learning_progress, resolve_lock
     from kmenv.lockfile.document import dumps_lock
 
     state = state or project.open()
@@ -283,7 +285,8 @@ def plan_upgrade(
     registries: Mapping[str, Registry] = project.registries(target.inputs)
     if dry_run:
         registries = _metadata_only(registries, old)
-    resolved = resolve_lock(target.inputs, registries, preferred=preferred)
+    with learning_progress(registries.values(), progress):
+        resolved = resolve_lock(target.inputs, registries, preferred=preferred)
     new = resolved.lock
     text = dumps_lock(new)
     return UpgradePlan(
@@ -313,7 +316,8 @@ def apply_upgrade(
         raise UsageError("a dry-run upgrade plan cannot be applied", hint="plan again without dry_run")
     from kmenv.actions.spec_change import editing
 
-    with editing(project, operation="upgrading") as now:  # the project's lock, held until the new generation is in use
+    # the project's lock, held until the new generation is in use
+    with editing(project, operation="upgrading") as now:
         if plan.read is not None and (now.spec_bytes, now.lock_bytes) != plan.read:
             raise UsageError(
                 f"{now.spec_path.name} or {now.lock_path.name} changed while the upgrade was planned; "

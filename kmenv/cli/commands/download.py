@@ -41,19 +41,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.download import download_models
     from kmenv.cli.commands._common import runtime
+    from kmenv.cli.progress import CliReporter
     from kmenv.values.candidates import format_size
 
     run = runtime(args, ui)
     registry = run.kaggle(refresh=args.refresh)
-    results = download_models(
-        registry,
-        args.handles,
-        path=Path(".") if args.path is None else args.path,
-        nested=args.nested or args.path is None,
-        files=args.files,
-        workers=run.settings.max_workers,
-        on_start=lambda handle: ui.note(f"downloading {handle}…"),
-    )
+    reporter = CliReporter(ui)
+    try:
+        results = download_models(
+            registry,
+            args.handles,
+            path=Path(".") if args.path is None else args.path,
+            nested=args.nested or args.path is None,
+            files=args.files,
+            workers=run.settings.max_workers,
+            on_start=lambda handle: ui.note(f"downloading {handle}…"),
+            progress=reporter.downloads(),
+        )
+    finally:
+        reporter.close()
     if args.json:
         ui.emit_json({"downloads": [r.as_dict() for r in results]})
         return 0

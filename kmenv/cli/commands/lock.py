@@ -51,6 +51,7 @@ def report_lock(ui: UI, outcome: LockOutcome) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.lock import check_lock, lock_project
     from kmenv.cli.commands._common import open_project
+    from kmenv.cli.progress import CliReporter
 
     project = open_project(args, ui)
     if args.check:
@@ -60,7 +61,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         else:
             ui.line("kmodels.lock is up to date")
         return 0
-    outcome = lock_project(project)
+    reporter = CliReporter(ui)  # learning Kaggle sha256s downloads the files: shown as install shows them
+    try:
+        outcome = lock_project(project, progress=reporter.downloads())
+    finally:
+        reporter.close()
     if args.json:
         ui.emit_json(
             {

@@ -62,7 +62,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.cli.progress import CliReporter
 
     project = open_project(args, ui)
-    plan = plan_upgrade(project, args.names, latest=args.latest, dry_run=args.dry_run)
+    planning = CliReporter(ui)  # planning learns the new versions' Kaggle sha256s, which downloads them
+    try:
+        plan = plan_upgrade(
+            project, args.names, latest=args.latest, dry_run=args.dry_run, progress=planning.downloads()
+        )
+    finally:
+        planning.close()
     for warning in plan.warnings:
         ui.warn(warning)
     if not args.json:
