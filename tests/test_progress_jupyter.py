@@ -61,7 +61,10 @@ def test_install_with_progress_draws_a_bar_in_a_notebook(emulator: KaggleEmulato
     (folder / "kmodels.yaml").write_text(
         f"version: 1\nregistries:\n  kaggle:\n    type: kaggle\nmodels:\n  big: {HANDLE}\n"
     )
-    code = f"import kmenv\noutcome = kmenv.install({str(folder)!r}, progress=True)\nprint('generation', outcome.generation)"
+    code = (
+        f"import kmenv\noutcome = kmenv.install({str(folder)!r}, progress=True)\n"
+        "print('generation', outcome.generation)"
+    )
     messages = run_in_kernel(code, dict(os.environ))
 
     errors = [m["content"] for m in messages if m["msg_type"] == "error"]
