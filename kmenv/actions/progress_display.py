@@ -177,12 +177,16 @@ class BarProgress(ProgressSink):
         with self.lock:
             self.files = files
             self.progress.update(self.overall, total=total_bytes, description=self._total_text())
-            if not self.started:
-                self.started = True
-                overall = self._task(self.overall)
-                if overall is not None:
-                    overall.fields["rate"].restart()
-                self.progress.start()
+            self._show()
+
+    def _show(self) -> None:
+        """Start drawing (at :meth:`begin`, or at the first event of a caller that sends none)."""
+        if not self.started:
+            self.started = True
+            overall = self._task(self.overall)
+            if overall is not None:
+                overall.fields["rate"].restart()
+            self.progress.start()
 
     def more(self, files: int, total_bytes: int) -> None:
         with self.lock:
@@ -193,6 +197,7 @@ class BarProgress(ProgressSink):
 
     def start(self, label: str, total: int) -> None:
         with self.lock:
+            self._show()
             self.tasks[label] = self.progress.add_task(label, total=total or None, rate=Rate(self.clock))
 
     def advance(self, label: str, nbytes: int) -> None:
@@ -203,6 +208,7 @@ class BarProgress(ProgressSink):
 
     def _count(self, label: str, nbytes: int, *, arrived: bool) -> None:
         with self.lock:
+            self._show()
             for task_id in (self.tasks.get(label), self.overall):
                 if task_id is None:
                     continue
