@@ -194,6 +194,13 @@ def test_the_api_writes_plain_lines_without_a_terminal_and_nothing_by_default(
     assert result.returncode == 0, result.stderr
     assert "  1 file, 1.0 MiB to fetch" in result.stderr.splitlines()
 
+    locking = project(tmp_path / "l")
+    code = f"import kmenv; kmenv.lock({str(locking)!r}, progress=True)"
+    env = {**os.environ, "KMENV_CACHE_DIR": str(tmp_path / "cache1")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "  1 file, 1.0 MiB to fetch" in proc.stderr.splitlines()
+
     silent = project(tmp_path / "q")
     code = f"import kmenv; kmenv.install({str(silent)!r}); kmenv.lock({str(silent)!r})"
     env = {**os.environ, "KMENV_CACHE_DIR": str(tmp_path / "cache2")}
