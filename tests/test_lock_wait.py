@@ -108,7 +108,7 @@ def test_lock_takes_the_project_lock(emulator: KaggleEmulator, tmp_path: Path) -
 
 def test_a_concurrent_lock_and_add_lose_no_update(emulator: KaggleEmulator, tmp_path: Path) -> None:
     folder = project(tmp_path / "p")
-    emulator.fault("blob", "slow", delay=0.05, times=2)  # the lock learns big's sha256 slowly
+    emulator.fault("blob", "slow", delay=0.5, times=2)  # the lock learns big's sha256 slowly (about 8 s)
     locking = start("-C", folder, "lock")
     holder = record_of(folder / ".kmenv" / ".lock")
     assert holder["pid"] == locking.pid and holder["operation"] == "locking"
@@ -124,7 +124,7 @@ def test_a_concurrent_lock_and_add_lose_no_update(emulator: KaggleEmulator, tmp_
 
 def test_a_blob_another_run_downloads_is_waited_for_by_name(emulator: KaggleEmulator, tmp_path: Path) -> None:
     first, second = project(tmp_path / "a"), project(tmp_path / "b")
-    emulator.fault("blob", "slow", delay=0.4, times=1)  # about 6 s for the first run's download
+    emulator.fault("blob", "slow", delay=0.6, times=1)  # about 10 s for the first run's download
     one = start("-C", first, "install")
     locks = Path(os.environ["KMENV_CACHE_DIR"]) / "locks"
     deadline = time.monotonic() + 30

@@ -45,8 +45,8 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[KaggleEmulator]:
 
 
 def trickle(emu: KaggleEmulator, times: int = 4) -> None:
-    """The next blob bodies arrive 64 KiB every 40 ms (a MiB takes about 0.7 s)."""
-    emu.fault("blob", "slow", delay=0.04, times=times)
+    """The next blob bodies arrive 64 KiB every 60 ms (a MiB takes about 1 s)."""
+    emu.fault("blob", "slow", delay=0.06, times=times)
 
 
 def project(folder: Path, constraint: str = "") -> Path:
