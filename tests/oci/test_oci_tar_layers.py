@@ -188,18 +188,33 @@ def test_tar_layers_install_file_by_file_with_their_own_sha256(
     assert (other / "kmodels.lock").read_bytes() == (project / "kmodels.lock").read_bytes()
 
 
+@pytest.mark.parametrize("to", ["folder", "registry"])
 def test_a_kmenv_mirror_of_tar_layers_serves_them_as_raw_files(
-    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, monkeypatch: pytest.MonkeyPatch
+    oci_registry: RunningRegistry,
+    namespace: str,
+    tmp_path: Path,
+    kmenv: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    to: str,
 ) -> None:
     push_tarred(oci_registry.base, f"{namespace}/{REPOSITORY}", "1", _modctl_like())
     project = _project(tmp_path / "proj", oci_registry.url(namespace))
     assert kmenv("-C", project, "lock").code == 0
-    mirror = tmp_path / "mirror"
+    mirror = str(tmp_path / "mirror") if to == "folder" else oci_registry.url(f"{namespace}-mirror")
     result = kmenv("-C", project, "mirror", "--to", mirror)
     assert result.code == 0, result.err
+    if to == "registry":
+        url = f"{oci_registry.base}/v2/{namespace}-mirror/{REPOSITORY}/manifests/1"
+        accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+        with urllib.request.urlopen(urllib.request.Request(url, headers=accept), timeout=10) as answer:
+            layers = json.load(answer)["layers"]
+        assert sorted(x["annotations"]["org.cncf.model.filepath"] for x in layers) == sorted(FILES)
+        assert all(x["mediaType"].endswith(".raw") for x in layers)
     monkeypatch.setenv("KMENV_CACHE_DIR", str(tmp_path / "other-cache"))
-    other = _project(tmp_path / "other", str(mirror))
+    other = _project(tmp_path / "other", mirror)
     assert kmenv("-C", other, "install").code == 0
+    lock = json.loads((other / "kmodels.lock").read_text())["models"]["tiny"]["files"]
+    assert lock == json.loads((project / "kmodels.lock").read_text())["models"]["tiny"]["files"]
     for path, data in FILES.items():
         assert (other / ".kmenv" / "models" / "tiny" / path).read_bytes() == data
 

@@ -13,6 +13,7 @@ its own blob, so the lock records every file with its own sha256, exactly as for
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from kmenv.fetch import FetchJob, fetch_all
 from kmenv.fetch.source import FileSource
@@ -50,7 +51,7 @@ def learn_archives(
         rules = Rules(max_bytes=layer.size if layer.compression == "" else None, under=layer.path, hint=_HINT)
         blob = store.blob_path(layer.sha256)
         members = unpack_tar(store, blob, label=label, rules=rules, compression=layer.compression)
-        files.extend(members.values())
+        files.extend(replace(f, digests={}) for f in members.values())  # sha256 only, as for raw layers
     ordered = tuple(sorted(files, key=lambda f: f.path))
     check_unique_paths(ordered, where)
     return ordered
