@@ -44,7 +44,7 @@ class Rules:
     None takes every member. ``listed_by`` names who listed them, for the message. ``max_bytes``: the
     most bytes all wanted members may hold together (a compressed archive could expand without end).
     ``under``: the path every member must be or lie under (what a ModelPack layer says it holds), if any.
-    ``hint``: what the user can do about a refused archive.
+    ``hint``: what the user can do about a refused archive; ``broken_hint`` about one that is not an archive.
     """
 
     listed: Mapping[str, int] | None = None
@@ -52,6 +52,7 @@ class Rules:
     max_bytes: int | None = None
     under: str | None = None
     hint: str = _REFUSED_HINT
+    broken_hint: str = "try again later"
 
 
 def _refuse(label: str, name: str, why: str, rules: Rules) -> IntegrityError:
@@ -133,7 +134,12 @@ def unpack_tar(
     """
     try:
         with _open_tar(archive, compression) as tar:
-            infos = [m for m in tar.getmembers() if not m.isdir()]
+            infos: list[tarfile.TarInfo] = []
+            for count, member in enumerate(tar, 1):  # not getmembers(): the count is bounded before all are read
+                if count > MAX_MEMBERS:
+                    raise _refuse(label, member.name, f"is past the {MAX_MEMBERS} members an archive may hold", rules)
+                if not member.isdir():
+                    infos.append(member)
             wanted = _check([(m.name, m.size, m.isreg()) for m in infos], label, rules)
             check_free_space(store.root, sum(wanted.values()))
             learned: dict[str, FileEntry] = {}
@@ -151,7 +157,7 @@ def unpack_tar(
     except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as exc:  # truncated or corrupt bytes
         kind = {"": "tar", "gz": "gzip-compressed tar"}.get(compression, "tar or zip")
         raise IntegrityError(
-            f"the archive of {label} is not a valid {kind} ({str(exc)[:200]})", hint="try again later"
+            f"the archive of {label} is not a valid {kind} ({str(exc)[:200]})", hint=rules.broken_hint
         ) from None
 
 
@@ -178,4 +184,4 @@ def unpack_zip(store: Store, archive: Path, *, label: str, rules: Rules) -> dict
                     learned[name] = _ingest(store, name, info.file_size, partial(zf.open, info), label)
             return learned
     except zipfile.BadZipFile as exc:
-        raise IntegrityError(f"the archive of {label} is not a valid zip ({exc})", hint="try again later") from None
+        raise IntegrityError(f"the archive of {label} is not a valid zip ({exc})", hint=rules.broken_hint) from None

@@ -316,7 +316,7 @@ def test_a_layer_whose_bytes_are_not_its_media_type_is_refused(
     project = _project(tmp_path / "proj", oci_registry.url(namespace))
     before = _snapshot(tmp_path, isolated_dirs)
     result = kmenv("-C", project, "install")
-    _one_line(result, 6, "is not a valid gzip-compressed tar", "")
+    _one_line(result, 6, "is not a valid gzip-compressed tar", "not what its media type says")
     _only_layers_came(before, _snapshot(tmp_path, isolated_dirs), [digest, *pushed.values()])
 
 
@@ -333,3 +333,36 @@ def test_a_tar_layer_whose_bytes_betray_its_digest_never_reaches_the_store(
     _one_line(result, 6, "layer 1 (tar)", "")
     assert "sha256" in result.err
     _only_layers_came(before, _snapshot(tmp_path, isolated_dirs), [])
+
+
+def test_a_layer_with_more_members_than_allowed_is_refused_before_reading_them_all(
+    oci_registry: RunningRegistry,
+    namespace: str,
+    tmp_path: Path,
+    kmenv: Runner,
+    isolated_dirs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("kmenv.store.archives.MAX_MEMBERS", 3)  # the real bound is 100,000: too big to build here
+    entries = [Entry(f"shard-{i}.bin", bytes([i]) * 10) for i in range(5)]
+    digests = push_tarred(oci_registry.base, f"{namespace}/{REPOSITORY}", "1", [Layer("weight", entries)])
+    project = _project(tmp_path / "proj", oci_registry.url(namespace))
+    before = _snapshot(tmp_path, isolated_dirs)
+    result = kmenv("-C", project, "install")
+    _one_line(result, 6, "'shard-3.bin', which is past the 3 members an archive may hold", "unsafe to unpack")
+    _only_layers_came(before, _snapshot(tmp_path, isolated_dirs), list(digests.values()))
+
+
+def test_listing_versions_does_not_download_tar_layers(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, isolated_dirs: Path
+) -> None:
+    digests = push_tarred(oci_registry.base, f"{namespace}/{REPOSITORY}", "1", _modctl_like())
+    project = _project(tmp_path / "proj", oci_registry.url(namespace))
+    result = kmenv("-C", project, "versions", "acme/tiny/pyTorch/base", "--registry", "team", "--json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [(r["version"], r["files"]) for r in rows["versions"]] == [(1, None)]  # unknown until unpacked
+    text = kmenv("-C", project, "versions", "acme/tiny/pyTorch/base", "--registry", "team")
+    assert text.code == 0 and "Traceback" not in text.err, text.err
+    for digest in digests.values():
+        assert not (isolated_dirs / "cache" / "blobs" / "sha256" / digest[7:9] / digest[7:]).exists()

@@ -24,6 +24,7 @@ from kmenv.values.candidates import FileEntry
 
 __all__ = ["learn_archives"]
 
+_BROKEN = "the layer's bytes are not what its media type says; push the model again, or tell its publisher"
 _HINT = "the layer is unsafe to unpack; push the model again (raw layers are safest), or tell its publisher"
 
 
@@ -48,7 +49,9 @@ def learn_archives(
     for layer in layers:
         label = _label(where, layer)
         # a plain tar holds no more than its own bytes; a compressed one is bounded by the disk check
-        rules = Rules(max_bytes=layer.size if layer.compression == "" else None, under=layer.path, hint=_HINT)
+        rules = Rules(
+            max_bytes=layer.size if layer.compression == "" else None, under=layer.path, hint=_HINT, broken_hint=_BROKEN
+        )
         blob = store.blob_path(layer.sha256)
         members = unpack_tar(store, blob, label=label, rules=rules, compression=layer.compression)
         files.extend(replace(f, digests={}) for f in members.values())  # sha256 only, as for raw layers

@@ -37,6 +37,7 @@ from kmenv.registry.oci.modelpack import (
 from kmenv.registry.oci.reference import handle_of, version_of_tag
 from kmenv.store.blobstore import Store
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.discovery import VersionSummary
 from kmenv.values.handles import Handle
 from kmenv.values.target import framework_requirements
 
@@ -190,6 +191,27 @@ class OciRegistry(Registry):
                 self.client.fail(response, scope, what)
         with self._lock:
             self._authorised.add(repository)
+
+    def describe_versions(self, instance: Handle) -> Sequence[VersionSummary]:
+        """Every version, newest first; a version with tar layers not unpacked yet counts no files (unknown
+        until its layers are downloaded, which listing versions does not do)."""
+        rows = []
+        for n, candidate in enumerate(self.versions(instance.unversioned())):
+            with self._lock:
+                tarred = candidate.handle in self._tarred
+                files = self._unpacked.get(candidate.handle) if tarred else candidate.files
+            rows.append(
+                VersionSummary(
+                    version=candidate.version,
+                    latest=n == 0,
+                    files=None if files is None else len(files),
+                    size=None if files is None else sum(f.size for f in files),
+                    license=candidate.license,
+                    published=candidate.published or "",
+                    requires=dict(candidate.requires),
+                )
+            )
+        return rows
 
     def prefetch(self, handles: Iterable[Handle | str]) -> None:
         """Read the declared instances' versions in parallel before the resolver asks one by one.
