@@ -303,8 +303,8 @@ def _raise_for_status(status: int, where: str, label: str, policy: RetryPolicy) 
     if status in (401, 403):
         raise RegistryError(
             f"{label}: {where} answered HTTP {status} (access denied)",
-            hint="check your Kaggle credentials, and accept the model's licence on its Kaggle page "
-            "if it asks for consent",
+            hint="check your login to this registry (Kaggle: `kmenv login`; an OCI registry: `docker login HOST`), "
+            "and accept the model's licence on its page if it asks for consent",
         )
     if policy.retries_status(status):
         raise _Transient(f"HTTP {status}")

@@ -28,7 +28,8 @@ def open_registry(
 ) -> Registry:
     """A registry for one declaration; ``base_dir`` anchors relative static-registry paths.
 
-    ``store`` is the run's store, where a Kaggle registry learns the sha256 of what it fetches.
+    ``store`` is the run's store, where a Kaggle registry learns the sha256 of what it fetches (and an OCI
+    registry unpacks tar layers).
 
     ``warn`` receives the registry's warnings (see :mod:`kmenv.registry.warn`; stderr once by default).
     ``refresh``: ask upstream now rather than answer from a metadata cache that is still fresh (Kaggle).
@@ -61,5 +62,5 @@ def open_registry(
             raise RegistryError(
                 f"registry {name!r} has no url", hint=f"set registries.{name}.url: oci://HOST/NAMESPACE"
             )
-        return open_oci(name, url, settings=settings, warn=warn)
+        return open_oci(name, url, settings=settings, warn=warn, store=store)
     raise RegistryError(f"registry {name!r} has unknown type {kind!r}", hint="use type: kaggle, static or oci")

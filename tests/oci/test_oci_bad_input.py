@@ -1,7 +1,9 @@
 """Hostile or broken registries: each gets one located line with the fix, and nothing changes on disk.
 
 The registry is the real docker-registry; what Distribution cannot be made to do (lie about a blob,
-answer 403/429/5xx) comes from the proxy in ``oci_proxy.py`` in front of it.
+answer 401/403/429/5xx) comes from the proxy in ``oci_proxy.py`` in front of it. "Nothing changes"
+is checked on every byte a run could touch: the project (kmodels.yaml, kmodels.lock, .kmenv) and
+kmenv's own folders (the store, the data folder with the ledger, the config folder).
 """
 
 from __future__ import annotations
@@ -35,13 +37,26 @@ def _project(tmp_path: Path, url: str, handle: str = HANDLE) -> Path:
 
 
 #: What ``install`` creates before it asks any registry (the environment's lock file and .gitignore).
-_BOOKKEEPING = {".kmenv/.lock", ".kmenv/.gitignore"}
+_BOOKKEEPING = (".kmenv/.lock", ".kmenv/.gitignore")
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` and its bytes, but for the installer's empty bookkeeping files."""
-    found = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-    return {k: v for k, v in found.items() if not any(k.endswith(b) for b in _BOOKKEEPING)}
+def _snapshot(*folders: Path) -> dict[str, bytes]:
+    """Every file under ``folders`` and its bytes, but for the installer's empty bookkeeping files."""
+    found = {str(p): p.read_bytes() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {k: v for k, v in found.items() if not k.endswith(_BOOKKEEPING)}
+
+
+def _unchanged(before: dict[str, bytes], *folders: Path) -> None:
+    """Nothing that was there changed or went, and nothing new came but what the store may keep after a failed
+    download: a blob proven by its name (another file of the same lock, fetched in parallel, which the next
+    install reuses), its seal, and the empty lock file each download takes."""
+    after = _snapshot(*folders)
+    assert {k: v for k, v in after.items() if k in before} == before
+    new = {k: v for k, v in after.items() if k not in before}
+    proven = {Path(k).name for k, v in new.items() if "/cache/blobs/" in k and hashlib.sha256(v).hexdigest() in k}
+    for path, data in new.items():
+        kept = Path(path).name in proven and ("/cache/blobs/" in path or "/cache/verified/" in path)
+        assert kept or ("/cache/locks/" in path and data == b""), path
 
 
 def _one_line(result: Result, *, code: int, says: str, hint: str) -> None:
@@ -72,28 +87,29 @@ def test_a_broken_artifact_is_refused_before_anything_is_written(
     namespace: str,
     tmp_path: Path,
     kmenv: Runner,
+    isolated_dirs: Path,
     options: dict[str, object],
     says: str,
     hint: str,
 ) -> None:
     push_by_hand(oci_registry.base, f"{namespace}/acme/tiny/pytorch/base", "1", FILES, **options)  # type: ignore[arg-type]
     project = _project(tmp_path, oci_registry.url(namespace))
-    before = _snapshot(tmp_path)
+    before = _snapshot(tmp_path, isolated_dirs)
     _one_line(kmenv("-C", project, "install"), code=2, says=says, hint=hint)
-    assert _snapshot(tmp_path) == before
+    assert _snapshot(tmp_path, isolated_dirs) == before
     assert not (tmp_path / "outside.bin").exists()
 
 
 def test_a_bad_new_version_leaves_the_installed_one_alone(
-    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, isolated_dirs: Path
 ) -> None:
     push_with_kmenv(oci_registry.url(namespace), HANDLE, 1, write_model(tmp_path / "v1", files_of(1)))
     project = _project(tmp_path, oci_registry.url(namespace))
     assert kmenv("-C", project, "install").code == 0
-    before = _snapshot(project)
+    before = _snapshot(project, isolated_dirs)
     push_by_hand(oci_registry.base, f"{namespace}/acme/tiny/pytorch/base", "2", FILES, paths={"config.json": "a//b"})
     _one_line(kmenv("-C", project, "upgrade"), code=2, says="path 'a//b' is unsafe", hint="push the")
-    assert _snapshot(project) == before
+    assert _snapshot(project, isolated_dirs) == before
 
 
 def test_a_blob_that_betrays_its_digest_never_enters_the_store_or_the_model(
@@ -101,27 +117,34 @@ def test_a_blob_that_betrays_its_digest_never_enters_the_store_or_the_model(
 ) -> None:
     push_by_hand(oci_registry.base, f"{namespace}/acme/tiny/pytorch/base", "1", FILES)
     lying = hashlib.sha256(FILES["model.safetensors"]).hexdigest()
-    with running_proxy(oci_registry.host, corrupt=[f"/blobs/sha256:{lying}"]) as proxy:
+    with running_proxy(oci_registry.host) as proxy:
         project = _project(tmp_path, proxy.url(namespace))
-        result = kmenv("-C", project, "install")
+        assert kmenv("-C", project, "lock").code == 0  # the lock is right: only the bytes served later lie
+        proxy.corrupt.append(f"/blobs/sha256:{lying}")
+        before = _snapshot(tmp_path, isolated_dirs)
+        result = kmenv("-C", project, "install", "--locked")
         assert proxy.hits(lying) >= 1
     assert result.code == 6, result.err
     assert "model.safetensors" in result.err and "sha256" in result.err.lower()
     assert not (project / ".kmenv" / "models").exists()
     assert not Store(isolated_dirs / "cache").blob_path(lying).exists()
+    _unchanged(before, tmp_path, isolated_dirs)
 
 
 def test_a_missing_model_or_version_is_not_found(  # a user error (exit 2), as on every registry
-    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner, isolated_dirs: Path
 ) -> None:
     project = _project(tmp_path, oci_registry.url(namespace), "acme/absent/pyTorch/base")
+    before = _snapshot(tmp_path, isolated_dirs)
     _one_line(kmenv("-C", project, "lock"), code=2, says="listing the versions of acme/absent/pyTorch/base", hint="")
     assert not (project / "kmodels.lock").exists()
+    assert _snapshot(tmp_path, isolated_dirs) == before
 
 
 @pytest.mark.parametrize(
     ("status", "times", "says", "hint"),
     [
+        (401, -1, "needs a login (HTTP 401)", "log in with `docker login 127.0.0.1:"),
         (403, -1, "access denied (HTTP 403)", "ask the registry's admin for access to"),
         (404, -1, "is listed but has no manifest", "run the command again"),
         (429, -1, "tried 4 times: HTTP 429 (rate limited)", "the registry is limiting requests"),
@@ -134,6 +157,7 @@ def test_registry_refusals_are_one_line_with_the_fix(
     namespace: str,
     tmp_path: Path,
     kmenv: Runner,
+    isolated_dirs: Path,
     status: int,
     times: int,
     says: str,
@@ -142,12 +166,48 @@ def test_registry_refusals_are_one_line_with_the_fix(
     push_with_kmenv(oci_registry.url(namespace), HANDLE, 1, write_model(tmp_path / "v1", files_of(1)))
     with running_proxy(oci_registry.host, statuses={"/manifests/": (status, times)}) as proxy:
         project = _project(tmp_path, proxy.url(namespace))
-        before = _snapshot(tmp_path)
+        before = _snapshot(tmp_path, isolated_dirs)
         result = kmenv("-C", project, "install")
         _one_line(result, code=5, says=says, hint=hint)
-        assert _snapshot(tmp_path) == before
+        assert _snapshot(tmp_path, isolated_dirs) == before
         if status in (429, 503, 500):
             assert proxy.hits("/manifests/1") == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "says", "hint"),
+    [
+        (401, 5, "answered HTTP 401 (access denied)", "`docker login HOST`"),
+        (403, 5, "answered HTTP 403 (access denied)", "`docker login HOST`"),
+        (404, 5, "answered HTTP 404 (not found)", "check the model version still exists"),
+        (429, 5, "HTTP 429 (4 attempts)", "unfinished ones resume"),
+        (502, 5, "HTTP 502 (4 attempts)", "unfinished ones resume"),
+    ],
+)
+def test_a_refused_layer_download_changes_nothing(  # the lock is right; the blob endpoint refuses
+    oci_registry: RunningRegistry,
+    namespace: str,
+    tmp_path: Path,
+    kmenv: Runner,
+    isolated_dirs: Path,
+    status: int,
+    code: int,
+    says: str,
+    hint: str,
+) -> None:
+    files = files_of(1)
+    push_with_kmenv(oci_registry.url(namespace), HANDLE, 1, write_model(tmp_path / "v1", files))
+    weights = hashlib.sha256(files["weights/model.safetensors"]).hexdigest()
+    with running_proxy(oci_registry.host) as proxy:
+        project = _project(tmp_path, proxy.url(namespace))
+        assert kmenv("-C", project, "lock").code == 0
+        proxy.statuses[f"/blobs/sha256:{weights}"] = (status, -1)
+        before = _snapshot(tmp_path, isolated_dirs)
+        result = kmenv("-C", project, "install", "--locked")
+        assert proxy.hits(weights) >= 1
+    _one_line(result, code=code, says=says, hint=hint)
+    _unchanged(before, tmp_path, isolated_dirs)
+    assert not (project / ".kmenv" / "models").exists()
 
 
 def test_a_brief_outage_is_retried_through(

@@ -84,6 +84,11 @@ def test_lock_install_outdated_upgrade_check_validate(
     assert kmenv("-C", project, "outdated", "--exit-code").code == 0
 
     assert kmenv("-C", project, "check").code == 0
+    spec = (project / "kmodels.yaml").read_text()
+    (project / "kmodels.yaml").write_text(spec.replace("allow: [Apache-2.0]", "allow: [MIT]"))
+    refused = kmenv("-C", project, "check", "--no-git")  # the registry's Apache 2.0 models break the new policy
+    assert refused.code == 4 and "tiny" in refused.out + refused.err, refused.out + refused.err
+    (project / "kmodels.yaml").write_text(spec)
     assert kmenv("-C", project, "validate").code == 0
     shutil.rmtree(project / ".kmenv")
     offline = kmenv("-C", project, "--offline", "install")  # every file is in the store: no registry needed

@@ -162,10 +162,10 @@ def test_kmenvs_own_manifest_parses_back() -> None:
         (
             {
                 "layers": [
-                    {"mediaType": "application/vnd.cncf.model.weight.v1.tar", "digest": f"sha256:{SHA}", "size": 1}
+                    {"mediaType": "application/vnd.cncf.model.weight.v1.tar+zstd", "digest": f"sha256:{SHA}", "size": 1}
                 ]
             },
-            "kmenv installs raw ModelPack layers",
+            r"weight\.v1\.tar\+zstd', a compression kmenv cannot unpack",
         ),
         (
             {"layers": [{"mediaType": "application/vnd.cncf.model.weight.v1.raw", "digest": "sha512:ab", "size": 1}]},

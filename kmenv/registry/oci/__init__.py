@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from kmenv.config import Settings
     from kmenv.registry.oci.client import OciClient
     from kmenv.registry.oci.registry import OciRegistry
+    from kmenv.store.blobstore import Store
 
 __all__ = ["open_client", "open_oci"]
 
@@ -32,8 +33,13 @@ def open_client(name: str, url: str, *, settings: Settings, warn: Warn = warn_on
     )
 
 
-def open_oci(name: str, url: str, *, settings: Settings, warn: Warn = warn_once_to_stderr) -> OciRegistry:
-    """The OCI registry a ``registries:`` entry names (no I/O until it is asked something)."""
+def open_oci(
+    name: str, url: str, *, settings: Settings, warn: Warn = warn_once_to_stderr, store: Store | None = None
+) -> OciRegistry:
+    """The OCI registry a ``registries:`` entry names (no I/O until it is asked something).
+
+    ``store`` is the run's store, where the registry unpacks the tar layers some artifacts have.
+    """
     from kmenv.errors import RegistryError
     from kmenv.registry.oci.registry import OciRegistry
 
@@ -42,4 +48,4 @@ def open_oci(name: str, url: str, *, settings: Settings, warn: Warn = warn_once_
             f"offline: registry {name!r} is at {url}, which needs the network",
             hint="drop --offline / KMENV_OFFLINE; installs from the lock reuse the cache without asking",
         )
-    return OciRegistry(name, open_client(name, url, settings=settings, warn=warn))
+    return OciRegistry(name, open_client(name, url, settings=settings, warn=warn), store=store)

@@ -4,6 +4,10 @@ The manifest is an OCI image manifest whose ``artifactType`` says "model"; the c
 model-spec schema (which allows no extra keys), so kmenv's own metadata rides in manifest annotations
 under ``org.kmenv.`` that other tools carry along and ignore. Parsing takes decoded JSON and raises
 :class:`~kmenv.errors.RegistryDocumentError` naming the artifact and the fix.
+
+kmenv writes raw layers only (a raw layer's digest is its file's sha256), but reads the tar layers
+other tools push too (modctl does by default): plain ``.tar`` and ``.tar+gzip``. Their files are
+known only once the layer is unpacked (:mod:`kmenv.registry.oci.layers`); parsing just names them.
 """
 
 from __future__ import annotations
@@ -23,14 +27,17 @@ from kmenv.values.times import utc_timestamp
 
 __all__ = [
     "CONFIG_TYPE",
+    "FILEPATH",
     "MANIFEST_TYPE",
     "MODEL_ARTIFACT",
     "Annotations",
+    "ArchiveLayer",
     "ParsedManifest",
     "PublishedFile",
     "VersionMetadata",
     "build_config",
     "build_manifest",
+    "check_unique_paths",
     "config_metadata",
     "layer_type",
     "parse_manifest",
@@ -93,11 +100,30 @@ class VersionMetadata:
 
 
 @dataclass(frozen=True)
+class ArchiveLayer:
+    """A tar layer: its blob, its media type, its compression and where its annotation says its files go.
+
+    ``sha256``/``size``: the layer blob's digest and size (what the download is verified against).
+    ``compression``: tarfile's name for it (``""`` none, ``gz`` gzip). ``path``: the file or folder the
+    ``org.cncf.model.filepath`` annotation names (None: unsaid, or the whole model folder); every
+    member must be it or lie under it. ``number``: the layer's place in the manifest, from 1.
+    """
+
+    sha256: str
+    size: int
+    media_type: str
+    compression: str
+    path: str | None
+    number: int
+
+
+@dataclass(frozen=True)
 class ParsedManifest:
     """A validated ModelPack manifest: its config descriptor, its files and what its annotations say.
 
-    ``complete`` is False when kmenv's annotations are absent (an artifact another tool pushed),
-    so the config is worth reading for the licence and the date.
+    ``files`` are the raw layers' files; ``archives`` the tar layers, whose files are learned by
+    unpacking them. ``complete`` is False when kmenv's annotations are absent (an artifact another
+    tool pushed), so the config is worth reading for the licence and the date.
     """
 
     config_digest: str
@@ -105,6 +131,7 @@ class ParsedManifest:
     files: tuple[FileEntry, ...]
     metadata: VersionMetadata
     complete: bool
+    archives: tuple[ArchiveLayer, ...] = ()
 
 
 def layer_type(path: str) -> str:
@@ -215,13 +242,20 @@ def parse_manifest(data: object, where: str) -> ParsedManifest:
     layers = data.get("layers")
     if not isinstance(layers, list) or not layers or len(layers) > _MAX_LAYERS:
         raise RegistryDocumentError(f"{where}: the manifest lists no layers (or too many)", hint=_HINT_REPUSH)
-    files = tuple(sorted((_layer_file(layer, i, where) for i, layer in enumerate(layers)), key=lambda f: f.path))
+    parsed = [_layer(layer, i, where) for i, layer in enumerate(layers)]
+    files = tuple(sorted((f for f in parsed if isinstance(f, FileEntry)), key=lambda f: f.path))
+    check_unique_paths(files, where)
+    archives = tuple(a for a in parsed if isinstance(a, ArchiveLayer))
+    annotations = data.get("annotations")
+    metadata, complete = _metadata(annotations if isinstance(annotations, dict) else {}, where)
+    return ParsedManifest(config_sha, config_size, files, metadata, complete, archives)
+
+
+def check_unique_paths(files: Sequence[FileEntry], where: str) -> None:
+    """Refuse two layers that put a file at the same path (``files`` sorted by path)."""
     for previous, current in itertools.pairwise(files):
         if previous.path == current.path:
             raise RegistryDocumentError(f"{where}: two layers claim the path {current.path!r}", hint=_HINT_REPUSH)
-    annotations = data.get("annotations")
-    metadata, complete = _metadata(annotations if isinstance(annotations, dict) else {}, where)
-    return ParsedManifest(config_sha, config_size, files, metadata, complete)
 
 
 def _descriptor(value: dict[str, Any], what: str) -> tuple[str, int]:
@@ -238,19 +272,35 @@ def _descriptor(value: dict[str, Any], what: str) -> tuple[str, int]:
     return match.group(1), size
 
 
-def _layer_file(layer: object, index: int, where: str) -> FileEntry:
+#: The tar compressions kmenv unpacks, by the suffix ModelPack gives them, as tarfile names them.
+_TAR_COMPRESSIONS = {".tar": "", ".tar+gzip": "gz"}
+
+
+def _layer(layer: object, index: int, where: str) -> FileEntry | ArchiveLayer:
     what = f"{where}: layer {index + 1}"
     if not isinstance(layer, dict):
         raise RegistryDocumentError(f"{what} is not a JSON object", hint=_HINT_REPUSH)
     sha, size = _descriptor(layer, what)
     media = layer.get("mediaType")
-    if not isinstance(media, str) or not media.startswith(_LAYER_PREFIX) or not media.endswith(".raw"):
-        raise RegistryDocumentError(
-            f"{what} has media type {str(media)[:80]!r}; kmenv installs raw ModelPack layers (one file each)",
-            hint="push the model with one raw layer per file (`kmenv mirror`, or modctl with raw layers)",
-        )
     annotations = layer.get("annotations")
     path = annotations.get(FILEPATH) if isinstance(annotations, dict) else None
+    if isinstance(media, str) and media.startswith(_LAYER_PREFIX) and ".tar" in media:
+        suffix = media[media.index(".tar") :]
+        if suffix not in _TAR_COMPRESSIONS:
+            raise RegistryDocumentError(
+                f"{what} has media type {media[:80]!r}, a compression kmenv cannot unpack "
+                "(it reads .raw, .tar and .tar+gzip layers)",
+                hint="push the model with raw, plain tar or gzip tar layers (modctl build --raw, or no compression)",
+            )
+        folder = None if path in (None, ".", "./") else path
+        if folder is not None and (not isinstance(folder, str) or relative_path_problem(folder.rstrip("/"))):
+            raise RegistryDocumentError(f"{what}: path {str(folder)[:120]!r} is unsafe", hint=_HINT_REPUSH)
+        return ArchiveLayer(sha, size, media, _TAR_COMPRESSIONS[suffix], folder and folder.rstrip("/"), index + 1)
+    if not isinstance(media, str) or not media.startswith(_LAYER_PREFIX) or not media.endswith(".raw"):
+        raise RegistryDocumentError(
+            f"{what} has media type {str(media)[:80]!r}; kmenv installs raw and tar ModelPack layers",
+            hint="push the model as ModelPack layers (`kmenv mirror`, or modctl)",
+        )
     if not isinstance(path, str):
         raise RegistryDocumentError(
             f"{what} (sha256:{sha[:12]}) has no {FILEPATH} annotation, so kmenv cannot tell where the file goes",

@@ -6,7 +6,9 @@ listed when its versions are first asked for (or, for every declared instance at
 licence, requirements and base model live in its annotations. A config blob is read only for
 artifacts that lack kmenv's annotations. Everything read is kept for the life of the object. Files
 come through kmenv's fetch pipeline from the blob endpoint: a raw layer's digest is the file's
-sha256, so the store verifies it like any download.
+sha256, so the store verifies it like any download. A version with tar layers lists its files only
+when asked for them (:meth:`OciRegistry.files`), which downloads and unpacks those layers into the
+store (:mod:`kmenv.registry.oci.layers`); their files' sources are then the store's own blobs.
 """
 
 from __future__ import annotations
@@ -23,9 +25,19 @@ from kmenv.fetch.source import FileSource
 from kmenv.registry.base import Registry
 from kmenv.registry.oci.auth import Authorizer
 from kmenv.registry.oci.client import MAX_DOCUMENT, OciClient, pull_scope
-from kmenv.registry.oci.modelpack import MANIFEST_TYPE, ParsedManifest, VersionMetadata, config_metadata, parse_manifest
+from kmenv.registry.oci.layers import learn_archives
+from kmenv.registry.oci.modelpack import (
+    MANIFEST_TYPE,
+    ArchiveLayer,
+    ParsedManifest,
+    VersionMetadata,
+    config_metadata,
+    parse_manifest,
+)
 from kmenv.registry.oci.reference import handle_of, version_of_tag
+from kmenv.store.blobstore import Store
 from kmenv.values.candidates import BaseModelRef, Candidate, FileEntry
+from kmenv.values.discovery import VersionSummary
 from kmenv.values.handles import Handle
 from kmenv.values.target import framework_requirements
 
@@ -44,12 +56,16 @@ _PRESENT = frozenset({200, 301, 302, 303, 307, 308})
 class OciRegistry(Registry):
     """A registry read from an OCI distribution API (implements :class:`kmenv.registry.base.Registry`)."""
 
-    def __init__(self, name: str, client: OciClient) -> None:
+    def __init__(self, name: str, client: OciClient, *, store: Store | None = None) -> None:
         self.name = name
         self.client = client
         self.location = client.location
+        self.store = store  # where tar layers are unpacked; a registry without one refuses them
         self._lock = threading.RLock()
         self._versions: dict[Handle, tuple[Candidate, ...]] = {}
+        self._tarred: dict[Handle, ParsedManifest] = {}  # versioned handle → manifest, for versions with tar layers
+        self._unpacked: dict[Handle, tuple[FileEntry, ...]] = {}
+        self._unpacking = threading.Lock()
         self._catalog: tuple[Handle, ...] | None = None
         self._authorised: set[str] = set()
 
@@ -107,33 +123,95 @@ class OciRegistry(Registry):
         return candidates
 
     def files(self, candidate: Candidate) -> Sequence[FileEntry]:
-        """The files of ``candidate`` as its manifest lists them, sorted by path."""
-        return self._find(candidate).files
+        """The files of ``candidate`` as its manifest lists them, sorted by path (tar layers unpacked first)."""
+        found = self._find(candidate)
+        with self._lock:
+            tarred = self._tarred.get(found.handle)
+        return found.files if tarred is None else self._unpack(found.handle, tarred)
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
-        """The blob endpoint of ``file``'s digest, with the login the registry asked for (no I/O once authorised)."""
+        """The blob endpoint of ``file``'s digest, with the login the registry asked for (no I/O once authorised).
+
+        A file from a tar layer has no blob of its own in the registry: its source is the store's blob,
+        which :meth:`files` made when it unpacked the layer (and makes now, if not done yet).
+        """
         repository = self.location.repository(candidate.handle.unversioned())
+        versioned = candidate.handle.unversioned().with_version(candidate.version)
+        self._find(candidate)
+        with self._lock:
+            tarred = self._tarred.get(versioned)
+        if tarred is not None and all(f.path != file.path for f in tarred.files):
+            assert self.store is not None, "versions with tar layers are unpacked into a store"
+            self._unpack(versioned, tarred)
+            return FileSource(url=self.store.blob_path(file.sha256).as_uri())
+        return self._blob_source(repository, file.sha256, file.path)
+
+    def _blob_source(self, repository: str, sha256: str, what: str) -> FileSource:
         scope = pull_scope(repository)
-        self._authorise(repository, file)
+        self._authorise(repository, sha256, what)
         return FileSource(
-            url=self.location.blob_url(repository, file.sha256),
+            url=self.location.blob_url(repository, sha256),
             headers=_LiveHeaders(self.client.auth, scope),
             verify=self.client.verify,
         )
 
-    def _authorise(self, repository: str, file: FileEntry) -> None:
+    def _unpack(self, versioned: Handle, parsed: ParsedManifest) -> tuple[FileEntry, ...]:
+        """The files of a version with tar layers, its layers fetched and unpacked once per run."""
+        with self._unpacking:
+            known = self._unpacked.get(versioned)
+            if known is not None:
+                return known
+            repository = self.location.repository(versioned.unversioned())
+            where = f"{self.location.host}/{repository}:{versioned.version}"
+            if self.store is None:
+                raise RegistryError(
+                    f"{where} has tar layers, which kmenv unpacks into its store, and this registry has none",
+                    hint="open the registry through a project (kmodels.yaml), or push the model with raw layers",
+                )
+
+            def source_of(layer: ArchiveLayer) -> FileSource:
+                return self._blob_source(repository, layer.sha256, f"layer {layer.number}")
+
+            blob_prefix = self.location.blob_url(repository, "")
+            raw = tuple(replace(f, url=blob_prefix + f.sha256) for f in parsed.files)
+            learned = learn_archives(self.store, parsed.archives, source_of, raw=raw, where=where)
+            self._unpacked[versioned] = learned
+            return learned
+
+    def _authorise(self, repository: str, sha256: str, what: str) -> None:
         """Meet the registry's challenge for ``repository`` once (a HEAD of the first blob), so sources carry it."""
         with self._lock:
             if repository in self._authorised:
                 return
         scope = pull_scope(repository)
-        what = f"checking {file.path} of {repository}"
-        response = self.client.send("HEAD", self.location.blob_url(repository, file.sha256), scope=scope, what=what)
+        what = f"checking {what} of {repository}"
+        response = self.client.send("HEAD", self.location.blob_url(repository, sha256), scope=scope, what=what)
         with response:
             if response.status_code not in _PRESENT:
                 self.client.fail(response, scope, what)
         with self._lock:
             self._authorised.add(repository)
+
+    def describe_versions(self, instance: Handle) -> Sequence[VersionSummary]:
+        """Every version, newest first; a version with tar layers not unpacked yet counts no files (unknown
+        until its layers are downloaded, which listing versions does not do)."""
+        rows = []
+        for n, candidate in enumerate(self.versions(instance.unversioned())):
+            with self._lock:
+                tarred = candidate.handle in self._tarred
+                files = self._unpacked.get(candidate.handle) if tarred else candidate.files
+            rows.append(
+                VersionSummary(
+                    version=candidate.version,
+                    latest=n == 0,
+                    files=None if files is None else len(files),
+                    size=None if files is None else sum(f.size for f in files),
+                    license=candidate.license,
+                    published=candidate.published or "",
+                    requires=dict(candidate.requires),
+                )
+            )
+        return rows
 
     def prefetch(self, handles: Iterable[Handle | str]) -> None:
         """Read the declared instances' versions in parallel before the resolver asks one by one.
@@ -216,6 +294,10 @@ class OciRegistry(Registry):
             )
         parsed = parse_manifest(data, where)
         metadata = parsed.metadata if parsed.complete else self._with_config(parsed, repository, where)
+        if parsed.archives:  # its files are known once its tar layers are unpacked: `files` does that, if asked
+            with self._lock:
+                self._tarred[key.with_version(number)] = parsed
+            parsed = replace(parsed, files=())
         return _to_candidate(self.name, key, number, parsed, metadata, self.location.blob_url(repository, ""))
 
     def _with_config(self, parsed: ParsedManifest, repository: str, where: str) -> VersionMetadata:
