@@ -222,8 +222,28 @@ def test_a_lock_no_full_parse_accepted_goes_to_the_full_path_which_proves_it(war
     assert not falls_back(new_project(folder, "reformatted-again"))
 
 
-def test_a_plain_install_without_a_vouching_state_goes_to_the_full_path(warm: Path) -> None:
-    assert falls_back(new_project(warm, "plain"), frozen=False)
+def test_a_plain_install_is_warm_when_a_checking_install_found_the_same_files_fresh(
+    warm: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert falls_back(new_project(warm, "plain"), frozen=False)  # only --frozen installs proved the lock so far
+    checked = new_project(warm, "checked")
+    assert app.run(["-C", str(checked), "install"]) == 0  # the full path checks the lock against kmodels.yaml
+    capsys.readouterr()
+    checkout = new_project(warm, "checkout")  # a new checkout of the same two files
+    with monkeypatch.context() as patch:
+        patch.setattr(app, "run", lambda *a, **k: pytest.fail("the full path ran"))
+        assert entry_point(["-C", str(checkout), "install"]) == 0
+    assert capsys.readouterr().out == f"Installed 5 models into {checkout / '.kmenv'} (generation 1)\n"
+    for key in ("fast_path", "lock_sha256", "spec_sha256", "groups"):  # the next plain install is the no-op
+        assert (
+            json.loads((checkout / ".kmenv" / "state.json").read_text())[key]
+            == json.loads((checked / ".kmenv" / "state.json").read_text())[key]
+        )
+    edited = new_project(warm, "edited")
+    with (edited / "kmodels.yaml").open("a") as spec:
+        spec.write("# an edit the lock was never checked against\n")
+    assert falls_back(edited, frozen=False)
+    assert not falls_back(new_project(edited, "edited-frozen"))  # --frozen does not look at kmodels.yaml
 
 
 def test_what_the_warm_path_does_not_decide_goes_to_the_full_path(

@@ -27,7 +27,7 @@ from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
 from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock, locked_candidate, stale_reasons
 from kmenv.lockfile.groups import GroupRequest, lock_groups, select_groups, selected_models
-from kmenv.store.proven_locks import prove_lock
+from kmenv.store.proven_locks import prove_fresh, prove_lock
 from kmenv.values.changes import VersionChange
 from kmenv.values.wording import counted
 
@@ -204,12 +204,15 @@ def install(
         chosen = select_groups(groups or GroupRequest(), lock_groups(lock), installed)
         wanted = selected_models(lock, chosen)
         lock_digest = state.lock_sha256
-        if not ready.relocked and lock_digest is not None:  # the parser accepted these bytes: warm installs may too
-            prove_lock(store.root, lock_digest)
         current = env.current()
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
         fast = not frozen and not state.inputs.environment_record.get("detect")
+        if not ready.relocked and lock_digest is not None:  # the parser accepted these bytes: warm installs may too
+            if fast and state.spec_sha256 is not None:  # and found them fresh beside these
+                prove_fresh(store.root, lock_digest, state.spec_sha256)
+            else:
+                prove_lock(store.root, lock_digest)
 
         if (
             current is not None

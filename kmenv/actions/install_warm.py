@@ -9,8 +9,9 @@ differs from the full path's apart from speed:
 
 * the lock: its exact bytes were accepted by this version's full parser before (:mod:`kmenv.store.proven_locks`),
   so :class:`~kmenv.lockfile.light.LightLock` only reads it; with ``--frozen`` it is installed unchecked, as the
-  full path does; without, ``state.json`` must record that this lock was installed beside these exact
-  ``kmodels.yaml`` bytes by a checking install (the rule the no-op fast path trusts);
+  full path does; without, a checking install must have found this lock fresh beside these exact
+  ``kmodels.yaml`` bytes before (the rule the no-op fast path trusts): recorded in this ``state.json``, or in the
+  cache (a new checkout of the same two files);
 * the models: a plain install takes ``models:``, and the lock must hold nothing else (otherwise the generation's
   record is a narrowed lock, which only the lock model writes);
 * the blobs: every one present and trusted by its seal (:func:`kmenv.store.integrity.seal_state`); one that
@@ -42,7 +43,7 @@ from kmenv.lockfile.light import LightLock, LightModel
 from kmenv.lockfile.limits import MAX_LOCK_BYTES
 from kmenv.spec.limits import MAX_SPEC_BYTES
 from kmenv.store.integrity import seal_state
-from kmenv.store.proven_locks import is_proven
+from kmenv.store.proven_locks import is_fresh, is_proven
 from kmenv.values.documents import DocumentRefused, JsonBounds, parse_json
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -81,13 +82,11 @@ def _plan(project: Project, *, frozen: bool, seen: dict[str, bytes | None]) -> _
     spec, data = seen.get(spec_path), seen.get(lock_path)
     if not spec_digest or not lock_digest or spec is None or data is None:
         return None  # no lock, or a file the full path refuses
-    if not frozen:
-        state = read_state(project.env_path)
-        if state is None or state["format"] != STATE_FORMAT or not state["fast_path"]:
-            return None
-        if (state["spec_sha256"], state["lock_sha256"]) != (spec_digest, lock_digest):
-            return None  # the lock may be stale: only the full path checks it
     store = project.store
+    if not frozen and not (
+        _vouched(project, spec_digest, lock_digest) or is_fresh(store.root, lock_digest, spec_digest)
+    ):
+        return None  # the lock may be stale: only the full path checks it
     if not is_proven(store.root, lock_digest):
         return None
     try:
@@ -110,6 +109,14 @@ def _plan(project: Project, *, frozen: bool, seen: dict[str, bytes | None]) -> _
     if policy is None:
         return None
     return _Plan(models, record, Recorded(lock_digest, spec_digest, not frozen, DEFAULT_GROUPS), policy)
+
+
+def _vouched(project: Project, spec_digest: str, lock_digest: str) -> bool:
+    """True when ``state.json`` records a checking install of exactly these two files (the no-op path's rule)."""
+    state = read_state(project.env_path)
+    if state is None or state["format"] != STATE_FORMAT or not state["fast_path"]:
+        return False
+    return (state["spec_sha256"], state["lock_sha256"]) == (spec_digest, lock_digest)
 
 
 def _of(seen: dict[str, bytes | None], path: str) -> str | None:
