@@ -196,6 +196,7 @@ def install(
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
     with env.lock():
+        parsed = state is None  # a state handed in may hold a lock built in memory, never parsed
         state = state or project.open()
         ready = _ensure_lock(project, state, locked=locked, frozen=frozen, reporter=reporter)
         lock, state = ready.lock, ready.state
@@ -208,8 +209,10 @@ def install(
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
         fast = not frozen and not state.inputs.environment_record.get("detect")
-        if not ready.relocked and lock_digest is not None:  # the parser accepted these bytes: warm installs may too
-            if fast and state.spec_sha256 is not None:  # and found them fresh beside these
+        # The parser accepted these bytes: a warm install may read them without it, and without the declaration's
+        # parser too when the staleness check passed beside these kmodels.yaml bytes.
+        if parsed and not ready.relocked and lock_digest is not None:
+            if fast and state.spec_sha256 is not None:
                 prove_fresh(store.root, lock_digest, state.spec_sha256)
             else:
                 prove_lock(store.root, lock_digest)
