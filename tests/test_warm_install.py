@@ -75,7 +75,7 @@ def heavy(modules: set[str]) -> list[str]:
 
 def tree(env: Path) -> list[tuple[str, str, int, bytes | str]]:
     """Every entry under an environment folder: path, kind, mode, and a file's bytes or a link's target."""
-    entries = []
+    entries: list[tuple[str, str, int, bytes | str]] = []
     for path in sorted(env.rglob("*")):
         rel = str(path.relative_to(env))
         if rel in (".lock", "state.json"):
@@ -102,7 +102,7 @@ def rows(project: Path) -> list[dict[str, object]]:
 
 
 def gc_root(env: Path) -> dict[str, object]:
-    data = json.loads(root_file(cache(), env).read_text())
+    data: dict[str, object] = json.loads(root_file(cache(), env).read_text())
     data.pop("updated")
     data.pop("environment")
     return data
@@ -331,3 +331,27 @@ def test_the_light_reader_agrees_with_the_lock_model(warm: Path) -> None:
     for bad in ({}, {"lock-version": 2}, {"lock-version": 1, "inputs": {}, "models": {"m": {"version": "3"}}}):
         with pytest.raises(ValueError):
             light.LightLock.from_data(bad)
+
+
+def test_the_command_line_shape_carries_what_the_warm_path_needs() -> None:
+    from kmenv.cli.fast import _install_shape
+
+    shape = _install_shape(["--color", "always", "-C", "D", "sync", "-v", "--cache-dir=C", "--offline", "--frozen"])
+    assert shape is not None
+    assert (shape.project, shape.cache_dir, shape.color, shape.flag) == ("D", "C", "always", "--frozen")
+    assert (shape.verbose, shape.offline, shape.quiet, shape.no_color) == (True, True, False, False)
+    assert _install_shape(["install", "--no-color", "-q", "--locked"]).flag == "--locked"  # type: ignore[union-attr]
+
+
+def test_the_warm_path_honours_the_ledger_switch_and_the_cache_dir_option(
+    warm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app, "run", lambda *a, **k: pytest.fail("the full path ran"))
+    monkeypatch.setenv("KMENV_NO_LEDGER", "1")
+    quiet = new_project(warm, "quiet")
+    assert entry_point(["-C", str(quiet), "install", "--frozen"]) == 0
+    assert rows(quiet) == []
+    monkeypatch.delenv("KMENV_NO_LEDGER")
+    elsewhere = new_project(warm, "elsewhere")
+    monkeypatch.setattr(app, "run", lambda *a, **k: 99)  # another cache knows nothing: the full path's turn
+    assert entry_point(["--cache-dir", str(warm.parent / "empty"), "-C", str(elsewhere), "install", "--frozen"]) == 99
