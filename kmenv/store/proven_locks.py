@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kmenv._version import __version__
 from kmenv.fs.atomic import write_atomic
+from kmenv.store.folders import folders_held
 
 __all__ = ["is_fresh", "is_proven", "prove_fresh", "prove_lock"]
 
@@ -39,9 +40,9 @@ def _is_digest(text: str) -> bool:
 def _prove(root: Path, name: str) -> None:
     if _proven(root, name):
         return
-    with contextlib.suppress(OSError):  # a read-only or full cache: the next install checks it again
+    with contextlib.suppress(OSError), folders_held(Path(root), exclusive=False):  # gc sweeps empty folders
         Path(root, *_FOLDER).mkdir(parents=True, exist_ok=True)
-        write_atomic(_record(root, name), __version__ + "\n", durable=False)
+        write_atomic(_record(root, name), __version__ + "\n", durable=False)  # lost, it is only checked again
 
 
 def _proven(root: str | os.PathLike[str], name: str) -> bool:
