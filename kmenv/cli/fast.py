@@ -1,4 +1,4 @@
-"""The two answers the command line gives before it builds its parser: ``--version`` and ``install`` with nothing to do.
+"""What the command line answers before it builds its parser: ``--version``, and ``install`` with nothing to do or warm.
 
 Building the parser imports every command module and argparse, and the full path loads ``kmenv.errors`` and the
 UI; together they cost several times what starting Python does. So the entry point first looks at the
@@ -17,8 +17,10 @@ the same on both paths.
 
 Anything else (another option, an abbreviation, a bundled ``-qv``, ``--json``, ``--link-mode``, a group flag such
 as ``--group eval``, ``--help``, a value that looks like an option) is left to argparse, so the answer never differs
-from the full path's. The no-op itself is :mod:`kmenv.environment.fastpath`'s; when it says no, the bytes it read
-are handed on.
+from the full path's. The no-op itself is :mod:`kmenv.environment.fastpath`'s. When it says no, the same shapes
+are offered to the warm install (:mod:`kmenv.actions.install_warm`: a new environment from a filled store, which
+needs the UI and the settings but not the lock model, the network stack or the parser); when that says no too, the
+bytes read on the way are handed on to the full path.
 """
 
 from __future__ import annotations
