@@ -1,8 +1,15 @@
-"""Benchmark: the no-op ``kmenv install`` and ``kmenv --version`` against ``python -c pass``, in the same run.
+"""Benchmark: the no-op ``kmenv install``, ``kmenv --version`` and the warm install against ``python -c pass``.
 
-Targets: each takes at most 2x the time of starting the real Python interpreter and doing nothing.
+Targets: the no-op and ``--version`` each take at most 2x the time of starting the real Python interpreter and
+doing nothing; a cached ``--big-gib`` model installed into a new project with ``install --frozen`` at most 10x
+(beside ``cp -al`` of the model's folder, and the full path, which the warm one replaces, for reference).
 
-    python bench/bench_install.py [--runs 30]
+    python bench/bench_install.py [--runs 30] [--big-gib 2]
+
+The cached model comes from a static registry (kmenv's own builder) in the bench folder: one project installs it
+(filling the store), a second installs its lock with ``--frozen`` (the full path, which parses the lock once), and
+then every round installs it into a new project folder. Folders stay until the end: removing one unlinks its files,
+which changes the blobs' ctime, and a blob whose seal no longer matches is hashed again (as it must be).
 
 kmenv runs the way users run it: the ``kmenv`` console script of a virtual environment where kmenv is
 installed from a wheel (built here from this checkout; the dependencies come from the running environment
@@ -26,10 +33,14 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 2.0
+CACHED_TARGET = 10.0
+BIG = "bench/big/pyTorch/default"
+Command = list[str] | Callable[[int], list[str]]
 
 
 def once(cmd: list[str], env: dict[str, str]) -> float:
@@ -38,17 +49,53 @@ def once(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
-    """The median wall time of each command, the commands taking turns (one of each per round)."""
+def interleaved(commands: dict[str, Command], env: dict[str, str], runs: int) -> dict[str, float]:
+    """The median wall time of each command, the commands taking turns (one of each per round).
+
+    A command may be a function of the round (-1: the warm-up), for one that needs a new folder every time.
+    """
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for cmd in commands.values():  # warm the OS caches and write any bytecode
-        once(cmd, env)
+
+    def of(name: str, round_: int) -> list[str]:
+        cmd = commands[name]
+        return cmd(round_) if callable(cmd) else cmd
+
+    for name in commands:  # warm the OS caches and write any bytecode
+        once(of(name, -1), env)
     for round_ in range(runs):
         names = list(commands)
         names = names[round_ % len(names) :] + names[: round_ % len(names)]  # rotate who goes first
         for name in names:
-            samples[name].append(once(commands[name], env))
+            samples[name].append(once(of(name, round_), env))
     return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def big_registry(root: Path, size: int) -> Path:
+    """A static registry holding one model of one ``size``-byte file (incompressible bytes)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_download import write_random
+
+    from kmenv.registry.static.build import build_registry
+
+    source = root / "big-source"
+    (source / BIG / "1").mkdir(parents=True)
+    (source / BIG / "1" / "version.json").write_text('{"license": "Apache 2.0", "published": "2026-01-01T00:00:00Z"}')
+    write_random(source / BIG / "1" / "model.bin", size, 2)
+    build_registry(source, root / "big-registry", name="bench")
+    shutil.rmtree(source)
+    return root / "big-registry"
+
+
+def big_project(folder: Path, lock: Path | None = None) -> Path:
+    """A project declaring the big model; with ``lock``, a copy of it beside (as a checkout brings it)."""
+    folder.mkdir(parents=True)
+    registry = folder.parent / "big-registry"
+    (folder / "kmodels.yaml").write_text(
+        f"version: 1\nregistries:\n  bench:\n    url: {registry}\nmodels:\n  m: {BIG}\n"
+    )
+    if lock is not None:
+        shutil.copy2(lock, folder / "kmodels.lock")
+    return folder
 
 
 def user_install(root: Path, real_python: str, env: dict[str, str]) -> Path | None:
@@ -99,6 +146,7 @@ def report(label: str, figure: float, baselines: list[float], target: float | No
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--big-gib", type=float, default=2.0, help="size of the cached model (0: skip that figure)")
     args = parser.parse_args()
     real_python = os.path.realpath(sys.executable)
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,7 +167,44 @@ def main() -> int:
         subprocess.run([script, "-C", project, "install"], check=True, env=env, stdout=subprocess.DEVNULL)
         first = time.perf_counter() - start
 
-        commands = {
+        cached: dict[str, Command] = {}
+        big = int(args.big_gib * (1 << 30))
+        if big:
+            print(f"writing a {args.big_gib:g} GiB model into a static registry and the store…", flush=True)
+            big_registry(root, big)
+            filled = big_project(root / "big-first")
+            subprocess.run([script, "-q", "-C", str(filled), "install"], check=True, env=env)
+            big_lock = filled / "kmodels.lock"
+            proving = big_project(root / "big-proving", big_lock)  # the full path parses the lock once
+            subprocess.run([script, "-q", "-C", str(proving), "install", "--frozen"], check=True, env=env)
+            # cp -al of a copy: linking the installed files themselves would change the blobs' ctime (see above)
+            model = root / "big-copy"
+            shutil.copytree(filled / ".kmenv" / "models" / "m", model, copy_function=shutil.copy2)
+            full = "import sys; from kmenv.cli.app import run; raise SystemExit(run(sys.argv[1:]))"
+            cached = {
+                "warm": lambda n: [
+                    script,
+                    "-q",
+                    "-C",
+                    str(big_project(root / f"big-warm-{n}", big_lock)),
+                    "install",
+                    "--frozen",
+                ],
+                "full": lambda n: [
+                    venv_python,
+                    "-c",
+                    full,
+                    "-q",
+                    "-C",
+                    str(big_project(root / f"big-full-{n}", big_lock)),
+                    "install",
+                    "--frozen",
+                ],
+                "cp -al": lambda n: ["cp", "-al", str(model), str(root / f"big-cp-{n}")],
+            }
+
+        commands: dict[str, Command] = {
+            **cached,
             "baseline": [real_python, "-c", "pass"],
             "baseline -S": [real_python, "-S", "-c", "pass"],
             "venv python": [venv_python, "-c", "pass"],
@@ -144,6 +229,11 @@ def main() -> int:
     print(report("console script's own imports (re, kmenv.cli)", medians["script imports"], baselines, None))
     print(report("kmenv install (no-op)", medians["no-op"], baselines, TARGET))
     print(report("kmenv --version", medians["version"], baselines, TARGET))
+    if big:
+        print(f"cached {args.big_gib:g} GiB model into a new project (install --frozen, every blob in the store):")
+        print(report("kmenv install --frozen (warm path)", medians["warm"], baselines, CACHED_TARGET))
+        print(report("the same through the full path (app.run), for reference", medians["full"], baselines, None))
+        print(report("cp -al of the model's folder", medians["cp -al"], baselines, None))
     if "no-op, this environment" in medians:
         print(
             report(

@@ -12,6 +12,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kmenv.actions.generation_content import installed_part, matching_generation
+from kmenv.actions.install_steps import (
+    Recorded,
+    build_generation,
+    check_space,
+    clean_up,
+    install_events_of,
+    switch_generation,
+)
 from kmenv.actions.lock import lock_project
 from kmenv.actions.state import ProjectState
 from kmenv.environment.layout import InstallState, read_install_state
@@ -19,13 +27,13 @@ from kmenv.errors import IntegrityError, StaleLockError
 from kmenv.ledger.events import Event, origin
 from kmenv.lockfile.document import LockedModel, LockFile, dumps_lock, locked_candidate, stale_reasons
 from kmenv.lockfile.groups import GroupRequest, lock_groups, select_groups, selected_models
+from kmenv.store.proven_locks import prove_fresh, prove_lock
 from kmenv.values.changes import VersionChange
 from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
     from kmenv.actions.gc import Cleanup, CleanupPolicy
     from kmenv.actions.project import Project
-    from kmenv.environment.generations import EnvironmentDir
     from kmenv.fetch import FetchJob, ProgressSink
     from kmenv.registry.base import Registry
     from kmenv.store.blobstore import Store
@@ -188,6 +196,7 @@ def install(
     reporter = reporter or InstallReporter()
     env, store, settings = project.environment, project.store, project.settings
     with env.lock("installing"):
+        parsed = state is None  # a state handed in may hold a lock built in memory, never parsed
         state = state or project.open()
         ready = _ensure_lock(project, state, locked=locked, frozen=frozen, reporter=reporter)
         lock, state = ready.lock, ready.state
@@ -200,6 +209,13 @@ def install(
         # A detected environment can change without any file changing, and --frozen skipped the
         # staleness check: neither may be trusted to the no-op fast path next time.
         fast = not frozen and not state.inputs.environment_record.get("detect")
+        # The parser accepted these bytes: a warm install may read them without it, and without the declaration's
+        # parser too when the staleness check passed beside these kmodels.yaml bytes.
+        if parsed and not ready.relocked and lock_digest is not None:
+            if fast and state.spec_sha256 is not None:
+                prove_fresh(store.root, lock_digest, state.spec_sha256)
+            else:
+                prove_lock(store.root, lock_digest)
 
         if (
             current is not None
@@ -224,12 +240,11 @@ def install(
         held = installed_part(lock, wanted)  # what the generation holds, recorded beside it
         record = state.lock_text if held is lock and state.lock_text else dumps_lock(held)
         kept = None if rebuild else matching_generation(env, held)
+        recorded_now = Recorded(lock_digest, state.spec_sha256, fast, chosen)
         if kept is not None:  # a kept generation already holds exactly these files: use it, build no copy
             env.write_record(kept, record)
             policy = _cleanup_policy(project, state)
-            _record_root(store, env, kept, models, keep=policy.keep)
-            env.switch(kept)
-            env.write_state(InstallState(kept, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
+            switch_generation(project, kept, models, keep=policy.keep, recorded=recorded_now)
             outcome = InstallOutcome(
                 kept,
                 kept != current,
@@ -269,13 +284,9 @@ def install(
             # a blob that appeared meanwhile was not downloaded by this caller, so it proves nothing
             _authorise(registries, lock, models, downloading, fetched=report.files_reused == 0)
         reporter.phase("linking")
-        layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
-        generation = env.build(layout, link_mode=settings.link_mode, record=record)
-        store.linked(f.sha256 for _, model in models for f in model.files)
+        generation = build_generation(project, models, record)
         policy = _cleanup_policy(project, state)
-        _record_root(store, env, generation, models, keep=policy.keep)
-        env.switch(generation)
-        env.write_state(InstallState(generation, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
+        switch_generation(project, generation, models, keep=policy.keep, recorded=recorded_now)
         warnings = ready.warnings + tuple(_damage_notes(store.damaged))
         outcome = InstallOutcome(
             generation,
@@ -306,14 +317,9 @@ def _cleanup_policy(project: Project, state: ProjectState) -> CleanupPolicy:
 
 
 def _clean_up(project: Project, outcome: InstallOutcome, policy: CleanupPolicy) -> InstallOutcome:
-    """Keep the last generations and the store's budget after a switch; trouble here is a warning, never a failure."""
-    from kmenv.actions.gc import cleanup_after_install
-
-    try:
-        done = cleanup_after_install(project.store, project.ledger, project.env_path, policy)
-    except Exception as exc:  # the install itself succeeded: say what went wrong and carry on
-        return replace(outcome, warnings=(*outcome.warnings, f"cleanup after install failed: {exc}"))
-    return replace(outcome, cleanup=done, warnings=(*outcome.warnings, *done.warnings))
+    """The outcome with what the cleanup after a switch removed (:func:`~kmenv.actions.install_steps.clean_up`)."""
+    done, warnings = clean_up(project, policy)
+    return replace(outcome, cleanup=done, warnings=(*outcome.warnings, *warnings))
 
 
 def _damage_notes(damaged: Sequence[str]) -> list[str]:
@@ -326,24 +332,7 @@ def _damage_notes(damaged: Sequence[str]) -> list[str]:
 
 def _check_space(project: Project, jobs: Sequence[FetchJob], models: Sequence[tuple[str, LockedModel]]) -> None:
     """Fail before downloading when the cache or environment filesystem lacks room (StorageError, exit 7)."""
-    from kmenv.store.blobstore import check_install_space
-
-    missing = sum(job.entry.size for job in jobs)
-    linked = sum(model.size for _, model in models)
-    check_install_space(
-        project.store.root, project.env_path, missing=missing, linked=linked, link_mode=project.settings.link_mode
-    )
-
-
-def _record_root(
-    store: Store, env: EnvironmentDir, generation: int, models: Sequence[tuple[str, LockedModel]], *, keep: int
-) -> None:
-    """Tell the cache which blobs the new generation uses, so `kmenv gc` keeps them (before the switch), and how
-    many generations the project keeps."""
-    from kmenv.store.roots import record_generation
-
-    files = {f.sha256: f"{name}/{f.path}" for name, model in models for f in model.files}
-    record_generation(store.root, env.root, generation, files, existing=env.generations(), keep=keep)
+    check_space(project, sum(job.entry.size for job in jobs), models)
 
 
 def install_events(
@@ -357,19 +346,7 @@ def install_events(
     if not outcome.switched:
         return []
     root, env = str(state.root), str(state.env_path)
-    events = [
-        Event(
-            "install",
-            project=root,
-            environment=env,
-            model=name,
-            handle=model.handle,
-            version=model.version,
-            generation=outcome.generation,
-            detail={"registry": model.registry, "license": model.license.spdx or model.license.published},
-        )
-        for name, model in sorted(outcome.models.items())
-    ]
+    events = install_events_of(root, env, outcome.generation, outcome.models)
     planned: dict[str, int] = {}
     origins: dict[str, str] = {}
     for job in jobs:

@@ -174,7 +174,9 @@ def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None
         ui.error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted; what was complete stays complete", file=sys.stderr)
+        from kmenv.cli.fast import INTERRUPTED
+
+        print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout closed early (e.g. piped into `head`): not an error worth a traceback.

@@ -38,6 +38,7 @@ __all__ = [
     "remove_blob",
     "reseal_after_link",
     "seal_blob",
+    "seal_state",
 ]
 
 SEALS = "verified"
@@ -100,6 +101,27 @@ def hash_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
     return digest.hexdigest()
 
 
+def _sealed(root: Path, sha256: str, size: int | None) -> tuple[str, os.stat_result | None]:
+    """``intact``, ``damaged`` (wrong size), ``absent`` or ``unsealed`` (to hash), from one ``stat`` and the seal."""
+    try:
+        info = _blob(root, sha256).stat()
+    except FileNotFoundError:
+        return "absent", None
+    if size is not None and info.st_size != size:
+        return "damaged", info
+    if _read_seal(root, sha256) == Seal.of(info):
+        return "intact", info
+    return "unsealed", info
+
+
+def seal_state(root: Path, sha256: str, size: int | None = None) -> str:
+    """What :func:`check_blob` would decide without hashing: ``intact``, ``damaged``, ``absent`` or ``unsealed``.
+
+    For callers that only go on when every blob is trusted by its seal, leaving the others to ``check_blob``.
+    """
+    return _sealed(root, sha256, size)[0]
+
+
 def check_blob(
     root: Path, sha256: str, size: int | None = None, *, on_bytes: Callable[[int], None] | None = None
 ) -> str:
@@ -108,14 +130,9 @@ def check_blob(
     ``size`` (when known) must match as well; a blob of another size is damaged. A blob that hashes
     right is sealed again, so the next check is cheap.
     """
-    try:
-        info = _blob(root, sha256).stat()
-    except FileNotFoundError:
-        return "absent"
-    if size is not None and info.st_size != size:
-        return "damaged"
-    if _read_seal(root, sha256) == Seal.of(info):
-        return "intact"
+    state, info = _sealed(root, sha256, size)
+    if state != "unsealed" or info is None:
+        return state
     try:
         actual = hash_file(_blob(root, sha256), on_bytes)
     except FileNotFoundError:

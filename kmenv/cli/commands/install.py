@@ -71,9 +71,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.install import install
     from kmenv.cli.commands._common import open_project
     from kmenv.cli.commands.lock import change_text
+    from kmenv.cli.install_summary import installed_lines
     from kmenv.cli.progress import CliReporter
     from kmenv.lockfile.groups import describe
-    from kmenv.values.candidates import format_size
 
     groups = group_request(args)
     project = open_project(args, ui)
@@ -112,16 +112,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     models = counted(count, "model")
     chosen = describe(outcome.groups)
     if outcome.switched:
-        fetched = (
-            f", fetched {counted(outcome.fetched_files, 'file')}, {format_size(outcome.fetched_bytes)}"
-            if outcome.fetched_files
-            else ""
-        )
-        which = f" ({chosen})" if chosen else ""
-        ui.line(f"Installed {models}{which} into {project.env_path} (generation {outcome.generation}{fetched})")
-        summary = outcome.cleanup.summary if outcome.cleanup is not None else None
-        if summary:
-            ui.line(summary)
+        for line in installed_lines(
+            count,
+            chosen,
+            str(project.env_path),
+            outcome.generation,
+            fetched_files=outcome.fetched_files,
+            fetched_bytes=outcome.fetched_bytes,
+            cleanup=outcome.cleanup,
+        ):
+            ui.line(line)
     else:
         which = f" {chosen}" if chosen else ""
         ui.line(f"Environment up to date ({models}{which}, generation {outcome.generation}); nothing to do.")
