@@ -154,11 +154,6 @@ def oci_layouts(blobs: Sequence[Blob], folder: Path) -> list[tuple[Path, str]]:
         store = layout / "blobs" / "sha256"
         store.mkdir(parents=True)
 
-        def put(data: bytes) -> str:
-            digest = hashlib.sha256(data).hexdigest()
-            (store / digest).write_bytes(data)
-            return digest
-
         layers = []
         for i, blob in enumerate(items):
             if not (store / blob.sha256).exists():
@@ -173,17 +168,23 @@ def oci_layouts(blobs: Sequence[Blob], folder: Path) -> list[tuple[Path, str]]:
                 "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "artifactType": "application/vnd.cncf.model.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.cncf.model.config.v1+json",
-                           "digest": f"sha256:{put(config)}", "size": len(config)},
+                           "digest": f"sha256:{_put(store, config)}", "size": len(config)},
                 "layers": layers,
             }
         ).encode()  # fmt: skip
         index = {"schemaVersion": 2, "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{put(manifest)}",
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{_put(store, manifest)}",
             "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": "1"}}]}  # fmt: skip
         (layout / "index.json").write_text(json.dumps(index))
         (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
         out.append((layout, repository.split("/", 1)[1]))
     return out
+
+
+def _put(store: Path, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    (store / digest).write_bytes(data)
+    return digest
 
 
 def curl_put_script(blobs: Sequence[Blob], base: str, namespace: str) -> str:

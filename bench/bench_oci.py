@@ -2,6 +2,7 @@
 
     python bench/bench_oci.py [--clients 32] [--install-mib 320] [--mirror-mib 1024] [--rounds 2]
     python bench/bench_oci.py --quick        # 4 clients, 48 MiB, 128 MiB, one round: a smoke run
+    python bench/bench_oci.py --only mirror  # or --only installs
 
 Writes random model files into a temp folder, builds a static registry from them with kmenv's own
 builder, installs from it once (so the store holds every blob), and starts docker-registry with its
@@ -51,7 +52,7 @@ from _oci_parts import (
     tree_digests,
     write_source,
 )
-from bench_download import REPO, MiB, Report, Run, ensure, kmenv_env, rate, rounds_of, run
+from bench_download import REPO, MiB, Report, Run, ensure, kmenv_env, rounds_of, run
 
 #: (share of the lock's bytes, files): one big file that is split into ranges, a mid one, and sharded models.
 INSTALL_SHARES = ((0.40, 1), (0.20, 1), (0.20, 4), (0.10, 8), (0.06, 16), (0.04, 3))
@@ -73,21 +74,21 @@ class Crowd:
 def crowd(commands: Sequence[tuple[list[str], dict[str, str] | None]]) -> Crowd:
     """Start every command at once and wait for all; a failure is kept (with its last stderr line), not raised."""
     os.sync()
-    logs = [tempfile.TemporaryFile() for _ in commands]
-    start = time.perf_counter()
-    procs = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        for (cmd, env), log in zip(commands, logs, strict=True)
-    ]
-    codes = [proc.wait() for proc in procs]
-    elapsed = time.perf_counter() - start
-    failures = []
-    for n, (code, log) in enumerate(zip(codes, logs, strict=True)):
-        log.seek(0)
-        text = log.read().decode(errors="replace").strip().splitlines()
-        log.close()
-        if code != 0:
-            failures.append(f"client {n}: exit {code}: {text[-1] if text else ''}"[:300])
+    with ExitStack() as stack:
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+            for (cmd, env), log in zip(commands, logs, strict=True)
+        ]
+        codes = [proc.wait() for proc in procs]
+        elapsed = time.perf_counter() - start
+        failures = []
+        for n, (code, log) in enumerate(zip(codes, logs, strict=True)):
+            log.seek(0)
+            text = log.read().decode(errors="replace").strip().splitlines()
+            if code != 0:
+                failures.append(f"client {n}: exit {code}: {text[-1] if text else ''}"[:300])
     return Crowd(elapsed, failures)
 
 
@@ -105,6 +106,7 @@ def main() -> int:
     parser.add_argument("--install-mib", type=int, default=320, help="size of the installed lock (6 models)")
     parser.add_argument("--mirror-mib", type=int, default=1024, help="size of the mirrored lock (4 models)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--only", choices=("mirror", "installs"), help="measure one part only")
     parser.add_argument("--quick", action="store_true", help="4 clients, 48 MiB, 128 MiB, 1 round")
     parser.add_argument("--workdir", type=Path, default=None, help="where to write (default: a temp folder)")
     args = parser.parse_args()
@@ -128,8 +130,10 @@ def main() -> int:
         for digests in expected.values():
             digests.pop("version.json")  # the builder's input, not a file of the model
         shutil.rmtree(root / "source")
-        measure_mirror(root, registry_bin, mirrors, args, report)
-        measure_installs(root, registry_bin, installs, expected, args, report)
+        if args.only != "installs":
+            measure_mirror(root, registry_bin, mirrors, args, report)
+        if args.only != "mirror":
+            measure_installs(root, registry_bin, installs, expected, args, report)
     print()
     print(f"kmenv OCI benchmark ({os.cpu_count()} CPUs; shared machine: figures move between runs)")
     for line in report.lines:
@@ -144,7 +148,7 @@ def measure_mirror(root: Path, binary: str, models: list[Model], args: argparse.
     run(kmenv("-q", "-C", str(seed), "install"), env)
     blobs = locked_blobs(seed / "kmodels.lock", "x", root / "cache-mirror" / "blobs" / "sha256")
     if not all(b.path.exists() for b in blobs):
-        raise SystemExit(f"the store does not keep blobs where this benchmark expects them")
+        raise SystemExit("the store does not keep blobs where this benchmark expects them")
     size = sum(b.size for b in blobs)
     layouts = oci_layouts(blobs, root / "layouts")
     print(f"mirror of {len(models)} models, {len(blobs)} files, {size / MiB:.0f} MiB", flush=True)

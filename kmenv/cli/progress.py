@@ -22,6 +22,8 @@ class _PlainSink(ProgressSink):
     ``advance`` may be negative when a download restarts from zero; the totals follow.
     """
 
+    verbs = ("fetch", "fetched")  # ("upload", "uploaded") for a mirror
+
     def __init__(self, ui: UI, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ui = ui
         self.every = every
@@ -36,7 +38,7 @@ class _PlainSink(ProgressSink):
     def begin(self, files: int, total_bytes: int) -> None:
         self.total, self.files = total_bytes, files
         self.started = self.last = self.clock()
-        self.ui.note(f"  {counted(files, 'file')}, {format_size(total_bytes)} to fetch")
+        self.ui.note(f"  {counted(files, 'file')}, {format_size(total_bytes)} to {self.verbs[0]}")
 
     def advance(self, label: str, nbytes: int) -> None:
         with self.lock:
@@ -60,7 +62,7 @@ class _PlainSink(ProgressSink):
     def finish(self, label: str) -> None:
         with self.lock:
             self.finished += 1
-        self.ui.detail(f"  fetched {label}")
+        self.ui.detail(f"  {self.verbs[1]} {label}")
 
     def end(self) -> None:
         now = self.clock()
@@ -159,8 +161,16 @@ class CliReporter(InstallReporter):
     def downloads(self) -> Any:
         if self.ui.quiet or not self.ui.progress:
             return None
+        self.close()  # a command that shows progress twice (fetch, then upload) starts afresh
         self.sink = _RichSink(self.ui) if self.ui.stderr_is_tty() and not self.ui.json else _PlainSink(self.ui)
         return self.sink
+
+    def uploads(self) -> Any:
+        """Upload progress (``kmenv mirror``), drawn as downloads are."""
+        sink = self.downloads()
+        if isinstance(sink, _PlainSink):
+            sink.verbs = ("upload", "uploaded")
+        return sink
 
     def close(self) -> None:
         if self.sink is not None:

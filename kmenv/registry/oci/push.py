@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -84,7 +84,7 @@ def push_version(
 
     ``mount_from`` names other instances on the same registry that may already hold some blobs
     (earlier versions are tried by the registry itself when the blob is in the target repository).
-    ``on_bytes`` hears every uploaded chunk's size, for progress bars.
+    ``on_bytes`` hears the bytes as they are sent, for progress bars.
     """
     if version < 1:
         raise UsageError(f"{instance}: version {version} is not a positive integer", hint="versions are 1, 2, 3, …")
@@ -201,6 +201,45 @@ def _open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+class _Counted:
+    """A file being sent whose reads are reported to ``on_bytes`` as the HTTP layer takes them.
+
+    ``len`` lets requests size the body, so it sends ``Content-Length`` rather than chunks.
+    """
+
+    def __init__(self, handle: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        self._handle = handle
+        self._on_bytes = on_bytes
+        self.sent = 0
+        self.len = os.fstat(handle.fileno()).st_size
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        if data:
+            self.sent += len(data)
+            self._on_bytes(len(data))
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(lambda: self.read(1 << 20), b"")
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _counting(opener: Callable[[], IO[bytes]], on_bytes: Callable[[int], None]) -> Callable[[], IO[bytes]]:
+    """``opener`` whose reads are counted; a retry, which reopens the file, first takes back what the try sent."""
+    last: list[_Counted] = []
+
+    def reopen() -> IO[bytes]:
+        if last and last[0].sent:
+            on_bytes(-last[0].sent)
+        last[:] = [_Counted(opener(), on_bytes)]
+        return last[0]  # type: ignore[return-value]
+
+    return reopen
+
+
 def _manifest_digest(client: OciClient, repository: str, tag: str) -> str | None:
     what = f"checking {repository}:{tag}"
     response = client.send(
@@ -241,12 +280,17 @@ def push_blob(
     mount_from: Sequence[str] = (),
     chunk_size: int | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    checked: bool = False,
 ) -> int:
     """Put one blob (read from ``blob``) into ``repository``, mounting it from ``mount_from`` repositories
-    when the registry can; returns the bytes uploaded (0 when it was there or mounted)."""
+    when the registry can; returns the bytes uploaded (0 when it was there or mounted).
+
+    ``checked`` says the caller has just seen the blob missing (a HEAD), so it is not asked again.
+    ``on_bytes`` hears the bytes as they are sent (a negative count when a retry starts again).
+    """
     tally = _Tally()
     opener = functools.partial(_open_binary, blob)
-    _push_blob(client, repository, sha256, size, opener, mount_from, chunk_size, tally, on_bytes)
+    _push_blob(client, repository, sha256, size, opener, mount_from, chunk_size, tally, on_bytes, checked=checked)
     return tally.bytes
 
 
@@ -260,11 +304,13 @@ def _push_blob(
     chunk_size: int | None,
     tally: _Tally,
     on_bytes: Callable[[int], None] | None,
+    *,
+    checked: bool = False,
 ) -> None:
     digest = f"sha256:{sha256}"
     scope = push_scope(repository)
     what = f"uploading {digest[:19]} to {repository}"
-    if blob_present(client, repository, sha256):
+    if not checked and blob_present(client, repository, sha256):
         tally.skipped += 1
         return
     location = None
@@ -297,6 +343,8 @@ def _push_blob(
     if chunk_size is not None and size > chunk_size and callable(body):
         url = _patch_chunks(client, url, body, size, chunk_size, scope, what, on_bytes)
         data: bytes | Callable[[], IO[bytes]] = b""
+    elif callable(body) and on_bytes is not None:
+        data = _counting(body, on_bytes)
     else:
         data = body
     separator = "&" if "?" in url else "?"
@@ -313,8 +361,8 @@ def _push_blob(
             client.fail(response, scope, what)
     tally.uploaded += 1
     tally.bytes += size
-    if data != b"" and on_bytes is not None:
-        on_bytes(size)
+    if isinstance(data, bytes) and data and on_bytes is not None:
+        on_bytes(size)  # a config: sent in one piece
 
 
 def _patch_chunks(
