@@ -1,6 +1,6 @@
 """Benchmark: kmenv against an OCI registry (Debian's docker-registry on 127.0.0.1) beside skopeo and curl.
 
-    python bench/bench_oci.py [--clients 32] [--install-mib 320] [--mirror-mib 1024] [--rounds 2]
+    python bench/bench_oci.py [--clients 32] [--install-mib 320] [--mirror-mib 1024] [--rounds 2] [--install-rounds 1]
     python bench/bench_oci.py --quick        # 4 clients, 48 MiB, 128 MiB, one round: a smoke run
     python bench/bench_oci.py --only mirror  # or --only installs
 
@@ -15,8 +15,9 @@ storage in the same temp folder. Then, each command run as users run it:
   A second ``kmenv mirror`` into the same registry must upload 0 bytes (read from ``--json``).
 - ``--clients`` concurrent ``kmenv install --frozen`` of a ``--install-mib`` lock (6 models) from one
   registry, each in its own project with its own cache, beside as many concurrent ``curl`` processes
-  fetching the same blobs (each one curl, blob after blob over one connection); interleaved, best of
-  ``--rounds``. Failures (target 0), whether every environment is byte-identical to the source files
+  fetching the same blobs (each one curl, blob after blob over one connection), and the same followed
+  by ``sha256sum``; interleaved, best of ``--install-rounds`` (default 1: each round moves clients x
+  the lock three times). Failures (target 0), whether every environment is byte-identical to the source files
   (every installed file hashed), and the aggregate throughput of each (no target: kmenv verifies and
   fsyncs every blob, curl does neither).
 
@@ -30,12 +31,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,13 +107,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32, help="concurrent installs")
     parser.add_argument("--install-mib", type=int, default=320, help="size of the installed lock (6 models)")
     parser.add_argument("--mirror-mib", type=int, default=1024, help="size of the mirrored lock (4 models)")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved mirror rounds; the best of each is kept")
+    parser.add_argument("--install-rounds", type=int, default=1, help="rounds of the concurrent installs (slow)")
     parser.add_argument("--only", choices=("mirror", "installs"), help="measure one part only")
     parser.add_argument("--quick", action="store_true", help="4 clients, 48 MiB, 128 MiB, 1 round")
     parser.add_argument("--workdir", type=Path, default=None, help="where to write (default: a temp folder)")
     args = parser.parse_args()
     if args.quick:
-        args.clients, args.install_mib, args.mirror_mib, args.rounds = 4, 48, 128, 1
+        args.clients, args.install_mib, args.mirror_mib, args.rounds, args.install_rounds = 4, 48, 128, 1, 1
     registry_bin = ensure("docker-registry", "docker-registry")
     ensure("skopeo", "skopeo")
     # As after `pip install`: modules load from compiled bytecode, not from source on every run.
@@ -239,19 +242,30 @@ def measure_installs(
                 problems.extend(_compare(root / "clients", clients, models, expected))
             return Run(result.seconds, 0)
 
-        def curls(n: int) -> Run:
-            commands: list[tuple[list[str], dict[str, str] | None]] = []
-            for c in range(clients):
-                out = root / "curl" / f"c{c}"
-                shutil.rmtree(out, ignore_errors=True)
-                out.mkdir(parents=True)
-                commands.append((curl_get_command(blobs, registry.base, out), None))
-            result = crowd(commands)
-            if result.failures:
-                raise SystemExit("curl failed: " + "; ".join(result.failures[:3]))
-            return Run(result.seconds, 0)
+        def curls(verify: bool) -> Callable[[int], Run]:
+            def step(n: int) -> Run:
+                commands: list[tuple[list[str], dict[str, str] | None]] = []
+                for c in range(clients):
+                    out = root / "curl" / f"c{c}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    out.mkdir(parents=True)
+                    cmd = curl_get_command(blobs, registry.base, out)
+                    if verify:
+                        cmd = ["sh", "-c", f"{shlex.join(cmd)} && sha256sum {out}/*.bin >/dev/null"]
+                    commands.append((cmd, None))
+                result = crowd(commands)
+                if result.failures:
+                    raise SystemExit("curl failed: " + "; ".join(result.failures[:3]))
+                return Run(result.seconds, 0)
 
-        best = rounds_of(args.rounds, {f"{clients} x curl": curls, f"{clients} x kmenv install": installs}, report)
+            return step
+
+        steps = {
+            f"{clients} x curl": curls(False),
+            f"{clients} x curl + sha256sum": curls(True),
+            f"{clients} x kmenv install": installs,
+        }
+        best = rounds_of(args.install_rounds, steps, report)
     shutil.rmtree(root / "curl", ignore_errors=True)
     shutil.rmtree(root / "clients", ignore_errors=True)
     total = clients * size
@@ -262,6 +276,8 @@ def measure_installs(
     report.rates(best, total)
     ratio = best[f"{clients} x curl"] / best[f"{clients} x kmenv install"]
     report.add(f"  {'kmenv / curl':<34} {ratio:6.2f}x   (no target: kmenv verifies and fsyncs, curl does neither)")
+    ratio = best[f"{clients} x curl + sha256sum"] / best[f"{clients} x kmenv install"]
+    report.add(f"  {'kmenv / curl + sha256sum':<34} {ratio:6.2f}x   (no target: the baseline that verifies)")
     verdict = "met" if not failures else "MISSED"
     report.add(f"  {'failed installs':<34} {len(failures):6d}    target 0          {verdict}")
     for line in failures[:5]:
