@@ -14,7 +14,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 from urllib.parse import urljoin
@@ -156,8 +156,6 @@ def metadata_for(candidate: Candidate, *, licenses: Sequence[str] = (), source: 
 
 def replace_handle(metadata: VersionMetadata, instance: Handle) -> VersionMetadata:
     """``metadata`` naming ``instance`` and its framework (what a reader needs to recognise kmenv's artifact)."""
-    from dataclasses import replace
-
     return replace(metadata, handle=str(instance.unversioned()), framework=instance.framework)
 
 
@@ -165,13 +163,10 @@ def push_folder(
     client: OciClient, instance: Handle, version: int, folder: Path, metadata: VersionMetadata
 ) -> PushResult:
     """Push every file under ``folder`` (paths relative to it) as one version; for tests and scripts."""
-    files = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        files.append(PushFile(path.relative_to(folder).as_posix(), path, digest.hexdigest(), path.stat().st_size))
+    from kmenv.store.integrity import hash_file
+
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = [PushFile(p.relative_to(folder).as_posix(), p, hash_file(p), p.stat().st_size) for p in paths]
     return push_version(client, instance, version, files, metadata)
 
 
@@ -202,10 +197,7 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 
 class _Counted:
-    """A file being sent whose reads are reported to ``on_bytes`` as the HTTP layer takes them.
-
-    ``len`` lets requests size the body, so it sends ``Content-Length`` rather than chunks.
-    """
+    """A file being sent, its reads told to ``on_bytes``; ``len`` makes requests send ``Content-Length``."""
 
     def __init__(self, handle: IO[bytes], on_bytes: Callable[[int], None]) -> None:
         self._handle = handle
@@ -220,7 +212,7 @@ class _Counted:
             self._on_bytes(len(data))
         return data
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes]:  # requests streams a body that iterates
         return iter(lambda: self.read(1 << 20), b"")
 
     def close(self) -> None:
