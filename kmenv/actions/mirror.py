@@ -7,7 +7,10 @@ store lacks is downloaded through the verified pipeline first. The target is han
 folder, an OCI registry; anything with the :class:`MirrorTarget` methods) and checked blob by blob before
 anything is written, so a second run writes nothing and an interrupted one resumes where it stopped. Blobs
 are checked and written per instance because an OCI registry keeps them per repository; a folder, whose
-blobs serve every instance, answers the second ask for a shared blob from the first write.
+blobs serve every instance, answers the second ask for a shared blob from the first write. Checks and
+writes run ``KMENV_MAX_WORKERS`` at a time (biggest blobs first), the budget downloads share: against a
+remote registry each blob costs round trips, and even on loopback one upload at a time leaves the
+registry's other cores idle.
 """
 
 from __future__ import annotations
