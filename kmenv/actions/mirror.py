@@ -7,12 +7,15 @@ store lacks is downloaded through the verified pipeline first. The target is han
 folder, an OCI registry; anything with the :class:`MirrorTarget` methods) and checked blob by blob before
 anything is written, so a second run writes nothing and an interrupted one resumes where it stopped. Blobs
 are checked and written per instance because an OCI registry keeps them per repository; a folder, whose
-blobs serve every instance, answers the second ask for a shared blob from the first write.
+blobs serve every instance, answers the second ask for a shared blob from the first write. Checks and
+writes run ``KMENV_MAX_WORKERS`` at a time (biggest blobs first), the budget downloads share: against a
+remote registry each blob costs round trips, and even on loopback one upload at a time leaves the
+registry's other cores idle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from kmenv.actions.project import Project
     from kmenv.actions.state import ProjectState
     from kmenv.fetch import FetchJob
+    from kmenv.fetch.progress import ProgressSink
     from kmenv.registry.base import Registry
     from kmenv.values.candidates import Candidate
 
@@ -37,11 +41,15 @@ _UNDATED = "1970-01-01T00:00:00Z"
 
 class MirrorTarget(Protocol):
     """Where mirrored versions go: :class:`~kmenv.registry.static.mirror.FolderMirror`, or
-    :class:`~kmenv.registry.oci.mirror.OciMirror`. ``put_blob`` returns the bytes it wrote."""
+    :class:`~kmenv.registry.oci.mirror.OciMirror`. ``put_blob`` is called for a blob ``has_blob`` found
+    missing, returns the bytes it wrote and tells ``on_bytes`` about them as they go. Both are called
+    from several threads at once, never twice at the same time for one blob."""
 
     def has_blob(self, instance: Handle, sha256: str, size: int) -> bool: ...
 
-    def put_blob(self, instance: Handle, sha256: str, size: int, source: Path) -> int: ...
+    def put_blob(
+        self, instance: Handle, sha256: str, size: int, source: Path, on_bytes: Callable[[int], None] | None = None
+    ) -> int: ...
 
     def put_instance(self, handle: Handle, title: str | None, versions: Sequence[Any]) -> None: ...
 
@@ -112,8 +120,12 @@ def mirror_lock(
     all_versions: bool = False,
     dry_run: bool = False,
     reporter: InstallReporter | None = None,
+    upload_progress: Callable[[], ProgressSink | None] | None = None,
 ) -> MirrorOutcome:
-    """Copy the lock's model versions (with ``all_versions``, every version of their instances) into ``target``."""
+    """Copy the lock's model versions (with ``all_versions``, every version of their instances) into ``target``.
+
+    ``upload_progress`` makes the sink that hears the blobs being written (called only when some are missing).
+    """
     from kmenv.actions.install import InstallReporter
     from kmenv.fetch import FetchJob
 
@@ -131,6 +143,7 @@ def mirror_lock(
     jobs: list[FetchJob] = []
     queued: set[str] = set()
     blobs: dict[tuple[Handle, str], int] = {}  # (instance, sha256) → size: what each instance needs
+    labels: dict[str, str] = {}  # sha256 → the first file it is, for progress
     for item in planned:
         registry = registries[item.registry]
         files = registry.files(item.candidate)
@@ -138,6 +151,7 @@ def mirror_lock(
         listings[(str(instance), item.candidate.version)] = files
         for entry in files:
             blobs[(instance, entry.sha256)] = entry.size
+            labels.setdefault(entry.sha256, f"{item.candidate.handle}/{entry.path}")
             if entry.sha256 not in queued and not store.has_blob(entry.sha256, entry.size):
                 queued.add(entry.sha256)
                 label = f"{item.candidate.handle}/{entry.path}"
@@ -145,19 +159,21 @@ def mirror_lock(
     needed = sorted(blobs.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))
     versions = [(str(p.candidate.handle.unversioned()), p.candidate.version) for p in planned]
     total = sum({sha: size for (_, sha), size in blobs.items()}.values())
+    workers = project.settings.max_workers
     if dry_run:
-        missing = [(key, size) for key, size in needed if not target.has_blob(key[0], key[1], size)]
+        lacking = _missing(target, needed, workers)
+        pairs = sum(len(instances) for _, instances in lacking.values())
         return MirrorOutcome(
             str(target),
             versions,
             len(blobs),
             total,
-            len(blobs) - len(missing),
+            len(blobs) - pairs,
             0,
             0,
             dry_run=True,
             to_fetch=sum(job.entry.size for job in jobs),
-            to_write=sum(size for _, size in missing),
+            to_write=sum(size * len(instances) for size, instances in lacking.values()),
         )
     fetched_files = fetched_bytes = 0
     if jobs:
@@ -167,11 +183,9 @@ def mirror_lock(
         report = fetch_all(store, jobs, workers=project.settings.max_workers, progress=reporter.downloads())
         fetched_files, fetched_bytes = report.files, report.bytes_downloaded
     reporter.phase(f"writing blobs to {target}")
-    put = written = 0
-    for (instance, sha), size in needed:
-        if not target.has_blob(instance, sha, size):
-            written += target.put_blob(instance, sha, size, store.blob_path(sha))
-            put += 1
+    lacking = _missing(target, needed, workers)
+    sink = upload_progress() if upload_progress is not None and lacking else None
+    put, written = _put_blobs(target, lacking, store.blob_path, labels, workers, sink)
     _write_documents(target, planned, listings)
     target.finish()
     return MirrorOutcome(
@@ -185,6 +199,67 @@ def mirror_lock(
         fetched_files,
         fetched_bytes,
     )
+
+
+def _missing(
+    target: MirrorTarget, needed: Sequence[tuple[tuple[Handle, str], int]], workers: int
+) -> dict[str, tuple[int, list[Handle]]]:
+    """sha256 → (size, the instances lacking it), asking the target about every blob, ``workers`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, min(workers, len(needed)))) as pool:
+        present = list(pool.map(lambda kv: target.has_blob(kv[0][0], kv[0][1], kv[1]), needed))
+    missing: dict[str, tuple[int, list[Handle]]] = {}
+    for ((instance, sha), size), there in zip(needed, present, strict=True):
+        if not there:
+            missing.setdefault(sha, (size, []))[1].append(instance)
+    return missing
+
+
+def _put_blobs(
+    target: MirrorTarget,
+    missing: Mapping[str, tuple[int, Sequence[Handle]]],
+    blob_path: Callable[[str], Path],
+    labels: Mapping[str, str],
+    workers: int,
+    sink: ProgressSink | None,
+) -> tuple[int, int]:
+    """Write the missing blobs, ``workers`` at a time; how many puts and bytes that took.
+
+    One task per blob puts it into each instance lacking it in turn, so the second and later ones can
+    mount it from the first (an OCI registry moves no bytes then) or find it there already (a folder's
+    blobs serve every instance). Progress counts the first put of each blob; the first failure stops
+    the rest and is raised.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kmenv.fetch.progress import NullProgress, SerialProgress
+
+    progress = SerialProgress(sink) if sink is not None else NullProgress()
+    progress.begin(len(missing), sum(size for size, _ in missing.values()))
+
+    def put(sha: str) -> tuple[int, int]:
+        size, instances = missing[sha]
+        label = labels.get(sha, sha[:12])
+        progress.start(label, size)
+        puts = sent = 0
+        for n, instance in enumerate(instances):
+            if n and target.has_blob(instance, sha, size):
+                continue
+            hear = (lambda nbytes: progress.advance(label, nbytes)) if n == 0 else None
+            sent += target.put_blob(instance, sha, size, blob_path(sha), on_bytes=hear)
+            puts += 1
+        progress.finish(label)
+        return puts, sent
+
+    pool = ThreadPoolExecutor(max(1, min(workers, len(missing))))
+    try:
+        futures = [pool.submit(put, sha) for sha in sorted(missing, key=lambda sha: -missing[sha][0])]
+        done = [future.result() for future in futures]
+        return sum(p for p, _ in done), sum(b for _, b in done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        progress.end()
 
 
 def _write_documents(

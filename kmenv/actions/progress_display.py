@@ -82,6 +82,8 @@ class Rate:
 class PlainProgress(ProgressSink):
     """A total every ``every`` seconds (and each finished file through ``detail``): readable in CI logs."""
 
+    verbs = ("fetch", "fetched")  # ("upload", "uploaded") for a mirror
+
     def __init__(
         self, note: Line, detail: Line | None = None, every: float = 5.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -97,7 +99,7 @@ class PlainProgress(ProgressSink):
     def begin(self, files: int, total_bytes: int) -> None:
         self.total, self.files = total_bytes, files
         self.started = self.last = self.clock()
-        self.note(f"  {counted(files, 'file')}, {format_size(total_bytes)} to fetch")
+        self.note(f"  {counted(files, 'file')}, {format_size(total_bytes)} to {self.verbs[0]}")
 
     def more(self, files: int, total_bytes: int) -> None:
         with self.lock:
@@ -137,7 +139,7 @@ class PlainProgress(ProgressSink):
         with self.lock:
             self.finished += 1
         if self.detail is not None:
-            self.detail(f"  fetched {label}")
+            self.detail(f"  {self.verbs[1]} {label}")
 
     def end(self) -> None:
         now = self.clock()

@@ -60,9 +60,17 @@ class CliReporter(InstallReporter):
         """A fresh sink for one batch of downloads (None with ``-q`` or ``--no-progress``); :meth:`close` ends all."""
         if self.ui.quiet or not self.ui.progress:
             return None
+        self.close()  # a command that shows progress twice (fetch, then upload) starts afresh
         self.sink = _RichSink(self.ui) if self.ui.stderr_is_tty() and not self.ui.json else _PlainSink(self.ui)
         self._sinks.append(self.sink)
         return self.sink
+
+    def uploads(self) -> ProgressSink | None:
+        """Upload progress (``kmenv mirror``), drawn as downloads are."""
+        sink = self.downloads()
+        if isinstance(sink, _PlainSink):
+            sink.verbs = ("upload", "uploaded")
+        return sink
 
     def close(self) -> None:
         for sink in self._sinks:

@@ -63,7 +63,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     reporter = CliReporter(ui)
     try:
         outcome = mirror_lock(
-            project, project.open(), target, all_versions=args.all_versions, dry_run=args.dry_run, reporter=reporter
+            project,
+            project.open(),
+            target,
+            all_versions=args.all_versions,
+            dry_run=args.dry_run,
+            reporter=reporter,
+            upload_progress=reporter.uploads,
         )
     finally:
         reporter.close()
@@ -117,5 +123,5 @@ def _oci_target(project: Project, url: str) -> OciMirror:
         raise RegistryError(
             f"offline: the mirror {url} needs the network", hint="drop --offline / KMENV_OFFLINE to mirror"
         )
-    client = open_client("mirror", url, settings=project.settings)
+    client = open_client("mirror", url, settings=project.settings, pool_size=project.settings.max_workers)
     return OciMirror(client, project.store.blob_path, url=url)

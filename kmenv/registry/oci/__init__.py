@@ -15,8 +15,14 @@ if TYPE_CHECKING:
 __all__ = ["open_client", "open_oci"]
 
 
-def open_client(name: str, url: str, *, settings: Settings, warn: Warn = warn_once_to_stderr) -> OciClient:
-    """A client for the registry at ``url``: the user's logins (container tools' files), its host's trusted CAs."""
+def open_client(
+    name: str, url: str, *, settings: Settings, warn: Warn = warn_once_to_stderr, pool_size: int = 8
+) -> OciClient:
+    """A client for the registry at ``url``: the user's logins (container tools' files), its host's trusted CAs.
+
+    ``pool_size`` is how many connections it keeps open for reuse: as many as requests run at once.
+    """
+    from kmenv.fetch.http import make_session
     from kmenv.registry.oci.client import OciClient
     from kmenv.registry.oci.credentials import find_login
     from kmenv.registry.oci.reference import parse_oci_url
@@ -30,6 +36,7 @@ def open_client(name: str, url: str, *, settings: Settings, warn: Warn = warn_on
         login_for=lambda repository: find_login(location.host, repository, warn=warn),
         verify=verify,
         certs_dir=str(settings.config_dir / "certs.d"),
+        session=make_session(pool_size),
     )
 
 

@@ -11,6 +11,7 @@ A tag that names other files (a version changed upstream) is refused, never over
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class OciMirror:
         #: bytes of configs (and manifests) sent, which the per-blob count leaves out
         self.metadata_bytes = 0
         self._holders: dict[str, list[str]] = {}  # sha256 → repositories known to hold it
+        self._missing: set[tuple[str, str]] = set()  # (repository, sha256) a HEAD just found absent
+        self._lock = threading.Lock()  # blobs are checked and put from several threads
 
     def __str__(self) -> str:
         return self.url
@@ -43,19 +46,34 @@ class OciMirror:
 
     def has_blob(self, instance: Handle, sha256: str, size: int) -> bool:
         repository = self._repository(instance)
-        if repository in self._holders.get(sha256, ()):
-            return True
+        with self._lock:
+            if repository in self._holders.get(sha256, ()):
+                return True
         present = blob_present(self.client, repository, sha256)
-        if present:
-            self._holders.setdefault(sha256, []).append(repository)
+        with self._lock:
+            if present:
+                self._holders.setdefault(sha256, []).append(repository)
+            else:
+                self._missing.add((repository, sha256))
         return present
 
-    def put_blob(self, instance: Handle, sha256: str, size: int, source: Path) -> int:
-        """Upload (or mount) the verified blob at ``source``; returns the bytes uploaded."""
+    def put_blob(
+        self, instance: Handle, sha256: str, size: int, source: Path, on_bytes: Callable[[int], None] | None = None
+    ) -> int:
+        """Upload (or mount) the verified blob at ``source``; returns the bytes uploaded.
+
+        A blob :meth:`has_blob` has just found missing is not asked about again.
+        """
         repository = self._repository(instance)
-        holders = self._holders.setdefault(sha256, [])
-        sent = push_blob(self.client, repository, sha256, size, source, mount_from=tuple(holders))
-        holders.append(repository)
+        with self._lock:
+            holders = tuple(self._holders.get(sha256, ()))
+            checked = (repository, sha256) in self._missing
+            self._missing.discard((repository, sha256))
+        sent = push_blob(
+            self.client, repository, sha256, size, source, mount_from=holders, on_bytes=on_bytes, checked=checked
+        )
+        with self._lock:
+            self._holders.setdefault(sha256, []).append(repository)
         return sent
 
     def put_instance(self, handle: Handle, title: str | None, versions: Sequence[MirroredVersion]) -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 from urllib.parse import urljoin
@@ -84,7 +84,7 @@ def push_version(
 
     ``mount_from`` names other instances on the same registry that may already hold some blobs
     (earlier versions are tried by the registry itself when the blob is in the target repository).
-    ``on_bytes`` hears every uploaded chunk's size, for progress bars.
+    ``on_bytes`` hears the bytes as they are sent, for progress bars.
     """
     if version < 1:
         raise UsageError(f"{instance}: version {version} is not a positive integer", hint="versions are 1, 2, 3, …")
@@ -156,8 +156,6 @@ def metadata_for(candidate: Candidate, *, licenses: Sequence[str] = (), source: 
 
 def replace_handle(metadata: VersionMetadata, instance: Handle) -> VersionMetadata:
     """``metadata`` naming ``instance`` and its framework (what a reader needs to recognise kmenv's artifact)."""
-    from dataclasses import replace
-
     return replace(metadata, handle=str(instance.unversioned()), framework=instance.framework)
 
 
@@ -165,13 +163,10 @@ def push_folder(
     client: OciClient, instance: Handle, version: int, folder: Path, metadata: VersionMetadata
 ) -> PushResult:
     """Push every file under ``folder`` (paths relative to it) as one version; for tests and scripts."""
-    files = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        files.append(PushFile(path.relative_to(folder).as_posix(), path, digest.hexdigest(), path.stat().st_size))
+    from kmenv.store.integrity import hash_file
+
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = [PushFile(p.relative_to(folder).as_posix(), p, hash_file(p), p.stat().st_size) for p in paths]
     return push_version(client, instance, version, files, metadata)
 
 
@@ -199,6 +194,42 @@ def _check_files(instance: Handle, files: Sequence[PushFile]) -> None:
 
 def _open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
+
+
+class _Counted:
+    """A file being sent, its reads told to ``on_bytes``; ``len`` makes requests send ``Content-Length``."""
+
+    def __init__(self, handle: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        self._handle = handle
+        self._on_bytes = on_bytes
+        self.sent = 0
+        self.len = os.fstat(handle.fileno()).st_size
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        if data:
+            self.sent += len(data)
+            self._on_bytes(len(data))
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:  # requests streams a body that iterates
+        return iter(lambda: self.read(1 << 20), b"")
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _counting(opener: Callable[[], IO[bytes]], on_bytes: Callable[[int], None]) -> Callable[[], IO[bytes]]:
+    """``opener`` whose reads are counted; a retry, which reopens the file, first takes back what the try sent."""
+    last: list[_Counted] = []
+
+    def reopen() -> IO[bytes]:
+        if last and last[0].sent:
+            on_bytes(-last[0].sent)
+        last[:] = [_Counted(opener(), on_bytes)]
+        return last[0]  # type: ignore[return-value]
+
+    return reopen
 
 
 def _manifest_digest(client: OciClient, repository: str, tag: str) -> str | None:
@@ -241,12 +272,17 @@ def push_blob(
     mount_from: Sequence[str] = (),
     chunk_size: int | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    checked: bool = False,
 ) -> int:
     """Put one blob (read from ``blob``) into ``repository``, mounting it from ``mount_from`` repositories
-    when the registry can; returns the bytes uploaded (0 when it was there or mounted)."""
+    when the registry can; returns the bytes uploaded (0 when it was there or mounted).
+
+    ``checked`` says the caller has just seen the blob missing (a HEAD), so it is not asked again.
+    ``on_bytes`` hears the bytes as they are sent (a negative count when a retry starts again).
+    """
     tally = _Tally()
     opener = functools.partial(_open_binary, blob)
-    _push_blob(client, repository, sha256, size, opener, mount_from, chunk_size, tally, on_bytes)
+    _push_blob(client, repository, sha256, size, opener, mount_from, chunk_size, tally, on_bytes, checked=checked)
     return tally.bytes
 
 
@@ -260,11 +296,13 @@ def _push_blob(
     chunk_size: int | None,
     tally: _Tally,
     on_bytes: Callable[[int], None] | None,
+    *,
+    checked: bool = False,
 ) -> None:
     digest = f"sha256:{sha256}"
     scope = push_scope(repository)
     what = f"uploading {digest[:19]} to {repository}"
-    if blob_present(client, repository, sha256):
+    if not checked and blob_present(client, repository, sha256):
         tally.skipped += 1
         return
     location = None
@@ -297,6 +335,8 @@ def _push_blob(
     if chunk_size is not None and size > chunk_size and callable(body):
         url = _patch_chunks(client, url, body, size, chunk_size, scope, what, on_bytes)
         data: bytes | Callable[[], IO[bytes]] = b""
+    elif callable(body) and on_bytes is not None:
+        data = _counting(body, on_bytes)
     else:
         data = body
     separator = "&" if "?" in url else "?"
@@ -313,8 +353,8 @@ def _push_blob(
             client.fail(response, scope, what)
     tally.uploaded += 1
     tally.bytes += size
-    if data != b"" and on_bytes is not None:
-        on_bytes(size)
+    if isinstance(data, bytes) and data and on_bytes is not None:
+        on_bytes(size)  # a config: sent in one piece
 
 
 def _patch_chunks(

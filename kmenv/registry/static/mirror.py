@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +68,13 @@ class FolderMirror:
         except OSError:
             return False
 
-    def put_blob(self, instance: Handle, sha256: str, size: int, source: Path) -> int:
-        """Add the blob at ``source`` (already verified); returns the bytes written (0 when hard-linked)."""
+    def put_blob(
+        self, instance: Handle, sha256: str, size: int, source: Path, on_bytes: Callable[[int], None] | None = None
+    ) -> int:
+        """Add the blob at ``source`` (already verified); returns the bytes written (0 when hard-linked).
+
+        ``on_bytes`` hears the blob's size once it is in place (linked or copied), for progress.
+        """
         target = self.root / blob_path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{sha256}.{os.getpid()}.partial")
@@ -90,6 +95,8 @@ class FolderMirror:
                 hint="run `kmenv cache verify` to find and drop damaged blobs, then mirror again",
             )
         os.replace(partial, target)
+        if on_bytes is not None:
+            on_bytes(size)
         return written
 
     def put_instance(self, handle: Handle, title: str | None, versions: Sequence[MirroredVersion]) -> None:
