@@ -49,13 +49,16 @@ def _snapshot(*folders: Path) -> dict[str, bytes]:
 def _unchanged(before: dict[str, bytes], *folders: Path) -> None:
     """Nothing that was there changed or went, and nothing new came but what the store may keep after a failed
     download: a blob proven by its name (another file of the same lock, fetched in parallel, which the next
-    install reuses), its seal, and the empty lock file each download takes."""
+    install reuses), its seal, the empty lock file each download takes, and the record that the project's
+    kmodels.lock parsed (named by its sha256; what lets a later install skip parsing it again)."""
     after = _snapshot(*folders)
     assert {k: v for k, v in after.items() if k in before} == before
     new = {k: v for k, v in after.items() if k not in before}
     proven = {Path(k).name for k, v in new.items() if "/cache/blobs/" in k and hashlib.sha256(v).hexdigest() in k}
+    locks = {hashlib.sha256(v).hexdigest() for k, v in before.items() if k.endswith("/kmodels.lock")}
     for path, data in new.items():
         kept = Path(path).name in proven and ("/cache/blobs/" in path or "/cache/verified/" in path)
+        kept = kept or ("/cache/verified/locks/" in path and Path(path).name.split("+")[0] in locks)
         assert kept or ("/cache/locks/" in path and data == b""), path
 
 

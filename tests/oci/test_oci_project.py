@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oci.oci_helpers import files_of, push_with_kmenv, write_model
+from oci.oci_proxy import running_proxy
 
 if TYPE_CHECKING:
     from conftest import Runner
@@ -121,6 +122,30 @@ def test_a_second_machine_installs_the_lock_from_the_registry_alone(
     for path, data in files.items():
         assert (other / ".kmenv" / "models" / "tiny" / path).read_bytes() == data
     assert (other / "kmodels.lock").read_text() == lock
+
+
+def test_installing_a_lock_reads_only_the_locked_versions_manifests(
+    oci_registry: RunningRegistry, namespace: str, tmp_path: Path, kmenv: Runner
+) -> None:
+    """A thousand runners installing one lock must not each list every tag and read every version's manifest."""
+    for version in (1, 2, 3):
+        _publish(oci_registry, namespace, tmp_path, "acme/tiny/pyTorch/base", version)
+    _publish(oci_registry, namespace, tmp_path, "acme/base-llm/pyTorch/small", 1)
+    _publish(oci_registry, namespace, tmp_path, "acme/chat/pyTorch/lora", 1)
+    with running_proxy(oci_registry.host) as proxy:
+        project = _project(tmp_path, proxy.url(namespace))
+        assert kmenv("-C", project, "lock").code == 0
+        other = tmp_path / "runner"
+        other.mkdir()
+        for name in ("kmodels.yaml", "kmodels.lock"):
+            (other / name).write_text((project / name).read_text())
+        proxy.seen.clear()
+        result = kmenv("-C", other, "install", "--frozen")
+        assert result.code == 0, result.err
+        reads = [path for method, path, _ in proxy.seen if method == "GET" and "/manifests/" in path]
+    assert proxy.hits("/tags/list") == 0
+    tags = sorted(path.split("/manifests/")[0].rsplit("/", 3)[-3] + ":" + path.rsplit("/", 1)[-1] for path in reads)
+    assert tags == ["chat:1", "tiny:3"], reads  # one manifest per locked version, no other
 
 
 def test_the_licence_an_artifact_publishes_meets_the_policy(

@@ -63,6 +63,7 @@ class OciRegistry(Registry):
         self.store = store  # where tar layers are unpacked; a registry without one refuses them
         self._lock = threading.RLock()
         self._versions: dict[Handle, tuple[Candidate, ...]] = {}
+        self._single: dict[Handle, Candidate] = {}  # versioned handle → candidate read from its own manifest
         self._tarred: dict[Handle, ParsedManifest] = {}  # versioned handle → manifest, for versions with tar layers
         self._unpacked: dict[Handle, tuple[FileEntry, ...]] = {}
         self._unpacking = threading.Lock()
@@ -268,7 +269,24 @@ class OciRegistry(Registry):
     # -- reading ---------------------------------------------------------------------------
 
     def _find(self, candidate: Candidate) -> Candidate:
-        known = self.versions(candidate.handle.unversioned())
+        """The registry's record of ``candidate``: from the listing when read, else from its one tag's manifest.
+
+        Installing from a lock asks for files of known versions only; reading every tag's manifest for that
+        would cost a thousand runners a thousand listings of every version.
+        """
+        key = candidate.handle.unversioned()
+        with self._lock:
+            listed = key in self._versions
+            single = self._single.get(key.with_version(candidate.version))
+        if single is not None:
+            return single
+        if not listed:
+            single = self._read_candidate(key, self.location.repository(key), candidate.version)
+            if single is not None:
+                with self._lock:
+                    self._single[key.with_version(candidate.version)] = single
+                return single
+        known = self.versions(key)
         for found in known:
             if found.version == candidate.version:
                 return found
@@ -278,20 +296,26 @@ class OciRegistry(Registry):
         )
 
     def _candidate(self, key: Handle, repository: str, number: int) -> Candidate:
+        found = self._read_candidate(key, repository, number)
+        if found is None:  # nothing the user typed is wrong: the registry changed under the read
+            raise RegistryError(
+                f"registry {self.name!r}: {self.location.host}/{repository}:{number} is listed but has no manifest",
+                hint="the tag was deleted while kmenv read; run the command again",
+            )
+        return found
+
+    def _read_candidate(self, key: Handle, repository: str, number: int) -> Candidate | None:
+        """The version tagged ``number`` as a candidate, or None when the registry has no such manifest."""
         where = f"{self.location.host}/{repository}:{number}"
-        scope = pull_scope(repository)
         data = self.client.read_json(
             f"/v2/{repository}/manifests/{number}",
-            scope=scope,
+            scope=pull_scope(repository),
             headers=_ACCEPT,
             cap=MAX_DOCUMENT,
             what=f"reading the manifest of {key}/{number}",
         )
-        if data is None:  # nothing the user typed is wrong: the registry changed under the read
-            raise RegistryError(
-                f"registry {self.name!r}: {where} is listed but has no manifest",
-                hint="the tag was deleted while kmenv read; run the command again",
-            )
+        if data is None:
+            return None
         parsed = parse_manifest(data, where)
         metadata = parsed.metadata if parsed.complete else self._with_config(parsed, repository, where)
         if parsed.archives:  # its files are known once its tar layers are unpacked: `files` does that, if asked
