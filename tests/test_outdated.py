@@ -154,7 +154,7 @@ def test_three_columns_and_the_reason_latest_is_out_of_reach(lab: Lab, kmenv: Ru
 def test_exit_code_and_the_table(lab: Lab, kmenv: Runner) -> None:
     publish_round_two(lab)
     result = kmenv("-C", lab.project, "outdated", "--exit-code")
-    assert result.code == 1
+    assert result.code == 9  # EXIT_OUTDATED: distinct from 1, an unexpected failure
     lines = result.out.splitlines()
     assert lines[0].split() == ["name", "current", "compatible", "latest", "status"]
     assert lines[1].split() == ["chat", "1", "2", "3", "upgradable"]
@@ -211,7 +211,7 @@ def test_all_projects_covers_every_known_project_and_skips_vanished_ones(
     (gone / "kmodels.yaml").unlink()
 
     result = kmenv("outdated", "--all-projects", "--json", "--exit-code")
-    assert result.code == 1
+    assert result.code == 9
     projects = {p["project"]: p for p in json.loads(result.out)["projects"]}
     assert set(projects) == {str(lab.project), str(other), str(gone)}
     assert projects[str(gone)]["skipped"] == "no kmodels.yaml there any more"
