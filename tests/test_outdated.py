@@ -144,10 +144,10 @@ def test_three_columns_and_the_reason_latest_is_out_of_reach(lab: Lab, kmenv: Ru
     assert models["encoder"]["reasons"] == ["version 3 is excluded by kmodels.yaml models.encoder: <3"]
     assert models["chat"]["blockers"] == ["environment"]
     assert models["chat"]["reasons"] == ["version 3 needs transformers>=4.50, environment has transformers 4.44.2"]
-    assert models["vision"]["blockers"] == ["licence"]
+    assert models["vision"]["blockers"] == ["license"]
     assert "CC-BY-NC-4.0" in models["vision"]["reasons"][0]
-    assert models["vision"]["licence_change"] == {"from": "MIT", "to": "Apache-2.0"}
-    assert models["chat"]["licence_change"] is None
+    assert models["vision"]["license_change"] == {"from": "MIT", "to": "Apache-2.0"}
+    assert models["chat"]["license_change"] is None
     assert models["lm-base"]["direct"] is False
 
 
@@ -169,7 +169,7 @@ def test_a_model_held_back_by_licence_alone_is_not_outdated(lab: Lab, kmenv: Run
     assert result.code == 0, result.out
     (vision,) = json.loads(result.out)["models"]
     assert (vision["compatible"], vision["latest"], vision["status"]) == (1, 2, "held back")
-    assert vision["licence"]["latest"] == "CC-BY-NC-4.0"
+    assert vision["license"]["latest"] == "CC-BY-NC-4.0"
 
 
 def test_a_base_model_out_of_reach_is_named(lab: Lab, kmenv: Runner) -> None:

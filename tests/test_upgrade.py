@@ -68,7 +68,7 @@ def test_dry_run_json_is_the_plan(lab: Lab, kmenv: Runner) -> None:
         "lm-base": (2, 3),
         "vision": (1, 2),
     }
-    assert {m["name"] for m in plan["moves"] if m["licence_changed"]} == {"vision"}
+    assert {m["name"] for m in plan["moves"] if m["license_changed"]} == {"vision"}
     assert plan["download"] > 0
     assert (lab.project / "kmodels.lock").read_bytes() == before
 

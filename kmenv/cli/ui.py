@@ -21,10 +21,7 @@ from kmenv.errors import KmenvError, clip_text
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["COLOR_CHOICES", "ERROR_SCHEMA_VERSION", "UI", "error_document", "use_color"]
-
-#: The version of the error document's shape (``error``, ``hint``, ``details``, ``exit_code``).
-ERROR_SCHEMA_VERSION = 1
+__all__ = ["COLOR_CHOICES", "UI", "error_document", "use_color"]
 
 #: The values of ``--color``.
 COLOR_CHOICES = ("auto", "always", "never")
@@ -90,9 +87,13 @@ class UI:
         """Warnings survive ``-q``: they are about the result, not the progress."""
         print(self._style(f"warning: {text}", "yellow"), file=sys.stderr, flush=True)
 
-    def emit_json(self, data: Any) -> None:
-        """The run's one JSON document on stdout."""
-        self.emit_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    def emit_json(self, kind: str, data: Mapping[str, Any]) -> None:
+        """The run's one JSON document on stdout: an object with the ``schema_version`` of its ``kind``
+        (the kinds and their schemas: :mod:`kmenv.actions.outputs`)."""
+        from kmenv.actions.outputs.versions import VERSIONS
+
+        document = {**data, "schema_version": VERSIONS[kind]}
+        self.emit_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     def emit_text(self, text: str) -> None:
         """The run's one document, already rendered (a report format), on stdout."""
@@ -182,13 +183,12 @@ class UI:
             print(self._style(f"hint: {clip_text(exc.hint)}", "dim"), file=sys.stderr)
         sys.stderr.flush()
         if self.json and not self.emitted:
-            self.emit_json(error_document(exc, exc.exit_code if code is None else code, details))
+            self.emit_json("error", error_document(exc, exc.exit_code if code is None else code, details))
 
 
 def error_document(exc: KmenvError, code: int, details: Sequence[str]) -> dict[str, Any]:
     """What ``--json`` prints on stdout when a command fails: the stderr lines as fields, and the exit code."""
     return {
-        "schema_version": ERROR_SCHEMA_VERSION,
         "error": clip_text(exc.message),
         "hint": clip_text(exc.hint) if exc.hint else None,
         "details": [clip_text(item) for item in details],

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         on_start=lambda handle: ui.note(f"downloading {handle}…"),
     )
     if args.json:
-        ui.emit_json({"downloads": [r.as_dict() for r in results]})
+        ui.emit_json("download", {"downloads": [r.as_dict() for r in results]})
         return 0
     for r in results:
         size = sum(f.size for f in r.files)

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.all_projects:
         outcomes = outdated_everywhere(runtime(args, ui), args.names)
         if args.json:
-            ui.emit_json({"projects": [o.as_dict() for o in outcomes]})
+            ui.emit_json("outdated-projects", {"projects": [o.as_dict() for o in outcomes]})
         else:
             if not outcomes:
                 ui.line("The usage ledger knows no projects yet (they appear after a lock or install).")
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         report = outdated_report(open_project(args, ui), args.names)
         if args.json:
-            ui.emit_json(report.as_dict())
+            ui.emit_json("outdated", report.as_dict())
         else:
             render(ui, report)
         lagging = report.outdated
