@@ -100,3 +100,18 @@ def test_an_unexpected_failure_is_exit_1_and_a_document(
     doc = error_document(result.out)
     assert doc["exit_code"] == 1 and doc["error"] == "unexpected failure: RuntimeError: boom"
     assert "Traceback" not in result.err and "error: unexpected failure: RuntimeError: boom" in result.err
+
+
+def test_an_interruption_is_exit_130_and_a_document(
+    example: Path, kmenv: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kmenv.cli.commands import path
+
+    def interrupted(*_: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(path, "run", interrupted)
+    result = kmenv("-C", example, "path", "bert", "--json")
+    assert result.code == 130
+    assert error_document(result.out)["exit_code"] == 130
+    assert result.err.startswith("interrupted; what was complete stays complete")
