@@ -1,5 +1,8 @@
 """Terminal output: plain lines, rich tables on demand, JSON for scripts, and error rendering.
 
+Under ``--json`` stdout holds one object (:meth:`UI.emit_json` adds its kind's ``schema_version``), and a failure
+is such a document too (:func:`error_document`) unless the command printed its own first.
+
 rich is imported only when something is actually rendered with it, so commands that print a
 line or two (and the no-op install) stay fast.
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Change", "Document", "Metric", "Part", "Timestamp", "closed"]
+__all__ = ["Change", "Document", "Part", "Timestamp", "closed"]
 
 #: A time as every document writes it (:mod:`kmenv.values.times`): ISO-8601 UTC, whole seconds, ``Z``.
 Timestamp = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")]
@@ -46,12 +46,3 @@ class Change(Part):
     name: str
     old: int | None
     new: int | None
-
-
-class Metric(Part):
-    """A published benchmark figure."""
-
-    dataset: str
-    metric: str
-    value: float
-    source: str | None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kmenv.actions.outputs._base import Document, Metric, Part, Timestamp
+from kmenv.actions.outputs._base import Document, Part, Timestamp
+from kmenv.values.discovery import Metric
 
 __all__ = [
     "CompareDocument",
@@ -42,7 +43,7 @@ class Instance(Part):
     base: str | None
     size: int | None
     latest_version: int | None
-    downloads: int | None
+    downloads: float | None
     requires: dict[str, str]
     training_data: list[str]
     metrics: list[Metric]
