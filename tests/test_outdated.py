@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Runner
+from json_documents import document as checked_document
 
 from kmenv.registry.static.build import build_registry
 
@@ -212,7 +213,7 @@ def test_all_projects_covers_every_known_project_and_skips_vanished_ones(
 
     result = kmenv("outdated", "--all-projects", "--json", "--exit-code")
     assert result.code == 9
-    projects = {p["project"]: p for p in json.loads(result.out)["projects"]}
+    projects = {p["project"]: p for p in checked_document("outdated-projects", result.out)["projects"]}
     assert set(projects) == {str(lab.project), str(other), str(gone)}
     assert projects[str(gone)]["skipped"] == "no kmodels.yaml there any more"
     assert by_name(projects[str(other)])["encoder"]["current"] == 3  # unconstrained, it locked 3 itself

@@ -214,7 +214,7 @@ class ModelStatus(Part):
     direct: bool
     current: int
     compatible: int | None
-    latest: int | None
+    latest: int
     status: Literal["upgradable", "constrained", "held back", "up to date"]
     outdated: bool
     license: Licenses
@@ -263,7 +263,7 @@ class ConstraintEdit(Part):
     name: str
     old: str
     new: str
-    latest: int | None
+    latest: int
 
 
 class UpgradeDocument(Document):
