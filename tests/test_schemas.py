@@ -85,6 +85,7 @@ def test_the_writer_removes_the_schema_of_a_kind_that_is_gone(tmp_path: Path) ->
 @pytest.mark.parametrize("filename", sorted(f for f in SCHEMAS if f.startswith("output/")))
 def test_an_output_schema_pins_its_version_and_forbids_unknown_fields(filename: str) -> None:
     schema = json.loads(render(filename))
+    assert schema["description"].startswith("what `") and "prints on stdout" in schema["description"]
     assert schema["properties"]["schema_version"]["const"] >= 1
     assert schema["additionalProperties"] is False
     assert "schema_version" in schema["required"]

@@ -55,7 +55,7 @@ def _outputs() -> dict[str, tuple[str, Callable[[], dict[str, Any]]]]:
         return lambda: output_schema(kind)
 
     return {
-        f"{OUTPUT_FOLDER}/{kind}.schema.json": (f"what `{command}` prints on stdout", build(kind))
+        f"{OUTPUT_FOLDER}/{kind}.schema.json": (f"what `{command}` prints on stdout", build(kind))  # refined there
         for kind, (command, _) in DOCUMENTS.items()
     }
 

@@ -63,8 +63,12 @@ DOCUMENTS: dict[str, tuple[str, type]] = {
 
 
 def output_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of one kind, its ``schema_version`` pinned to the kind's current version."""
-    schema: dict[str, Any] = TypeAdapter(DOCUMENTS[kind][1]).json_schema(by_alias=True)
+    """The JSON Schema of one kind, its ``schema_version`` pinned to the kind's current version, described by the
+    command line that prints it (then by the model's docstring, when it has one)."""
+    command, model = DOCUMENTS[kind]
+    schema: dict[str, Any] = TypeAdapter(model).json_schema(by_alias=True)
     schema["properties"]["schema_version"] = {"const": VERSIONS[kind], "type": "integer"}
     closed(schema)
+    about = schema.get("description")
+    schema["description"] = f"what `{command}` prints on stdout" + (f"\n\n{about}" if about else "")
     return schema
