@@ -33,7 +33,7 @@ def test_info_counts_blobs_environments_and_free_space(installed: Path, kmenv: R
 
 
 def test_list_names_the_files_using_each_blob(installed: Path, kmenv: Runner) -> None:
-    listed = json.loads(kmenv("cache", "list", "--json").out)
+    listed = json.loads(kmenv("cache", "list", "--json").out)["blobs"]
     assert len(listed) == 17
     biggest = listed[0]
     assert biggest["bytes"] == max(b["bytes"] for b in listed)

@@ -101,7 +101,7 @@ def test_check_fails_with_exit_4_when_the_lock_holds_a_denied_licence(
     written = kmenv("-C", example, "check", "--no-git", "--format", "json", "--output", report)
     assert written.code == 4
     data = json.loads(report.read_text(encoding="utf-8"))
-    assert data["schema_version"] == 1 and data["summary"]["errors"] == 1
+    assert data["schema_version"] == 2 and data["summary"]["errors"] == 1
     assert "1 error, 0 warnings" in written.out
 
 

@@ -23,7 +23,7 @@ def test_list_shows_each_model_with_version_licence_size_and_path(installed: Pat
     text = kmenv("-C", installed, "list").out
     assert text.splitlines()[0].split() == ["name", "handle", "version", "licence", "size", "path"]
     assert "tiny-lm-base (base)" in text
-    rows = json.loads(kmenv("-C", installed, "list", "--json").out)
+    rows = json.loads(kmenv("-C", installed, "list", "--json").out)["models"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["adder"]["version"] == 2 and by_name["adder"]["license"] == "Apache-2.0"
     assert Path(by_name["bert"]["path"]).is_dir()
@@ -40,7 +40,7 @@ def test_tree_puts_base_models_under_their_fine_tunes(installed: Path, kmenv: Ru
     chat = next(i for i, line in enumerate(lines) if line.startswith("chat "))
     assert lines[chat + 1].startswith("└── tiny-lm-base ")
     assert "(base model of chat)" in lines[chat + 1]
-    data = json.loads(kmenv("-C", installed, "tree", "--json").out)
+    data = json.loads(kmenv("-C", installed, "tree", "--json").out)["models"]
     chat_node = next(n for n in data if n["name"] == "chat")
     assert [c["name"] for c in chat_node["children"]] == ["tiny-lm-base"]
 
@@ -53,6 +53,7 @@ def test_why_explains_the_chain(installed: Path, kmenv: Runner) -> None:
     )
     data = json.loads(kmenv("-C", installed, "why", "bert", "--json").out)
     assert data == {
+        "schema_version": 1,
         "name": "bert",
         "chains": [["bert 3 is declared in kmodels.yaml as kmenv-examples/tiny-bert/transformers/base"]],
         "generation": 1,

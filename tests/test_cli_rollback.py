@@ -46,6 +46,7 @@ def test_rollback_to_a_named_generation_and_json(example: Path, kmenv: Runner) -
     result = kmenv("-C", example, "rollback", "2", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out) == {
+        "schema_version": 1,
         "environment": str(example / ".kmenv"),
         "previous": 1,
         "generation": 2,
@@ -117,7 +118,7 @@ def test_after_a_rollback_list_tree_why_and_path_describe_the_generation_in_use(
     assert kmenv("-C", example, "install").code == 0  # generation 2: iris 1, no chat, no base model
     assert kmenv("-C", example, "rollback").code == 0
 
-    rows = {r["name"]: r for r in json.loads(kmenv("-C", example, "list", "--json").out)}
+    rows = {r["name"]: r for r in json.loads(kmenv("-C", example, "list", "--json").out)["models"]}
     assert rows["iris"]["version"] == 2 and rows["iris"]["locked_version"] == 1
     assert rows["iris"]["matches_lock"] is False and rows["iris"]["installed"] is True
     base = rows["tiny-lm-base"]
@@ -130,7 +131,7 @@ def test_after_a_rollback_list_tree_why_and_path_describe_the_generation_in_use(
     assert "iris: version 2 installed, 1 in kmodels.lock" in listed.err
     assert "tiny-lm-base: installed, not in kmodels.lock" in listed.err
 
-    tree = json.loads(kmenv("-C", example, "tree", "--json").out)
+    tree = json.loads(kmenv("-C", example, "tree", "--json").out)["models"]
     chat = next(n for n in tree if n["name"] == "chat")
     assert chat["locked_version"] is None
     assert [c["name"] for c in chat["children"]] == ["tiny-lm-base"]

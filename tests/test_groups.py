@@ -191,7 +191,7 @@ def test_check_export_and_list_cover_every_group(grouped: Path, kmenv: Runner) -
     assert listing.out.splitlines()[0].split()[5] == "groups"
     iris_row = next(line for line in listing.out.splitlines() if line.startswith("iris"))
     assert "eval" in iris_row and "(not installed)" in iris_row
-    rows = json.loads(kmenv("-C", grouped, "list", "--json").out)
+    rows = json.loads(kmenv("-C", grouped, "list", "--json").out)["models"]
     assert {r["name"]: r["groups"] for r in rows}["bert"] == ["default"]
 
 

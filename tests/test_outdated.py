@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Runner
+from json_documents import document as checked_document
 
 from kmenv.registry.static.build import build_registry
 
@@ -144,17 +145,17 @@ def test_three_columns_and_the_reason_latest_is_out_of_reach(lab: Lab, kmenv: Ru
     assert models["encoder"]["reasons"] == ["version 3 is excluded by kmodels.yaml models.encoder: <3"]
     assert models["chat"]["blockers"] == ["environment"]
     assert models["chat"]["reasons"] == ["version 3 needs transformers>=4.50, environment has transformers 4.44.2"]
-    assert models["vision"]["blockers"] == ["licence"]
+    assert models["vision"]["blockers"] == ["license"]
     assert "CC-BY-NC-4.0" in models["vision"]["reasons"][0]
-    assert models["vision"]["licence_change"] == {"from": "MIT", "to": "Apache-2.0"}
-    assert models["chat"]["licence_change"] is None
+    assert models["vision"]["license_change"] == {"from": "MIT", "to": "Apache-2.0"}
+    assert models["chat"]["license_change"] is None
     assert models["lm-base"]["direct"] is False
 
 
 def test_exit_code_and_the_table(lab: Lab, kmenv: Runner) -> None:
     publish_round_two(lab)
     result = kmenv("-C", lab.project, "outdated", "--exit-code")
-    assert result.code == 1
+    assert result.code == 9  # EXIT_OUTDATED: distinct from 1, an unexpected failure
     lines = result.out.splitlines()
     assert lines[0].split() == ["name", "current", "compatible", "latest", "status"]
     assert lines[1].split() == ["chat", "1", "2", "3", "upgradable"]
@@ -169,7 +170,7 @@ def test_a_model_held_back_by_licence_alone_is_not_outdated(lab: Lab, kmenv: Run
     assert result.code == 0, result.out
     (vision,) = json.loads(result.out)["models"]
     assert (vision["compatible"], vision["latest"], vision["status"]) == (1, 2, "held back")
-    assert vision["licence"]["latest"] == "CC-BY-NC-4.0"
+    assert vision["license"]["latest"] == "CC-BY-NC-4.0"
 
 
 def test_a_base_model_out_of_reach_is_named(lab: Lab, kmenv: Runner) -> None:
@@ -211,8 +212,8 @@ def test_all_projects_covers_every_known_project_and_skips_vanished_ones(
     (gone / "kmodels.yaml").unlink()
 
     result = kmenv("outdated", "--all-projects", "--json", "--exit-code")
-    assert result.code == 1
-    projects = {p["project"]: p for p in json.loads(result.out)["projects"]}
+    assert result.code == 9
+    projects = {p["project"]: p for p in checked_document("outdated-projects", result.out)["projects"]}
     assert set(projects) == {str(lab.project), str(other), str(gone)}
     assert projects[str(gone)]["skipped"] == "no kmodels.yaml there any more"
     assert by_name(projects[str(other)])["encoder"]["current"] == 3  # unconstrained, it locked 3 itself

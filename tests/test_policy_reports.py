@@ -94,14 +94,14 @@ def test_sarif_validation_would_catch_a_broken_document(report: CheckReport) -> 
 
 def test_json_has_a_schema_version_every_model_and_every_finding(report: CheckReport) -> None:
     data = json.loads(render(report, "json"))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["passed"] is False
     assert data["summary"] == {"models": 4, "errors": 3, "warnings": 1, "notes": 1}
     assert {m["name"] for m in data["models"]} == {"chat", "chat-base", "vision", "odd"}
     assert {f["kind"] for f in data["findings"]} == {
         "denied", "derivative", "unknown", "exception-used", "exception-unused"
     }  # fmt: skip
-    assert data["tool"]["licence_table"]
+    assert data["tool"]["license_table"]
 
 
 def test_junit_parses_with_a_failure_per_violating_model(report: CheckReport) -> None:

@@ -59,3 +59,33 @@ def test_a_real_lock_validates(example: Path) -> None:
 
 def test_the_schema_writer_rewrites_the_committed_folder_by_default() -> None:
     assert default_folder() == REPO / "schemas"
+
+
+def test_the_output_folder_holds_a_schema_for_every_kind_and_nothing_else() -> None:
+    from kmenv.actions.outputs import DOCUMENTS
+    from kmenv.actions.schemas import OUTPUT_FOLDER
+
+    committed = {p.name for p in (REPO / "schemas" / OUTPUT_FOLDER).iterdir()}
+    assert committed == {f"{kind}.schema.json" for kind in DOCUMENTS}, "run `python -m kmenv.actions.schemas`"
+
+
+def test_the_writer_removes_the_schema_of_a_kind_that_is_gone(tmp_path: Path) -> None:
+    from kmenv.actions.schemas import OUTPUT_FOLDER, write_all
+
+    stale = tmp_path / OUTPUT_FOLDER / "retired.schema.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    written = write_all(tmp_path)
+    assert not stale.exists()
+    assert {p.relative_to(tmp_path).as_posix() for p in written} == set(SCHEMAS)
+    for path in written:
+        assert path.read_text(encoding="utf-8") == (REPO / "schemas" / path.relative_to(tmp_path)).read_text()
+
+
+@pytest.mark.parametrize("filename", sorted(f for f in SCHEMAS if f.startswith("output/")))
+def test_an_output_schema_pins_its_version_and_forbids_unknown_fields(filename: str) -> None:
+    schema = json.loads(render(filename))
+    assert schema["description"].startswith("what `") and "prints on stdout" in schema["description"]
+    assert schema["properties"]["schema_version"]["const"] >= 1
+    assert schema["additionalProperties"] is False
+    assert "schema_version" in schema["required"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Runner
+from json_documents import document as checked_document
 from test_outdated import Lab, installed_lab, publish_round_two
 
 from kmenv.actions.upgrade import widen
@@ -68,7 +69,7 @@ def test_dry_run_json_is_the_plan(lab: Lab, kmenv: Runner) -> None:
         "lm-base": (2, 3),
         "vision": (1, 2),
     }
-    assert {m["name"] for m in plan["moves"] if m["licence_changed"]} == {"vision"}
+    assert {m["name"] for m in plan["moves"] if m["license_changed"]} == {"vision"}
     assert plan["download"] > 0
     assert (lab.project / "kmodels.lock").read_bytes() == before
 
@@ -166,6 +167,8 @@ def test_dry_run_writes_no_blob_file_or_ledger_event(lab: Lab, kmenv: Runner, is
     assert "Download " in result.out and "at most" not in result.out  # a static registry lists every sha256
     assert (blobs(), files(), len(read_events(project=lab.project))) == (stored, before, events)
     assert generation(lab) == "generations/1"
+    planned = checked_document("upgrade", kmenv("-C", lab.project, "upgrade", "--latest", "--dry-run", "--json").out)
+    assert planned["constraints"] and planned["applied"] is False  # the constraint edits, as the schema has them
 
 
 def test_a_dry_run_plan_cannot_be_applied(lab: Lab) -> None:

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Why the newest version is not the compatible one; ``constraint`` alone can be lifted by ``upgrade --latest``.
-BLOCKERS = ("constraint", "licence", "environment", "base model", "other models")
+BLOCKERS = ("constraint", "license", "environment", "base model", "other models")
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,12 @@ class ModelStatus:
             "latest": self.latest,
             "status": self.status,
             "outdated": self.outdated,
-            "licence": {
+            "license": {
                 "current": self.current_licence,
                 "compatible": self.compatible_licence,
                 "latest": self.latest_licence,
             },
-            "licence_change": (
+            "license_change": (
                 None if self.licence_change is None else {"from": self.licence_change[0], "to": self.licence_change[1]}
             ),
             "reasons": list(self.reasons),
@@ -211,7 +211,7 @@ def _why_not(name: str, model: LockedModel, latest: Candidate, facts: _Facts) ->
         kinds.append("environment")
     if not assessment.verdict.allowed:
         reasons.append(f"version {latest.version}: {assessment.verdict.reason}")
-        kinds.append("licence")
+        kinds.append("license")
     if latest.base is not None and model.base is not None:
         bases = facts.published.get(model.base, ())
         usable = [

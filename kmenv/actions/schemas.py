@@ -1,4 +1,5 @@
-"""JSON Schemas of kmenv's files, generated from the pydantic models that read them.
+"""JSON Schemas of kmenv's files, generated from the pydantic models that read them, and of every ``--json``
+document (``schemas/output/``, from :mod:`kmenv.actions.outputs`).
 
 ``python -m kmenv.actions.schemas`` rewrites ``schemas/``; a test fails when the committed files drift.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from kmenv.fs.atomic import write_atomic
 
-__all__ = ["SCHEMAS", "default_folder", "render", "write_all"]
+__all__ = ["OUTPUT_FOLDER", "SCHEMAS", "default_folder", "render", "write_all"]
 
 
 def _spec() -> dict[str, Any]:
@@ -46,12 +47,29 @@ def _download() -> dict[str, Any]:
     return ManifestDocument.model_json_schema(by_alias=True)
 
 
+def _outputs() -> dict[str, tuple[str, Callable[[], dict[str, Any]]]]:
+    """``output/<kind>.schema.json`` for every document ``--json`` prints."""
+    from kmenv.actions.outputs import DOCUMENTS, output_schema
+
+    def build(kind: str) -> Callable[[], dict[str, Any]]:
+        return lambda: output_schema(kind)
+
+    return {
+        f"{OUTPUT_FOLDER}/{kind}.schema.json": (f"what `{command}` prints on stdout", build(kind))  # refined there
+        for kind, (command, _) in DOCUMENTS.items()
+    }
+
+
+#: The subfolder of ``schemas/`` holding the output documents' schemas.
+OUTPUT_FOLDER = "output"
+
 SCHEMAS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
     "kmodels.schema.json": ("kmodels.yaml, the project's declaration", _spec),
     "kmodels-lock.schema.json": ("kmodels.lock, the resolved and hashed result", _lock),
     "registry-index.schema.json": ("index.json of a static registry", _index),
     "registry-instance.schema.json": ("one model instance document of a static registry", _instance),
     "kmenv-download.schema.json": (".kmenv-download.json, the manifest kmenv download leaves in a folder", _download),
+    **_outputs(),
 }
 
 
@@ -68,12 +86,15 @@ def default_folder() -> Path:
 
 
 def write_all(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Every schema into ``folder``; output schemas of kinds that no longer exist are removed."""
+    (folder / OUTPUT_FOLDER).mkdir(parents=True, exist_ok=True)
     written = []
     for filename in SCHEMAS:
         target = folder / filename
         write_atomic(target, render(filename))
         written.append(target)
+    for stale in set((folder / OUTPUT_FOLDER).glob("*.schema.json")) - set(written):
+        stale.unlink()
     return written
 
 

@@ -68,9 +68,9 @@ class Move:
             "handle": self.handle,
             "old": self.old,
             "new": self.new,
-            "old_licence": self.old_licence,
-            "new_licence": self.new_licence,
-            "licence_changed": self.licence_changed,
+            "old_license": self.old_licence,
+            "new_license": self.new_licence,
+            "license_changed": self.licence_changed,
             "size_delta": self.size_delta,
             "download": self.download,
         }

@@ -18,6 +18,7 @@ from kmenv.errors import UsageError
 from kmenv.ledger.events import Event
 from kmenv.values.candidates import format_size
 from kmenv.values.changes import VersionChange
+from kmenv.values.times import utc_time
 from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class ModelUsage:
             "projects": self.projects,
             "installs": self.installs,
             "uses": self.uses,
-            "last_used": self.last_used,
+            "last_used": utc_time(self.last_used),
             "disk": self.disk,
             "downloaded": self.downloaded,
             "download_seconds": round(self.download_seconds, 6),
@@ -203,7 +204,7 @@ class HistoryEntry:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "time": self.time,
+            "time": utc_time(self.time),
             "kind": self.kind,
             "generation": self.generation,
             "changes": [{"name": n, "old": o, "new": v} for n, o, v in self.changes],

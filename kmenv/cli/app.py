@@ -17,25 +17,44 @@ from pathlib import Path
 from kmenv._version import __version__
 from kmenv.cli.commands import COMMANDS
 from kmenv.cli.ui import COLOR_CHOICES, UI
-from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, KmenvError, clip_text
+from kmenv.errors import EXIT_FAILURE, EXIT_INTERRUPTED, KmenvError, UsageError
 from kmenv.fs.failures import is_storage_error, storage_error
 
 __all__ = ["build_parser", "main", "run"]
 
 EPILOG = """exit codes: 0 ok · 1 unexpected failure · 2 usage or input error · 3 no resolution ·
 4 licence policy violated · 5 registry or network error · 6 integrity problem · 7 disk full or not writable ·
-8 doctor found a problem · 130 interrupted; `kmenv run` exits with its command's code (126, 127: cannot execute,
-not found)"""
+8 doctor found a problem · 9 outdated --exit-code found an update · 130 interrupted; `kmenv run` exits with its
+command's code (126, 127: cannot execute, not found). With --json a failure is also a JSON document on stdout."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line plus a hint, with exit code 2."""
+    """argparse that reports usage errors as one line plus a hint, with exit code 2.
+
+    ``json_errors`` is set by :func:`run` when the command line asks for JSON, so a usage error is a JSON
+    document on stdout too (argparse fails before it knows the command's options).
+    """
+
+    json_errors = False
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        print(f"error: {message}", file=sys.stderr)
-        print(f"hint: see `{self.prog} --help`", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE)
+        problem = UsageError(message, hint=f"see `{self.prog} --help`")
+        UI(color="never", json_output=type(self).json_errors).error(problem)
+        raise SystemExit(problem.exit_code)
+
+
+def _asks_for_json(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` asks for a JSON document (``--json``, ``check --format json``) before any ``--``."""
+    words = list(argv)
+    words = words[: words.index("--")] if "--" in words else words
+    pairs = zip(words, [*words[1:], ""], strict=True)
+    return "--json" in words or "--format=json" in words or any(a == "--format" and b == "json" for a, b in pairs)
+
+
+def _json_on_stdout(args: argparse.Namespace) -> bool:
+    """``check --format json`` without ``--output``: stdout holds a JSON document as under ``--json``."""
+    return args.command == "check" and getattr(args, "format", None) == "json" and not getattr(args, "output", None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,12 +173,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None] | None = None) -> int:
     """Parse ``argv`` and run the command; ``read_ahead`` is what :func:`kmenv.cli.fast.answer` read, if it asked."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = _asks_for_json(words)
+    try:
+        args = parser.parse_args(words)
+    finally:
+        _Parser.json_errors = False
     ui = UI(
         quiet=args.quiet,
         verbose=args.verbose,
         color="never" if args.no_color else args.color,
-        json_output=bool(getattr(args, "json", False)),
+        json_output=bool(getattr(args, "json", False)) or _json_on_stdout(args),
     )
     try:
         _read_switches(args, ui)
@@ -176,7 +200,7 @@ def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None
     except KeyboardInterrupt:
         from kmenv.cli.fast import INTERRUPTED
 
-        print(INTERRUPTED, file=sys.stderr)
+        ui.error(KmenvError(INTERRUPTED), code=EXIT_INTERRUPTED, prefix="")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout closed early (e.g. piped into `head`): not an error worth a traceback.
@@ -190,6 +214,7 @@ def run(argv: Sequence[str] | None = None, *, read_ahead: dict[str, bytes | None
             refused = storage_error(exc)
             ui.error(refused)
             return refused.exit_code
-        print(f"error: unexpected failure: {type(exc).__name__}: {clip_text(str(exc))}", file=sys.stderr)
-        print("hint: rerun with -v for the traceback, and please report it", file=sys.stderr)
+        hint = "rerun with -v for the traceback, and please report it"
+        failure = KmenvError(f"unexpected failure: {type(exc).__name__}: {exc}", hint=hint)
+        ui.error(failure, code=EXIT_FAILURE)
         return EXIT_FAILURE

@@ -1,5 +1,8 @@
 """Terminal output: plain lines, rich tables on demand, JSON for scripts, and error rendering.
 
+Under ``--json`` stdout holds one object (:meth:`UI.emit_json` adds its kind's ``schema_version``), and a failure
+is such a document too (:func:`error_document`) unless the command printed its own first.
+
 rich is imported only when something is actually rendered with it, so commands that print a
 line or two (and the no-op install) stay fast.
 
@@ -21,7 +24,7 @@ from kmenv.errors import KmenvError, clip_text
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["COLOR_CHOICES", "UI", "use_color"]
+__all__ = ["COLOR_CHOICES", "UI", "error_document", "use_color"]
 
 #: The values of ``--color``.
 COLOR_CHOICES = ("auto", "always", "never")
@@ -63,6 +66,7 @@ class UI:
         self.color = self.color_choice != "never"
         self.json = json_output
         self.progress = progress
+        self.emitted = False  # a JSON document is on stdout already: an error after it adds none
         self._console: Console | None = None
         self._err_console: Console | None = None
 
@@ -86,9 +90,18 @@ class UI:
         """Warnings survive ``-q``: they are about the result, not the progress."""
         print(self._style(f"warning: {text}", "yellow"), file=sys.stderr, flush=True)
 
-    def emit_json(self, data: Any) -> None:
-        json.dump(data, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
-        sys.stdout.write("\n")
+    def emit_json(self, kind: str, data: Mapping[str, Any]) -> None:
+        """The run's one JSON document on stdout: an object with the ``schema_version`` of its ``kind``
+        (the kinds and their schemas: :mod:`kmenv.actions.outputs`)."""
+        from kmenv.actions.outputs.versions import VERSIONS
+
+        document = {**data, "schema_version": VERSIONS[kind]}
+        self.emit_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def emit_text(self, text: str) -> None:
+        """The run's one document, already rendered (a report format), on stdout."""
+        self.emitted = True
+        sys.stdout.write(text)
         sys.stdout.flush()
 
     # rich -------------------------------------------------------------------------------------
@@ -159,11 +172,28 @@ class UI:
         codes = {"red": "31", "yellow": "33", "dim": "2", "bold": "1", "green": "32"}
         return f"\x1b[{codes[color]}m{text}\x1b[0m"
 
-    def error(self, exc: KmenvError) -> None:
-        """One line for the error, one per detail, one for the hint."""
-        print(self._style(f"error: {clip_text(exc.message)}", "red"), file=sys.stderr)
-        for item in exc.details():
+    def error(self, exc: KmenvError, *, code: int | None = None, prefix: str = "error: ") -> None:
+        """One line for the error, one per detail, one for the hint on stderr; under ``--json`` the same as
+        a document on stdout (unless the command printed its own already), so a script reads why it failed.
+
+        ``code`` is the exit code when it is not the error's own (an interruption, an unexpected failure).
+        """
+        print(self._style(f"{prefix}{clip_text(exc.message)}", "red"), file=sys.stderr)
+        details = exc.details()
+        for item in details:
             print(f"  {clip_text(item)}", file=sys.stderr)
         if exc.hint:
             print(self._style(f"hint: {clip_text(exc.hint)}", "dim"), file=sys.stderr)
         sys.stderr.flush()
+        if self.json and not self.emitted:
+            self.emit_json("error", error_document(exc, exc.exit_code if code is None else code, details))
+
+
+def error_document(exc: KmenvError, code: int, details: Sequence[str]) -> dict[str, Any]:
+    """What ``--json`` prints on stdout when a command fails: the stderr lines as fields, and the exit code."""
+    return {
+        "error": clip_text(exc.message),
+        "hint": clip_text(exc.hint) if exc.hint else None,
+        "details": [clip_text(item) for item in details],
+        "exit_code": code,
+    }

@@ -21,7 +21,7 @@ from kmenv.policy.hints import either, licence_fixes
 __all__ = ["SCHEMA_VERSION", "CheckReport", "Finding", "ModelResult", "check_lock"]
 
 #: Version of the JSON report's shape; bumped on any incompatible change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Severity = Literal["error", "warning", "note"]
 Kind = Literal[

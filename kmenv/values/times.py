@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-__all__ = ["utc_timestamp"]
+__all__ = ["utc_time", "utc_timestamp"]
 
 
 def utc_timestamp(text: str | None) -> str | None:
@@ -18,3 +18,10 @@ def utc_timestamp(text: str | None) -> str | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_time(seconds: float | None) -> str | None:
+    """A POSIX time (seconds since the epoch) as ISO-8601 UTC ending in ``Z``; None stays None."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -50,7 +50,7 @@ def test_a_download_keeps_its_blobs_until_its_folder_is_gone(
     assert kept.code == 0, kept.err
     assert kept.out.strip() == "Nothing to delete."
     assert placed <= blobs_in(cache)
-    listed = json.loads(kmenv("cache", "list", "--json").out)
+    listed = json.loads(kmenv("cache", "list", "--json").out)["blobs"]
     assert all(b["used_by"] and b["used_by"][0].endswith("(download)") for b in listed if b["sha256"] in placed)
     assert json.loads(kmenv("cache", "info", "--json").out)["unreferenced_blobs"] == 0
 

@@ -60,7 +60,7 @@ def test_key_file_may_be_the_downloaded_kaggle_json(emulator: KaggleEmulator, km
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data == {"path": str(_home() / ".kaggle" / "kaggle.json"), "user": "alice", "verified": True,
-                    "replaced": False}  # fmt: skip
+                    "replaced": False, "schema_version": 1}  # fmt: skip
 
 
 def test_key_of_another_user_is_refused(people: KaggleEmulator, kmenv: Runner,

@@ -74,7 +74,7 @@ def test_lock_install_outdated_upgrade_check_validate(
 
     tiny2 = _publish(oci_registry, namespace, tmp_path, "acme/tiny/pyTorch/base", 2)
     outdated = kmenv("-C", project, "outdated", "--exit-code")
-    assert outdated.code == 1, outdated.err
+    assert outdated.code == 9, outdated.err  # outdated --exit-code: a model can move
     assert "tiny" in outdated.out and "2" in outdated.out
 
     upgraded = kmenv("-C", project, "upgrade")

@@ -18,6 +18,7 @@ from kmenv.actions.discovery.sources import first_that_has
 from kmenv.errors import ModelNotFoundError
 from kmenv.values.discovery import InstanceSummary, Metric, ModelSummary, VersionSummary
 from kmenv.values.handles import Handle
+from kmenv.values.times import utc_timestamp
 
 if TYPE_CHECKING:
     from kmenv.registry.base import Registry
@@ -100,8 +101,8 @@ class ModelCard:
             "owner": m.owner,
             "tags": list(m.tags),
             "votes": m.votes,
-            "published": m.published,
-            "updated": m.updated,
+            "published": utc_timestamp(m.published),
+            "updated": utc_timestamp(m.updated),
             "url": self.url or None,
             "description": m.description,
             "instances": [instance_row(i) for i in m.instances],

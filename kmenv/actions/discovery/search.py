@@ -16,6 +16,7 @@ from kmenv.errors import UsageError
 from kmenv.policy.names import normalise_licence
 from kmenv.values.discovery import ModelQuery, ModelSummary
 from kmenv.values.handles import FRAMEWORKS, normalise_framework
+from kmenv.values.times import utc_timestamp
 
 if TYPE_CHECKING:
     from kmenv.registry.base import Registry
@@ -55,7 +56,7 @@ def model_row(model: ModelSummary) -> dict[str, Any]:
         "frameworks": sorted({i.handle.framework or "" for i in model.instances}, key=framework_rank),
         "licenses": sorted({i.license for i in model.instances if i.license}),
         "votes": model.votes,
-        "updated": model.updated,
+        "updated": utc_timestamp(model.updated),
         "tags": list(model.tags),
     }
 

@@ -16,6 +16,7 @@ from kmenv.actions.discovery.sources import first_that_has
 from kmenv.errors import ModelNotFoundError
 from kmenv.values.discovery import ListedFile, Metric, VersionSummary
 from kmenv.values.handles import Handle
+from kmenv.values.times import utc_timestamp
 
 if TYPE_CHECKING:
     from kmenv.registry.base import Registry
@@ -44,7 +45,7 @@ def version_row(row: VersionSummary) -> dict[str, Any]:
         "size": row.size,
         "license": row.license,
         "license_observed": row.license_observed,
-        "published": row.published or None,
+        "published": utc_timestamp(row.published),
         "requires": dict(row.requires),
         "training_data": list(row.training_data),
         "metrics": [m.as_dict() for m in row.metrics],

@@ -70,7 +70,7 @@ def run_info(args: argparse.Namespace, ui: UI) -> int:
 
     info = cache_info(_snapshot(args, ui))
     if args.json:
-        ui.emit_json(info.to_dict())
+        ui.emit_json("cache-info", info.to_dict())
         return 0
     ui.line(f"cache: {info.cache}")
     ui.line(f"  blobs:        {info.blobs} ({format_size(info.blob_bytes)})")
@@ -101,11 +101,13 @@ def _held_because(reason: str, info: CacheInfo) -> str:
 
 def run_list(args: argparse.Namespace, ui: UI) -> int:
     from kmenv.actions.cache import list_blobs
+    from kmenv.cli.commands._common import runtime
     from kmenv.values.candidates import format_size
 
     blobs = list_blobs(_snapshot(args, ui))
     if args.json:
-        ui.emit_json([{"sha256": b.sha256, "bytes": b.size, "used_by": list(b.used_by)} for b in blobs])
+        listed = [{"sha256": b.sha256, "bytes": b.size, "used_by": list(b.used_by)} for b in blobs]
+        ui.emit_json("cache-list", {"cache": str(runtime(args, ui).store.root), "blobs": listed})
         return 0
     rows = [[b.sha256[:16], format_size(b.size), b.used_by[0] if b.used_by else "(unreferenced)"] for b in blobs]
     for blob, row in zip(blobs, rows, strict=True):
@@ -129,7 +131,7 @@ def run_verify(args: argparse.Namespace, ui: UI) -> int:
     finally:
         reporter.close()
     if args.json:
-        ui.emit_json(report.to_dict())
+        ui.emit_json("cache-verify", report.to_dict())
         return 0 if report.ok else EXIT_INTEGRITY
     if report.ok:
         ui.line(f"{report.cache}: {report.blobs} blobs, {format_size(report.bytes)}, all intact")
@@ -164,7 +166,8 @@ def run_clean(args: argparse.Namespace, ui: UI) -> int:
     freed = None if args.dry_run else clean_cache(cache)
     if args.json:
         folders = [{"path": str(p), "bytes": size} for p, size in plan]
-        ui.emit_json({"cache": str(cache), "dry_run": args.dry_run, "folders": folders, "freed_bytes": freed})
+        document = {"cache": str(cache), "dry_run": args.dry_run, "folders": folders, "freed_bytes": freed}
+        ui.emit_json("cache-clean", document)
         return 0
     verb = "Would delete" if args.dry_run else "Deleted"
     ui.line(f"{verb} {format_size(total)} from {cache}")
@@ -192,7 +195,7 @@ def run_export(args: argparse.Namespace, ui: UI) -> int:
     finally:
         reporter.close()
     if args.json:
-        ui.emit_json(done.to_dict())
+        ui.emit_json("cache-export", done.to_dict())
         return 0
     if done.downloaded:
         verb = "would download" if done.dry_run else "downloaded"

@@ -50,9 +50,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.note(f"wrote the {fmt} report to {args.output}")
         ui.line(summary_line(report))
     elif fmt == "json":
-        import sys
-
-        sys.stdout.write(text)
+        ui.emit_text(text)
     else:
         ui.line(text.rstrip("\n"))
     if fmt == "github":

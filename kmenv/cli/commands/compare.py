@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     result = compare_models(sources(args, ui), args.handles, metric=args.metric)
     if args.json:
-        ui.emit_json(result.as_dict())
+        ui.emit_json("compare", result.as_dict())
         return 0
     rows = []
     for v in result.versions:

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     report = diagnose(settings(args), None if root is None else Path(root))
     code = 0 if report.healthy else EXIT_DOCTOR_FAILED
     if args.json:
-        ui.emit_json(report.as_dict())
+        ui.emit_json("doctor", report.as_dict())
         return code
     for key, value in report.facts.items():
         ui.line(f"{key + ':':<13}{value}")

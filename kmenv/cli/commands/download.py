@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     finally:
         reporter.close()
     if args.json:
-        ui.emit_json({"downloads": [r.as_dict() for r in results]})
+        ui.emit_json("download", {"downloads": [r.as_dict() for r in results]})
         return 0
     for r in results:
         size = sum(f.size for f in r.files)

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if not found.models:
         ui.warn(f"no model is installed in {found.environment}; run `kmenv install`")
     if args.json:
-        ui.emit_json(found.as_dict())
+        ui.emit_json("env", found.as_dict())
         return 0
     for name, value in found.variables.items():
         ui.line(export_line(args.shell, name, value))

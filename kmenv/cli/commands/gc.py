@@ -81,10 +81,10 @@ def run_plan(args: argparse.Namespace, ui: UI, options: GcOptions) -> int:
         show_plan(ui, plan, dry_run=args.dry_run)
     result = None if args.dry_run else collect_garbage(plan, run.store, run.ledger)
     if args.json:
-        done: dict[str, object] = {}
+        done: dict[str, object] = {"deleted": None, "freed_bytes": None, "skipped": []}
         if result is not None:
             done = {"deleted": result.deleted, "freed_bytes": result.freed, "skipped": list(result.skipped)}
-        ui.emit_json({"cache": str(cache), "dry_run": args.dry_run, "plan": plan.to_dict(), **done})
+        ui.emit_json("gc", {"cache": str(cache), "dry_run": args.dry_run, "plan": plan.to_dict(), **done})
         return 0
     if result is not None:
         for skipped in result.skipped:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     project = open_project(args, ui)
     entries = project_history(project, since=since, uses=args.uses)
     if args.json:
-        ui.emit_json({"project": str(project.root), "events": [e.as_dict() for e in entries]})
+        ui.emit_json("history", {"project": str(project.root), "events": [e.as_dict() for e in entries]})
         return 0
     if not entries:
         ui.line(f"No history recorded for {project.root} yet.")

@@ -86,6 +86,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.warn(warning)
     if args.json:
         ui.emit_json(
+            "install",
             {
                 "generation": outcome.generation,
                 "switched": outcome.switched,
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                     "blobs": outcome.cleanup.blobs,
                     "blob_bytes": outcome.cleanup.blob_bytes,
                 },
-            }
+            },
         )
         return 0
     for name, old, new in outcome.changes:

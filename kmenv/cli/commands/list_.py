@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     view, models = open_view(args, ui)
     rows = list_rows(view.held, view.lock, Path(models))
     if args.json:
-        ui.emit_json([r.as_dict() for r in rows])
+        ui.emit_json("list", {"models": [r.as_dict() for r in rows]})
         return 0
     grouped = any(r.groups != ("default",) for r in rows)  # a group column only when kmodels.yaml has groups
     ui.table(

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.check:
         check_lock(project.open())
         if args.json:
-            ui.emit_json({"stale": False, "reasons": []})
+            ui.emit_json("lock-check", {"stale": False, "reasons": []})
         else:
             ui.line("kmodels.lock is up to date")
         return 0
@@ -68,13 +68,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         reporter.close()
     if args.json:
         ui.emit_json(
+            "lock",
             {
                 "written": outcome.written,
                 "models": {n: m.version for n, m in outcome.lock.models.items()},
                 "changes": [{"name": n, "old": o, "new": v} for n, o, v in outcome.changes],
                 "warnings": list(outcome.warnings),
                 "skipped": list(outcome.skipped),
-            }
+            },
         )
     else:
         report_lock(ui, outcome)

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise UsageError("no Kaggle username given", hint="pass --username NAME")
     done = login(runtime(args, ui), username, key, verify=not args.no_verify)
     if args.json:
-        ui.emit_json(done.as_dict())
+        ui.emit_json("login", done.as_dict())
         return 0
     checked = "checked with Kaggle" if done.verified else "not checked (--no-verify)"
     ui.line(f"Signed in as {done.user}: wrote {done.path} (mode 600; {checked})")

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         if close is not None:
             close()
     if args.json:
-        ui.emit_json(outcome.as_dict())
+        ui.emit_json("mirror", outcome.as_dict())
         return 0
     versions = counted(len(outcome.versions), "model version")
     files = counted(outcome.files, "file")

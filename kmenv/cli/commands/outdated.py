@@ -11,6 +11,9 @@ from kmenv.cli.ui import UI
 if TYPE_CHECKING:
     from kmenv.actions.outdated import OutdatedReport
 
+#: ``--exit-code`` when a model could move (upgradable or constrained): not 1, which means an unexpected failure.
+EXIT_OUTDATED = 9
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -23,7 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: every locked model)")
-    p.add_argument("--exit-code", action="store_true", help="exit 1 when a model is outdated (for scheduled CI jobs)")
+    p.add_argument(
+        "--exit-code", action="store_true", help=f"exit {EXIT_OUTDATED} when a model is outdated (scheduled CI jobs)"
+    )
     p.add_argument("--all-projects", action="store_true", help="every project the usage ledger knows")
     add_refresh(p)
     add_json(p)
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.all_projects:
         outcomes = outdated_everywhere(runtime(args, ui), args.names)
         if args.json:
-            ui.emit_json({"projects": [o.as_dict() for o in outcomes]})
+            ui.emit_json("outdated-projects", {"projects": [o.as_dict() for o in outcomes]})
         else:
             if not outcomes:
                 ui.line("The usage ledger knows no projects yet (they appear after a lock or install).")
@@ -83,8 +88,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         report = outdated_report(open_project(args, ui), args.names)
         if args.json:
-            ui.emit_json(report.as_dict())
+            ui.emit_json("outdated", report.as_dict())
         else:
             render(ui, report)
         lagging = report.outdated
-    return 1 if args.exit_code and lagging else 0
+    return EXIT_OUTDATED if args.exit_code and lagging else 0

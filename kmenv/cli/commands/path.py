@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     where = locate(args.name, project=args.project, warn=ui.warn)
     if args.json:
-        ui.emit_json({"name": args.name, "path": str(where)})
+        ui.emit_json("path", {"name": args.name, "path": str(where)})
     else:
         print(where)
     return 0

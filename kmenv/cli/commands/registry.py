@@ -33,7 +33,7 @@ def run_build(args: argparse.Namespace, ui: UI) -> int:
 
     report = build_registry(args.source, args.out, name=args.name or args.out.resolve().name)
     if args.json:
-        ui.emit_json(report.as_dict())
+        ui.emit_json("registry-build", report.as_dict())
     else:
         ui.line(f"Built {args.out}: {report}")
     return 0

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     outcome = rollback(project, args.generation)
     if args.json:
         ui.emit_json(
+            "rollback",
             {
                 "environment": str(project.env_path),
                 "previous": outcome.previous,
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "direction": "forward" if outcome.forward else "back",
                 "matches_lock": outcome.matches_lock,
                 "differences": list(outcome.differences),
-            }
+            },
         )
         return 0
     verb = "Rolled forward" if outcome.forward else "Rolled back"

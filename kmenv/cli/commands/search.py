@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         limit=None if args.all else args.limit,
     )
     if args.json:
-        ui.emit_json(result.as_dict())
+        ui.emit_json("search", result.as_dict())
         return 0
     several = len(registries) > 1
     models = result.as_dict()["models"]

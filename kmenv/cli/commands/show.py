@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     card = show_model(sources(args, ui), args.handle)
     data = card.as_dict()
     if args.json:
-        ui.emit_json(data)
+        ui.emit_json("show", data)
         return 0
     ui.line(f"{data['title']} ({data['handle']})")
     if data["subtitle"]:

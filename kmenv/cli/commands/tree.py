@@ -26,7 +26,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     described = view.described
     roots = tree(described, view.lock) if described is not None else []
     if args.json:
-        ui.emit_json([n.as_dict() for n in roots])
+        ui.emit_json("tree", {"models": [n.as_dict() for n in roots]})
         return 0
 
     def show(node: TreeNode, prefix: str, last: bool, top: bool) -> None:

@@ -75,13 +75,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         render_plan(ui, plan)
     if not plan.changes_anything:
         if args.json:
-            ui.emit_json({**plan.as_dict(), "applied": False, "generation": None})
+            ui.emit_json("upgrade", {**plan.as_dict(), "applied": False, "generation": None})
         else:
             ui.line("Nothing to upgrade: every model is at the newest version its constraints allow.")
         return 0
     if args.dry_run:
         if args.json:
-            ui.emit_json({**plan.as_dict(), "applied": False, "generation": None})
+            ui.emit_json("upgrade", {**plan.as_dict(), "applied": False, "generation": None})
         else:
             if plan.unhashed:
                 ui.line(
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         reporter.close()
     generation = outcome.generation if outcome is not None else None
     if args.json:
-        ui.emit_json({**plan.as_dict(), "applied": True, "generation": generation})
+        ui.emit_json("upgrade", {**plan.as_dict(), "applied": True, "generation": generation})
     elif outcome is None:
         ui.line("Upgraded kmodels.lock; run `kmenv install` to install it")
     else:

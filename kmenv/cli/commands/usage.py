@@ -59,7 +59,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     run = runtime(args, ui)
     rows = usage_report(run, since=since, project=chosen, sort=args.sort)
     if args.json:
-        ui.emit_json({"since": since, "project": chosen, "models": [r.as_dict() for r in rows]})
+        from kmenv.values.times import utc_time
+
+        document = {"since": utc_time(since), "project": chosen, "models": [r.as_dict() for r in rows]}
+        ui.emit_json("usage", document)
         return 0
     if not run.settings.ledger:
         ui.warn("KMENV_NO_LEDGER is set: nothing is being recorded")

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         reporter.close()
     report, repaired = validation.report, validation.repaired
     if args.json:
-        ui.emit_json({**report.to_dict(), "repaired": repaired.to_dict() if repaired is not None else None})
+        ui.emit_json("validate", {**report.to_dict(), "repaired": repaired.to_dict() if repaired is not None else None})
     else:
         where = f"{project.env_path} (generation {report.generation})"
         if report.ok:
@@ -96,7 +96,7 @@ def _run_folder(args: argparse.Namespace, ui: UI) -> int:
         )
     result = validate_folders(args.folder, workers=settings(args).max_workers)
     if args.json:
-        ui.emit_json(result.to_dict())
+        ui.emit_json("validate-folder", result.to_dict())
         return 0 if result.ok else EXIT_INTEGRITY
     for report in result.folders:
         shown = args.folder / report.folder.relative_to(result.root)  # as the user wrote DIR

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.diff:
         diff = diff_versions(registries, args.handle, args.diff[0], args.diff[1])
         if args.json:
-            ui.emit_json(diff.as_dict())
+            ui.emit_json("versions-diff", diff.as_dict())
             return 0
         ui.line(f"{diff.handle}: version {diff.a.version} → {diff.b.version}")
         for f in diff.added:
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return 0
     listing = list_versions(registries, args.handle)
     if args.json:
-        ui.emit_json(listing.as_dict())
+        ui.emit_json("versions", listing.as_dict())
         return 0
     data = listing.as_dict()
     columns = data["metrics"]
@@ -131,7 +131,7 @@ def _files(registries: list[Registry], handle: str, as_json: bool, ui: UI) -> in
 
     listing = list_version_files(registries, handle)
     if as_json:
-        ui.emit_json(listing.as_dict())
+        ui.emit_json("versions-files", listing.as_dict())
         return 0
     rows = [[f.path, format_size(f.size), str(f.size)] for f in listing.files]
     ui.table(["path", "size", "bytes"], rows, right=["size", "bytes"])

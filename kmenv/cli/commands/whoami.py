@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     found = whoami(runtime(args, ui))
     if args.json:
-        ui.emit_json(found.as_dict())
+        ui.emit_json("whoami", found.as_dict())
         return 0
     how = "token" if found.auth == "token" else "username and key"
     ui.line(f"{found.user} (signed in with a {how} from {found.source})")

@@ -39,13 +39,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     if args.json:
         ui.emit_json(
+            "why",
             {
                 "name": args.name,
                 "chains": chains,
                 "generation": view.generation,
                 "source": source,
                 "differences": list(view.differences),
-            }
+            },
         )
         return 0
     for chain in chains:

@@ -17,7 +17,7 @@ def as_data(report: CheckReport) -> dict[str, Any]:
 
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "kmenv", "version": __version__, "licence_table": report.table_version},
+        "tool": {"name": "kmenv", "version": __version__, "license_table": report.table_version},
         "spec_file": report.spec_file,
         "lock_file": report.lock_file,
         "previous_lock": report.previous,
