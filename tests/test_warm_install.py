@@ -295,6 +295,7 @@ def test_json_output_is_the_full_paths(warm: Path, kmenv: Runner) -> None:
     assert app.run(["-C", str(by_full), "install", "--frozen", "--json"]) == 0
     entry = json.loads(result.out)
     assert set(entry) == {
+        "schema_version",
         "generation",
         "switched",
         "relocked",
