@@ -95,7 +95,9 @@ class ModelProvider(_Provider):
             (n,): {r: set() for r in reqs} for n, reqs in self._declared.items()
         }
         self._choices: dict[tuple[Identity, Handle], Choice] = {}
-        self._bases: dict[tuple[str, str, Handle], Requirement | None] = {}
+        # name -> id(candidate) -> (candidate, its base requirement), keyed and checked by object as in the Catalog
+        self._bases: dict[str, dict[int, tuple[Candidate, Requirement | None]]] = {}
+        self._base_names: dict[tuple[str, Handle], tuple[Handle, str]] = {}
         self._instances: dict[tuple[Identity, frozenset[Handle]], tuple[Handle, ...]] = {}
         self._satisfied: dict[tuple[int, int], bool] = {}
         self._lookahead = Lookahead(
@@ -269,15 +271,20 @@ class ModelProvider(_Provider):
 
     def base_of(self, name: str, candidate: Candidate) -> Requirement | None:
         """The requirement ``candidate`` (used as ``name``) has on its base model; memoised per version."""
-        key = (name, candidate.registry, candidate.handle)
-        if key not in self._bases:
-            base = self._bases[key] = self._base_requirement(name, candidate)
-            if base is not None:
-                identity = self.identify(base)
-                self._names.setdefault(identity, base.name)
-                self._identities.setdefault(base.name, identity)
-                self._anchors.setdefault(identity, base)
-        return self._bases[key]
+        known = self._bases.get(name)
+        if known is None:
+            known = self._bases[name] = {}
+        found = known.get(id(candidate))
+        if found is not None and found[0] is candidate:
+            return found[1]
+        base = self._base_requirement(name, candidate)
+        known[id(candidate)] = (candidate, base)
+        if base is not None:
+            identity = self.identify(base)
+            self._names.setdefault(identity, base.name)
+            self._identities.setdefault(base.name, identity)
+            self._anchors.setdefault(identity, base)
+        return base
 
     def demands_on(self, name: str) -> list[Demand]:
         identity = self._identities.get(name)
@@ -348,7 +355,7 @@ class ModelProvider(_Provider):
         if ref is None:
             return None
         registry = ref.registry or candidate.registry
-        handle = ref.handle.unversioned()
+        handle, name = self._base_name(registry, ref.handle)
         versions = ",".join(v for v in (ref.versions, f"=={ref.handle.version}" if ref.handle.version else "") if v)
         problem = specifier_error(versions)
         if problem is not None:
@@ -356,7 +363,16 @@ class ModelProvider(_Provider):
                 f"registry {candidate.registry!r}: {candidate} declares base {ref} with a bad version range: {problem}",
                 hint="report it to whoever publishes the model; versions are PEP 440 specifiers like >=2",
             )
-        return Requirement(self._name_for_base(registry, handle), handle, versions, registry, parent)
+        return Requirement(name, handle, versions, registry, parent)
+
+    def _base_name(self, registry: str, handle: Handle) -> tuple[Handle, str]:
+        """The unversioned base handle and its name, once per base: every version of a fine-tune asks again."""
+        key = (registry, handle)
+        found = self._base_names.get(key)
+        if found is None:
+            unversioned = handle.unversioned()
+            found = self._base_names[key] = (unversioned, self._name_for_base(registry, unversioned))
+        return found
 
     def _name_for_base(self, registry: str, handle: Handle) -> str:
         """The declared name when the project declares this base, else a derived one (stable for the resolve)."""
