@@ -94,7 +94,7 @@ class ModelProvider(_Provider):
         self._demands: dict[Identity, dict[Requirement, set[int]]] = {
             (n,): {r: set() for r in reqs} for n, reqs in self._declared.items()
         }
-        self._choices: dict[tuple[Identity, Handle], Choice] = {}
+        self._choices: dict[Identity, dict[int, Choice]] = {}  # by id(candidate), checked, as the memos below
         # name -> id(candidate) -> (candidate, its base requirement), keyed and checked by object as in the Catalog
         self._bases: dict[str, dict[int, tuple[Candidate, Requirement | None]]] = {}
         self._base_names: dict[tuple[str, Handle], tuple[Handle, str]] = {}
@@ -222,7 +222,7 @@ class ModelProvider(_Provider):
             for instance in instances:
                 for candidate in self._catalog.versions(registry, instance):
                     if (
-                        candidate.handle not in banned
+                        (not banned or candidate.handle not in banned)
                         and all(r.admits(candidate) for r in reqs)
                         and self._catalog.assessment(name, candidate).eligible
                         and self._lookahead.allowed(identifier, candidate)
@@ -306,10 +306,12 @@ class ModelProvider(_Provider):
             yield item
 
     def _choice(self, identity: Identity, name: str, candidate: Candidate) -> Choice:
-        key = (identity, candidate.handle)
-        found = self._choices.get(key)
-        if found is None:
-            found = self._choices[key] = Choice(identity, name, candidate)
+        known = self._choices.get(identity)
+        if known is None:
+            known = self._choices[identity] = {}
+        found = known.get(id(candidate))
+        if found is None or found.candidate is not candidate:
+            found = known[id(candidate)] = Choice(identity, name, candidate)
         return found
 
     def _admitted_instances(self, identity: Identity, reqs: Sequence[Requirement]) -> tuple[Handle, ...]:
