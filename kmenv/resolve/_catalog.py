@@ -44,7 +44,9 @@ class Catalog:
         self._reporter = reporter
         self._instances: dict[tuple[str, str, str], tuple[Handle, ...]] = {}
         self._versions: dict[tuple[str, Handle], tuple[Candidate, ...]] = {}
-        self._assessments: dict[tuple[str, str, Handle], Assessment] = {}
+        # name -> id(candidate) -> its assessment: keyed by the object, not its handle, because hashing a handle
+        # costs more than the lookup; the assessment holds its candidate, which both keeps the id valid and checks it
+        self._assessments: dict[str, dict[int, Assessment]] = {}
 
     def instances(self, registry: str, handle: Handle) -> tuple[Handle, ...]:
         """The full instances ``handle`` admits, in offer order; a full handle needs no registry call.
@@ -76,11 +78,13 @@ class Catalog:
         return found
 
     def assessment(self, name: str, candidate: Candidate) -> Assessment:
-        """Whether ``candidate`` is usable as the model ``name`` (memoised)."""
-        key = (name, candidate.registry, candidate.handle)
-        found = self._assessments.get(key)
-        if found is None:
-            found = self._assessments[key] = assess(name, candidate, self._environment, self._policy)
+        """Whether ``candidate`` is usable as the model ``name`` (memoised per candidate object)."""
+        known = self._assessments.get(name)
+        if known is None:
+            known = self._assessments[name] = {}
+        found = known.get(id(candidate))
+        if found is None or found.candidate is not candidate:
+            found = known[id(candidate)] = assess(name, candidate, self._environment, self._policy)
         return found
 
     def _listed(self, registry: str, owner: str, model: str) -> tuple[Handle, ...]:

@@ -28,6 +28,7 @@ search holds; searching groups apart keeps lock time linear in the number of mod
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kmenv.resolve.interface import version_allowed
@@ -39,6 +40,7 @@ __all__ = ["Identity", "Lookahead"]
 Identity = tuple[str, ...]
 Domain = Callable[[Identity], "Sequence[Candidate] | None"]
 BaseLink = Callable[[Identity, Candidate], "tuple[Identity, str] | None"]
+Preferred = Callable[[Identity], "int | None"]
 
 
 class Lookahead:
@@ -56,13 +58,13 @@ class Lookahead:
         roots: Iterable[Identity],
         domain: Domain,
         base: BaseLink,
-        preferred: Callable[[Identity], int | None],
+        preferred: Preferred,
     ) -> None:
         self._roots = sorted(roots)
-        self._domain = domain
-        self._base = base
-        self._preferred = preferred
-        self._done = False
+        # The callbacks are the provider's methods, and the provider holds this object: kept, they would make a
+        # reference cycle, so a resolve's memo tables would outlive it until a full garbage collection. They are
+        # needed only by the one run, which drops them.
+        self._sources: tuple[Domain, BaseLink, Preferred] | None = (domain, base, preferred)
         self._contradicted = False
         self._conflict_point: Identity | None = None
         self._parents: dict[Identity, Identity] = {}
@@ -123,19 +125,20 @@ class Lookahead:
 
     # -- the work, once ------------------------------------------------------------------------------------------
     def _run(self) -> None:
-        if self._done:
+        if self._sources is None:
             return
-        self._done = True
-        domains = self._discover()
+        domain, base, preferred = self._sources
+        self._sources = None
+        domains = self._discover(domain, base)
         if not self._propagate(domains, list(domains)):
             self._contradicted = True  # no solution among the sure models: no pruning, no plan; see conflict_point
             return
         self._possible = {i: frozenset(d) for i, d in domains.items()}
         # declared before bases; models free to move (no preference) before those that keep a locked version
-        order = sorted(domains, key=lambda i: (len(i) != 1, self._preferred(i) is not None, i))
+        order = sorted(domains, key=lambda i: (len(i) != 1, preferred(i) is not None, i))
         for identity in order:
             choices = domains[identity]
-            wanted = self._preferred(identity)
+            wanted = preferred(identity)
             pick = wanted if wanted in choices else max(choices)
             domains[identity] = {pick}
             if not self._propagate(domains, [identity]):  # cannot happen on a forest; keep the search honest anyway
@@ -143,19 +146,19 @@ class Lookahead:
                 return
             self._plan[identity] = pick
 
-    def _discover(self) -> dict[Identity, set[int]]:
+    def _discover(self, domain: Domain, base_link: BaseLink) -> dict[Identity, set[int]]:
         """Walk from the declared models down their sure bases; return each sure model's usable versions."""
         domains: dict[Identity, set[int]] = {}
         links: dict[Identity, dict[int, str]] = {}
-        queue = list(self._roots)
+        queue = deque(self._roots)
         seen = set(queue)
         while queue:
-            identity = queue.pop(0)
-            versions = self._domain(identity)
+            identity = queue.popleft()
+            versions = domain(identity)
             if versions is None:
                 continue
             domains[identity] = {v.version for v in versions}
-            found = {v.version: self._base(identity, v) for v in versions}
+            found = {v.version: base_link(identity, v) for v in versions}
             bases = {link[0] if link is not None else None for link in found.values()}
             if bases <= {None}:
                 self._closed.add(identity)  # no usable version needs a base

@@ -94,8 +94,10 @@ class ModelProvider(_Provider):
         self._demands: dict[Identity, dict[Requirement, set[int]]] = {
             (n,): {r: set() for r in reqs} for n, reqs in self._declared.items()
         }
-        self._choices: dict[tuple[Identity, Handle], Choice] = {}
-        self._bases: dict[tuple[str, str, Handle], Requirement | None] = {}
+        self._choices: dict[Identity, dict[int, Choice]] = {}  # by id(candidate), checked, as the memos below
+        # name -> id(candidate) -> (candidate, its base requirement), keyed and checked by object as in the Catalog
+        self._bases: dict[str, dict[int, tuple[Candidate, Requirement | None]]] = {}
+        self._base_names: dict[tuple[str, Handle], tuple[Handle, str]] = {}
         self._instances: dict[tuple[Identity, frozenset[Handle]], tuple[Handle, ...]] = {}
         self._satisfied: dict[tuple[int, int], bool] = {}
         self._lookahead = Lookahead(
@@ -220,7 +222,7 @@ class ModelProvider(_Provider):
             for instance in instances:
                 for candidate in self._catalog.versions(registry, instance):
                     if (
-                        candidate.handle not in banned
+                        (not banned or candidate.handle not in banned)
                         and all(r.admits(candidate) for r in reqs)
                         and self._catalog.assessment(name, candidate).eligible
                         and self._lookahead.allowed(identifier, candidate)
@@ -269,15 +271,20 @@ class ModelProvider(_Provider):
 
     def base_of(self, name: str, candidate: Candidate) -> Requirement | None:
         """The requirement ``candidate`` (used as ``name``) has on its base model; memoised per version."""
-        key = (name, candidate.registry, candidate.handle)
-        if key not in self._bases:
-            base = self._bases[key] = self._base_requirement(name, candidate)
-            if base is not None:
-                identity = self.identify(base)
-                self._names.setdefault(identity, base.name)
-                self._identities.setdefault(base.name, identity)
-                self._anchors.setdefault(identity, base)
-        return self._bases[key]
+        known = self._bases.get(name)
+        if known is None:
+            known = self._bases[name] = {}
+        found = known.get(id(candidate))
+        if found is not None and found[0] is candidate:
+            return found[1]
+        base = self._base_requirement(name, candidate)
+        known[id(candidate)] = (candidate, base)
+        if base is not None:
+            identity = self.identify(base)
+            self._names.setdefault(identity, base.name)
+            self._identities.setdefault(base.name, identity)
+            self._anchors.setdefault(identity, base)
+        return base
 
     def demands_on(self, name: str) -> list[Demand]:
         identity = self._identities.get(name)
@@ -299,10 +306,12 @@ class ModelProvider(_Provider):
             yield item
 
     def _choice(self, identity: Identity, name: str, candidate: Candidate) -> Choice:
-        key = (identity, candidate.handle)
-        found = self._choices.get(key)
-        if found is None:
-            found = self._choices[key] = Choice(identity, name, candidate)
+        known = self._choices.get(identity)
+        if known is None:
+            known = self._choices[identity] = {}
+        found = known.get(id(candidate))
+        if found is None or found.candidate is not candidate:
+            found = known[id(candidate)] = Choice(identity, name, candidate)
         return found
 
     def _admitted_instances(self, identity: Identity, reqs: Sequence[Requirement]) -> tuple[Handle, ...]:
@@ -348,7 +357,7 @@ class ModelProvider(_Provider):
         if ref is None:
             return None
         registry = ref.registry or candidate.registry
-        handle = ref.handle.unversioned()
+        handle, name = self._base_name(registry, ref.handle)
         versions = ",".join(v for v in (ref.versions, f"=={ref.handle.version}" if ref.handle.version else "") if v)
         problem = specifier_error(versions)
         if problem is not None:
@@ -356,7 +365,16 @@ class ModelProvider(_Provider):
                 f"registry {candidate.registry!r}: {candidate} declares base {ref} with a bad version range: {problem}",
                 hint="report it to whoever publishes the model; versions are PEP 440 specifiers like >=2",
             )
-        return Requirement(self._name_for_base(registry, handle), handle, versions, registry, parent)
+        return Requirement(name, handle, versions, registry, parent)
+
+    def _base_name(self, registry: str, handle: Handle) -> tuple[Handle, str]:
+        """The unversioned base handle and its name, once per base: every version of a fine-tune asks again."""
+        key = (registry, handle)
+        found = self._base_names.get(key)
+        if found is None:
+            unversioned = handle.unversioned()
+            found = self._base_names[key] = (unversioned, self._name_for_base(registry, unversioned))
+        return found
 
     def _name_for_base(self, registry: str, handle: Handle) -> str:
         """The declared name when the project declares this base, else a derived one (stable for the resolve)."""

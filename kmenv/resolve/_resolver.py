@@ -11,6 +11,7 @@ import resolvelib
 from kmenv.errors import ResolutionImpossible, UsageError
 from kmenv.policy import LicencePolicy
 from kmenv.resolve._catalog import Catalog
+from kmenv.resolve._collector import full_collections_held
 from kmenv.resolve._explain import Demand, explain_failure, explain_unusable
 from kmenv.resolve._provider import Choice, Identity, ModelProvider, SearchExhausted
 from kmenv.resolve._wording import too_deep
@@ -104,11 +105,25 @@ def resolve(
     Newest eligible version wins, except that a ``preferred`` version (from the existing lock) is
     kept while it is eligible and fits. Registries are asked lazily, each answer at most once.
     Raises :class:`kmenv.errors.ResolutionImpossible` with every cause when no choice works or
-    the search exceeds ``max_rounds``; registry errors propagate unchanged.
+    the search exceeds ``max_rounds``; registry errors propagate unchanged. Full garbage collections wait
+    until it returns (see :mod:`kmenv.resolve._collector`).
     """
+    with full_collections_held():
+        return _resolve(requirements, registries, environment, policy, preferred or {}, max_rounds, reporter)
+
+
+def _resolve(
+    requirements: Sequence[Requirement],
+    registries: Mapping[str, ModelIndex],
+    environment: TargetEnvironment,
+    policy: LicencePolicy,
+    preferred: Mapping[str, int],
+    max_rounds: int,
+    reporter: ResolveReporter | None,
+) -> Resolution:
     roots = _declared(requirements, registries)
     catalog = Catalog(registries, environment, policy, reporter)
-    provider = ModelProvider(roots, catalog, preferred or {}, work_limit=max_rounds * _WORK_PER_ROUND)
+    provider = ModelProvider(roots, catalog, preferred, work_limit=max_rounds * _WORK_PER_ROUND)
     progress = _Progress(reporter)
     declared = [Demand(r) for r in roots]
     if provider.doomed() and (proven := _proven_impossible(provider, declared)) is not None:
