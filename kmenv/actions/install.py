@@ -197,16 +197,16 @@ def install(
         wanted = selected_models(lock, chosen)
         lock_digest = state.lock_sha256
         current = env.current()
-        # A detected environment can change without any file changing, and --frozen skipped the
-        # staleness check: neither may be trusted to the no-op fast path next time.
-        fast = not frozen and not state.inputs.environment_record.get("detect")
-
+        # a detected environment or a notebook's mount may change unseen, --frozen checked nothing: no fast path then
+        outside = store.external(f for model in wanted.values() for f in model.files)
+        fast = not frozen and not state.inputs.environment_record.get("detect") and not outside
         if (
             current is not None
             and recorded is not None
             and recorded.lock_sha256 == lock_digest
             and recorded.generation == current
             and recorded.groups == chosen
+            and all(store.intact(f.sha256, f.size) for f in outside)  # a mount gone or changed: build again
         ):
             env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
             return InstallOutcome(
@@ -223,7 +223,7 @@ def install(
         models = sorted(wanted.items())
         held = installed_part(lock, wanted)  # what the generation holds, recorded beside it
         record = state.lock_text if held is lock and state.lock_text else dumps_lock(held)
-        kept = None if rebuild else matching_generation(env, held)
+        kept = None if rebuild or outside else matching_generation(env, held)
         if kept is not None:  # a kept generation already holds exactly these files: use it, build no copy
             env.write_record(kept, record)
             policy = _cleanup_policy(project, state)
@@ -272,6 +272,7 @@ def install(
         layout = {name: [(f.path, store.blob_path(f.sha256)) for f in model.files] for name, model in models}
         generation = env.build(layout, link_mode=settings.link_mode, record=record)
         store.linked(f.sha256 for _, model in models for f in model.files)
+        fast = fast and not store.external(f for _, model in models for f in model.files)  # files it adopted
         policy = _cleanup_policy(project, state)
         _record_root(store, env, generation, models, keep=policy.keep)
         env.switch(generation)

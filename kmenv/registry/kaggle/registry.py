@@ -189,10 +189,11 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         return self._transfers.take()
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
-        """The download request for one file (kagglehub's finished copy first); no signed URL is ever stored."""
+        """The download request for one file (a finished local copy first: kagglehub's, copied; a notebook's
+        mount, used in place); no signed URL is ever stored."""
         copy = local_copy(candidate.handle, file.path, file.size)
         return (
-            FileSource(copy.as_uri())
+            FileSource(copy.path.as_uri(), in_place=copy.mounted)
             if copy
             else self.client.download_source(self._file_body(candidate.handle, file.path))
         )
