@@ -271,8 +271,8 @@ def _fetch_one(
         sink.start(job.label, job.entry.size)
         started = True
         hashed = partial(sink.advance, job.label)
-        store.adopt(job.entry, _local_path(job.source), label=job.label, poll=poll, on_bytes=hashed)
-        fetched = False
+        # the caller obtained these bytes itself (counted as fetched, 0 bytes), as with a copied local file
+        fetched = store.adopt(job.entry, _local_path(job.source), label=job.label, poll=poll, on_bytes=hashed)
     else:
         fetched = store.ingest(job.entry, produce, label=job.label, poll=poll)
     if started:

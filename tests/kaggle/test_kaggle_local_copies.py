@@ -131,6 +131,8 @@ def test_a_notebook_links_the_attached_model_copying_no_byte(
     result = kmenv("-C", notebook, "install")
     assert result.code == 0, result.err
     assert blob_requests(emulator, before) == 0
+    # the notebook's own copy proves access, as a download would: Kaggle is not asked to authorise it either
+    assert [s.route for s in emulator.seen[before:] if s.route == "DownloadModelInstanceVersion"] == []
     model = notebook / ".kmenv" / "models" / "bert"
     for path, data in bert_files(2).items():
         installed = model / path
