@@ -41,7 +41,7 @@ from kmenv.fs.atomic import write_atomic
 from kmenv.fs.failures import refused_writes
 from kmenv.store._diskspace import check_free_space, check_install_space
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
-from kmenv.store.external import adopt_file, is_external
+from kmenv.store.external import is_external, link_proven, prove_file
 from kmenv.store.folders import folders_held
 from kmenv.store.integrity import check_blob, remove_blob, reseal_after_link, seal_blob
 from kmenv.store.partials import open_writer, partial_paths
@@ -186,9 +186,18 @@ class Store:
         with refused_writes(self.root), self._blob_lock(sha, poll):
             if self.has(entry):
                 return False
-            blob, label = self.blob_path(sha), label or entry.path
-            adopt_file(self.root, blob, source, sha256=sha, size=entry.size, label=label, on_bytes=on_bytes)
+            label = label or entry.path
+            _, proven = prove_file(source, sha256=sha, size=entry.size, label=label, on_bytes=on_bytes)
+            link_proven(self.root, self.blob_path(sha), source, sha, proven)
             return True
+
+    def adopt_unhashed(self, source: Path, size: int, *, label: str) -> str:
+        """:meth:`adopt` for a file whose sha256 is not known yet (read once to learn it); the sha256."""
+        sha, proven = prove_file(source, sha256=None, size=size, label=label)
+        with refused_writes(self.root), self._blob_lock(sha, None):
+            if not self.has_blob(sha, size):
+                link_proven(self.root, self.blob_path(sha), source, sha, proven)
+        return sha
 
     def external(self, entries: Iterable[_F]) -> list[_F]:
         """The entries whose blob is an adopted file outside the store (present or not; one ``lstat`` each)."""

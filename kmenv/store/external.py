@@ -23,7 +23,7 @@ from kmenv.errors import IntegrityError
 from kmenv.store.folders import folders_held, place
 from kmenv.store.integrity import Seal, hash_file, seal_blob
 
-__all__ = ["MOUNT_HINT", "adopt_file", "is_external"]
+__all__ = ["MOUNT_HINT", "is_external", "link_proven", "prove_file"]
 
 MOUNT_HINT = (
     "the file kmenv would link differs from the lock; detach and attach the model version again, "
@@ -36,21 +36,14 @@ def is_external(blob: Path) -> bool:
     return blob.is_symlink()
 
 
-def adopt_file(
-    root: Path,
-    blob: Path,
-    source: Path,
-    *,
-    sha256: str,
-    size: int,
-    label: str,
-    on_bytes: Callable[[int], None] | None = None,
-) -> None:
-    """Make ``blob`` a symlink to ``source`` once ``source`` is proven to hold ``size`` bytes hashing to ``sha256``.
+def prove_file(
+    source: Path, *, sha256: str | None, size: int, label: str, on_bytes: Callable[[int], None] | None = None
+) -> tuple[str, os.stat_result]:
+    """Hash ``source`` once: its sha256 (which must be ``sha256`` when given) and the ``stat`` it was proven with.
 
-    The caller holds the blob's lock. The file must not change while it is read (its inode, size and times are
-    compared before and after), so the seal written describes exactly the bytes that were hashed. A mismatch
-    raises :class:`IntegrityError` naming ``label``; nothing is kept.
+    The file must hold ``size`` bytes and not change while it is read (inode, size and times are compared before
+    and after), so a seal made from the returned ``stat`` describes exactly the bytes that were hashed. A mismatch
+    raises :class:`IntegrityError` naming ``label``.
     """
     before = os.stat(source)
     if not stat.S_ISREG(before.st_mode):
@@ -59,10 +52,16 @@ def adopt_file(
         raise IntegrityError(f"{label}: size mismatch: expected {size} bytes, got {before.st_size}", hint=MOUNT_HINT)
     actual = hash_file(source, on_bytes)
     after = os.stat(source)
-    if actual != sha256:
+    if sha256 is not None and actual != sha256:
         raise IntegrityError(f"{label}: sha256 mismatch: expected {sha256}, got {actual}", hint=MOUNT_HINT)
     if Seal.of(after) != Seal.of(before):
         raise IntegrityError(f"{label}: {source} changed while it was being verified", hint="run the command again")
+    return actual, after
+
+
+def link_proven(root: Path, blob: Path, source: Path, sha256: str, proven: os.stat_result) -> None:
+    """Make ``blob`` a symlink to ``source`` and seal it as ``proven`` (see :func:`prove_file`); the caller holds
+    the blob's lock."""
     temp = root / "tmp" / f"{sha256}.{os.getpid()}.link"
     temp.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
@@ -70,4 +69,4 @@ def adopt_file(
     os.symlink(os.path.abspath(source), temp)
     with folders_held(root, exclusive=False):
         place(temp, blob)
-    seal_blob(root, sha256, after)
+    seal_blob(root, sha256, proven)

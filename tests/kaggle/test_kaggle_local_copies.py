@@ -186,3 +186,26 @@ def test_link_mode_copy_copies_the_mounted_files(
     assert result.code == 0, result.err
     installed = notebook / ".kmenv" / "models" / "bert" / "config.json"
     assert not installed.is_symlink() and installed.read_bytes() == bert_files(2)["config.json"]
+
+
+def test_a_new_project_in_a_notebook_locks_from_the_mount_downloading_nothing(
+    emulator: KaggleEmulator, kmenv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "kmodels.yaml").write_text(SPEC)  # no lock yet: Kaggle lists no sha256, the mount's files give them
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    monkeypatch.setenv("KAGGLE_CACHE_MOUNT_FOLDER", str(tmp_path / "input"))
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "empty-kh-cache"))
+    attach(tmp_path / "input")
+    result = kmenv("-C", project, "install")
+    assert result.code == 0, result.err
+    assert blob_requests(emulator, 0) == 0
+    assert [s for s in emulator.seen if s.route == "DownloadModelInstanceVersion"] == []
+    installed = project / ".kmenv" / "models" / "bert" / "config.json"
+    assert installed.is_symlink() and installed.read_bytes() == bert_files(2)["config.json"]
+    assert kmenv("-C", project, "validate").code == 0
+    shutil.rmtree(tmp_path / "input")  # the lock holds the real sha256s: without the mount they are downloaded
+    assert kmenv("-C", project, "install").code == 0
+    assert blob_requests(emulator, 0) == len(bert_files(2))
+    assert not installed.is_symlink() and installed.read_bytes() == bert_files(2)["config.json"]
