@@ -4,8 +4,9 @@ Every ```` ```console ```` block with ``$ `` lines is a transcript: each ``$`` l
 (up to the next ``$``) what it prints, stdout and stderr together in the order written. A block runs in one
 ``bash`` session (so ``cd``, ``eval`` and ``echo $?`` work as in a terminal) inside a sandbox that looks like the
 README's machine: a copy of ``examples/`` at ``/work/examples``, ``HOME`` at ``/home/me`` (the store in
-``~/.cache/kmenv``), no credentials, and the Kaggle API answered by the test emulator (``tests/kaggle_emulator.py``),
-so no block reaches the network. Console blocks without a ``$`` are commands to copy, not transcripts.
+``~/.cache/kmenv``; installs hard-link, as on most machines), no credentials, and the Kaggle API answered by the
+test emulator (``tests/kaggle_emulator.py``), so no block reaches the network. Console blocks without a ``$``
+are commands to copy, not transcripts.
 
 An HTML comment just before a block says how to run it (invisible on GitHub)::
 
@@ -211,6 +212,7 @@ class Sandbox:
             "KMENV_CONFIG_DIR": str(home / ".config" / "kmenv"),
             "KAGGLEHUB_CACHE": str(home / ".cache" / "kagglehub"),
             "KMENV_KAGGLE_URL": kaggle_url,
+            "KMENV_LINK_MODE": "hardlink",  # what every sandbox filesystem can do; sizes `gc` shows depend on it
             "PYTHONUNBUFFERED": "1",  # stdout and stderr interleave as written
             "COLUMNS": "200",
             "TERM": "dumb",
