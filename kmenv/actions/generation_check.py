@@ -53,11 +53,15 @@ def _recorded(store: Store, env: EnvironmentDir, generation: int) -> dict[str, s
 
 
 def _files(folder: Path) -> dict[str, os.stat_result]:
+    from kmenv.environment.linking import file_stat
+
     found: dict[str, os.stat_result] = {}
     for dirpath, _dirs, names in os.walk(folder):
         for name in names:
             path = Path(dirpath) / name
-            found[path.relative_to(folder).as_posix()] = path.lstat()
+            info = file_stat(path)  # a symlink is the file it names; one naming nothing is missing
+            if info is not None:
+                found[path.relative_to(folder).as_posix()] = info
     return found
 
 

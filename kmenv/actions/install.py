@@ -206,9 +206,9 @@ def install(
         wanted = selected_models(lock, chosen)
         lock_digest = state.lock_sha256
         current = env.current()
-        # A detected environment can change without any file changing, and --frozen skipped the
-        # staleness check: neither may be trusted to the no-op fast path next time.
-        fast = not frozen and not state.inputs.environment_record.get("detect")
+        # a detected environment or a notebook's mount may change unseen, --frozen checked nothing: no fast path then
+        outside = store.external(f for model in wanted.values() for f in model.files)
+        fast = not frozen and not state.inputs.environment_record.get("detect") and not outside
         # The parser accepted these bytes: a warm install may read them without it, and without the declaration's
         # parser too when the staleness check passed beside these kmodels.yaml bytes.
         if parsed and not ready.relocked and lock_digest is not None:
@@ -223,6 +223,7 @@ def install(
             and recorded.lock_sha256 == lock_digest
             and recorded.generation == current
             and recorded.groups == chosen
+            and all(store.intact(f.sha256, f.size) for f in outside)  # a mount gone or changed: build again
         ):
             env.write_state(InstallState(current, lock_digest, state.spec_sha256, fast, groups=chosen).to_json())
             return InstallOutcome(
@@ -239,7 +240,7 @@ def install(
         models = sorted(wanted.items())
         held = installed_part(lock, wanted)  # what the generation holds, recorded beside it
         record = state.lock_text if held is lock and state.lock_text else dumps_lock(held)
-        kept = None if rebuild else matching_generation(env, held)
+        kept = None if rebuild or outside else matching_generation(env, held)
         recorded_now = Recorded(lock_digest, state.spec_sha256, fast, chosen)
         if kept is not None:  # a kept generation already holds exactly these files: use it, build no copy
             env.write_record(kept, record)
@@ -285,6 +286,8 @@ def install(
             _authorise(registries, lock, models, downloading, fetched=report.files_reused == 0)
         reporter.phase("linking")
         generation = build_generation(project, models, record)
+        if fast and store.external(f for _, model in models for f in model.files):  # files it adopted from a mount
+            recorded_now = Recorded(lock_digest, state.spec_sha256, False, chosen)
         policy = _cleanup_policy(project, state)
         switch_generation(project, generation, models, keep=policy.keep, recorded=recorded_now)
         warnings = ready.warnings + tuple(_damage_notes(store.damaged))

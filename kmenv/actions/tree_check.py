@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from kmenv.environment.linking import file_stat
+
 __all__ = ["Damage", "Expected", "check_tree", "sha256_of"]
 
 _READ = 1 << 20
@@ -69,7 +71,9 @@ def _entries(folder: Path) -> list[tuple[str, Path, os.stat_result]]:
         found = sorted(os.scandir(folder), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [(e.name, Path(e.path), e.stat(follow_symlinks=False)) for e in found]
+    # a symlink is the file it names (files adopted from a notebook's mount); one that names nothing is missing
+    listed = [(e.name, Path(e.path), file_stat(Path(e.path))) for e in found]
+    return [(name, path, info) for name, path, info in listed if info is not None]
 
 
 def check_tree(

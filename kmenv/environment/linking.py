@@ -6,6 +6,11 @@ carries them out.
 ``auto`` tries reflink (copy-on-write, independent inode, no extra space), then hard link
 (shared inode; safe because blobs are read-only), then copy, and remembers for the rest of the
 run which modes the filesystem refused, so a failing mode costs one attempt rather than one per file.
+
+A blob the store keeps outside itself (a verified file of a notebook's read-only mount, a symlink in the store;
+see :mod:`kmenv.store.external`) is linked by a symlink to that file in every mode but ``copy``: the mount is
+another filesystem, so a reflink or hard link cannot be made, and a copy is what adopting it avoids.
+:func:`file_stat` is how checks of an environment see such a file: as the file it points to.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from kmenv.config import resolve_link_mode
 from kmenv.errors import UsageError
 from kmenv.fs.failures import is_storage_error, storage_error
 
-__all__ = ["Linker", "link_file"]
+__all__ = ["Linker", "file_stat", "link_file"]
 
 _FICLONE = 0x40049409  # Linux ioctl: make dst share src's extents (btrfs, xfs, bcachefs, ...)
 
@@ -98,6 +103,15 @@ class Linker:
         forbidden disk a :class:`~kmenv.errors.StorageError` naming ``dst``; other ``OSError`` s
         (a missing source) propagate.
         """
+        if self.mode != "copy" and src.is_symlink():  # a verified file kept outside the store: point at it
+            try:
+                os.symlink(os.readlink(src), dst)
+            except OSError as exc:
+                if is_storage_error(exc):
+                    raise storage_error(exc, dst) from exc
+                raise
+            self.used.add("symlink")
+            return "symlink"
         while True:
             mode = self._chain[0]
             try:
@@ -117,6 +131,21 @@ class Linker:
                 continue
             self.used.add(mode)
             return mode
+
+
+def file_stat(path: Path) -> os.stat_result | None:
+    """How an environment's file looks to a check: a symlink to a regular file counts as that file.
+
+    None for a symlink that points nowhere (the mount it named is gone); anything else as ``lstat`` sees it.
+    """
+    info = path.lstat()
+    if not stat.S_ISLNK(info.st_mode):
+        return info
+    try:
+        target = path.stat()
+    except OSError:
+        return None
+    return target if stat.S_ISREG(target.st_mode) else info
 
 
 def link_file(src: Path, dst: Path, mode: str = "auto") -> str:

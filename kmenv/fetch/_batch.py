@@ -16,12 +16,16 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import requests
 
 from kmenv.errors import UsageError
 from kmenv.fetch.download import DOWNLOAD_RETRY, Cancelled, Meter, Submit
-from kmenv.fetch.http import make_session
+from kmenv.fetch.http import make_session, redact_url
 from kmenv.fetch.pace import Pace
 from kmenv.fetch.pool import PriorityPool
 from kmenv.fetch.progress import NullProgress, ProgressSink, SerialProgress
@@ -263,7 +267,22 @@ def _fetch_one(
 
     if cancel.is_set():
         raise Cancelled
-    fetched = store.ingest(job.entry, produce, label=job.label, poll=poll)
+    if job.source.in_place:  # verified and referenced where it is: no byte is copied, none downloaded
+        sink.start(job.label, job.entry.size)
+        started = True
+        hashed = partial(sink.advance, job.label)
+        # the caller obtained these bytes itself (counted as fetched, 0 bytes), as with a copied local file
+        fetched = store.adopt(job.entry, _local_path(job.source), label=job.label, poll=poll, on_bytes=hashed)
+    else:
+        fetched = store.ingest(job.entry, produce, label=job.label, poll=poll)
     if started:
         sink.finish(job.label)
     tally.done(job.entry, fetched=fetched)
+
+
+def _local_path(source: FileSource) -> Path:
+    """The file a local (``file://``) source names."""
+    parts = urlsplit(source.url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        raise UsageError(f"{redact_url(source.url)} is not a local file", hint="only local files can be used in place")
+    return Path(url2pathname(parts.path))

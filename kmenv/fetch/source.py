@@ -21,7 +21,9 @@ class FileSource:
     it is excluded from ``repr`` and must never be logged; a fetcher drops them when a
     redirect leaves ``url``'s host. ``json`` is a request body for RPC-style downloads
     (``method`` is then ``POST``). ``verify`` is how TLS is checked: True for the system's CAs, or
-    the path of a CA bundle (a private registry's own CA).
+    the path of a CA bundle (a private registry's own CA). ``in_place`` marks a ``file://`` source that stays
+    where it is while it is used (a notebook's read-only mount): the store verifies it and references it
+    instead of copying it (:meth:`kmenv.store.blobstore.Store.adopt`).
     """
 
     url: str
@@ -29,3 +31,4 @@ class FileSource:
     json: Mapping[str, object] | None = None
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     verify: bool | str = True
+    in_place: bool = False

@@ -30,6 +30,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from kmenv.errors import IntegrityError
 from kmenv.fs.atomic import write_atomic
@@ -37,6 +38,7 @@ from kmenv.fs.failures import refused_writes
 from kmenv.fs.locks import LockHolder, held_lock, waiting_text
 from kmenv.store._diskspace import check_free_space, check_install_space
 from kmenv.store.digests import canonical_digest, is_sha256, require_sha256
+from kmenv.store.external import is_external, link_proven, prove_file
 from kmenv.store.folders import folders_held
 from kmenv.store.integrity import check_blob, remove_blob, reseal_after_link, seal_blob
 from kmenv.store.partials import open_writer, partial_paths
@@ -47,6 +49,16 @@ from kmenv.store.writer import MISMATCH_HINT as MISMATCH_HINT
 from kmenv.values.candidates import FileEntry
 
 __all__ = ["BlobWriter", "Store", "canonical_digest", "check_free_space", "check_install_space"]
+
+
+class _Blob(Protocol):
+    """A file named by its content: a registry's or a lock's file entry."""
+
+    @property
+    def sha256(self) -> str: ...
+
+
+_F = TypeVar("_F", bound=_Blob)
 
 
 class _KnownBlob(Exception):
@@ -151,6 +163,44 @@ class Store:
                 digests=entry.digests,
             )
             return True
+
+    def adopt(
+        self,
+        entry: FileEntry,
+        source: Path,
+        *,
+        label: str | None = None,
+        poll: Callable[[], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> bool:
+        """Make ``entry``'s blob a verified reference to the local file ``source`` rather than a copy of it.
+
+        For files that stay where they are for as long as they are used (a notebook's read-only mount); see
+        :mod:`kmenv.store.external`. False when the blob already existed. A mismatch raises
+        :class:`IntegrityError` and keeps nothing.
+        """
+        if self.has(entry):
+            return False
+        sha = require_sha256(entry.sha256)
+        with refused_writes(self.root), self._blob_lock(sha, poll):
+            if self.has(entry):
+                return False
+            label = label or entry.path
+            _, proven = prove_file(source, sha256=sha, size=entry.size, label=label, on_bytes=on_bytes)
+            link_proven(self.root, self.blob_path(sha), source, sha, proven)
+            return True
+
+    def adopt_unhashed(self, source: Path, size: int, *, label: str) -> str:
+        """:meth:`adopt` for a file whose sha256 is not known yet (read once to learn it); the sha256."""
+        sha, proven = prove_file(source, sha256=None, size=size, label=label)
+        with refused_writes(self.root), self._blob_lock(sha, None):
+            if not self.has_blob(sha, size):
+                link_proven(self.root, self.blob_path(sha), source, sha, proven)
+        return sha
+
+    def external(self, entries: Iterable[_F]) -> list[_F]:
+        """The entries whose blob is an adopted file outside the store (present or not; one ``lstat`` each)."""
+        return [e for e in entries if is_external(self.blob_path(e.sha256))]
 
     def ingest_unknown(
         self,

@@ -162,6 +162,12 @@ class KaggleRegistry(KaggleDiscovery, Registry):
                 result[remote.path] = FileEntry(remote.path, remote.size, hint.sha256, digests=dict(hint.digests))
             else:
                 unknown.append(remote)
+        mounted = self._learn_mounted(handle, unknown)
+        if mounted:  # attached to this notebook: hashed where it is mounted, which proves access as a download does
+            result.update(mounted)
+            unknown = [f for f in unknown if f.path not in mounted]
+            self.entitlements.record(handle, self.client.identity)
+            self._remember_files(handle, {**self.learned_files(handle), **result}.values())
         if unknown:
             if self.client.offline:
                 raise RegistryError(
@@ -181,7 +187,7 @@ class KaggleRegistry(KaggleDiscovery, Registry):
                 result.update(self._learn_per_file(handle, unknown, cancel))
             self.entitlements.record(handle, self.client.identity)  # Kaggle just served them to this identity
             self._remember_files(handle, {**self.learned_files(handle), **result}.values())
-        elif set(result) - {f.path for f in hints}:  # what another identity may have learned: only if authorised
+        elif set(result) - {f.path for f in hints} - set(mounted):  # another identity's learning: if authorised
             self.authorise(Candidate(handle=handle, registry=self.name, license=None, files=tuple(result.values())))
         return [result[p] for p in sorted(result)]
 
@@ -194,10 +200,11 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         self._transfers.show(sink)
 
     def source(self, candidate: Candidate, file: FileEntry) -> FileSource:
-        """The download request for one file (kagglehub's finished copy first); no signed URL is ever stored."""
+        """The download request for one file (a finished local copy first: kagglehub's, copied; a notebook's
+        mount, used in place); no signed URL is ever stored."""
         copy = local_copy(candidate.handle, file.path, file.size)
         return (
-            FileSource(copy.as_uri())
+            FileSource(copy.path.as_uri(), in_place=copy.mounted)
             if copy
             else self.client.download_source(self._file_body(candidate.handle, file.path))
         )
@@ -337,6 +344,17 @@ class KaggleRegistry(KaggleDiscovery, Registry):
         if self.store is None:
             raise RegistryError("this Kaggle registry has no store to learn file hashes into")
         return self.store
+
+    def _learn_mounted(self, handle: Handle, files: Sequence[RemoteFile]) -> dict[str, FileEntry]:
+        """The files of a Kaggle notebook's mount of this version, hashed and adopted by the store in place."""
+        found: dict[str, FileEntry] = {}
+        for remote in files:
+            copy = local_copy(handle, remote.path, remote.size)
+            if copy is not None and copy.mounted:
+                label = f"{handle}/{remote.path}"
+                sha = self._require_store().adopt_unhashed(copy.path, remote.size, label=label)
+                found[remote.path] = FileEntry(remote.path, remote.size, sha)
+        return found
 
     def _learn_per_file(
         self, handle: Handle, files: Sequence[RemoteFile], outer: threading.Event
