@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -74,21 +75,21 @@ class UI:
     def line(self, text: str = "") -> None:
         """A result line on stdout (suppressed in JSON mode, where stdout holds the document)."""
         if not self.json:
-            print(text, file=sys.stdout, flush=True)
+            _say(sys.stdout, text)
 
     def note(self, text: str) -> None:
         """Chatter about progress on stderr; silenced by ``-q``."""
         if not self.quiet:
-            print(text, file=sys.stderr, flush=True)
+            _say(sys.stderr, text)
 
     def detail(self, text: str) -> None:
         """Only with ``-v``."""
         if self.verbose and not self.quiet:
-            print(text, file=sys.stderr, flush=True)
+            _say(sys.stderr, text)
 
     def warn(self, text: str) -> None:
         """Warnings survive ``-q``: they are about the result, not the progress."""
-        print(self._style(f"warning: {text}", "yellow"), file=sys.stderr, flush=True)
+        _say(sys.stderr, self._style(f"warning: {text}", "yellow"))
 
     def emit_json(self, kind: str, data: Mapping[str, Any]) -> None:
         """The run's one JSON document on stdout: an object with the ``schema_version`` of its ``kind``
@@ -197,3 +198,14 @@ def error_document(exc: KmenvError, code: int, details: Sequence[str]) -> dict[s
         "details": [clip_text(item) for item in details],
         "exit_code": code,
     }
+
+
+_SAYING = threading.Lock()
+
+
+def _say(stream: IO[str], text: str) -> None:
+    """One whole line in one write: lines from parallel downloads never run into each other
+    (``print`` writes the text and its newline apart)."""
+    with _SAYING:
+        stream.write(text + "\n")
+        stream.flush()

@@ -182,10 +182,10 @@ class Store:
         if self.has(entry):
             return False
         sha = require_sha256(entry.sha256)
-        with refused_writes(self.root), self._blob_lock(sha, poll):
+        label = label or entry.path
+        with refused_writes(self.root), self._blob_lock(sha, poll, label):
             if self.has(entry):
                 return False
-            label = label or entry.path
             _, proven = prove_file(source, sha256=sha, size=entry.size, label=label, on_bytes=on_bytes)
             link_proven(self.root, self.blob_path(sha), source, sha, proven)
             return True
@@ -193,7 +193,7 @@ class Store:
     def adopt_unhashed(self, source: Path, size: int, *, label: str) -> str:
         """:meth:`adopt` for a file whose sha256 is not known yet (read once to learn it); the sha256."""
         sha, proven = prove_file(source, sha256=None, size=size, label=label)
-        with refused_writes(self.root), self._blob_lock(sha, None):
+        with refused_writes(self.root), self._blob_lock(sha, None, label):
             if not self.has_blob(sha, size):
                 link_proven(self.root, self.blob_path(sha), source, sha, proven)
         return sha
