@@ -57,9 +57,12 @@ def _whole(var: str, text: str, *, low: int, high: int, example: int) -> int:
 class Tuning:
     """Download pacing and splitting; the defaults suit a CDN that caps each connection at tens of MB/s.
 
-    ``connections``: ranges of one file in flight at once. ``split_size``: files at least this big are
-    split. ``piece_min``/``piece_max``: bounds on one range request (smaller pieces resume finer and
-    balance better; larger ones cost fewer requests). ``min_speed`` (bytes/s) over ``window`` seconds:
+    ``connections``: the most ranges of one file in flight at once. ``split_size``: files at least this
+    big may be split. A file starts as one stream; after ``adapt_seconds`` of it, if the rest would take
+    longer than ``split_after`` seconds, its remainder is shared among more connections, growing while
+    that buys speed (:mod:`kmenv.fetch.adapt`; ``adapt_seconds`` 0 splits into ``connections`` at once).
+    ``piece_min``: the smallest range handed to another connection (a connection that finishes early
+    takes half of the largest range still running, down to this). ``min_speed`` (bytes/s) over ``window`` seconds:
     a download slower than that is given up with its bytes kept; it also sets each download's
     overall deadline, ``window + size / min_speed``. ``undeclared_limit``: the most bytes accepted
     when neither the registry nor the server says how big a file is.
@@ -68,7 +71,8 @@ class Tuning:
     connections: int = 16
     split_size: int = 64 << 20
     piece_min: int = 4 << 20
-    piece_max: int = 64 << 20
+    adapt_seconds: float = 0.25
+    split_after: float = 2.0
     min_speed: int = 1 << 10
     window: float = 60.0
     undeclared_limit: int = 1 << 40
@@ -96,14 +100,6 @@ class Tuning:
     def splits(self, size: int | None) -> bool:
         """Whether a file of ``size`` bytes is fetched in parallel ranges."""
         return self.connections > 1 and size is not None and size >= self.split_size
-
-    def piece_size(self, size: int) -> int:
-        """Bytes per range request for a file of ``size``: about four pieces per connection, within bounds.
-
-        The lower bound shrinks with a small ``split_size``, so a file just above it still splits.
-        """
-        low = max(1, min(self.piece_min, self.split_size // 4))
-        return max(low, min(self.piece_max, size // (self.connections * 4)))
 
 
 _VARS = ("KMENV_CONNECTIONS", "KMENV_SPLIT_SIZE", "KMENV_MIN_SPEED", "KMENV_SPEED_WINDOW")
