@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,7 @@ def test_a_wrong_total_is_an_integrity_error(server: FaultServer, store: Store) 
 
 def test_a_dripping_server_fails_with_one_line_and_keeps_the_partial(server: FaultServer, store: Store) -> None:
     server.routes["/model.bin"] = RangeFile(DATA, chunk=1, delay=0.05)  # 20 bytes a second per range
-    slow = Tuning(connections=4, split_size=1 << 20, piece_min=256 << 10, min_speed=1 << 10, window=1.0, adapt_seconds=0)
+    slow = replace(SPLIT, window=1.0)
     started = time.monotonic()
     with pytest.raises(NetworkError) as caught:
         fetch(store, server, tuning=slow)
