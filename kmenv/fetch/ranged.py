@@ -196,7 +196,9 @@ class RangedDownload:
         """The missing bytes as ranges: each gap whole for one stream, or cut in ``connections`` shares at once."""
         if connections <= 1:
             return [_Piece(start, end) for start, end in gaps]
-        share = max(self._tuning.piece_min, -(-sum(end - start for start, end in gaps) // connections))
+        tuning = self._tuning
+        least = min(tuning.piece_min, tuning.split_size // 4)
+        share = max(least, -(-sum(end - start for start, end in gaps) // connections))
         return [_Piece(at, min(at + share, end)) for start, end in gaps for at in range(start, end, share)]
 
     def _remaining(self, pending: deque[_Piece]) -> int:
@@ -210,7 +212,8 @@ class RangedDownload:
         the middle is at least one read past where the owner's bytes stop, so the read it may be writing
         right now still lands inside its own range.
         """
-        least = max(self._tuning.piece_min, READ_SIZE)
+        tuning = self._tuning
+        least = max(READ_SIZE, min(tuning.piece_min, tuning.split_size // 4))  # a file just past split_size splits
         with self._lock:
             if not running:
                 return None
