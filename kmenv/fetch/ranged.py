@@ -160,6 +160,7 @@ class RangedDownload:
         if response is None:
             return  # the server ignores ranges: the file came as one stream
         running: dict[Future[Any], _Piece] = {}
+        growth.update(time.monotonic(), self._received, self._remaining(pending) + first.end - first.at)
         try:
             self._pieces.append(first)
             running[submit(self._fetch_piece, first, (response, first.end - first.at))] = first
