@@ -38,26 +38,32 @@ ADAPTIVE = Tuning(connections=4, split_size=MiB, piece_min=256 << 10, adapt_seco
 
 def test_a_file_that_arrives_fast_stays_one_stream() -> None:
     growth = Growth(16, window=0.25, horizon=2.0)
-    growth.update(0.0, 0, 1000 * MiB)
-    assert growth.update(0.1, 50 * MiB, 950 * MiB) == 1, "no decision before the window is over"
-    assert growth.update(0.3, 300 * MiB, 700 * MiB) == 1, "1 GB/s: the rest takes under a second"
-    assert growth.update(5.0, 300 * MiB, 700 * MiB) == 1, "decided once and for all"
+    assert growth.update(0.0, 0, 1000 * MiB, flowing=0) == 1, "the clock starts with the first byte"
+    growth.update(0.05, 10 * MiB, 990 * MiB)
+    assert growth.update(0.15, 60 * MiB, 940 * MiB) == 1, "no decision before the window is over"
+    assert growth.update(0.35, 310 * MiB, 690 * MiB) == 1, "1 GB/s: the rest takes under a second"
+    assert growth.update(5.0, 310 * MiB, 690 * MiB) == 1, "decided once and for all"
+    assert [round(r / MiB) for r in growth.rates] == [1000]
 
 
-def test_a_capped_connection_grows_while_each_step_adds_speed() -> None:
+def test_a_capped_connection_gets_a_second_then_every_one() -> None:
     growth = Growth(16, window=0.25, horizon=2.0)
     growth.update(0.0, 0, 512 * MiB)
-    assert growth.update(0.25, 6 * MiB, 506 * MiB) == 4, "25 MB/s: 20 s left, so four connections"
-    assert growth.update(0.5, 30 * MiB, 482 * MiB) == 16, "four times the speed: grow again"
-    assert growth.update(0.75, 130 * MiB, 382 * MiB) == 16, "never past the most allowed"
+    assert growth.update(0.25, 6 * MiB, 506 * MiB) == 2, "25 MB/s: 20 s left, so a second connection"
+    assert growth.update(0.4, 10 * MiB, 502 * MiB, flowing=1) == 2, "its window waits for its first byte"
+    growth.update(0.5, 12 * MiB, 500 * MiB, flowing=2)
+    assert growth.update(0.6, 14 * MiB, 498 * MiB, flowing=2) == 2
+    assert growth.update(0.75, 24 * MiB, 488 * MiB, flowing=2) == 16, "twice the speed: every connection allowed"
+    assert growth.update(1.5, 200 * MiB, 312 * MiB, flowing=16) == 16, "never past the most allowed"
 
 
 def test_growth_stops_when_more_connections_buy_no_speed() -> None:
     growth = Growth(16, window=0.25, horizon=2.0)
     growth.update(0.0, 0, 512 * MiB)
-    assert growth.update(0.25, 2 * MiB, 510 * MiB) == 4, "8 MB/s: a minute left"
-    assert growth.update(0.5, 4 * MiB, 508 * MiB) == 4, "the link, not the connection, is the limit"
-    assert growth.update(2.0, 16 * MiB, 496 * MiB) == 4
+    assert growth.update(0.25, 2 * MiB, 510 * MiB) == 2, "8 MB/s: a minute left"
+    growth.update(0.3, 2 * MiB, 510 * MiB, flowing=2)
+    assert growth.update(0.55, 4 * MiB, 508 * MiB, flowing=2) == 2, "the link, not the connection, is the limit"
+    assert growth.update(2.0, 16 * MiB, 496 * MiB, flowing=2) == 2
 
 
 def test_no_window_means_every_connection_at_once() -> None:

@@ -6,10 +6,13 @@ already fills, extra connections only cost requests (Kaggle bills and rate-limit
 for the cores. So a file starts as one stream, and :class:`Growth` is asked every tick:
 
 - after ``window`` seconds it measures the rate; if the rest of the file would still take longer
-  than ``horizon`` seconds at that rate, it multiplies the connections by ``factor``;
-- after each step it measures again, and keeps growing only while the aggregate rate rose by at
-  least ``gain`` over the step before (connections that do not add speed are not worth their
+  than ``horizon`` seconds at that rate, a second connection joins (one request: the experiment);
+- after each step it measures again, and takes the next step (every connection allowed) only if
+  the aggregate rate rose by at least ``gain`` (connections that add no speed are not worth their
   requests); once a step does not pay, or the file is nearly done, the count stays where it is.
+
+Two steps, not a slow ramp: against a capped server every tenth of a second spent on few
+connections is lost for good, and a second connection already tells capped from saturated.
 
 Pure arithmetic on the numbers it is given (no clock, no I/O), so the decisions are tested directly.
 """
@@ -22,11 +25,10 @@ __all__ = ["Growth"]
 class Growth:
     """The connection count for one file: starts at 1 (or ``most`` at once when ``window`` is 0)."""
 
-    def __init__(self, most: int, *, window: float, horizon: float, factor: int = 4, gain: float = 1.5) -> None:
+    def __init__(self, most: int, *, window: float, horizon: float, gain: float = 1.5) -> None:
         self._most = max(1, most)
         self._window = window
         self._horizon = horizon
-        self._factor = max(2, factor)
         self._gain = gain
         self.connections = 1 if window > 0 else self._most
         self._frozen = self.connections >= self._most
@@ -35,12 +37,18 @@ class Growth:
         #: The rates measured, one per completed window (for messages and tests).
         self.rates: list[float] = []
 
-    def update(self, now: float, received: int, remaining: int) -> int:
-        """The connections wanted now, given ``received`` bytes so far (this run) and ``remaining`` still to fetch."""
+    def update(self, now: float, received: int, remaining: int, flowing: int = 1) -> int:
+        """The connections wanted now, given ``received`` bytes so far (this run), ``remaining`` still to fetch,
+        and how many connections have delivered bytes so far (``flowing``).
+
+        A step's window starts once each of its connections delivers: a new connection's handshake and
+        slow start are not counted against it.
+        """
         if self._frozen:
             return self.connections
         if self._mark is None:
-            self._mark = (now, received)
+            if flowing >= self.connections:
+                self._mark = (now, received)
             return self.connections
         since, base = self._mark
         elapsed = now - since
@@ -54,7 +62,7 @@ class Growth:
             self._frozen = True  # the rest arrives soon enough as it is
         else:
             self._before = rate
-            self.connections = min(self._most, self.connections * self._factor)
+            self.connections = min(self._most, 2) if self.connections == 1 else self._most
             self._frozen = self.connections >= self._most
-            self._mark = (now, received)
+            self._mark = None
         return self.connections

@@ -112,6 +112,7 @@ class RangedDownload:
         self._stop = threading.Event()
         self._pieces: list[_Piece] = []  # every range started this run, their progress under ``_lock``
         self._received = 0  # bytes received this run (for :class:`~kmenv.fetch.adapt.Growth`)
+        self._flowing = 0  # requests that delivered bytes this run (likewise)
         self._validator: str | None = None
         self._target = transfer.source  # where ranges are asked for: the final URL after redirects
 
@@ -160,7 +161,6 @@ class RangedDownload:
         if response is None:
             return  # the server ignores ranges: the file came as one stream
         running: dict[Future[Any], _Piece] = {}
-        growth.update(time.monotonic(), self._received, self._remaining(pending) + first.end - first.at)
         try:
             self._pieces.append(first)
             running[submit(self._fetch_piece, first, (response, first.end - first.at))] = first
@@ -181,7 +181,7 @@ class RangedDownload:
                     raise Cancelled
                 self._pace.check()
                 now = time.monotonic()
-                growth.update(now, self._received, self._remaining(pending))
+                growth.update(now, self._received, self._remaining(pending), self._flowing)
                 self._hash_prefix(record=now - last_record >= _RECORD_SECONDS)
                 if now - last_record >= _RECORD_SECONDS:
                     last_record = now
@@ -365,8 +365,10 @@ class RangedDownload:
         else:
             response, asked = opened
         lock, writer, meter = self._lock, self._writer, self._meter
+        flowing = False
 
         def sink(chunk: bytes) -> None:
+            nonlocal flowing
             with lock:
                 room = piece.end - piece.at
             data = chunk if len(chunk) <= room else memoryview(chunk)[: max(room, 0)]
@@ -375,6 +377,8 @@ class RangedDownload:
                 with lock:
                     piece.at += len(data)
                     self._received += len(data)
+                    if not flowing:
+                        flowing, self._flowing = True, self._flowing + 1
                 meter.received(len(data))
             if len(data) < len(chunk) or piece.at >= piece.end:
                 raise _Reached
