@@ -84,7 +84,7 @@ class Tuning:
     split_size: int = 64 << 20
     piece_min: int = 4 << 20
     adapt_seconds: float = 0.15
-    split_after: float = 2.0
+    split_after: float = 4.0
     min_speed: int = 1 << 10
     window: float = 60.0
     undeclared_limit: int = 1 << 40
