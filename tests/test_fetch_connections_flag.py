@@ -36,7 +36,7 @@ def world(tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch) 
     build_registry(source, tmp_path / "registry", name="acme")
     serve_folder(server, tmp_path / "registry")
     (blob,) = [p for p in (tmp_path / "registry" / "files").rglob("*") if p.is_file()]
-    route = RangeFile(WEIGHTS, chunk=64 << 10, delay=0.05)  # about 1.3 MB/s per connection: 3 s alone
+    route = RangeFile(WEIGHTS, chunk=64 << 10, delay=0.1)  # about 0.65 MB/s per connection: 6 s alone
     path = "/" + blob.relative_to(tmp_path / "registry").as_posix()
     server.routes[path] = route
     monkeypatch.setenv("KMENV_CACHE_DIR", str(tmp_path / "cache"))
