@@ -1,21 +1,26 @@
-"""One large file as parallel byte ranges into a preallocated temp file, resumable range by range.
+"""One large file as byte ranges into a preallocated temp file: one stream, split where that pays; resumable.
 
 CDNs and signed-URL object stores cap each connection (tens of MB/s), so one stream leaves most of
-the line idle. Here a coordinator (the thread inside :meth:`~kmenv.store.blobstore.Store.ingest`)
-asks for the first missing range itself, and the answer decides the rest:
+the line idle; a fast server gains nothing from more connections but requests. Here a coordinator
+(the thread inside :meth:`~kmenv.store.blobstore.Store.ingest`) asks for the first missing bytes
+itself, to the end of the file (``bytes=a-``), and the answer decides the rest:
 
-- a 206 of exactly that range, of a file of the declared size: the other ranges go to the pool,
-  at most ``connections`` in flight, each checked the same way and against the first validator;
+- a 206 of exactly that, of a file of the declared size: it is read as one stream, and
+  :class:`~kmenv.fetch.adapt.Growth` decides from its measured speed whether more connections
+  join. Each one takes half of the largest range still running (the owner's end moves to the
+  middle, aria2's way), so every connection makes one request, checked the same way and against
+  the first validator, and one that finishes early takes half of another's rest;
 - a 200: the server ignores ranges (or the file changed since the bytes on disk): that reply is
   used as one plain stream (:func:`~kmenv.fetch.download.download_with_retries`).
 
 A range reply of the wrong length, or a connection that drops, retries that range from where its
 bytes stop; a validator (ETag/Last-Modified) or total that changes mid-way means the file changed,
-and the download starts over cleanly (twice at most). While ranges arrive the coordinator hashes
-the contiguous prefix in order (sha256 needs it) and records every few tenths of a second which
+and the download starts over cleanly (twice at most). The hashes follow the contiguous prefix in
+order (sha256 needs it; :meth:`~kmenv.store.writer.BlobWriter.write_at` hands bytes continuing it
+straight to the hashing thread), and every few tenths of a second the coordinator records which
 ranges are on disk (atomically, beside the temp file), so a killed process resumes range by range;
 the store then checks size, sha256 and every other digest before the atomic rename.
-Memory: one read per connection in flight, nothing more.
+Memory: one read per connection in flight and the hashing thread's short queue, nothing more.
 """
 
 from __future__ import annotations
@@ -145,6 +150,7 @@ class RangedDownload:
     def _run_once(self, submit: Submit) -> None:
         writer = self._writer
         self._pieces.clear()
+        self._received = self._flowing = 0
         self._stop.clear()
         self._validator, self._target = None, self._source
         gaps = _gaps(writer.done, self._size)
