@@ -291,6 +291,19 @@ def rounds_of(
     return {name: min(values) for name, values in times.items()}
 
 
+def settled(log: Path, quiet: float = 0.5, most: float = 10.0) -> None:
+    """Wait until ``log`` has not grown for ``quiet`` seconds (at most ``most``)."""
+    deadline = time.monotonic() + most
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_size = log.stat().st_size if log.exists() else 0
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.05)
+
+
 def recorded_share(partial: Path, size: int) -> float:
     """How much of a ranged download its sidecar records as on disk (0 when none yet)."""
     best = 0
@@ -426,6 +439,7 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
             break
         time.sleep(0.005)
     proc.wait()
+    settled(log)  # nginx logs the killed run's requests as it notices their connections closed
     log.write_text("")  # nginx appends: count only what the second run fetched
     run(kmenv_cmd(folder), env)
     again = sent_bytes(log, limited, path) / size

@@ -37,6 +37,11 @@ class Growth:
         #: The rates measured, one per completed window (for messages and tests).
         self.rates: list[float] = []
 
+    @property
+    def deciding(self) -> bool:
+        """True while the count may still change (the caller should look more often than once a tick)."""
+        return not self._frozen
+
     def update(self, now: float, received: int, remaining: int, flowing: int = 1) -> int:
         """The connections wanted now, given ``received`` bytes so far (this run), ``remaining`` still to fetch,
         and how many connections have delivered bytes so far (``flowing``).

@@ -178,7 +178,8 @@ class RangedDownload:
                         break
                     self._pieces.append(item)
                     running[submit(self._fetch_piece, item, None)] = item
-                finished, _ = wait(running, timeout=_TICK_SECONDS, return_when=FIRST_COMPLETED)
+                tick = min(_TICK_SECONDS, tuning.adapt_seconds / 2) if growth.deciding else _TICK_SECONDS
+                finished, _ = wait(running, timeout=tick, return_when=FIRST_COMPLETED)
                 for future in finished:
                     item = running.pop(future)
                     if self._settle(future, item):

@@ -83,7 +83,7 @@ class Tuning:
     connections: int = DEFAULT_CONNECTIONS
     split_size: int = 64 << 20
     piece_min: int = 4 << 20
-    adapt_seconds: float = 0.15
+    adapt_seconds: float = 0.1
     split_after: float = 4.0
     min_speed: int = 1 << 10
     window: float = 60.0
