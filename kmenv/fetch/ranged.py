@@ -330,8 +330,7 @@ class RangedDownload:
         return response
 
     def _check_range(self, response: requests.Response, piece: _Piece, end: int) -> None:
-        """A 206 must carry exactly ``piece`` up to ``end`` (what was asked), of a file of the declared size,
-        from the same source version."""
+        """A 206 must carry exactly ``piece`` up to ``end``, of a file of the declared size, from the same version."""
         span = _content_range(response)
         total = span[1] if span else None
         if total is not None and total != self._size:
