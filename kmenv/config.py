@@ -15,8 +15,10 @@ from pathlib import Path
 from kmenv.errors import UsageError
 
 __all__ = [
+    "DEFAULT_CONNECTIONS",
     "DEFAULT_KEEP_GENERATIONS",
     "LINK_MODES",
+    "MAX_CONNECTIONS",
     "MAX_KEEP_GENERATIONS",
     "MAX_WORKERS",
     "Settings",
@@ -26,6 +28,7 @@ __all__ = [
     "install_mode",
     "keep_generations",
     "ledger_dir",
+    "max_connections",
     "max_workers",
     "registry_token",
     "registry_token_variable",
@@ -37,6 +40,10 @@ APP = "kmenv"
 DEFAULT_WORKERS = 8
 #: The most parallel downloads ``KMENV_MAX_WORKERS`` may ask for; past it, threads and connections only contend.
 MAX_WORKERS = 256
+#: Byte ranges of one large file fetched at once at most (``--connections``, ``KMENV_CONNECTIONS``).
+DEFAULT_CONNECTIONS = 16
+#: The most ``--connections`` may ask for; past it, connections only contend.
+MAX_CONNECTIONS = 64
 #: Generations an environment keeps after each install, the one in use included, when nothing says otherwise.
 DEFAULT_KEEP_GENERATIONS = 3
 #: The most ``KMENV_KEEP_GENERATIONS`` may ask for (the same bound as ``cleanup.keep-generations``).
@@ -172,6 +179,15 @@ def _whole_number(var: str, text: str, low: int, high: int, example: int) -> int
     return number
 
 
+def max_connections(text: str | None, *, source: str = "KMENV_CONNECTIONS") -> int:
+    """The most connections one large file may use, as ``--connections`` or ``KMENV_CONNECTIONS`` says it
+    (unset or blank: the default); ``source`` names which in the error. 1 never splits a file."""
+    text = (text or "").strip()
+    if not text:
+        return DEFAULT_CONNECTIONS
+    return _whole_number(source, text, 1, MAX_CONNECTIONS, DEFAULT_CONNECTIONS)
+
+
 def keep_generations(text: str | None) -> int | None:
     """The generations ``KMENV_KEEP_GENERATIONS`` keeps per environment; None when unset (kmodels.yaml decides)."""
     text = (text or "").strip()
@@ -226,7 +242,8 @@ class Settings:
 
     ``keep_generations`` and ``cache_max`` are what ``KMENV_KEEP_GENERATIONS`` and ``KMENV_CACHE_MAX`` say (None
     when unset); they win over a project's ``cleanup:`` section. ``shared_cache`` is the read-only store
-    ``KMENV_SHARED_CACHE`` names (None when unset), consulted before any download.
+    ``KMENV_SHARED_CACHE`` names (None when unset), consulted before any download. ``connections``: the most
+    byte ranges of one large file in flight (``--connections``, else ``KMENV_CONNECTIONS``, else 16).
     """
 
     cache_dir: Path
@@ -239,6 +256,7 @@ class Settings:
     keep_generations: int | None = None
     cache_max: int | None = None
     shared_cache: Path | None = None
+    connections: int = DEFAULT_CONNECTIONS
 
     @classmethod
     def load(
@@ -247,8 +265,9 @@ class Settings:
         cache_dir: str | Path | None = None,
         offline: bool | None = None,
         link_mode: str | None = None,
+        connections: int | None = None,
     ) -> Settings:
-        """Combine command-line overrides with ``KMENV_*`` variables and platform defaults."""
+        """Combine command-line overrides with ``KMENV_*`` variables and platform defaults (an override wins)."""
         import platformdirs
 
         mode = resolve_link_mode(link_mode or os.environ.get("KMENV_LINK_MODE"))
@@ -267,6 +286,7 @@ class Settings:
             keep_generations=keep,
             cache_max=budget,
             shared_cache=shared_cache(os.environ.get("KMENV_SHARED_CACHE"), cache),
+            connections=connections or max_connections(os.environ.get("KMENV_CONNECTIONS")),
         )
 
 

@@ -34,6 +34,9 @@ class RangeFile:
     replacement_etag: str = '"v2"'
     wrong_length_for: set[int] = field(default_factory=set)  # range starts answered short, once each
     cut_after: dict[int, int] = field(default_factory=dict)  # range start -> body bytes before the cut, once
+    wrong_length_next: int = 0  # this many of the next replies to a range not starting at 0 answered short
+    cut_next: int | None = None  # the next reply to a range not starting at 0 is cut after this many bytes
+    starts: list[int] = field(default_factory=list)  # range starts answered short or cut, in order
     requests: int = 0
     sent: int = 0
     in_flight: int = 0
@@ -72,6 +75,13 @@ class RangeFile:
                 end = max(start, end - 1000)  # a shorter range than asked, announced as such
             if start in self.cut_after:
                 cut = self.cut_after.pop(start)
+            if use_range and start > 0 and self.wrong_length_next > 0:
+                self.wrong_length_next -= 1
+                self.starts.append(start)
+                end = max(start, end - 1000)
+            elif use_range and start > 0 and self.cut_next is not None:
+                cut, self.cut_next = self.cut_next, None
+                self.starts.append(start)
         body = data[start : end + 1]
         handler.send_response(206 if use_range else 200)
         handler.send_header("Content-Length", str(len(body)))

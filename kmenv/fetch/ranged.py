@@ -1,21 +1,26 @@
-"""One large file as parallel byte ranges into a preallocated temp file, resumable range by range.
+"""One large file as byte ranges into a preallocated temp file: one stream, split where that pays; resumable.
 
 CDNs and signed-URL object stores cap each connection (tens of MB/s), so one stream leaves most of
-the line idle. Here a coordinator (the thread inside :meth:`~kmenv.store.blobstore.Store.ingest`)
-asks for the first missing range itself, and the answer decides the rest:
+the line idle; a fast server gains nothing from more connections but requests. Here a coordinator
+(the thread inside :meth:`~kmenv.store.blobstore.Store.ingest`) asks for the first missing bytes
+itself, to the end of the file (``bytes=a-``), and the answer decides the rest:
 
-- a 206 of exactly that range, of a file of the declared size: the other ranges go to the pool,
-  at most ``connections`` in flight, each checked the same way and against the first validator;
+- a 206 of exactly that, of a file of the declared size: it is read as one stream, and
+  :class:`~kmenv.fetch.adapt.Growth` decides from its measured speed whether more connections
+  join. Each one takes half of the largest range still running (the owner's end moves to the
+  middle, aria2's way), so every connection makes one request, checked the same way and against
+  the first validator, and one that finishes early takes half of another's rest;
 - a 200: the server ignores ranges (or the file changed since the bytes on disk): that reply is
   used as one plain stream (:func:`~kmenv.fetch.download.download_with_retries`).
 
 A range reply of the wrong length, or a connection that drops, retries that range from where its
 bytes stop; a validator (ETag/Last-Modified) or total that changes mid-way means the file changed,
-and the download starts over cleanly (twice at most). While ranges arrive the coordinator hashes
-the contiguous prefix in order (sha256 needs it) and records every few tenths of a second which
+and the download starts over cleanly (twice at most). The hashes follow the contiguous prefix in
+order (sha256 needs it; :meth:`~kmenv.store.writer.BlobWriter.write_at` hands bytes continuing it
+straight to the hashing thread), and every few tenths of a second the coordinator records which
 ranges are on disk (atomically, beside the temp file), so a killed process resumes range by range;
 the store then checks size, sha256 and every other digest before the atomic rename.
-Memory: one read per connection in flight, nothing more.
+Memory: one read per connection in flight and the hashing thread's short queue, nothing more.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from typing import Any
 import requests
 
 from kmenv.errors import IntegrityError, NetworkError
-from kmenv.fetch.body import Cancelled, TooLong, Transient, read_body
+from kmenv.fetch.adapt import Growth
+from kmenv.fetch.body import READ_SIZE, Cancelled, TooLong, Transient, read_body
 from kmenv.fetch.download import (
     Submit,
     Transfer,
@@ -59,12 +65,26 @@ class _Changed(Exception):
 
 
 @dataclass
+class _Reached(Exception):
+    """A range's bytes are all on disk (its end moved closer while it ran); its reply is dropped."""
+
+
+@dataclass
 class _Piece:
-    """The range ``[start, end)`` still to fetch; ``failures`` so far for it."""
+    """The range ``[start, end)`` one connection fetches; ``at`` is where its bytes on disk stop.
+
+    ``end`` only ever moves closer, when half of what is left is handed to another connection
+    (under the download's lock); ``failures`` so far for it.
+    """
 
     start: int
     end: int
+    at: int = -1
     failures: int = 0
+
+    def __post_init__(self) -> None:
+        if self.at < 0:
+            self.at = self.start
 
 
 def _gaps(done: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
@@ -95,7 +115,9 @@ class RangedDownload:
         self._tuning = tuning
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._progress: dict[int, tuple[int, int]] = {}  # piece id -> (start, bytes on disk end)
+        self._pieces: list[_Piece] = []  # every range started this run, their progress under ``_lock``
+        self._received = 0  # bytes received this run (for :class:`~kmenv.fetch.adapt.Growth`)
+        self._flowing = 0  # requests that delivered bytes this run (likewise)
         self._validator: str | None = None
         self._target = transfer.source  # where ranges are asked for: the final URL after redirects
 
@@ -127,7 +149,8 @@ class RangedDownload:
 
     def _run_once(self, submit: Submit) -> None:
         writer = self._writer
-        self._progress.clear()
+        self._pieces.clear()
+        self._received = self._flowing = 0
         self._stop.clear()
         self._validator, self._target = None, self._source
         gaps = _gaps(writer.done, self._size)
@@ -136,31 +159,36 @@ class RangedDownload:
             writer.hash_through(self._size)
             return
         writer.preallocate()
-        piece = self._tuning.piece_size(self._size)
-        pending = deque(_Piece(s, min(s + piece, end)) for start, end in gaps for s in range(start, end, piece))
+        tuning = self._tuning
+        growth = Growth(tuning.connections, window=tuning.adapt_seconds, horizon=tuning.split_after)
+        pending = deque(self._shares(gaps, growth.connections))
         first = pending.popleft()
         response = self._probe(first, resuming=bool(writer.done))
         if response is None:
             return  # the server ignores ranges: the file came as one stream
-        running: dict[Future[Any], tuple[int, _Piece]] = {}
-        ids = iter(range(1 << 62))
+        running: dict[Future[Any], _Piece] = {}
         try:
-            running[submit(self._fetch_piece, next(ids), first, response)] = (0, first)
+            self._pieces.append(first)
+            running[submit(self._fetch_piece, first, (response, first.end - first.at))] = first
             last_record = time.monotonic()
             while pending or running:
-                while pending and len(running) < self._tuning.connections:
-                    number, item = next(ids), pending.popleft()
-                    running[submit(self._fetch_piece, number, item, None)] = (number, item)
-                finished, _ = wait(running, timeout=_TICK_SECONDS, return_when=FIRST_COMPLETED)
+                while len(running) < growth.connections:
+                    item = pending.popleft() if pending else self._split_off(list(running.values()))
+                    if item is None:
+                        break
+                    self._pieces.append(item)
+                    running[submit(self._fetch_piece, item, None)] = item
+                tick = min(_TICK_SECONDS, tuning.adapt_seconds / 2) if growth.deciding else _TICK_SECONDS
+                finished, _ = wait(running, timeout=tick, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    number, item = running.pop(future)
-                    retry = self._settle(future, number, item)
-                    if retry is not None:
-                        pending.appendleft(retry)
+                    item = running.pop(future)
+                    if self._settle(future, item):
+                        pending.appendleft(item)
                 if self._cancel.is_set():
                     raise Cancelled
                 self._pace.check()
                 now = time.monotonic()
+                growth.update(now, self._received, self._remaining(pending), self._flowing)
                 self._hash_prefix(record=now - last_record >= _RECORD_SECONDS)
                 if now - last_record >= _RECORD_SECONDS:
                     last_record = now
@@ -172,24 +200,57 @@ class RangedDownload:
             self._hash_prefix(record=True)
         writer.hash_through(self._size)
 
-    def _settle(self, future: Future[Any], number: int, item: _Piece) -> _Piece | None:
-        """What a finished piece means: None when done, the rest of it to retry, or raise."""
+    def _shares(self, gaps: list[tuple[int, int]], connections: int) -> list[_Piece]:
+        """The missing bytes as ranges: each gap whole for one stream, or cut in ``connections`` shares at once."""
+        if connections <= 1:
+            return [_Piece(start, end) for start, end in gaps]
+        tuning = self._tuning
+        least = min(tuning.piece_min, tuning.split_size // 4)
+        share = max(least, -(-sum(end - start for start, end in gaps) // connections))
+        return [_Piece(at, min(at + share, end)) for start, end in gaps for at in range(start, end, share)]
+
+    def _remaining(self, pending: deque[_Piece]) -> int:
+        with self._lock:
+            return sum(p.end - p.at for p in (*self._pieces, *pending) if p.end > p.at)
+
+    def _split_off(self, running: list[_Piece]) -> _Piece | None:
+        """Half of the largest range still running, for another connection (aria2's way: the first keeps going).
+
+        None when no range has enough left to be worth a request. The owner's end moves to the middle;
+        the middle is at least one read past where the owner's bytes stop, so the read it may be writing
+        right now still lands inside its own range.
+        """
+        tuning = self._tuning
+        least = max(READ_SIZE, min(tuning.piece_min, tuning.split_size // 4))  # a file just past split_size splits
+        with self._lock:
+            if not running:
+                return None
+            owner = max(running, key=lambda p: p.end - p.at)
+            half = (owner.end - owner.at) // 2
+            if half < least:
+                return None
+            middle = owner.at + half
+            piece = _Piece(middle, owner.end)
+            owner.end = middle
+            return piece
+
+    def _settle(self, future: Future[Any], item: _Piece) -> bool:
+        """What a finished piece means: False when done, True when the rest of it is to be retried, or raise."""
         error = future.exception()
         if error is None:
-            return None
+            return False
         if not isinstance(error, Transient):
             raise error
         item.failures += 1
         if self._policy.gives_up(item.failures):
-            where = f"bytes {item.start}-{item.end - 1}, {item.failures} attempts, resuming where each stopped"
+            where = f"bytes {item.at}-{item.end - 1}, {item.failures} attempts, resuming where each stopped"
             raise gave_up(self._writer.label, self._source, error, where)
-        reached = self._progress.get(number, (item.start, item.start))[1]
-        return _Piece(reached, item.end, item.failures) if reached < item.end else None
+        return item.at < item.end
 
     def _hash_prefix(self, *, record: bool) -> None:
         """Merge what the pieces wrote, hash the contiguous start, and (when ``record``) write the map down."""
         with self._lock:
-            done = merge_ranges([*self._writer.done, *self._progress.values()])
+            done = merge_ranges([*self._writer.done, *((p.start, p.at) for p in self._pieces)])
         if record:
             self._writer.record_ranges(done)
         else:
@@ -204,11 +265,12 @@ class RangedDownload:
             if self._cancel.is_set():
                 raise Cancelled
             try:
-                response = self._request(self._source, piece, self._writer.validator if resuming else None)
+                validator = self._writer.validator if resuming else None
+                response = self._request(self._source, piece, piece.end, validator, first=True)
                 if response.status_code == 200:
                     self._stream_whole(response)
                     return None
-                self._check_range(response, piece)
+                self._check_range(response, piece, piece.end)
                 break
             except Transient as exc:
                 failures += 1
@@ -242,8 +304,17 @@ class RangedDownload:
 
     # the pieces (pool threads) ----------------------------------------------------------------------
 
-    def _request(self, source: FileSource, piece: _Piece, validator: str | None) -> requests.Response:
-        headers = {"Accept-Encoding": "identity", "Range": f"bytes={piece.start}-{piece.end - 1}"}
+    def _request(
+        self, source: FileSource, piece: _Piece, end: int, validator: str | None, *, first: bool = False
+    ) -> requests.Response:
+        """Ask for ``piece`` from where its bytes stop to ``end``.
+
+        The ``first`` request of a file, when it reaches the end, is an open range (``bytes=a-``): most
+        files never split, and an open range is the one request a plain client would make. Every later
+        request is closed, so a server never sends past the point the bytes are wanted to.
+        """
+        last = "" if first and end == self._size else str(end - 1)
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes={piece.at}-{last}"}
         if validator:
             headers["If-Range"] = validator
         try:
@@ -258,8 +329,8 @@ class RangedDownload:
             raise Transient(f"HTTP {response.status_code} to a range request")
         return response
 
-    def _check_range(self, response: requests.Response, piece: _Piece) -> None:
-        """A 206 must carry exactly ``piece`` of a file of the declared size, from the same source version."""
+    def _check_range(self, response: requests.Response, piece: _Piece, end: int) -> None:
+        """A 206 must carry exactly ``piece`` up to ``end``, of a file of the declared size, from the same version."""
         span = _content_range(response)
         total = span[1] if span else None
         if total is not None and total != self._size:
@@ -269,50 +340,61 @@ class RangedDownload:
                 hint=MISMATCH_HINT,
             )
         length = response.headers.get("Content-Length", "")
-        wanted = piece.end - piece.start
-        if span is None or span[0] != piece.start or (length.isdigit() and int(length) != wanted):
+        wanted = end - piece.at
+        if span is None or span[0] != piece.at or (length.isdigit() and int(length) != wanted):
             response.close()
             raise Transient("the server answered with another range than the one asked for")
         if self._validator is not None and _validator(response) != self._validator:
             response.close()
             raise _Changed
 
-    def _fetch_piece(self, number: int, piece: _Piece, response: requests.Response | None) -> None:
-        """Fetch one range (using ``response`` when the probe already opened it); progress is recorded as it goes."""
+    def _fetch_piece(self, piece: _Piece, opened: tuple[requests.Response, int] | None) -> None:
+        """Fetch one range (using the reply the probe opened, and the bytes it asked for) until its bytes reach its end.
+
+        Its end may move closer meanwhile (:meth:`_split_off`); the reply is then dropped there.
+        """
         if self._stop.is_set() or self._cancel.is_set():
-            if response is not None:
-                response.close()
+            if opened is not None:
+                opened[0].close()
             raise Cancelled
-        if response is None:
+        if opened is None:
             if piece.failures and self._stop.wait(self._policy.delay(piece.failures)):
                 raise Cancelled
-            response = self._request(self._target, piece, self._validator)
+            with self._lock:
+                end = piece.end  # it may move closer while the request is on its way
+            response = self._request(self._target, piece, end, self._validator)
             if response.status_code == 200:
                 response.close()
                 raise _Changed  # If-Range did not match: the file is another one now
-            self._check_range(response, piece)
-        position = piece.start
-        self._progress[number] = (piece.start, position)
+            self._check_range(response, piece, end)
+            asked = end - piece.at
+        else:
+            response, asked = opened
+        lock, writer, meter = self._lock, self._writer, self._meter
+        flowing = False
 
         def sink(chunk: bytes) -> None:
-            nonlocal position
-            self._writer.write_at(position, chunk)
-            position += len(chunk)
-            with self._lock:
-                self._progress[number] = (piece.start, position)
-            self._meter.received(len(chunk))
+            nonlocal flowing
+            with lock:
+                room = piece.end - piece.at
+            data = chunk if len(chunk) <= room else memoryview(chunk)[: max(room, 0)]
+            if data:
+                writer.write_at(piece.at, data)
+                with lock:
+                    piece.at += len(data)
+                    self._received += len(data)
+                    if not flowing:
+                        flowing, self._flowing = True, self._flowing + 1
+                meter.received(len(data))
+            if len(data) < len(chunk) or piece.at >= piece.end:
+                raise _Reached
 
         with response:
             try:
-                read_body(
-                    response,
-                    sink,
-                    limit=piece.end - piece.start,
-                    cancel=self._cancel,
-                    pace=self._pace,
-                    stop=self._stop,
-                )
+                read_body(response, sink, limit=asked, cancel=self._cancel, pace=self._pace, stop=self._stop)
+            except _Reached:
+                return
             except TooLong:
                 raise Transient("the range reply was longer than the range asked for") from None
-        if position < piece.end:
+        if piece.at < piece.end:
             raise Transient("the range reply ended early")

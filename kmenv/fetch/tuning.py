@@ -1,6 +1,7 @@
 """How downloads are paced and split, from ``KMENV_*`` variables checked like every other setting.
 
-``KMENV_CONNECTIONS``   byte ranges fetched in parallel for one large file (1 turns splitting off)
+``KMENV_CONNECTIONS``   the most byte ranges of one large file in flight (1 turns splitting off); the
+                        ``--connections`` flag wins over it (:func:`for_run`); parsed in :mod:`kmenv.config`
 ``KMENV_SPLIT_SIZE``    files at least this big are fetched in ranges (``64M``)
 ``KMENV_MIN_SPEED``     the slowest a download may be over a window before it is given up (``1K``/s)
 ``KMENV_SPEED_WINDOW``  that window, in seconds (60)
@@ -15,12 +16,23 @@ import os
 import re
 from dataclasses import dataclass
 
+from kmenv.config import DEFAULT_CONNECTIONS, MAX_CONNECTIONS, max_connections
 from kmenv.errors import UsageError
 
-__all__ = ["MAX_CONNECTIONS", "Tuning", "parse_size"]
+__all__ = ["MAX_CONNECTIONS", "Tuning", "for_run", "parse_size"]
 
-#: The most ranges of one file in flight; past it, connections only contend.
-MAX_CONNECTIONS = 64
+_run: list[int] = []  # the connections this run's command line asked for (``--connections``), if it did
+
+
+def for_run(connections: int | None) -> None:
+    """Make ``connections`` (the ``--connections`` flag; None: no flag) win over ``KMENV_CONNECTIONS`` for this run.
+
+    The command line sets it once per command, before anything downloads; every batch of the run
+    (install, the sha256s a lock learns, upgrade, mirror) reads it through :meth:`Tuning.from_env`.
+    """
+    _run[:] = [] if connections is None else [connections]
+
+
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _SIZE = re.compile(r"([0-9]{1,15})\s*([KMGT]?)(?:I?B)?", re.IGNORECASE)
 _SHOWN_CHARS = 40
@@ -57,31 +69,33 @@ def _whole(var: str, text: str, *, low: int, high: int, example: int) -> int:
 class Tuning:
     """Download pacing and splitting; the defaults suit a CDN that caps each connection at tens of MB/s.
 
-    ``connections``: ranges of one file in flight at once. ``split_size``: files at least this big are
-    split. ``piece_min``/``piece_max``: bounds on one range request (smaller pieces resume finer and
-    balance better; larger ones cost fewer requests). ``min_speed`` (bytes/s) over ``window`` seconds:
+    ``connections``: the most ranges of one file in flight at once. ``split_size``: files at least this
+    big may be split. A file starts as one stream; after ``adapt_seconds`` of it, if the rest would take
+    longer than ``split_after`` seconds, its remainder is shared among more connections, growing while
+    that buys speed (:mod:`kmenv.fetch.adapt`; ``adapt_seconds`` 0 splits into ``connections`` at once).
+    ``piece_min``: the smallest range handed to another connection (a connection that finishes early
+    takes half of the largest range still running, down to this). ``min_speed`` (bytes/s) over ``window`` seconds:
     a download slower than that is given up with its bytes kept; it also sets each download's
     overall deadline, ``window + size / min_speed``. ``undeclared_limit``: the most bytes accepted
     when neither the registry nor the server says how big a file is.
     """
 
-    connections: int = 16
+    connections: int = DEFAULT_CONNECTIONS
     split_size: int = 64 << 20
     piece_min: int = 4 << 20
-    piece_max: int = 64 << 20
+    adapt_seconds: float = 0.1
+    split_after: float = 4.0
     min_speed: int = 1 << 10
     window: float = 60.0
     undeclared_limit: int = 1 << 40
 
     @classmethod
     def from_env(cls) -> Tuning:
-        """The defaults, overridden by any ``KMENV_*`` variable set (blank means unset)."""
+        """The defaults, overridden by any ``KMENV_*`` variable set (blank means unset) and the run's flag."""
         env = {k: v for k in _VARS if (v := os.environ.get(k, "")).strip()}
         base = cls()
         return cls(
-            connections=_whole("KMENV_CONNECTIONS", env["KMENV_CONNECTIONS"], low=1, high=MAX_CONNECTIONS, example=16)
-            if "KMENV_CONNECTIONS" in env
-            else base.connections,
+            connections=_run[0] if _run else max_connections(env.get("KMENV_CONNECTIONS")),
             split_size=parse_size("KMENV_SPLIT_SIZE", env["KMENV_SPLIT_SIZE"], low=1 << 20, high=1 << 50, example="64M")
             if "KMENV_SPLIT_SIZE" in env
             else base.split_size,
@@ -96,14 +110,6 @@ class Tuning:
     def splits(self, size: int | None) -> bool:
         """Whether a file of ``size`` bytes is fetched in parallel ranges."""
         return self.connections > 1 and size is not None and size >= self.split_size
-
-    def piece_size(self, size: int) -> int:
-        """Bytes per range request for a file of ``size``: about four pieces per connection, within bounds.
-
-        The lower bound shrinks with a small ``split_size``, so a file just above it still splits.
-        """
-        low = max(1, min(self.piece_min, self.split_size // 4))
-        return max(low, min(self.piece_max, size // (self.connections * 4)))
 
 
 _VARS = ("KMENV_CONNECTIONS", "KMENV_SPLIT_SIZE", "KMENV_MIN_SPEED", "KMENV_SPEED_WINDOW")

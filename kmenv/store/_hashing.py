@@ -54,9 +54,9 @@ class HashPipe:
     two run in parallel. The queue is short (``_PIPE_DEPTH`` chunks): memory stays constant.
     """
 
-    def __init__(self, update: Callable[[bytes], None]) -> None:
+    def __init__(self, update: Callable[[bytes | memoryview], None]) -> None:
         self._update = update
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_PIPE_DEPTH)
+        self._queue: queue.Queue[bytes | memoryview | Callable[[], None] | None] = queue.Queue(maxsize=_PIPE_DEPTH)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kmenv-hash", daemon=True)
         self._thread.start()
@@ -68,14 +68,22 @@ class HashPipe:
                 if data is None:
                     return
                 if self._error is None:
-                    self._update(data)
+                    if callable(data):
+                        data()
+                    else:
+                        self._update(data)
             except BaseException as exc:  # reported to the writer at the next drain
                 self._error = exc
             finally:
                 self._queue.task_done()
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
+        """Hash ``data`` after everything fed before it; it must not change afterwards (no copy is made)."""
         self._queue.put(data)
+
+    def call(self, task: Callable[[], None]) -> None:
+        """Run ``task`` (hashing bytes it reads itself) in order with the chunks fed."""
+        self._queue.put(task)
 
     def drain(self) -> None:
         """Wait until every chunk fed so far is hashed."""

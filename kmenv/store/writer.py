@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -81,6 +82,7 @@ class BlobWriter:
         self._file = file
         self._writeback = WriteBack(file.fileno())
         self._pipe: HashPipe | None = None
+        self._frontier = threading.Lock()  # ranged writing: who moves :attr:`offset` (the bytes handed to hashing)
         self._expected: list[tuple[str, str]] = []
         self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
         for name, value in sorted((digests or {}).items()):
@@ -175,8 +177,9 @@ class BlobWriter:
     def write_at(self, position: int, data: bytes | memoryview) -> None:
         """Write ``data`` at ``position``; safe from many threads at once. Never past the expected size.
 
-        The bytes count once the caller records them with :meth:`record_ranges`, and are hashed
-        once :meth:`hash_through` reaches them.
+        The bytes count once the caller records them with :meth:`record_ranges`. Bytes that continue
+        the hashed prefix go to the hashing thread as they are (``data`` must not change afterwards);
+        others are hashed once :meth:`hash_through` reaches them, read back from the page cache.
         """
         if self.size is None or position < 0 or position + len(data) > self.size:
             raise IntegrityError(
@@ -185,10 +188,16 @@ class BlobWriter:
             )
         view = memoryview(data)
         fd = self._file.fileno()
+        at = position
         while view:
-            written = os.pwrite(fd, view, position)
-            view, position = view[written:], position + written
+            written = os.pwrite(fd, view, at)
+            view, at = view[written:], at + written
         self._writeback.wrote(len(data))
+        if position == self.offset:  # the next bytes of the hashed prefix: hashed from memory, never read back
+            with self._frontier:
+                if position == self.offset:
+                    self._hash_pipe().feed(data)
+                    self.offset += len(data)
 
     def record_ranges(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Remember which byte ranges are on disk, beside the temp file at once (atomically).
@@ -201,21 +210,34 @@ class BlobWriter:
     def hash_through(self, end: int) -> None:
         """Hash the bytes on disk from :attr:`offset` up to ``end`` (they are all written), in order.
 
-        Reads from the page cache into one reused buffer; hashlib releases the GIL on large
-        updates, so this overlaps the threads that receive. Called by one thread at a time.
+        The hashing thread reads them from the page cache into one reused buffer, in order with the
+        chunks :meth:`write_at` hands it, so this returns at once; hashlib releases the GIL on large
+        updates, so hashing overlaps the threads that receive. The hashes are complete once
+        :meth:`publish` (or another :meth:`_sync`) waited for that thread.
         """
-        self._sync()
-        if end <= self.offset:
-            return
-        buffer = bytearray(min(CHUNK_SIZE * 4, end - self.offset))
+        with self._frontier:
+            start = self.offset
+            if end <= start:
+                return
+            self.offset = end
+            self._hash_pipe().call(lambda: self._hash_disk(start, end))
+
+    def _hash_disk(self, start: int, end: int) -> None:
+        """Hash bytes ``[start, end)`` of the temp file (on the hashing thread)."""
+        buffer = bytearray(min(CHUNK_SIZE * 4, end - start))
         view = memoryview(buffer)
         fd = self._file.fileno()
-        while self.offset < end:
-            got = os.preadv(fd, [view[: min(len(view), end - self.offset)]], self.offset)
+        while start < end:
+            got = os.preadv(fd, [view[: min(len(view), end - start)]], start)
             if got <= 0:
-                raise IntegrityError(f"{self.label}: the temp file ended at {self.offset} bytes", hint=MISMATCH_HINT)
+                raise IntegrityError(f"{self.label}: the temp file ended at {start} bytes", hint=MISMATCH_HINT)
             update_all(self._hashers, view[:got])
-            self.offset += got
+            start += got
+
+    def _hash_pipe(self) -> HashPipe:
+        if self._pipe is None:
+            self._pipe = HashPipe(lambda data: update_all(self._hashers, data))
+        return self._pipe
 
     def write(self, data: bytes) -> None:
         """Append ``data``; refuse (IntegrityError) anything past the expected size instead of filling the disk."""
@@ -230,9 +252,7 @@ class BlobWriter:
             for hasher in self._hashers.values():  # a small file: a thread would cost more than it saves
                 hasher.update(data)
         else:
-            if self._pipe is None:
-                self._pipe = HashPipe(lambda data: update_all(self._hashers, data))
-            self._pipe.feed(bytes(data))
+            self._hash_pipe().feed(bytes(data))
         self.offset += len(data)
         self.done = merge_ranges([*self.done, (0, self.offset)])
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from kmenv.config import Settings
 
 __all__ = [
+    "add_connections",
     "add_dry_run",
     "add_json",
     "add_link_mode",
@@ -54,11 +55,30 @@ def add_link_mode(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--link-mode", choices=list(LINK_MODES), help="how files enter the environment")
 
 
-def settings(args: argparse.Namespace) -> Settings:
-    """Run settings from global options and ``KMENV_*`` variables."""
-    from kmenv.config import Settings
+def add_connections(parser: argparse.ArgumentParser) -> None:
+    """``--connections N`` on the commands that download (the setting ``KMENV_CONNECTIONS`` also sets)."""
+    parser.add_argument(
+        "--connections",
+        metavar="N",
+        help="at most N parallel byte ranges for one large file, 1 to 64 (1: never split; default 16, or "
+        "KMENV_CONNECTIONS)",
+    )
 
-    return Settings.load(cache_dir=args.cache_dir, offline=args.offline, link_mode=getattr(args, "link_mode", None))
+
+def settings(args: argparse.Namespace) -> Settings:
+    """Run settings from global options and ``KMENV_*`` variables (an option wins over its variable)."""
+    from kmenv.config import Settings, max_connections
+    from kmenv.fetch.tuning import for_run
+
+    flag = getattr(args, "connections", None)
+    connections = None if flag is None else max_connections(flag, source="--connections")
+    for_run(connections)
+    return Settings.load(
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        link_mode=getattr(args, "link_mode", None),
+        connections=connections,
+    )
 
 
 def runtime(args: argparse.Namespace, ui: UI) -> Runtime:

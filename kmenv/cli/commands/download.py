@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kmenv.cli.commands._common import add_json, add_refresh, examples
+from kmenv.cli.commands._common import add_connections, add_json, add_refresh, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--file", dest="files", action="append", metavar="PATH", help="only this file (or glob); repeatable")
     add_refresh(p)
+    add_connections(p)
     add_json(p)
     p.set_defaults(run=run)
 

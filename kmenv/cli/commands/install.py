@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_link_mode, examples
+from kmenv.cli.commands._common import add_connections, add_json, add_link_mode, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_lock_mode(p)
     add_group_options(p)
     add_link_mode(p)
+    add_connections(p)
     add_json(p)
     p.set_defaults(run=run)
 

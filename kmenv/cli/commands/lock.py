@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, examples
+from kmenv.cli.commands._common import add_connections, add_json, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("--check", action="store_true", help="exit 2 if the lock is missing or stale; write nothing")
+    add_connections(p)
     add_json(p)
     p.set_defaults(run=run)
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json
+from kmenv.cli.commands._common import add_connections, add_json
 from kmenv.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--all-versions", action="store_true", help="every version of each locked instance, not only the locked one"
     )
     p.add_argument("--dry-run", action="store_true", help="say what would be copied; fetch and write nothing")
+    add_connections(p)
     add_json(p)
     p.set_defaults(run=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kmenv.cli.commands._common import add_json, add_link_mode, add_refresh, examples
+from kmenv.cli.commands._common import add_connections, add_json, add_link_mode, add_refresh, examples
 from kmenv.cli.ui import UI
 from kmenv.values.wording import counted
 
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--no-install", action="store_true", help="write kmodels.yaml and kmodels.lock, do not install")
     add_link_mode(p)
     add_refresh(p)
+    add_connections(p)
     add_json(p)
     p.set_defaults(run=run)
 
