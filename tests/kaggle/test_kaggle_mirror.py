@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kaggle_emulator import KaggleEmulator
+from mirror_checks import locked_summary
 from test_mirror import installed_files
 
 if TYPE_CHECKING:
@@ -35,24 +36,6 @@ def _project(folder: Path, registry: str) -> Path:
     return folder
 
 
-def _locked(project: Path) -> dict[str, object]:
-    """What a mirror must reproduce: versions, files by sha256, licence, requirements, base (not Kaggle's md5s)."""
-    models = json.loads((project / "kmodels.lock").read_text())["models"]
-    return {
-        name: (
-            m["handle"],
-            m["version"],
-            m["registry"],
-            sorted((f["path"], f["size"], f["sha256"]) for f in m["files"]),
-            m["license"],
-            m["requires"],
-            m["base"],
-            m["framework"],
-        )
-        for name, m in models.items()
-    }
-
-
 def test_a_kaggle_lock_mirrored_to_a_folder_installs_without_kaggle(
     emulator: KaggleEmulator, tmp_path: Path, kmenv: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,6 +53,6 @@ def test_a_kaggle_lock_mirrored_to_a_folder_installs_without_kaggle(
     other = _project(tmp_path / "other", f"    url: {mirror}")
     installed = kmenv("-C", other, "install")
     assert installed.code == 0, installed.err
-    assert _locked(other) == _locked(source)
+    assert locked_summary(other) == locked_summary(source)
     assert installed_files(other) == installed_files(source)
     assert kmenv("-C", other, "validate").code == 0

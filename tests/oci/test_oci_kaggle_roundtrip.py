@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from mirror_checks import locked_summary
 from test_mirror import installed_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kaggle"))  # where `kaggle_fixtures` lives
@@ -45,24 +46,6 @@ def _project(folder: Path, registry: str) -> Path:
     folder.mkdir()
     (folder / "kmodels.yaml").write_text(SPEC.format(registry=registry))
     return folder
-
-
-def _locked(project: Path) -> dict[str, object]:
-    """What a mirror must reproduce: versions, files by sha256, licence, requirements, base (not Kaggle's md5s)."""
-    models = json.loads((project / "kmodels.lock").read_text())["models"]
-    return {
-        name: (
-            m["handle"],
-            m["version"],
-            m["registry"],
-            sorted((f["path"], f["size"], f["sha256"]) for f in m["files"]),
-            m["license"],
-            m["requires"],
-            m["base"],
-            m["framework"],
-        )
-        for name, m in models.items()
-    }
 
 
 @pytest.fixture
@@ -103,7 +86,7 @@ def test_a_kaggle_lock_mirrored_to_a_registry_and_a_folder_installs_the_same_byt
         other = _project(tmp_path / name, f"    url: {target}")
         installed = kmenv("-C", other, "install")
         assert installed.code == 0, f"{name}: {installed.err}"
-        assert _locked(other) == _locked(kaggle_source), name
+        assert locked_summary(other) == locked_summary(kaggle_source), name
         assert installed_files(other) == installed_files(kaggle_source), name
         assert kmenv("-C", other, "validate").code == 0, name
         assert kmenv("-C", other, "outdated", "--exit-code").code == 0, name  # the mirror has nothing newer
