@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kaggle_emulator import KaggleEmulator
-from mirror_checks import locked_summary
+from mirror_checks import kaggle_project, locked_summary
 from test_mirror import installed_files
 
 if TYPE_CHECKING:
@@ -16,30 +16,11 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 
-SPEC = """\
-version: 1
-registries:
-  kaggle:
-{registry}
-policy:
-  licenses:
-    allow: [Apache-2.0, MIT]
-models:
-  bert: keras/bert/keras/bert_tiny_en_uncased
-  chat: acme/chat-llm/pyTorch/small-chat@<2
-"""
-
-
-def _project(folder: Path, registry: str) -> Path:
-    folder.mkdir()
-    (folder / "kmodels.yaml").write_text(SPEC.format(registry=registry))
-    return folder
-
 
 def test_a_kaggle_lock_mirrored_to_a_folder_installs_without_kaggle(
     emulator: KaggleEmulator, tmp_path: Path, kmenv: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = _project(tmp_path / "source", "    type: kaggle")
+    source = kaggle_project(tmp_path / "source", "    type: kaggle")
     assert kmenv("-C", source, "install").code == 0
     mirror = tmp_path / "mirror"
     result = kmenv("-C", source, "mirror", "--to", mirror, "--json")
@@ -50,7 +31,7 @@ def test_a_kaggle_lock_mirrored_to_a_folder_installs_without_kaggle(
 
     emulator.stop()  # Kaggle is gone, and so is every cached byte
     monkeypatch.setenv("KMENV_CACHE_DIR", str(tmp_path / "fresh-cache"))
-    other = _project(tmp_path / "other", f"    url: {mirror}")
+    other = kaggle_project(tmp_path / "other", f"    url: {mirror}")
     installed = kmenv("-C", other, "install")
     assert installed.code == 0, installed.err
     assert locked_summary(other) == locked_summary(source)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from mirror_checks import locked_summary
+from mirror_checks import kaggle_project, locked_summary
 from test_mirror import installed_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kaggle"))  # where `kaggle_fixtures` lives
@@ -27,31 +27,13 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["kaggle_fixtures"]  # the `emulator` fixture
 
-SPEC = """\
-version: 1
-registries:
-  kaggle:
-{registry}
-policy:
-  licenses:
-    allow: [Apache-2.0, MIT]
-models:
-  bert: keras/bert/keras/bert_tiny_en_uncased
-  chat: acme/chat-llm/pyTorch/small-chat@<2
-  shards: acme/shards/pyTorch/many
-"""
-
-
-def _project(folder: Path, registry: str) -> Path:
-    folder.mkdir()
-    (folder / "kmodels.yaml").write_text(SPEC.format(registry=registry))
-    return folder
+_MORE = "  shards: acme/shards/pyTorch/many\n"  # Kaggle serves its 30 files as one archive
 
 
 @pytest.fixture
 def kaggle_source(emulator: KaggleEmulator, tmp_path: Path, kmenv: Runner) -> Path:
     """The project installed from the Kaggle emulator."""
-    source = _project(tmp_path / "source", "    type: kaggle")
+    source = kaggle_project(tmp_path / "source", "    type: kaggle", more=_MORE)
     result = kmenv("-C", source, "install")
     assert result.code == 0, result.err
     lock = json.loads((source / "kmodels.lock").read_text())["models"]
@@ -83,7 +65,7 @@ def test_a_kaggle_lock_mirrored_to_a_registry_and_a_folder_installs_the_same_byt
     emulator.stop()  # Kaggle is gone (KMENV_KAGGLE_URL now names a closed port), and so is every cached byte
     for name, target in (("via-oci", url), ("via-folder", str(folder))):
         monkeypatch.setenv("KMENV_CACHE_DIR", str(tmp_path / f"cache-{name}"))
-        other = _project(tmp_path / name, f"    url: {target}")
+        other = kaggle_project(tmp_path / name, f"    url: {target}", more=_MORE)
         installed = kmenv("-C", other, "install")
         assert installed.code == 0, f"{name}: {installed.err}"
         assert locked_summary(other) == locked_summary(kaggle_source), name
