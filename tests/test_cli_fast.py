@@ -8,9 +8,11 @@ every other shape gets the full path's answer.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,15 +34,20 @@ NOT_ON_THE_FAST_PATH = (
     "resolvelib",
     "packaging",
     "platformdirs",
+    "json",  # loads re, enum and functools: two thirds of an interpreter's start
+    "re",
 )
 NOTHING_TO_DO = "Environment up to date (generation 1); nothing to do."
 
 
 def modules_of(code: str) -> tuple[str, set[str]]:
-    """What ``code`` prints on stdout, and the modules loaded when it ends (printed as JSON on stderr)."""
-    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)"
+    """What ``code`` prints on stdout, and the modules loaded when it ends (printed as a list on stderr).
+
+    Printed with ``repr``, not :mod:`json`, which would load the very modules the no-op avoids.
+    """
+    script = f"import sys\n{code}\nprint(sorted(sys.modules), file=sys.stderr)"
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
-    return proc.stdout, set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    return proc.stdout, set(ast.literal_eval(proc.stderr.strip().splitlines()[-1]))
 
 
 def added_by_kmenv(*argv: str) -> tuple[str, set[str]]:
@@ -157,3 +164,52 @@ def test_the_fast_paths_sha256_is_hashlibs(builtin: bool, monkeypatch: pytest.Mo
         monkeypatch.setitem(sys.modules, "_sha256", None)
     for data in (b"", b"version: 1\n", bytes(range(256)) * 1000):
         assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("generation", [1, 9, 10, 12345])
+def test_the_no_ops_state_text_is_the_one_the_installer_writes(generation: int) -> None:
+    from kmenv.environment._state_file import encode_state, plain_state_text, state_text
+
+    spec, lock = "ab" * 32, "0f" * 32
+    written = state_text(encode_state(generation, lock, spec, True, None))
+    assert plain_state_text(generation, spec, lock) == written
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda state: state.update(fast_path=False),
+        lambda state: state.update(groups=["default", "eval"]),
+        lambda state: state.update(rolled_back_from=2),
+        lambda state: state.update(format=2),
+        lambda state: state.update(extra=1),
+        lambda state: state.update(lock_sha256="00" * 32),
+    ],
+)
+def test_a_state_other_than_a_plain_installs_goes_to_the_full_path(
+    example: Path, kmenv: Runner, change: Callable[[dict[str, object]], None]
+) -> None:
+    from kmenv.environment._state_file import state_text
+    from kmenv.environment.fastpath import up_to_date
+
+    assert kmenv("-C", example, "install").code == 0
+    assert up_to_date(example) == 1
+    path = example / ".kmenv" / "state.json"
+    state = json.loads(path.read_text())
+    change(state)
+    path.write_text(state_text(state))
+    assert up_to_date(example) is None
+
+
+def test_an_environment_pointing_elsewhere_goes_to_the_full_path(example: Path, kmenv: Runner) -> None:
+    from kmenv.environment.fastpath import up_to_date
+
+    assert kmenv("-C", example, "install").code == 0
+    link = example / ".kmenv" / "models"
+    for target in ("generations/01", "generations/2", "elsewhere/1", "generations/1/.."):
+        link.unlink()
+        link.symlink_to(target)
+        assert up_to_date(example) is None, target
+    link.unlink()
+    link.symlink_to("generations/1")
+    assert up_to_date(example) == 1

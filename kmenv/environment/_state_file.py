@@ -5,7 +5,10 @@ their types, how an ill-typed field reads) live here, once; ``layout`` builds it
 :class:`~kmenv.environment.layout.InstallState` and the ``ProjectNotFoundError`` on top of them.
 
 Plain strings and :mod:`os.path` only: no ``pathlib``, ``dataclasses``, ``typing`` or ``kmenv.errors`` at run
-time, so that ``kmenv install`` with nothing to do costs little more than starting Python.
+time, so that ``kmenv install`` with nothing to do costs little more than starting Python. Nor :mod:`json`
+(which loads :mod:`re`, and with it ``enum`` and ``functools``: two thirds of an interpreter's start): the no-op
+renders the bytes a plain install's ``state.json`` must hold (:func:`plain_state_text`) and compares them with the
+file, so it never parses it.
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ __all__ = [
     "decode_state",
     "encode_state",
     "locate_project",
+    "plain_state_text",
     "read_state",
+    "state_text",
 ]
 
 SPEC_FILENAME = "kmodels.yaml"
@@ -131,6 +136,26 @@ def encode_state(
     if rolled_back_from is not None:
         data["rolled_back_from"] = rolled_back_from
     return data
+
+
+def state_text(data: dict[str, object]) -> str:
+    """What ``state.json`` holds for ``data`` (an :func:`encode_state` object): sorted keys, two-space indents."""
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def plain_state_text(generation: int, spec_sha256: str, lock_sha256: str) -> str:
+    """:func:`state_text` of the state a plain install leaves (``models:`` only, trusted by the no-op), built by hand.
+
+    Equal to ``state_text(encode_state(generation, lock_sha256, spec_sha256, True, None))`` for any generation and
+    hex digests (a test checks it); the no-op compares the file with this instead of importing :mod:`json`.
+    """
+    groups = "".join(f'\n    "{group}"' for group in DEFAULT_GROUPS)
+    return (
+        f'{{\n  "fast_path": true,\n  "format": {STATE_FORMAT},\n  "generation": {generation},\n'
+        f'  "groups": [{groups}\n  ],\n  "lock_sha256": "{lock_sha256}",\n  "spec_sha256": "{spec_sha256}"\n}}\n'
+    )
 
 
 def read_state(env_dir: str | os.PathLike[str]) -> StateFields | None:

@@ -8,9 +8,9 @@ the generation holds just what a plain ``kmenv install`` takes (``models:``, no 
 still points at that generation, we are done. (Group flags never reach this check: the command line leaves them to
 the full path.)
 
-Standard library only, and only what starting Python has loaded already plus ``json`` and a sha256:
-paths are strings, the rules come from :mod:`kmenv.environment._state_file`. The command line asks this
-before it builds its parser.
+Standard library only, and only what starting Python has loaded already plus a sha256 (not even :mod:`json`:
+the state is compared, not parsed): paths are strings, the rules come from :mod:`kmenv.environment._state_file`.
+The command line asks this before it builds its parser.
 
 When the answer is no, the bytes read to decide it are handed on (``seen``), so the full path
 that follows reads each project file only once.
@@ -21,13 +21,13 @@ from __future__ import annotations
 import os
 
 from kmenv.environment._state_file import (
-    DEFAULT_GROUPS,
     ENV_DIRNAME,
     LOCK_FILENAME,
+    MAX_STATE_BYTES,
     SPEC_FILENAME,
-    STATE_FORMAT,
+    STATE_FILENAME,
     locate_project,
-    read_state,
+    plain_state_text,
 )
 from kmenv.fs.bounded import read_capped
 from kmenv.lockfile.limits import MAX_LOCK_BYTES
@@ -72,29 +72,26 @@ def digest_file(path: str, seen: dict[str, bytes | None] | None = None, *, limit
 def up_to_date(project_dir: str | os.PathLike[str], *, seen: dict[str, bytes | None] | None = None) -> int | None:
     """The installed generation when the environment already matches the project's files, else None.
 
-    Any doubt (unreadable state, a detected environment, a missing generation) answers None,
-    which sends the caller down the full, checking path. ``seen`` receives the bytes of each
-    project file read on the way (path → bytes, None when absent).
+    The environment must point at an existing generation N, and ``state.json`` must hold exactly what a plain
+    install of these ``kmodels.yaml`` and ``kmodels.lock`` bytes into N writes. Any doubt (another state, a
+    rollback, a detected environment, a missing generation) answers None, which sends the caller down the full,
+    checking path. ``seen`` receives the bytes of each project file read on the way (path → bytes, None when absent).
     """
     root = os.fspath(project_dir)
     env = os.path.join(root, ENV_DIRNAME)
-    state = read_state(env)
-    if state is None or state["format"] != STATE_FORMAT or not state["fast_path"]:
-        return None
-    if state["groups"] != DEFAULT_GROUPS:
-        return None  # built with --group/--only-group: a plain install changes it
-    generation = state["generation"]
-    if generation is None:
-        return None
     try:
-        if os.readlink(os.path.join(env, "models")) != f"generations/{generation}":
-            return None
-    except OSError:
+        state = read_capped(os.path.join(env, STATE_FILENAME), MAX_STATE_BYTES)
+        target = os.readlink(os.path.join(env, "models"))
+    except OSError:  # no environment yet, or a folder, a FIFO, /dev/zero where state.json belongs
         return None
-    if not os.path.isdir(os.path.join(env, "generations", str(generation))):
+    folder, _, number = target.partition("/")
+    if state is None or folder != "generations" or not (number.isascii() and number.isdigit()):
         return None
-    if state["spec_sha256"] != digest_file(os.path.join(root, SPEC_FILENAME), seen, limit=MAX_SPEC_BYTES):
+    generation = int(number)
+    if number != str(generation) or not os.path.isdir(os.path.join(env, target)):
         return None
-    if state["lock_sha256"] != digest_file(os.path.join(root, LOCK_FILENAME), seen, limit=MAX_LOCK_BYTES):
+    spec = digest_file(os.path.join(root, SPEC_FILENAME), seen, limit=MAX_SPEC_BYTES)
+    lock = digest_file(os.path.join(root, LOCK_FILENAME), seen, limit=MAX_LOCK_BYTES)
+    if not spec or not lock or state != plain_state_text(generation, spec, lock).encode():
         return None
     return generation

@@ -21,7 +21,6 @@ path reads state from here.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -29,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from kmenv.environment._state_file import MAX_STATE_BYTES
+from kmenv.environment._state_file import MAX_STATE_BYTES, state_text
 from kmenv.environment.linking import Linker
 from kmenv.errors import IntegrityError, KmenvError, NotInstalledError, StorageError, UsageError
 from kmenv.fs.atomic import write_atomic
@@ -297,7 +296,7 @@ class EnvironmentDir:
     def write_state(self, state: Mapping[str, object]) -> None:
         """Replace the installer's record atomically."""
         with self.lock():
-            write_atomic(self.root / "state.json", json.dumps(dict(state), indent=2, sort_keys=True) + "\n")
+            write_atomic(self.root / "state.json", state_text(dict(state)))
 
     def _next_number(self) -> int:
         counter = self._generations_dir / ".last"
