@@ -12,28 +12,22 @@ generations and, with a size budget, evicts the least recently used blobs nothin
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kmenv.actions.cleanup_policy import Cleanup, CleanupPolicy
 from kmenv.actions.project import environment_at
-from kmenv.config import DEFAULT_KEEP_GENERATIONS
 from kmenv.ledger.events import LIVE_KINDS, Event
 from kmenv.store.gc_delete import GcResult, execute_plan
 from kmenv.store.gc_plan import CacheSnapshot, Deletion, GcOptions, GcPlan, plan_gc
 from kmenv.store.gc_scan import scan_cache
 
 if TYPE_CHECKING:
-    from kmenv.config import Settings
     from kmenv.ledger.database import UsageLedger
-    from kmenv.spec.document import CleanupSpec
     from kmenv.store.blobstore import Store
 
 __all__ = [
-    "Cleanup",
-    "CleanupPolicy",
     "cleanup_after_install",
-    "cleanup_policy",
     "collect_garbage",
     "plan_collection",
     "scan",
@@ -91,56 +85,6 @@ def collect_garbage(plan: GcPlan, store: Store, ledger: UsageLedger) -> GcResult
 
 
 # --- cleanup after an install ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CleanupPolicy:
-    """How much an install keeps: ``keep`` generations (the one in use among them) and at most ``cache_max`` bytes
-    of blobs (None: no budget). ``keep_from``/``cache_max_from`` say which setting decided, for messages."""
-
-    keep: int
-    cache_max: int | None
-    keep_from: str = "default"
-    cache_max_from: str | None = None
-
-
-def cleanup_policy(settings: Settings, cleanup: CleanupSpec | None) -> CleanupPolicy:
-    """``KMENV_KEEP_GENERATIONS``/``KMENV_CACHE_MAX`` first, then the project's ``cleanup:``, then the defaults."""
-    from kmenv.values.sizes import parse_size
-
-    keep, keep_from = DEFAULT_KEEP_GENERATIONS, "default"
-    if settings.keep_generations is not None:
-        keep, keep_from = settings.keep_generations, "KMENV_KEEP_GENERATIONS"
-    elif cleanup is not None and cleanup.keep_generations is not None:
-        keep, keep_from = cleanup.keep_generations, "cleanup.keep-generations"
-    budget, budget_from = None, None
-    if settings.cache_max is not None:
-        budget, budget_from = settings.cache_max, "KMENV_CACHE_MAX"
-    elif cleanup is not None and cleanup.cache_max is not None:
-        budget, budget_from = parse_size(cleanup.cache_max), "cleanup.cache-max"
-    return CleanupPolicy(keep, budget, keep_from, budget_from)
-
-
-@dataclass(frozen=True)
-class Cleanup:
-    """What the cleanup after an install removed: old ``generations`` and ``blobs`` (``blob_bytes`` of them)."""
-
-    generations: int
-    blobs: int
-    blob_bytes: int
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def summary(self) -> str | None:
-        """``Removed 2 old generations and 1.2 GiB of cached blobs``, or None when nothing went."""
-        from kmenv.values.candidates import format_size
-
-        parts = []
-        if self.generations:
-            parts.append(f"{self.generations} old generation{'s' if self.generations != 1 else ''}")
-        if self.blobs:
-            parts.append(f"{format_size(self.blob_bytes)} of cached blobs")
-        return f"Removed {' and '.join(parts)}" if parts else None
 
 
 def cleanup_after_install(

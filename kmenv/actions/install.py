@@ -32,7 +32,7 @@ from kmenv.values.changes import VersionChange
 from kmenv.values.wording import counted
 
 if TYPE_CHECKING:
-    from kmenv.actions.gc import Cleanup, CleanupPolicy
+    from kmenv.actions.cleanup_policy import Cleanup, CleanupPolicy
     from kmenv.actions.project import Project
     from kmenv.fetch import FetchJob, ProgressSink
     from kmenv.registry.base import Registry
@@ -309,7 +309,7 @@ def install(
 
 def _cleanup_policy(project: Project, state: ProjectState) -> CleanupPolicy:
     """The project's cleanup settings; a kmodels.yaml that --frozen never read and cannot parse leaves the defaults."""
-    from kmenv.actions.gc import cleanup_policy
+    from kmenv.actions.cleanup_policy import cleanup_policy
     from kmenv.errors import KmenvError
 
     try:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Protocol
 
-    from kmenv.actions.gc import Cleanup, CleanupPolicy
+    from kmenv.actions.cleanup_policy import Cleanup, CleanupPolicy
     from kmenv.actions.project import Project
 
     class FileLike(Protocol):
@@ -126,11 +126,16 @@ def clean_up(project: Project, policy: CleanupPolicy) -> tuple[Cleanup | None, t
     """Keep the last generations and the store's budget after a switch: what went, and the warnings.
 
     Trouble here is a warning, never a failure: the install itself succeeded. Run it after the environment lock is
-    released (gc takes it to delete a generation).
+    released (gc takes it to delete a generation). When nothing can go (see
+    :func:`~kmenv.actions.cleanup_policy.cleanup_needed`), the cache is not even scanned.
     """
-    from kmenv.actions.gc import cleanup_after_install
+    from kmenv.actions.cleanup_policy import Cleanup, cleanup_needed
 
     try:
+        if not cleanup_needed(policy, len(project.environment.generations())):
+            return Cleanup(0, 0, 0), ()
+        from kmenv.actions.gc import cleanup_after_install
+
         done = cleanup_after_install(project.store, project.ledger, project.env_path, policy)
     except Exception as exc:  # say what went wrong and carry on
         return None, (f"cleanup after install failed: {exc}",)

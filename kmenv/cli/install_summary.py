@@ -10,7 +10,7 @@ from kmenv.values.wording import counted
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from kmenv.actions.gc import Cleanup
+    from kmenv.actions.cleanup_policy import Cleanup
 
 __all__ = ["installed_lines"]
 
