@@ -157,7 +157,7 @@ def test_no_project_found_early_still_gets_the_full_paths_error(tmp_path: Path, 
 def test_the_fast_paths_sha256_is_hashlibs(builtin: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
 
-    from kmenv.environment.fastpath import sha256_hex
+    from kmenv.values.sha256 import sha256_hex
 
     if not builtin:  # an interpreter built without its own sha256: hashlib's is used
         monkeypatch.setitem(sys.modules, "_sha2", None)

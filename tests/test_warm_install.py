@@ -270,8 +270,8 @@ def test_what_the_warm_path_does_not_decide_goes_to_the_full_path(
 
 
 def test_a_lock_with_groups_or_kaggle_models_goes_to_the_full_path(warm: Path) -> None:
-    from kmenv.environment.fastpath import sha256_hex
     from kmenv.store.proven_locks import prove_lock
+    from kmenv.values.sha256 import sha256_hex
 
     lock = json.loads((warm / "kmodels.lock").read_text())
     for name, change in (("grouped", "groups"), ("kaggle", "registry")):

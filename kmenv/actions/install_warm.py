@@ -50,7 +50,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from kmenv.actions.gc import Cleanup, CleanupPolicy
+    from kmenv.actions.cleanup_policy import Cleanup, CleanupPolicy
     from kmenv.actions.project import Project
 
 __all__ = ["WarmInstall", "warm_install"]
@@ -120,7 +120,7 @@ def _vouched(project: Project, spec_digest: str, lock_digest: str) -> bool:
 
 
 def _of(seen: dict[str, bytes | None], path: str) -> str | None:
-    from kmenv.environment.fastpath import sha256_hex
+    from kmenv.values.sha256 import sha256_hex
 
     data = seen[path]
     return None if data is None else sha256_hex(data)
@@ -128,7 +128,7 @@ def _of(seen: dict[str, bytes | None], path: str) -> str | None:
 
 def _cleanup_policy(project: Project, spec: bytes) -> CleanupPolicy | None:
     """The cleanup settings when ``kmodels.yaml`` cannot hold any (no ``cleanup``, no escapes, UTF-8), else None."""
-    from kmenv.actions.gc import cleanup_policy
+    from kmenv.actions.cleanup_policy import cleanup_policy
 
     settings = project.settings
     overridden = settings.keep_generations is not None and settings.cache_max is not None

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kmenv.actions.state import UNREAD, ProjectState
 from kmenv.config import Settings
 from kmenv.environment.layout import ProjectPaths, find_project_dir
 from kmenv.errors import UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install opens a project)
 if TYPE_CHECKING:
     from kmenv.environment.generations import EnvironmentDir
     from kmenv.ledger.database import UsageLedger

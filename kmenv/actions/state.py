@@ -9,18 +9,18 @@ are those of the bytes on disk without reading them back.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kmenv.environment.layout import LOCK_FILENAME, ProjectPaths
 from kmenv.environment.project_files import read_lock_bytes, read_spec_bytes
 from kmenv.errors import LockfileError, ProjectNotFoundError, UsageError
 from kmenv.fs.atomic import write_atomic
 from kmenv.values.documents import DocumentRefused, decode_utf8
+from kmenv.values.sha256 import sha256_hex
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install opens a project)
 if TYPE_CHECKING:
     from kmenv.lockfile.document import DeclaredInputs, LockFile
     from kmenv.spec.document import ProjectSpec
@@ -37,7 +37,7 @@ def _text(data: bytes) -> str:
 
 
 def _sha256(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
+    return None if data is None else sha256_hex(data)
 
 
 class ProjectState(ProjectPaths):

@@ -18,11 +18,13 @@ import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any
 
 from kmenv.errors import KmenvError, clip_text
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install shows this UI)
 if TYPE_CHECKING:
+    from typing import IO, Any
+
     from rich.console import Console
 
 __all__ = ["COLOR_CHOICES", "UI", "error_document", "use_color"]

@@ -32,26 +32,9 @@ from kmenv.environment._state_file import (
 from kmenv.fs.bounded import read_capped
 from kmenv.lockfile.limits import MAX_LOCK_BYTES
 from kmenv.spec.limits import MAX_SPEC_BYTES
+from kmenv.values.sha256 import sha256_hex
 
-__all__ = ["digest_file", "locate_project", "sha256_hex", "up_to_date"]
-
-
-def sha256_hex(data: bytes) -> str:
-    """The sha256 of ``data`` in hex, as :func:`hashlib.sha256` gives it.
-
-    CPython's built-in implementation (``_sha2`` from 3.12, ``_sha256`` before) when there is one: importing
-    :mod:`hashlib` loads OpenSSL, which costs a quarter of an interpreter's start; project files are small.
-    """
-    for name in ("_sha2", "_sha256"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        digest: str = module.sha256(data).hexdigest()
-        return digest
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
+__all__ = ["digest_file", "locate_project", "up_to_date"]
 
 
 def digest_file(path: str, seen: dict[str, bytes | None] | None = None, *, limit: int) -> str | None:

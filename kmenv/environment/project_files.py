@@ -7,7 +7,6 @@ refusing a folder, a FIFO, a device or a file past its size cap (:func:`kmenv.fs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kmenv.errors import LockfileError, Problem, ProjectNotFoundError, SpecError
 from kmenv.fs.bounded import NotAFileError, TooLargeError, read_capped
@@ -15,6 +14,7 @@ from kmenv.lockfile.limits import MAX_LOCK_BYTES
 from kmenv.spec._located import too_large
 from kmenv.spec.limits import MAX_SPEC_BYTES
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install reads these)
 if TYPE_CHECKING:
     from kmenv.spec.document import ProjectSpec
 

@@ -10,7 +10,6 @@ file untouched. Standard library only: the no-op fast path may use it.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from kmenv.fs.failures import refused_writes
@@ -26,7 +25,7 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644, durable: b
     ``mode`` is applied before the rename, so the file never exists with looser permissions.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     with refused_writes(path, needed=len(payload)):
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

@@ -14,13 +14,12 @@ import errno
 import fcntl
 import json
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kmenv.fs.processes import pid_alive
+from kmenv.fs.processes import HOST, pid_alive
 
 __all__ = ["LockHolder", "held_lock", "waiting_text"]
 
@@ -44,7 +43,7 @@ def waiting_text(holder: LockHolder, *, place: str = "here") -> str:
     """``waiting for another kmenv (pid 412) installing here…``: the line a waiting run prints."""
     who = "another kmenv"
     if holder.pid is not None:
-        remote = holder.host is not None and holder.host != socket.gethostname()
+        remote = holder.host is not None and holder.host != HOST
         who += f" (pid {holder.pid} on {holder.host})" if remote else f" (pid {holder.pid})"
     doing = f" {holder.operation}" if holder.operation else ""
     return f"waiting for {who}{doing} {place}…"
@@ -96,7 +95,7 @@ def _try(fd: int) -> bool:
 
 
 def _write_record(fd: int, operation: str) -> None:
-    record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "operation": operation})
+    record = json.dumps({"pid": os.getpid(), "host": HOST, "operation": operation})
     with contextlib.suppress(OSError):  # a record is a courtesy: a full disk must not fail the run
         os.ftruncate(fd, 0)
         os.pwrite(fd, record.encode("utf-8"), 0)
@@ -124,6 +123,6 @@ def _read_record(fd: int) -> LockHolder:
         return LockHolder()
     host = host if isinstance(host, str) and len(host) <= 255 else None
     operation = operation if isinstance(operation, str) and len(operation) <= 200 and operation.isprintable() else None
-    if (host is None or host == socket.gethostname()) and not pid_alive(pid):
+    if (host is None or host == HOST) and not pid_alive(pid):
         return LockHolder()  # left by a holder that was killed; the real holder has not written yet
     return LockHolder(pid, host, operation)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["pid_alive"]
+__all__ = ["HOST", "pid_alive"]
+
+#: This machine's name, as lock and partial-download records write it (``socket.gethostname()`` reads the same
+#: kernel field, but importing :mod:`socket` costs a warm install more than its linking).
+HOST = os.uname().nodename
 
 
 def pid_alive(pid: int) -> bool:

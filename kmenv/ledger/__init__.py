@@ -6,9 +6,10 @@ They load on first use, so the ``use`` hot path (:mod:`kmenv.ledger.uses`) pays 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from kmenv.ledger.database import known_projects, last_use_times, read_events
     from kmenv.ledger.events import Event
 

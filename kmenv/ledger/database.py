@@ -19,15 +19,18 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 from kmenv.config import ledger_dir
 from kmenv.ledger.events import COLUMNS, LIVE_KINDS, Event, event_from_row
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (every install records events)
 if TYPE_CHECKING:
     import sqlite3
+    from typing import TypeVar
 
     from kmenv.config import Settings
+
+    T = TypeVar("T")
 
 __all__ = [
     "LEDGER_FILENAME",
@@ -68,8 +71,6 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS events_by_environment ON events (environment, kind, time)",
 )
 INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
-
-T = TypeVar("T")
 
 
 # -- warnings -----------------------------------------------------------------------------------------------------

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (every install records events)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["COLUMNS", "KINDS", "LIVE_KINDS", "Event", "event_from_row", "origin", "scrub"]
 

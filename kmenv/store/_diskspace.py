@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 from kmenv.errors import StorageError
-from kmenv.values.candidates import format_size
 
 __all__ = ["check_free_space", "check_install_space"]
 
@@ -18,6 +17,8 @@ def check_free_space(path: Path, needed_bytes: int, *, hint: str | None = None) 
     """
     free = shutil.disk_usage(_existing(path)).free
     if free < needed_bytes:
+        from kmenv.values.candidates import format_size  # with difflib: only for the message
+
         raise StorageError(
             f"needs {format_size(needed_bytes)} at {path}, {format_size(free)} free",
             path=str(path),

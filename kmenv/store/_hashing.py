@@ -11,8 +11,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+    from typing import Any
 
 __all__ = ["HashPipe", "update_all"]
 
@@ -25,6 +28,8 @@ _side: list[ThreadPoolExecutor] = []
 def _helpers() -> ThreadPoolExecutor:
     with _side_lock:
         if not _side:
+            from concurrent.futures import ThreadPoolExecutor  # with logging: only once bytes are hashed
+
             _side.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="kmenv-digest"))
         return _side[0]
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install opens a store)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["WriteBack"]
 

@@ -26,11 +26,9 @@ callers use are importable from here as well.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 from kmenv.errors import IntegrityError
 from kmenv.fs.atomic import write_atomic
@@ -46,19 +44,22 @@ from kmenv.store.partials import pid_alive as pid_alive
 from kmenv.store.writer import CHUNK_SIZE as CHUNK_SIZE
 from kmenv.store.writer import DIR_MODE, BlobWriter
 from kmenv.store.writer import MISMATCH_HINT as MISMATCH_HINT
-from kmenv.values.candidates import FileEntry
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install opens a store)
+if TYPE_CHECKING:
+    from typing import Protocol, TypeVar
+
+    from kmenv.values.candidates import FileEntry
+
+    class _Blob(Protocol):
+        """A file named by its content: a registry's or a lock's file entry."""
+
+        @property
+        def sha256(self) -> str: ...
+
+    _F = TypeVar("_F", bound=_Blob)
 
 __all__ = ["BlobWriter", "Store", "canonical_digest", "check_free_space", "check_install_space"]
-
-
-class _Blob(Protocol):
-    """A file named by its content: a registry's or a lock's file entry."""
-
-    @property
-    def sha256(self) -> str: ...
-
-
-_F = TypeVar("_F", bound=_Blob)
 
 
 class _KnownBlob(Exception):
@@ -227,6 +228,8 @@ class Store:
         known = self._known_blob(size, digests)
         if known is None:
             self._ensure_layout()
+            import hashlib
+
             key = "u-" + hashlib.sha256(resume_key.encode("utf-8")).hexdigest()
             with refused_writes(self.root, needed=size), self._blob_lock(key, poll, label):
                 known = self._known_blob(size, digests)

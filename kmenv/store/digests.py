@@ -1,14 +1,17 @@
-"""Digest text: sha256 blob names, and published digests in hex or base64 compared with our own."""
+"""Digest text: sha256 blob names, and published digests in hex or base64 compared with our own.
+
+:mod:`hashlib` (OpenSSL) and :mod:`base64` load on first use: a warm install only checks blob names.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import re
-from typing import Any
 
 from kmenv.errors import IntegrityError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["canonical_digest", "digest_matches", "hashable", "is_sha256", "require_sha256"]
 
@@ -33,6 +36,8 @@ def require_sha256(digest: str) -> str:
 
 def digest_matches(expected: str, hasher: Any) -> tuple[bool, str]:
     """Compare a published digest (hex or base64 of the raw digest) with ours, in its own encoding."""
+    import base64
+
     raw: bytes = hasher.digest()
     if re.fullmatch(r"[0-9a-fA-F]+", expected) and len(expected) == 2 * len(raw):
         actual = raw.hex()
@@ -43,6 +48,8 @@ def digest_matches(expected: str, hasher: Any) -> tuple[bool, str]:
 
 def hashable(algorithm: str) -> bool:
     """True for digests hashlib computes with a fixed size (md5, sha1, sha512, ...); others are skipped."""
+    import hashlib
+
     return algorithm in hashlib.algorithms_guaranteed and not algorithm.startswith("shake")
 
 
@@ -52,6 +59,10 @@ def canonical_digest(algorithm: str, value: str) -> str | None:
     Kaggle and Google Cloud Storage send base64, static registries hex; the digest index keys by
     one form so either finds the other.
     """
+    import base64
+    import binascii
+    import hashlib
+
     algo, text = algorithm.lower(), value.strip()
     size = hashlib.new(algo).digest_size if hashable(algo) else None
     if size is not None and len(text) == 2 * size and re.fullmatch(r"[0-9a-fA-F]+", text):

@@ -15,14 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from kmenv.fs.processes import HOST, pid_alive
 from kmenv.store.digests import is_sha256
 from kmenv.store.gc_plan import BlobFile, CacheSnapshot, DownloadSnapshot, EnvironmentSnapshot, LooseFile
-from kmenv.store.partials import pid_alive
 from kmenv.store.roots import Root, read_download_roots, read_roots
 
 __all__ = ["EnvironmentReader", "scan_cache"]
-
-_HOST = os.uname().nodename
 
 
 class EnvironmentReader(Protocol):
@@ -55,7 +53,7 @@ def _partial(path: Path, info: os.stat_result) -> LooseFile:
     for suffix in (".tmp", ".tmp.json"):
         if rest.endswith(suffix):
             host, _, pid = rest[: -len(suffix)].rpartition("-")[0].rpartition("-")
-            alive = host == _HOST and pid.isdigit() and pid_alive(int(pid))
+            alive = host == HOST and pid.isdigit() and pid_alive(int(pid))
     points_to = key if is_sha256(key) else None
     return LooseFile("partial", path, info.st_size, info.st_mtime, alive=alive, points_to=points_to)
 

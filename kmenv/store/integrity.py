@@ -16,7 +16,6 @@ install fetches it again; environments linking the damaged inode keep it until `
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -92,6 +91,8 @@ def seal_blob(root: Path, sha256: str, info: os.stat_result | None = None) -> No
 
 def hash_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
     """The sha256 of a file, read in 1 MiB chunks; ``on_bytes`` hears each chunk's length."""
+    import hashlib  # OpenSSL's loading: only once bytes are hashed
+
     digest = hashlib.sha256()
     with open(path, "rb") as source:
         while chunk := source.read(_READ):

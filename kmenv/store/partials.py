@@ -12,11 +12,11 @@ Layout under the store's ``partial/`` folder (see :mod:`kmenv.store.blobstore`):
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 from kmenv.fs.bounded import read_json_file
+from kmenv.fs.processes import HOST
 from kmenv.fs.processes import pid_alive as pid_alive
 from kmenv.store.writer import BlobWriter, sidecar_of
 from kmenv.values.documents import JsonBounds
@@ -24,9 +24,6 @@ from kmenv.values.documents import JsonBounds
 __all__ = ["open_writer", "partial_paths", "pid_alive"]
 
 _TEMP_MODE = 0o600
-_HOST = os.uname().nodename
-
-
 #: How a partial download's sidecar is bounded when read: it holds a validator and a few digests.
 _SIDECAR_BOUNDS = JsonBounds(1024 * 1024)
 
@@ -45,7 +42,7 @@ def open_writer(
     atomic rename, so two writers never share a file even when the lock was faked.
     """
     part, sidecar = partial_paths(partial_dir, key)
-    owner = f"{_HOST}-{os.getpid()}-{secrets.token_hex(4)}"
+    owner = f"{HOST}-{os.getpid()}-{os.urandom(4).hex()}"
     private = part.with_name(f"{key}.{owner}.tmp")
     state = _read_sidecar(sidecar)
     claimed = _claim(part, private)
@@ -117,7 +114,7 @@ def _claim_orphan(partial_dir: Path, key: str, private: Path) -> dict[str, objec
     for candidate in sorted(partial_dir.glob(f"{key}.*.tmp")):
         owner = candidate.name[len(key) + 1 : -len(".tmp")]  # <host>-<pid>-<random>
         host, _, pid = owner.rpartition("-")[0].rpartition("-")
-        if host != _HOST or not pid.isdigit() or pid_alive(int(pid)):
+        if host != HOST or not pid.isdigit() or pid_alive(int(pid)):
             continue
         if adopted is None and _claim(candidate, private):
             adopted = _read_sidecar(sidecar_of(candidate))

@@ -13,17 +13,20 @@ record once it is gone. Standard library only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kmenv.fs.atomic import write_atomic
 from kmenv.fs.bounded import read_json_file
 from kmenv.values.documents import JsonBounds
+from kmenv.values.sha256 import sha256_hex
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (every install records a root)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ROOT_FORMAT",
@@ -72,7 +75,7 @@ class Root:
 
 def root_file(cache: Path, environment: Path) -> Path:
     """Where the root of ``environment`` lives in ``cache``."""
-    key = hashlib.sha256(str(Path(environment).absolute()).encode("utf-8")).hexdigest()
+    key = sha256_hex(str(Path(environment).absolute()).encode("utf-8"))
     return Path(cache) / "roots" / f"{key}.json"
 
 
@@ -168,7 +171,7 @@ class DownloadRoot:
 
 def download_root_file(cache: Path, folder: Path) -> Path:
     """Where the root of the download folder ``folder`` lives in ``cache``."""
-    key = hashlib.sha256(str(Path(folder).absolute()).encode("utf-8")).hexdigest()
+    key = sha256_hex(str(Path(folder).absolute()).encode("utf-8"))
     return Path(cache) / "roots" / "downloads" / f"{key}.json"
 
 

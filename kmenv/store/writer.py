@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
 
 from kmenv.errors import IntegrityError
 from kmenv.store._hashing import HashPipe, update_all
 from kmenv.store._writeback import WriteBack
 from kmenv.store.digests import digest_matches, hashable
 from kmenv.store.folders import place
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["CHUNK_SIZE", "DIR_MODE", "MISMATCH_HINT", "BlobWriter", "merge_ranges", "sidecar_of"]
 
@@ -84,6 +85,8 @@ class BlobWriter:
         self._pipe: HashPipe | None = None
         self._frontier = threading.Lock()  # ranged writing: who moves :attr:`offset` (the bytes handed to hashing)
         self._expected: list[tuple[str, str]] = []
+        import hashlib  # OpenSSL's loading: only once bytes are hashed
+
         self._hashers: dict[str, Any] = {"sha256": hashlib.sha256()}
         for name, value in sorted((digests or {}).items()):
             self.expect_digest(name, value)
@@ -100,6 +103,8 @@ class BlobWriter:
             return
         self._expected.append((name, value.strip()))
         if algo not in self._hashers:
+            import hashlib
+
             self._sync()
             hasher = hashlib.new(algo, usedforsecurity=False)
             if self.offset:
@@ -112,6 +117,8 @@ class BlobWriter:
             self._hashers[algo] = hasher
 
     def _fresh_hashers(self) -> dict[str, Any]:
+        import hashlib
+
         return {algo: hashlib.new(algo, usedforsecurity=algo == "sha256") for algo in self._hashers}
 
     def hash_existing(self, ranges: Iterable[tuple[int, int]] | None = None) -> None:
@@ -367,7 +374,7 @@ def _write_state(path: Path, state: Mapping[str, object]) -> None:
     and gc judges them by that name), so the temp file here ends in ``.new`` instead. Not fsynced:
     a lost sidecar only costs a resume.
     """
-    temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
+    temp = path.with_name(f"{path.name}.{os.urandom(4).hex()}.new")
     try:
         temp.write_text(json.dumps(dict(state)), encoding="utf-8")
         os.replace(temp, path)

@@ -19,7 +19,10 @@ import json.scanner
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the warm install reads documents)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",

@@ -9,7 +9,6 @@ also the older ``.../frameworks/Fw/variations/v/versions/3`` form) or as ``kaggl
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -71,6 +70,8 @@ def normalise_framework(name: str) -> str | None:
 def closest_framework(name: str) -> str | None:
     """The valid framework spelling nearest to ``name``, for "did you mean" hints."""
     folded = _fold(name)
+    import difflib  # only to suggest a name
+
     match = difflib.get_close_matches(folded, list(_BY_FOLDED), n=1, cutoff=0.5)
     return _BY_FOLDED[match[0]] if match else None
 
