@@ -9,6 +9,7 @@ full path's answer.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import os
@@ -71,6 +72,34 @@ def modules_after(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str
 
 def heavy(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in HEAVY))
+
+
+#: Standard modules (and kmenv's own) a warm install has no use for: each costs a few ms at every start.
+NOT_FOR_LINKING = (
+    "hashlib",  # OpenSSL: the lock and kmodels.yaml are hashed by the built-in sha256
+    "typing",
+    "socket",
+    "secrets",
+    "difflib",
+    "concurrent.futures",
+    "logging",
+    "kmenv.actions.gc",  # a new environment within its keep-generations, no budget: nothing to clean
+    "kmenv.store.gc_scan",
+)
+
+
+def test_a_warm_install_loads_no_module_it_has_no_use_for(warm: Path) -> None:
+    script = "import sys\n{}\nprint(sorted(sys.modules), file=sys.stderr)\n"
+    run = f"code = __import__('kmenv.cli').cli.main({['-C', str(new_project(warm, 'lean')), 'install', '--frozen']!r})"
+
+    def loaded(code: str) -> set[str]:
+        proc = subprocess.run([sys.executable, "-c", script.format(code)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return set(ast.literal_eval(proc.stderr.strip().splitlines()[-1]))
+
+    added = loaded(run) - loaded("")  # what starting Python (site hooks, coverage) loads does not count
+    assert "kmenv.actions.install" not in added  # the warm path answered
+    assert sorted(m for m in added if any(m == n or m.startswith(n + ".") for n in NOT_FOR_LINKING)) == []
 
 
 def tree(env: Path) -> list[tuple[str, str, int, bytes | str]]:
