@@ -59,13 +59,14 @@ class Cleanup:
     @property
     def summary(self) -> str | None:
         """``Removed 2 old generations and 1.2 GiB of cached blobs``, or None when nothing went."""
-        from kmenv.values.candidates import format_size
         from kmenv.values.wording import counted
 
         parts = []
         if self.generations:
             parts.append(counted(self.generations, "old generation"))
         if self.blobs:
+            from kmenv.values.candidates import format_size
+
             parts.append(f"{format_size(self.blob_bytes)} of cached blobs")
         return f"Removed {' and '.join(parts)}" if parts else None
 
