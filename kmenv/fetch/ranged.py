@@ -7,9 +7,12 @@ itself, to the end of the file (``bytes=a-``), and the answer decides the rest:
 
 - a 206 of exactly that, of a file of the declared size: it is read as one stream, and
   :class:`~kmenv.fetch.adapt.Growth` decides from its measured speed whether more connections
-  join. Each one takes half of the largest range still running (the owner's end moves to the
-  middle, aria2's way), so every connection makes one request, checked the same way and against
-  the first validator, and one that finishes early takes half of another's rest;
+  join. The second one takes half of the first's rest (the owner's end moves to the middle,
+  aria2's way). Once every connection may join, the ranges running are cut short and the rest is
+  handed out front to back in shrinking pieces (:meth:`RangedDownload._piece_size`), so the bytes
+  arrive nearly in order and sha256 keeps pace instead of reading most of the file back after its
+  last byte. Every request is checked the same way and against the first validator; a connection
+  with nothing left to take takes half of the largest range still running;
 - a 200: the server ignores ranges (or the file changed since the bytes on disk): that reply is
   used as one plain stream (:func:`~kmenv.fetch.download.download_with_retries`).
 
@@ -161,8 +164,9 @@ class RangedDownload:
         writer.preallocate()
         tuning = self._tuning
         growth = Growth(tuning.connections, window=tuning.adapt_seconds, horizon=tuning.split_after)
-        pending = deque(self._shares(gaps, growth.connections))
-        first = pending.popleft()
+        pending = deque(_Piece(start, end) for start, end in gaps)  # bytes no request asks for yet
+        first = pending.popleft() if growth.connections <= 1 else self._take(pending, growth.connections)
+        carved = growth.connections > 2  # every connection at once: the pieces are in order already
         response = self._probe(first, resuming=bool(writer.done))
         if response is None:
             return  # the server ignores ranges: the file came as one stream
@@ -173,12 +177,19 @@ class RangedDownload:
             last_record = time.monotonic()
             while pending or running:
                 while len(running) < growth.connections:
-                    item = pending.popleft() if pending else self._split_off(list(running.values()))
+                    if not pending and not carved and growth.connections > 2:
+                        carved = True
+                        pending.extend(self._carve(list(running.values()), growth.connections))
+                    item: _Piece | None
+                    if pending:
+                        item = self._take(pending, growth.connections)
+                    else:
+                        item = self._split_off(list(running.values()))
                     if item is None:
                         break
                     self._pieces.append(item)
                     running[submit(self._fetch_piece, item, None)] = item
-                tick = min(_TICK_SECONDS, tuning.adapt_seconds / 2) if growth.deciding else _TICK_SECONDS
+                tick = min(_TICK_SECONDS, tuning.adapt_seconds / 10) if growth.deciding else _TICK_SECONDS
                 finished, _ = wait(running, timeout=tick, return_when=FIRST_COMPLETED)
                 for future in finished:
                     item = running.pop(future)
@@ -200,14 +211,50 @@ class RangedDownload:
             self._hash_prefix(record=True)
         writer.hash_through(self._size)
 
-    def _shares(self, gaps: list[tuple[int, int]], connections: int) -> list[_Piece]:
-        """The missing bytes as ranges: each gap whole for one stream, or cut in ``connections`` shares at once."""
-        if connections <= 1:
-            return [_Piece(start, end) for start, end in gaps]
+    def _least(self) -> int:
+        """The smallest range worth a request of its own (a file just past ``split_size`` still splits)."""
         tuning = self._tuning
-        least = min(tuning.piece_min, tuning.split_size // 4)
-        share = max(least, -(-sum(end - start for start, end in gaps) // connections))
-        return [_Piece(at, min(at + share, end)) for start, end in gaps for at in range(start, end, share)]
+        return max(READ_SIZE, min(tuning.piece_min, tuning.split_size // 4))
+
+    def _piece_size(self, unasked: int, connections: int) -> int:
+        """How much the next request asks for: a share of what no request asks for yet, shrinking toward the end.
+
+        sha256 follows the file in order, so bytes ahead of the first unfinished range wait to be hashed.
+        Pieces taken in file order, each ``1 / (2 * connections)`` of the rest (at least
+        :meth:`_least`), finish nearly in order and end small: the hashing keeps pace with the download
+        instead of reading most of the file back after its last byte, for about ``2 * connections * ln``
+        (rest / last piece) requests where equal shares take ``connections``.
+        """
+        return max(self._least(), -(-unasked // (2 * connections)))
+
+    def _take(self, pending: deque[_Piece], connections: int) -> _Piece:
+        """The next piece to ask for: the front of the first range no request asks for yet (a retry stays whole)."""
+        front = pending[0]
+        with self._lock:
+            unasked = sum(p.end - p.at for p in pending)
+        size = self._piece_size(unasked, connections)
+        if front.at != front.start or front.end - front.start <= size + self._least():
+            return pending.popleft()
+        piece = _Piece(front.start, front.start + size)
+        front.start = front.at = piece.end
+        return piece
+
+    def _carve(self, running: list[_Piece], connections: int) -> list[_Piece]:
+        """Once every connection may join: cut each running range short, its rest left for in-order pieces.
+
+        Each owner keeps one piece from where its bytes stop (at least one read, so the read it may be
+        writing right now stays inside its own range); the rest, in file order, is what :meth:`_take`
+        hands out next.
+        """
+        rest: list[_Piece] = []
+        with self._lock:
+            unasked = sum(p.end - p.at for p in running)
+            size = max(READ_SIZE, self._piece_size(unasked, connections))
+            for owner in sorted(running, key=lambda p: p.at):
+                if owner.end - owner.at > size + self._least():
+                    rest.append(_Piece(owner.at + size, owner.end))
+                    owner.end = owner.at + size
+        return rest
 
     def _remaining(self, pending: deque[_Piece]) -> int:
         with self._lock:
@@ -220,8 +267,7 @@ class RangedDownload:
         the middle is at least one read past where the owner's bytes stop, so the read it may be writing
         right now still lands inside its own range.
         """
-        tuning = self._tuning
-        least = max(READ_SIZE, min(tuning.piece_min, tuning.split_size // 4))  # a file just past split_size splits
+        least = self._least()
         with self._lock:
             if not running:
                 return None
