@@ -16,7 +16,8 @@ same run, interleaved round by round (best of ``--rounds``), each command run as
 - the requests each client made for the file (from nginx's log): kmenv starts every large file as
   one stream and splits it only where the measured speed says connections are capped;
 - ``--files`` files of 1-20 MiB: vs ``xargs -P 8 curl`` (>= 0.8x) and the same followed by
-  ``sha256sum`` (>= 1.1x): kmenv verifies every file;
+  ``sha256sum`` (>= 1.1x): kmenv verifies every file; beside the limit on this machine, the larger of
+  curl's CPU plus hashlib's over every core and ``xargs -P 8 curl && sync`` (kmenv's bytes are durable);
 - peak RSS of every kmenv run (< 150 MB);
 - resume after SIGKILL at 50 % of the rate-limited file: bytes nginx sends the second time (<= 55 %);
 - the cached big model into a new project: kmenv install vs ``cp -al`` of its folder.
@@ -165,6 +166,7 @@ http {{
 class Run:
     seconds: float
     max_rss: int  # bytes
+    cpu: float = 0.0  # user + system seconds of the command and its children
 
 
 def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> Run:
@@ -183,7 +185,7 @@ def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> Run:
         proc.stderr.close()
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)[:200]} failed ({code}): {err[-2000:]}")
-    return Run(elapsed, usage.ru_maxrss * 1024)
+    return Run(elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
 
 
 def shell(script: str) -> Run:
@@ -237,14 +239,15 @@ def counting(
     return counted
 
 
-def hash_alone(path: Path) -> Run:
-    """sha256 of ``path`` with hashlib in this interpreter, 4 MiB reads: the hash kmenv must compute, alone."""
-    start = time.perf_counter()
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while chunk := source.read(4 * MiB):
-            digest.update(chunk)
-    return Run(time.perf_counter() - start, 0)
+def hash_alone(*paths: Path) -> Run:
+    """sha256 of each path with hashlib in this interpreter, 4 MiB reads: the hash kmenv must compute, alone."""
+    start, cpu = time.perf_counter(), time.process_time()
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as source:
+            while chunk := source.read(4 * MiB):
+                digest.update(chunk)
+    return Run(time.perf_counter() - start, 0, time.process_time() - cpu)
 
 
 def rate(size: int, seconds: float) -> str:
@@ -257,6 +260,7 @@ class Report:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.rss = 0
+        self.cpu: dict[str, float] = {}  # CPU seconds of each step's fastest round
 
     def add(self, text: str) -> None:
         self.lines.append(text)
@@ -283,6 +287,8 @@ def rounds_of(
             if n and name in once:
                 continue
             result = step(n)
+            if not times[name] or result.seconds < min(times[name]):
+                report.cpu[name] = result.cpu
             times[name].append(result.seconds)
             if name.startswith("kmenv"):
                 report.rss = max(report.rss, result.max_rss)
@@ -492,8 +498,10 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
     report.add(f"cached {size / GiB:g} GiB model into a new project (no download):")
     times = f"kmenv install {cached_s * 1000:.0f} ms, cp -al {linked * 1000:.1f} ms"
     report.add(f"  {times}, python -c pass {python * 1000:.1f} ms")
-    verdict = "met" if cached_s <= 10 * python else "MISSED"
-    report.add(f"  {'kmenv / python -c pass':<34} {cached_s / python:6.2f}x   target <= 10.00x  {verdict}")
+    report.add(
+        f"  {'kmenv / python -c pass':<34} {cached_s / python:6.2f}x   (no target here: without a lock this resolves;"
+        " the install --frozen target is bench_install.py's)"
+    )
     for stale in [root / f"cp-{n}" for n in range(rounds)] + [root / "cache-big", root / "proj-big"]:
         shutil.rmtree(stale, ignore_errors=True)
     shutil.rmtree(root / "proj-big-cached", ignore_errors=True)
@@ -504,12 +512,15 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
     listing = root / "urls.txt"
     listing.write_text("".join(f"{i}.bin\nhttp://127.0.0.1:{plain}{p}\n" for i, (p, _) in enumerate(many)))
     xargs = f"xargs -P 8 -n 2 curl -sS -o < '{listing}'"
+    served_many = [root / "registry" / p.lstrip("/") for p, _ in many]
     print(f"{len(many)} files, {total / GiB:.2f} GiB, plain nginx", flush=True)
     best = rounds_of(
         rounds,
         {
             "xargs -P 8 curl": lambda n: shell(f"cd '{fresh()}' && {xargs}"),
             "xargs -P 8 curl + sha256sum": lambda n: shell(f"cd '{fresh()}' && {xargs} && sha256sum *.bin >/dev/null"),
+            "xargs -P 8 curl && sync": lambda n: shell(f"cd '{fresh()}' && {xargs} && sync *.bin"),
+            "hashlib sha256 alone": lambda n: hash_alone(*served_many),
             "kmenv install": kmenv_install("many", plain, MANY),
             "kmenv cached": kmenv_cached("many", plain, MANY),
         },
@@ -520,6 +531,20 @@ def measure(root: Path, files: Files, plain: int, limited: int, args: argparse.N
     report.ratio("kmenv / xargs -P 8 curl", best["xargs -P 8 curl"] / best["kmenv install"], 0.8)
     report.ratio(
         "kmenv / xargs -P 8 curl + sha256sum", best["xargs -P 8 curl + sha256sum"] / best["kmenv install"], 1.1
+    )
+    # The floor on this machine: curl's own CPU (receiving and writing) plus hashing every byte, spread over
+    # every core with nothing idle, and never less than making the bytes durable as curl && sync does.
+    cores = os.cpu_count() or 1
+    cpu_floor = (report.cpu["xargs -P 8 curl"] + report.cpu["hashlib sha256 alone"]) / cores
+    floor = max(cpu_floor, best["xargs -P 8 curl && sync"])
+    report.add(
+        f"  {'CPU: curl, sha256 alone, kmenv':<34} {report.cpu['xargs -P 8 curl']:.2f} s, "
+        f"{report.cpu['hashlib sha256 alone']:.2f} s, {report.cpu['kmenv install']:.2f} s of CPU on {cores} cores"
+    )
+    report.add(
+        f"  {'limit: max((curl + sha256 CPU) / cores, curl && sync)':<34} {floor:.2f} s   kmenv "
+        f"{best['kmenv install']:.2f} s = {best['kmenv install'] / floor:.2f}x the limit; the target's "
+        f"{best['xargs -P 8 curl'] / 0.8:.2f} s is {best['xargs -P 8 curl'] / 0.8 / floor:.2f}x it"
     )
     shutil.rmtree(out, ignore_errors=True)
     verdict = "met" if report.rss < 150e6 else "MISSED"
