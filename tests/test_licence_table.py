@@ -155,3 +155,27 @@ def test_project_aliases_extend_and_override_the_table() -> None:
     assert acme is not None and acme.category == "proprietary"
     assert table.normalise("Gemma").spdx == "MIT"
     assert licence_table().normalise("Gemma").spdx == "LicenseRef-kmenv-Gemma"  # the shared table is untouched
+
+
+@pytest.mark.parametrize("entry", licence_table().entries, ids=lambda e: e.id)
+def test_a_table_spelling_reads_as_the_full_spdx_parse_reads_it(entry: LicenceInfo) -> None:
+    # A spelling the table knows is answered without building the SPDX licensing (60 ms at every lock);
+    # the answer must be the one the licensing gives.
+    table = licence_table()
+    for spelling in (entry.id, *entry.aliases):
+        quick = table.normalise(spelling)
+        parsed = table.licensing.parse(entry.id, validate=False, strict=False)
+        unknown = tuple(dict.fromkeys(table.licensing.unknown_license_keys(parsed)))
+        assert (quick.text, quick.status, quick.unknown) == (str(parsed), "unknown" if unknown else "ok", unknown)
+        assert list(table.leaves(quick.expression)) == [str(s) for s in table.licensing.license_symbols(parsed)]
+
+
+def test_normalising_a_table_spelling_builds_no_licensing() -> None:
+    from kmenv.policy.table import LicenceTable
+
+    base = licence_table()
+    fresh = LicenceTable(base.version, base.categories, base.entries)
+    assert fresh.normalise("Apache 2.0").text == "Apache-2.0"
+    assert fresh.built is False
+    assert fresh.normalise("MIT OR Apache-2.0").text == "MIT OR Apache-2.0"
+    assert fresh.built is True

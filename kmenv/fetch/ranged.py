@@ -9,7 +9,7 @@ itself, to the end of the file (``bytes=a-``), and the answer decides the rest:
   :class:`~kmenv.fetch.adapt.Growth` decides from its measured speed whether more connections
   join. The second one takes half of the first's rest (the owner's end moves to the middle,
   aria2's way). Once every connection may join, the ranges running are cut short and the rest is
-  handed out front to back in shrinking pieces (:meth:`RangedDownload._piece_size`), so the bytes
+  handed out front to back in shrinking pieces (:mod:`kmenv.fetch.pieces`), so the bytes
   arrive nearly in order and sha256 keeps pace instead of reading most of the file back after its
   last byte. Every request is checked the same way and against the first validator; a connection
   with nothing left to take takes half of the largest range still running;
@@ -51,6 +51,7 @@ from kmenv.fetch.download import (
     goog_hashes,
 )
 from kmenv.fetch.http import open_stream, redact_url, same_origin
+from kmenv.fetch.pieces import Piece, carve, gaps, split_off, take
 from kmenv.fetch.source import FileSource
 from kmenv.fetch.tuning import Tuning
 from kmenv.store.blobstore import MISMATCH_HINT, BlobWriter
@@ -72,35 +73,6 @@ class _Reached(Exception):
     """A range's bytes are all on disk (its end moved closer while it ran); its reply is dropped."""
 
 
-@dataclass
-class _Piece:
-    """The range ``[start, end)`` one connection fetches; ``at`` is where its bytes on disk stop.
-
-    ``end`` only ever moves closer, when half of what is left is handed to another connection
-    (under the download's lock); ``failures`` so far for it.
-    """
-
-    start: int
-    end: int
-    at: int = -1
-    failures: int = 0
-
-    def __post_init__(self) -> None:
-        if self.at < 0:
-            self.at = self.start
-
-
-def _gaps(done: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
-    gaps, at = [], 0
-    for start, end in done:
-        if start > at:
-            gaps.append((at, start))
-        at = max(at, end)
-    if at < size:
-        gaps.append((at, size))
-    return gaps
-
-
 class RangedDownload:
     """Fetches ``writer``'s file (its ``size`` known) in ranges; :meth:`run` returns when every byte is hashed."""
 
@@ -118,7 +90,7 @@ class RangedDownload:
         self._tuning = tuning
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._pieces: list[_Piece] = []  # every range started this run, their progress under ``_lock``
+        self._pieces: list[Piece] = []  # every range started this run, their progress under ``_lock``
         self._received = 0  # bytes received this run (for :class:`~kmenv.fetch.adapt.Growth`)
         self._flowing = 0  # requests that delivered bytes this run (likewise)
         self._validator: str | None = None
@@ -156,21 +128,22 @@ class RangedDownload:
         self._received = self._flowing = 0
         self._stop.clear()
         self._validator, self._target = None, self._source
-        gaps = _gaps(writer.done, self._size)
-        self._meter.moved_to(self._size - sum(end - start for start, end in gaps))
-        if not gaps:
+        missing = gaps(writer.done, self._size)
+        self._meter.moved_to(self._size - sum(end - start for start, end in missing))
+        if not missing:
             writer.hash_through(self._size)
             return
         writer.preallocate()
         tuning = self._tuning
         growth = Growth(tuning.connections, window=tuning.adapt_seconds, horizon=tuning.split_after)
-        pending = deque(_Piece(start, end) for start, end in gaps)  # bytes no request asks for yet
-        first = pending.popleft() if growth.connections <= 1 else self._take(pending, growth.connections)
+        pending = deque(Piece(start, end) for start, end in missing)  # bytes no request asks for yet
+        least = self._least()
+        first = pending.popleft() if growth.connections <= 1 else take(pending, growth.connections, least)
         carved = growth.connections > 2  # every connection at once: the pieces are in order already
         response = self._probe(first, resuming=bool(writer.done))
         if response is None:
             return  # the server ignores ranges: the file came as one stream
-        running: dict[Future[Any], _Piece] = {}
+        running: dict[Future[Any], Piece] = {}
         try:
             self._pieces.append(first)
             running[submit(self._fetch_piece, first, (response, first.end - first.at))] = first
@@ -179,12 +152,14 @@ class RangedDownload:
                 while len(running) < growth.connections:
                     if not pending and not carved and growth.connections > 2:
                         carved = True
-                        pending.extend(self._carve(list(running.values()), growth.connections))
-                    item: _Piece | None
+                        with self._lock:
+                            pending.extend(carve(list(running.values()), growth.connections, least))
+                    item: Piece | None
                     if pending:
-                        item = self._take(pending, growth.connections)
+                        item = take(pending, growth.connections, least)
                     else:
-                        item = self._split_off(list(running.values()))
+                        with self._lock:
+                            item = split_off(list(running.values()), least)
                     if item is None:
                         break
                     self._pieces.append(item)
@@ -216,71 +191,11 @@ class RangedDownload:
         tuning = self._tuning
         return max(READ_SIZE, min(tuning.piece_min, tuning.split_size // 4))
 
-    def _piece_size(self, unasked: int, connections: int) -> int:
-        """How much the next request asks for: a share of what no request asks for yet, shrinking toward the end.
-
-        sha256 follows the file in order, so bytes ahead of the first unfinished range wait to be hashed.
-        Pieces taken in file order, each ``1 / (2 * connections)`` of the rest (at least
-        :meth:`_least`), finish nearly in order and end small: the hashing keeps pace with the download
-        instead of reading most of the file back after its last byte, for about ``2 * connections * ln``
-        (rest / last piece) requests where equal shares take ``connections``.
-        """
-        return max(self._least(), -(-unasked // (2 * connections)))
-
-    def _take(self, pending: deque[_Piece], connections: int) -> _Piece:
-        """The next piece to ask for: the front of the first range no request asks for yet (a retry stays whole)."""
-        front = pending[0]
-        with self._lock:
-            unasked = sum(p.end - p.at for p in pending)
-        size = self._piece_size(unasked, connections)
-        if front.at != front.start or front.end - front.start <= size + self._least():
-            return pending.popleft()
-        piece = _Piece(front.start, front.start + size)
-        front.start = front.at = piece.end
-        return piece
-
-    def _carve(self, running: list[_Piece], connections: int) -> list[_Piece]:
-        """Once every connection may join: cut each running range short, its rest left for in-order pieces.
-
-        Each owner keeps one piece from where its bytes stop (at least one read, so the read it may be
-        writing right now stays inside its own range); the rest, in file order, is what :meth:`_take`
-        hands out next.
-        """
-        rest: list[_Piece] = []
-        with self._lock:
-            unasked = sum(p.end - p.at for p in running)
-            size = max(READ_SIZE, self._piece_size(unasked, connections))
-            for owner in sorted(running, key=lambda p: p.at):
-                if owner.end - owner.at > size + self._least():
-                    rest.append(_Piece(owner.at + size, owner.end))
-                    owner.end = owner.at + size
-        return rest
-
-    def _remaining(self, pending: deque[_Piece]) -> int:
+    def _remaining(self, pending: deque[Piece]) -> int:
         with self._lock:
             return sum(p.end - p.at for p in (*self._pieces, *pending) if p.end > p.at)
 
-    def _split_off(self, running: list[_Piece]) -> _Piece | None:
-        """Half of the largest range still running, for another connection (aria2's way: the first keeps going).
-
-        None when no range has enough left to be worth a request. The owner's end moves to the middle;
-        the middle is at least one read past where the owner's bytes stop, so the read it may be writing
-        right now still lands inside its own range.
-        """
-        least = self._least()
-        with self._lock:
-            if not running:
-                return None
-            owner = max(running, key=lambda p: p.end - p.at)
-            half = (owner.end - owner.at) // 2
-            if half < least:
-                return None
-            middle = owner.at + half
-            piece = _Piece(middle, owner.end)
-            owner.end = middle
-            return piece
-
-    def _settle(self, future: Future[Any], item: _Piece) -> bool:
+    def _settle(self, future: Future[Any], item: Piece) -> bool:
         """What a finished piece means: False when done, True when the rest of it is to be retried, or raise."""
         error = future.exception()
         if error is None:
@@ -304,7 +219,7 @@ class RangedDownload:
         if done and done[0][0] == 0:
             self._writer.hash_through(done[0][1])
 
-    def _probe(self, piece: _Piece, *, resuming: bool) -> requests.Response | None:
+    def _probe(self, piece: Piece, *, resuming: bool) -> requests.Response | None:
         """Ask for the first missing range; the open 206 reply, or None once a 200 was streamed whole."""
         failures = 0
         while True:
@@ -351,7 +266,7 @@ class RangedDownload:
     # the pieces (pool threads) ----------------------------------------------------------------------
 
     def _request(
-        self, source: FileSource, piece: _Piece, end: int, validator: str | None, *, first: bool = False
+        self, source: FileSource, piece: Piece, end: int, validator: str | None, *, first: bool = False
     ) -> requests.Response:
         """Ask for ``piece`` from where its bytes stop to ``end``.
 
@@ -375,7 +290,7 @@ class RangedDownload:
             raise Transient(f"HTTP {response.status_code} to a range request")
         return response
 
-    def _check_range(self, response: requests.Response, piece: _Piece, end: int) -> None:
+    def _check_range(self, response: requests.Response, piece: Piece, end: int) -> None:
         """A 206 must carry exactly ``piece`` up to ``end``, of a file of the declared size, from the same version."""
         span = _content_range(response)
         total = span[1] if span else None
@@ -394,10 +309,10 @@ class RangedDownload:
             response.close()
             raise _Changed
 
-    def _fetch_piece(self, piece: _Piece, opened: tuple[requests.Response, int] | None) -> None:
+    def _fetch_piece(self, piece: Piece, opened: tuple[requests.Response, int] | None) -> None:
         """Fetch one range (using the reply the probe opened, and the bytes it asked for) until its bytes reach its end.
 
-        Its end may move closer meanwhile (:meth:`_split_off`); the reply is then dropped there.
+        Its end may move closer meanwhile (:mod:`kmenv.fetch.pieces`); the reply is then dropped there.
         """
         if self._stop.is_set() or self._cancel.is_set():
             if opened is not None:
