@@ -108,15 +108,25 @@ class Normalised:
 
 
 class LicenceTable:
-    """The loaded table plus an SPDX licensing that knows every alias; build with :func:`licence_table`."""
+    """The loaded table plus an SPDX licensing that knows every alias; build with :func:`licence_table`.
+
+    The licensing (``license-expression``'s parser over every SPDX id and alias) costs ~60 ms to build, and
+    most projects publish one plain licence per model. So a string that is exactly one of the table's
+    spellings reads as that licence without it; the licensing is built on the first expression
+    (``MIT OR Apache-2.0``), SPDX id outside the table or unknown string, or when asked for.
+    """
 
     def __init__(
-        self, version: str, categories: Mapping[str, str], entries: tuple[LicenceInfo, ...], licensing: Licensing
+        self,
+        version: str,
+        categories: Mapping[str, str],
+        entries: tuple[LicenceInfo, ...],
+        licensing: Licensing | None = None,
     ) -> None:
         self.version = version
         self.categories = dict(categories)
         self.entries = entries
-        self._licensing = licensing
+        self._built: Licensing | None = licensing
         self._by_id = {e.id.lower(): e for e in entries}
         self._by_alias = {_key(a): e.id for e in entries for a in (e.id, *e.aliases)}
         self._spdx_categories = _spdx_categories()
@@ -147,20 +157,29 @@ class LicenceTable:
         if published is None or not published.strip():
             return Normalised(published, "missing")
         whole = self._by_alias.get(_key(published))
+        if whole is not None and is_licence_id(whole):
+            from license_expression import LicenseSymbol  # type: ignore[import-untyped]
+
+            return Normalised(published, "ok", LicenseSymbol(whole), whole)  # what the licensing parses it to
         text = whole if whole is not None else " ".join(published.split())
         try:
-            expression = self._licensing.parse(text, validate=False, strict=False)
+            expression = self.licensing.parse(text, validate=False, strict=False)
         except Exception as exc:  # license-expression raises several types (see the module docstring)
             return Normalised(published, "unparseable", error=str(exc) or type(exc).__name__)
         if expression is None:
             return Normalised(published, "missing")
-        unknown = tuple(dict.fromkeys(self._licensing.unknown_license_keys(expression)))
+        unknown = tuple(dict.fromkeys(self.licensing.unknown_license_keys(expression)))
         rendered = str(expression)
         return Normalised(published, "unknown" if unknown else "ok", expression, rendered, unknown)
 
     def leaves(self, expression: LicenseExpression) -> Iterator[str]:
         """The licence ids of an expression, ``X WITH Y`` kept as one id (it is its own licensee)."""
-        for symbol in self._licensing.license_symbols(expression, decompose=False):
+        from license_expression import LicenseSymbol
+
+        if type(expression) is LicenseSymbol:  # one id: no licensing needed to list it
+            yield str(expression)
+            return
+        for symbol in self.licensing.license_symbols(expression, decompose=False):
             yield str(symbol)
 
     def with_aliases(self, aliases: tuple[tuple[str, str], ...]) -> LicenceTable:
@@ -169,7 +188,15 @@ class LicenceTable:
 
     @property
     def licensing(self) -> Licensing:
-        return self._licensing
+        """The SPDX licensing with the table's aliases, built on first use (:func:`build_licensing`)."""
+        if self._built is None:
+            self._built = build_licensing(self.entries)
+        return self._built
+
+    @property
+    def built(self) -> bool:
+        """Whether the licensing has been built (for tests of the cost)."""
+        return self._built is not None
 
 
 def _read_data() -> dict[str, Any]:
@@ -193,7 +220,7 @@ def _entries(data: Mapping[str, Any]) -> tuple[LicenceInfo, ...]:
 
 @functools.cache
 def _spdx_index() -> tuple[dict[str, Any], ...]:
-    from license_expression import get_license_index  # type: ignore[import-untyped]
+    from license_expression import get_license_index
 
     return tuple(e for e in get_license_index() if e.get("spdx_license_key"))
 
@@ -235,7 +262,7 @@ def licence_table() -> LicenceTable:
     """The bundled table, loaded on first use."""
     data = _read_data()
     entries = _entries(data)
-    return LicenceTable(data["version"], data["categories"], entries, build_licensing(entries))
+    return LicenceTable(data["version"], data["categories"], entries)
 
 
 @functools.cache
@@ -259,7 +286,7 @@ def _with_aliases(base: LicenceTable, aliases: tuple[tuple[str, str], ...]) -> L
         for e in base.entries
     )
     entries = (*entries, *added.values())
-    return LicenceTable(base.version, base.categories, entries, build_licensing(entries))
+    return LicenceTable(base.version, base.categories, entries)
 
 
 def is_licence_id(text: str) -> bool:
