@@ -208,7 +208,7 @@ def main() -> int:
             "baseline": [real_python, "-c", "pass"],
             "baseline -S": [real_python, "-S", "-c", "pass"],
             "venv python": [venv_python, "-c", "pass"],
-            "script imports": [venv_python, "-c", "import re, sys; from kmenv.cli import main"],
+            "script imports": [venv_python, "-c", "import sys; from kmenv.cli import main"],
             "no-op": [script, "-C", project, "install"],
             "version": [script, "--version"],
         }
@@ -226,7 +226,7 @@ def main() -> int:
     print(report("baseline: real interpreter -c pass", base, baselines, None))
     print(report("the venv's python -c pass", venv, baselines, None))
     print(report("real interpreter -S -c pass (no site at all)", floor, baselines, None))
-    print(report("console script's own imports (re, kmenv.cli)", medians["script imports"], baselines, None))
+    print(report("console script's own import (kmenv.cli)", medians["script imports"], baselines, None))
     print(report("kmenv install (no-op)", medians["no-op"], baselines, TARGET))
     print(report("kmenv --version", medians["version"], baselines, TARGET))
     if big:
