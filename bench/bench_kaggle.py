@@ -4,9 +4,11 @@
 
 Starts the test suite's Kaggle emulator (``tests/kaggle_emulator.py``) on 127.0.0.1 with one model of
 one ``--mib`` file and the catalogue's 30-file instance (the archive path), and downloads each handle
-from a cold cache with both clients, interleaved round by round (best of ``--rounds``). kagglehub runs
-as the fidelity test runs it (``KAGGLE_API_ENVIRONMENT=TEST`` through ``HTTP_PROXY``), kmenv as users
-run it. Prints wall time and HTTP requests per client, the ratio, the targets (wall time <= 1.0x
+from a cold cache with both clients, interleaved round by round (best of ``--rounds``). kagglehub
+reaches the emulator through ``HTTP_PROXY`` with ``KAGGLE_API_ENVIRONMENT=LOCALHOST``: not ``TEST``, the
+fidelity tests' setting, under which kagglesdk's client is verbose and prints every reply, the model's
+bytes included (decoded with charset detection: tens of seconds for 300 MiB, no real user's cost). kmenv
+runs as users run it. Prints wall time and HTTP requests per client, the ratio, the targets (wall time <= 1.0x
 kagglehub, requests <= kagglehub's) and met/MISSED; exits non-zero only on a crash. The emulator is a
 Python server sharing the machine's cores with both clients, the same for both.
 """
@@ -43,7 +45,7 @@ def kagglehub_run(emu: KaggleEmulator, root: Path, handle: str) -> float:
         "HOME": str(home),
         "KAGGLE_CONFIG_DIR": str(home / "config"),
         "KAGGLEHUB_CACHE": str(root / "kh-cache"),
-        "KAGGLE_API_ENVIRONMENT": "TEST",
+        "KAGGLE_API_ENVIRONMENT": "LOCALHOST",  # TEST makes kagglesdk print every reply, bodies included
         "HTTP_PROXY": emu.origin,
         "http_proxy": emu.origin,
         "DISABLE_KAGGLE_CACHE": "true",
