@@ -59,6 +59,19 @@ def test_a_capped_connection_gets_a_second_then_every_one() -> None:
     assert growth.update(1.5, 200 * MiB, 312 * MiB, flowing=16) == 16, "never past the most allowed"
 
 
+def test_a_borderline_first_window_is_measured_longer() -> None:
+    growth = Growth(16, window=0.1, horizon=4.0)
+    growth.update(0.0, 0, 2048 * MiB)
+    assert growth.update(0.1, 30 * MiB, 2018 * MiB) == 1, "300 MB/s: 7 s left, borderline: look again"
+    assert growth.update(0.2, 60 * MiB, 1988 * MiB) == 1, "still borderline"
+    assert growth.update(0.4, 330 * MiB, 1718 * MiB) == 1, "825 MB/s over 0.4 s: the rest fits the horizon"
+    assert growth.update(3.0, 2000 * MiB, 48 * MiB) == 1, "decided"
+    late = Growth(16, window=0.1, horizon=4.0)
+    late.update(0.0, 0, 2048 * MiB)
+    assert late.update(0.1, 30 * MiB, 2018 * MiB) == 1
+    assert late.update(0.4, 120 * MiB, 1928 * MiB) == 2, "still 300 MB/s after four windows: split"
+
+
 def test_growth_stops_when_more_connections_buy_no_speed() -> None:
     growth = Growth(16, window=0.25, horizon=2.0)
     growth.update(0.0, 0, 512 * MiB)

@@ -6,7 +6,10 @@ already fills, extra connections only cost requests (Kaggle bills and rate-limit
 for the cores. So a file starts as one stream, and :class:`Growth` is asked every tick:
 
 - after ``window`` seconds it measures the rate; if the rest of the file would still take longer
-  than ``horizon`` seconds at that rate, a second connection joins (one request: the experiment);
+  than ``horizon`` seconds at that rate, a second connection joins (one request: the experiment).
+  A borderline case (the rest would take under ``3 * horizon``) is measured for up to ``4 * window``
+  first: a fast stream's first tenth of a second is often its slowest (page cache, writeback), and a
+  needless split costs more than the wait;
 - after each step it measures again, and takes the next step (every connection allowed) only if
   the aggregate rate rose by at least ``gain`` (connections that add no speed are not worth their
   requests); once a step does not pay, or the file is nearly done, the count stays where it is.
@@ -20,6 +23,9 @@ Pure arithmetic on the numbers it is given (no clock, no I/O), so the decisions 
 from __future__ import annotations
 
 __all__ = ["Growth"]
+
+_CLEAR = 3.0  # the rest taking this many horizons decides at once
+_PATIENCE = 4.0  # a borderline first decision waits up to this many windows
 
 
 class Growth:
@@ -60,6 +66,10 @@ class Growth:
         if elapsed < self._window:
             return self.connections
         rate = (received - base) / elapsed
+        first = self._before is None
+        borderline = rate * self._horizon < remaining < rate * self._horizon * _CLEAR
+        if first and borderline and elapsed < self._window * _PATIENCE:
+            return self.connections  # measure longer before spending a request
         self.rates.append(rate)
         if self._before is not None and rate < self._before * self._gain:
             self._frozen = True  # the last step bought no speed: more would not either
