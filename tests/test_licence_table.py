@@ -179,3 +179,8 @@ def test_normalising_a_table_spelling_builds_no_licensing() -> None:
     assert fresh.built is False
     assert fresh.normalise("MIT OR Apache-2.0").text == "MIT OR Apache-2.0"
     assert fresh.built is True
+
+
+def test_project_aliases_that_claim_one_spelling_twice_are_refused_at_once() -> None:
+    with pytest.raises(ValueError, match="claimed by"):
+        licence_table().with_aliases((("Foo License", "MIT"), ("foo  license", "Apache-2.0")))

@@ -59,6 +59,12 @@ def test_every_key_reaches_the_engine() -> None:
             "AND / OR / WITH",
         ),
         ("    clarify: [{model: lm}]", "policy.licenses.clarify[0].expression", "missing key 'expression'", None),
+        (
+            "    aliases: {Foo License: MIT, foo  license: Apache-2.0}",
+            "policy.licenses.aliases",
+            "'Foo License' and 'foo  license' are one spelling",
+            "keep one of them",
+        ),
     ],
 )
 def test_mistakes_are_located_with_a_hint(line: str, key: str, message: str, hint: str | None) -> None:

@@ -97,7 +97,9 @@ def test_a_warm_install_loads_no_module_it_has_no_use_for(warm: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         return set(ast.literal_eval(proc.stderr.strip().splitlines()[-1]))
 
-    added = loaded(run) - loaded("")  # what starting Python (site hooks, coverage) loads does not count
+    # What starting Python (site hooks, coverage) and platformdirs (the one dependency the warm path needs; on
+    # 3.10 it imports typing) load does not count: only what kmenv's own modules bring in.
+    added = loaded(run) - loaded("import platformdirs")
     assert "kmenv.actions.install" not in added  # the warm path answered
     assert sorted(m for m in added if any(m == n or m.startswith(n + ".") for n in NOT_FOR_LINKING)) == []
 

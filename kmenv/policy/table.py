@@ -128,7 +128,12 @@ class LicenceTable:
         self.entries = entries
         self._built: Licensing | None = licensing
         self._by_id = {e.id.lower(): e for e in entries}
-        self._by_alias = {_key(a): e.id for e in entries for a in (e.id, *e.aliases)}
+        self._by_alias: dict[str, str] = {}
+        for entry in entries:  # refused here, as building the licensing would refuse it, but at once
+            for spelling in (entry.id, *entry.aliases):
+                if self._by_alias.setdefault(_key(spelling), entry.id) != entry.id:
+                    claimed = self._by_alias[_key(spelling)]
+                    raise ValueError(f"the licence spelling {spelling!r} is claimed by {claimed} and {entry.id}")
         self._spdx_categories = _spdx_categories()
         self._memo: dict[str | None, Normalised] = {}
 

@@ -218,6 +218,21 @@ class LicencesSpec(_Section):
         default_factory=dict, description="published licence string -> licence id, for names kmenv does not know"
     )
 
+    @field_validator("aliases")
+    @classmethod
+    def _each_spelling_once(cls, aliases: dict[str, str]) -> dict[str, str]:
+        # published strings are matched ignoring case and runs of spaces, so two such keys are one
+        seen: dict[str, str] = {}
+        for published in aliases:
+            folded = " ".join(published.split()).lower()
+            if folded in seen:
+                raise invalid(
+                    f"{seen[folded]!r} and {published!r} are one spelling (case and spaces are ignored)",
+                    "keep one of them",
+                )
+            seen[folded] = published
+        return aliases
+
 
 class PolicySpec(_Section):
     """``policy:``; today only licences."""
