@@ -289,3 +289,17 @@ def test_ctrl_c_stops_a_ranged_download_within_a_second_and_keeps_the_partial(
     assert prompt(stopped), f"stopped within a second, not {stopped:.2f} s"
     assert code == 130, errors
     assert partial_state(store)["ranges"], "the ranges received are kept for a resume"
+
+
+def test_a_retried_piece_is_taken_whole_with_its_failures() -> None:
+    # cutting it would hand its front to a request with no failures counted and no retry delay
+    from collections import deque
+
+    from kmenv.fetch.pieces import Piece, take
+
+    failed = Piece(0, 64 << 20, failures=1)  # failed before its first byte
+    fresh = Piece(64 << 20, 128 << 20)
+    pending = deque([failed, fresh])
+    assert take(pending, 16, 1 << 20) is failed
+    piece = take(pending, 16, 1 << 20)
+    assert (piece.start, piece.failures) == (64 << 20, 0) and piece.end < 128 << 20, "a fresh range is cut"

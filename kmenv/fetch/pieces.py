@@ -63,10 +63,10 @@ def piece_size(unasked: int, connections: int, least: int) -> int:
 
 
 def take(pending: deque[Piece], connections: int, least: int) -> Piece:
-    """The next piece: the front of the first queued range (a retried piece, already begun, stays whole)."""
+    """The next piece: the front of the first queued range (a retried piece stays whole, with its failures)."""
     front = pending[0]
     size = piece_size(sum(p.end - p.at for p in pending), connections, least)
-    if front.at != front.start or front.end - front.start <= size + least:
+    if front.failures or front.at != front.start or front.end - front.start <= size + least:
         return pending.popleft()
     piece = Piece(front.start, front.start + size)
     front.start = front.at = piece.end
